@@ -1,0 +1,21 @@
+"""Helpers shared by the command modules: consoles and opening the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from truceline.service.workspace import Workspace, open_workspace
+
+__all__ = ["console", "err_console", "workspace"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def workspace(ctx: typer.Context, cwd: Path | None = None) -> Workspace:
+    """The workspace named by ``--db`` or found from the current directory."""
+    db = (ctx.find_root().obj or {}).get("db")
+    return open_workspace(db, cwd=cwd)

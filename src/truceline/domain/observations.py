@@ -1,0 +1,70 @@
+"""The normalised observation: the one shape every intake parser produces.
+
+A batch of observations is a ``pyarrow.RecordBatch`` with :data:`OBSERVATION_SCHEMA`
+(columns, not Python objects: a million observations is an ordinary day).
+``t`` is integer seconds since the epoch, UTC. A point observation has
+``lon``/``lat``/``radius_m``; a bearing observation has ``obs_lon``/``obs_lat``/
+``bearing_deg``/``bearing_sd_deg`` and optionally ``range_min_m``/``range_max_m``.
+
+:func:`observation_record` gives the record that is signed by a source and
+appended to the ledger; its canonical bytes (RFC 8785) are what a signature covers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from truceline.ledger.canonical import canonical_bytes
+
+__all__ = ["OBSERVATION_SCHEMA", "RECORD_FIELDS", "observation_record", "observation_uid"]
+
+OBSERVATION_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.string(), nullable=False),
+        pa.field("source_type", pa.string()),  # used to register an unknown source
+        pa.field("client_id", pa.string()),  # the source's own id for the record
+        pa.field("t", pa.int64(), nullable=False),
+        pa.field("t_unc_s", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64()),
+        pa.field("lat", pa.float64()),
+        pa.field("radius_m", pa.float64()),
+        pa.field("obs_lon", pa.float64()),
+        pa.field("obs_lat", pa.float64()),
+        pa.field("bearing_deg", pa.float64()),
+        pa.field("bearing_sd_deg", pa.float64()),
+        pa.field("range_min_m", pa.float64()),
+        pa.field("range_max_m", pa.float64()),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("weapon_class", pa.string()),
+        pa.field("count", pa.int64(), nullable=False),
+        pa.field("credibility", pa.int64(), nullable=False),
+        pa.field("actor", pa.string()),
+        pa.field("corrects", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("attrs", pa.string()),  # JSON object text
+        pa.field("signature", pa.string()),  # base64 Ed25519 over the canonical record
+    ]
+)
+
+#: the fields of the signed / ledgered record, in schema order (signature excluded)
+RECORD_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in OBSERVATION_SCHEMA if f.name not in ("signature", "source_type")
+)
+
+
+def observation_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical record of one observation: every record field, nulls dropped."""
+    return {k: row[k] for k in RECORD_FIELDS if row.get(k) is not None}
+
+
+def observation_uid(record: Mapping[str, Any]) -> str:
+    """Idempotency key: the source's client id when given, else the record's content."""
+    if record.get("client_id"):
+        key = f"{record['source_id']}\x1f{record['client_id']}".encode()
+    else:
+        key = canonical_bytes(record)
+    return hashlib.sha256(key).hexdigest()

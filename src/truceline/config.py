@@ -31,7 +31,8 @@ SETTINGS: tuple[Setting, ...] = (
             "SQLAlchemy URL of the store; a relative SQLite path is taken from the workspace"),
     Setting("fusion_distance_m", float, 2000.0,
             "observations closer than this (plus their uncertainty) may be one incident"),
-    Setting("fusion_window_s", int, 600, "observations closer in time than this may be one incident"),
+    Setting("fusion_window_s", int, 600,
+            "observations closer in time than this may be one incident"),
     Setting("log_origin", str, "truceline.local/log",
             "the ledger's origin line in its checkpoints (C2SP tlog-checkpoint)"),
 )

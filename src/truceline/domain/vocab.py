@@ -37,7 +37,12 @@ class ObservationKind(StrEnum):
 
 #: kinds that are fire (weapons discharged); barred inside a buffer zone.
 FIRE_KINDS = frozenset(
-    {ObservationKind.EXPLOSION, ObservationKind.PROJECTILE, ObservationKind.BURST, ObservationKind.SHOT}
+    {
+        ObservationKind.EXPLOSION,
+        ObservationKind.PROJECTILE,
+        ObservationKind.BURST,
+        ObservationKind.SHOT,
+    }
 )
 #: kinds that are military activity; barred inside an exclusion zone.
 MILITARY_KINDS = FIRE_KINDS | {

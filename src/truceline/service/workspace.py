@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -55,13 +55,8 @@ def _settings_for(root: Path | None, environ: Mapping[str, str]) -> Settings:
         file_values = dict(doc.get("settings", {}))
     settings = Settings.load(file_values, environ)
     if root is not None:
-        settings = Settings(**{**_as_dict(settings),
-                               "database_url": _absolute_url(settings.database_url, root)})
+        settings = replace(settings, database_url=_absolute_url(settings.database_url, root))
     return settings
-
-
-def _as_dict(s: Settings) -> dict[str, object]:
-    return {k: getattr(s, k) for k in s.__slots__}
 
 
 def open_workspace(
@@ -73,7 +68,7 @@ def open_workspace(
     root = find_workspace((cwd or Path.cwd()).resolve())
     settings = _settings_for(root, env)
     if db_url:
-        settings = Settings(**{**_as_dict(settings), "database_url": db_url})
+        settings = replace(settings, database_url=db_url)
     elif root is None and "TRUCELINE_DATABASE_URL" not in env:
         raise WorkspaceError(
             "no workspace here: run `truceline init DIR --agreement PATH` first, "

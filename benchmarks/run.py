@@ -30,8 +30,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCH = Path(os.environ.get("TRUCELINE_BENCH_DIR", HERE.parent.parent / "shared" / "bench"))
 WORKLOADS = ("classify", "cluster", "deconflict")
-DEFAULT_PEERS = {"classify": ["shapely", "geopandas"], "cluster": ["csgraph", "sklearn"],
-                 "deconflict": ["strtree", "rtree"]}
+DEFAULT_PEERS = {
+    "classify": ["shapely", "geopandas"],
+    "cluster": ["csgraph", "sklearn"],
+    "deconflict": ["strtree", "rtree"],
+}
 
 
 def run_ours(workload: str, work: str, out: str, limit: int | None) -> dict[str, object]:
@@ -49,9 +52,14 @@ def run_ours(workload: str, work: str, out: str, limit: int | None) -> dict[str,
     phases["write"] = time.perf_counter() - t0
     for k, v in phases.items():
         print(f"{k}_s={v:.3f}")
-    rec = {"workload": workload, "peer": "truceline", "items": n,
-           **{k: round(v, 3) for k, v in phases.items()},
-           "items_per_s": round(n / phases["compute"]) if phases["compute"] else None, "out": out}
+    rec = {
+        "workload": workload,
+        "peer": "truceline",
+        "items": n,
+        **{k: round(v, 3) for k, v in phases.items()},
+        "items_per_s": round(n / phases["compute"]) if phases["compute"] else None,
+        "out": out,
+    }
     print(json.dumps(rec), flush=True)
     return rec
 
@@ -72,37 +80,71 @@ def compare(workload: str, work: str, outdir: str, peers: list[str], limit: int 
     os.makedirs(outdir, exist_ok=True)
     lim = ["--limit", str(limit)] if limit else []
     ours_out = os.path.join(outdir, f"truceline-{workload}.csv")
-    rows = [_timed([sys.executable, str(HERE / "run.py"), workload, "--work", work,
-                    "--out", ours_out, *lim])]
+    rows = [
+        _timed(
+            [
+                sys.executable,
+                str(HERE / "run.py"),
+                workload,
+                "--work",
+                work,
+                "--out",
+                ours_out,
+                *lim,
+            ]
+        )
+    ]
     rows[0]["peer"] = "truceline"
     failed = "error" in rows[0]
     for peer in peers:
         out = os.path.join(outdir, f"{workload}.{peer}.csv")
-        rec = _timed([sys.executable, str(BENCH / "peers.py"), workload, "--work", work,
-                      "--out", out, "--peer", peer, *lim])
+        rec = _timed(
+            [
+                sys.executable,
+                str(BENCH / "peers.py"),
+                workload,
+                "--work",
+                work,
+                "--out",
+                out,
+                "--peer",
+                peer,
+                *lim,
+            ]
+        )
         rec["peer"] = peer
         if "error" not in rec and not failed:
-            chk = subprocess.run([sys.executable, str(BENCH / "check.py"), "--work", work,
-                                  out, ours_out], capture_output=True, text=True)
+            chk = subprocess.run(
+                [sys.executable, str(BENCH / "check.py"), "--work", work, out, ours_out],
+                capture_output=True,
+                text=True,
+            )
             rec["check"] = "equal" if chk.returncode == 0 else "DIFFERENT"
             failed |= chk.returncode != 0
             if chk.returncode:
                 print(chk.stdout[-2000:], chk.stderr[-2000:], file=sys.stderr)
         rows.append(rec)
     print(f"\n{workload} (items={rows[0].get('items')}, limit={limit})")
-    print(f"{'implementation':<14}{'load s':>9}{'compute s':>11}{'write s':>9}"
-          f"{'items/s':>12}{'peak MB':>9}  check / speed-up vs truceline")
+    print(
+        f"{'implementation':<14}{'load s':>9}{'compute s':>11}{'write s':>9}"
+        f"{'items/s':>12}{'peak MB':>9}  check / speed-up vs truceline"
+    )
     base = rows[0].get("compute")
     for r in rows:
         if "error" in r:
             print(f"{r['peer']:<14} error: {r['error']}")
             continue
         comp = r.get("compute")
-        ratio = (f"x{float(comp) / float(base):.2f}" if isinstance(comp, float)
-                 and isinstance(base, float) and base else "")
-        print(f"{r['peer']:<14}{r.get('load', 0):>9}{comp:>11}{r.get('write', 0):>9}"
-              f"{r.get('items_per_s') or 0:>12}{r.get('peak_rss_mb') or 0:>9}  "
-              f"{r.get('check', '(reference)' if r['peer'] == 'truceline' else '')} {ratio}")
+        ratio = (
+            f"x{float(comp) / float(base):.2f}"
+            if isinstance(comp, float) and isinstance(base, float) and base
+            else ""
+        )
+        print(
+            f"{r['peer']:<14}{r.get('load', 0):>9}{comp:>11}{r.get('write', 0):>9}"
+            f"{r.get('items_per_s') or 0:>12}{r.get('peak_rss_mb') or 0:>9}  "
+            f"{r.get('check', '(reference)' if r['peer'] == 'truceline' else '')} {ratio}"
+        )
     with open(os.path.join(outdir, "results.jsonl"), "a") as f:
         for r in rows:
             f.write(json.dumps({"workload": workload, "limit": limit, **r}) + "\n")
@@ -110,8 +152,9 @@ def compare(workload: str, work: str, outdir: str, peers: list[str], limit: int 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("workload", choices=[*WORKLOADS, "compare"])
     ap.add_argument("target", nargs="?", choices=WORKLOADS, help="with compare: the workload")
     ap.add_argument("--work", default="/tmp/truceline-bench")

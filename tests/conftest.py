@@ -19,7 +19,9 @@ from truceline.service.workspace import Workspace, create_workspace
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"
 BENCH_DIR = ROOT.parent / "shared" / "bench"
-PG_ADMIN_URL = os.environ.get("TRUCELINE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "TRUCELINE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -27,14 +27,27 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", str, "sqlite:///truceline.db",
-            "SQLAlchemy URL of the store; a relative SQLite path is taken from the workspace"),
-    Setting("fusion_distance_m", float, 2000.0,
-            "observations closer than this (plus their uncertainty) may be one incident"),
-    Setting("fusion_window_s", int, 600,
-            "observations closer in time than this may be one incident"),
-    Setting("log_origin", str, "truceline.local/log",
-            "the ledger's origin line in its checkpoints (C2SP tlog-checkpoint)"),
+    Setting(
+        "database_url",
+        str,
+        "sqlite:///truceline.db",
+        "SQLAlchemy URL of the store; a relative SQLite path is taken from the workspace",
+    ),
+    Setting(
+        "fusion_distance_m",
+        float,
+        2000.0,
+        "observations closer than this (plus their uncertainty) may be one incident",
+    ),
+    Setting(
+        "fusion_window_s", int, 600, "observations closer in time than this may be one incident"
+    ),
+    Setting(
+        "log_origin",
+        str,
+        "truceline.local/log",
+        "the ledger's origin line in its checkpoints (C2SP tlog-checkpoint)",
+    ),
 )
 
 
@@ -75,4 +88,3 @@ def _coerce(s: Setting, value: Any, where: str) -> Any:
         return s.type(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where}: {s.name}: expected {s.type.__name__}, got {value!r}") from exc
-

@@ -45,7 +45,9 @@ _COMMAND_MODULES = (
 def _root(
     ctx: typer.Context,
     db: str | None = typer.Option(
-        None, "--db", envvar="TRUCELINE_DATABASE_URL",
+        None,
+        "--db",
+        envvar="TRUCELINE_DATABASE_URL",
         help="SQLAlchemy URL of the store (default: the workspace found from here)",
     ),
 ) -> None:

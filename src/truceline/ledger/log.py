@@ -35,9 +35,7 @@ def size(conn: Connection) -> int:
     return int(n)
 
 
-def append(
-    conn: Connection, kind: str, items: Sequence[tuple[str, dict[str, Any]]]
-) -> list[int]:
+def append(conn: Connection, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
     """Append ``(ref, record)`` items of one ``kind``; returns their leaf indices."""
     if not items:
         return []
@@ -50,8 +48,14 @@ def append(
     for i, (ref, record) in enumerate(items):
         data = canonical_bytes({"kind": kind, **record})
         rows.append(
-            {"idx": start + i, "kind": kind, "ref": ref, "data": data,
-             "leaf_hash": leaf_hash(data), "at": now}
+            {
+                "idx": start + i,
+                "kind": kind,
+                "ref": ref,
+                "data": data,
+                "leaf_hash": leaf_hash(data),
+                "at": now,
+            }
         )
     conn.execute(ledger_entries.insert(), rows)
     return [start + i for i in range(len(items))]

@@ -60,8 +60,11 @@ def _settings_for(root: Path | None, environ: Mapping[str, str]) -> Settings:
 
 
 def open_workspace(
-    db_url: str | None = None, cwd: Path | None = None, environ: Mapping[str, str] | None = None,
-    *, require_schema: bool = True,
+    db_url: str | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_schema: bool = True,
 ) -> Workspace:
     """The workspace for ``--db URL`` if given, else the one found from ``cwd``."""
     env = os.environ if environ is None else environ
@@ -71,8 +74,7 @@ def open_workspace(
         settings = replace(settings, database_url=db_url)
     elif root is None and "TRUCELINE_DATABASE_URL" not in env:
         raise WorkspaceError(
-            "no workspace here: run `truceline init DIR --agreement PATH` first, "
-            "or pass --db URL"
+            "no workspace here: run `truceline init DIR --agreement PATH` first, or pass --db URL"
         )
     engine = open_engine(settings.database_url)
     if require_schema and not schema_current(engine):
@@ -90,8 +92,7 @@ def create_workspace(root: Path, db_url: str | None = None) -> Workspace:
     if not wfile.exists():
         url = db_url or "sqlite:///truceline.db"
         wfile.write_text(
-            "# truceline workspace\n[settings]\n"
-            f"database_url = {_toml_str(url)}\n",
+            f"# truceline workspace\n[settings]\ndatabase_url = {_toml_str(url)}\n",
             encoding="utf-8",
         )
     ws = open_workspace(db_url, cwd=root, require_schema=False)

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from truceline.cli._common import console, err_console
+from truceline.cli._common import err_console
 from truceline.domain.errors import TrucelineError
 
 __all__ = ["app", "main"]
@@ -59,9 +59,13 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning expected errors into one line and exit 1."""
+    """Entry point: run the app, turning expected errors into one line and exit 1.
+
+    Click (in standalone mode) reports usage errors itself; truceline's own
+    errors propagate out of it and are printed here without a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except TrucelineError as exc:
         err_console.print(f"[red]{type(exc).__name__}[/red]: {exc.message}", highlight=False)
         for p in exc.errors[:50]:
@@ -69,17 +73,3 @@ def main() -> None:
         if len(exc.errors) > 50:
             err_console.print(f"  ... and {len(exc.errors) - 50} more", highlight=False)
         sys.exit(1)
-    except typer.Abort:
-        err_console.print("Aborted.")
-        sys.exit(1)
-    except (typer.Exit, SystemExit) as exc:
-        code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
-        sys.exit(code if isinstance(code, int) else 0)
-    except Exception as exc:  # click's own usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
-    _ = console

@@ -1,0 +1,61 @@
+"""Side of the line: probabilities from location uncertainty, not the centre point."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+from shapely.geometry import box
+
+from truceline.fusion.bearings import CHI2_95_2D
+from truceline.fusion.side import metres_to_degrees, side_probabilities
+
+LON0 = 37.5
+WEST = box(30.0, 44.0, LON0, 52.0)  # held by "P"
+EAST = box(LON0, 44.0, 45.0, 52.0)  # held by "Q"
+CONTROL = {"Q": EAST, "P": WEST}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lat=st.floats(45.0, 51.0),
+    d_m=st.floats(-8000, 8000),
+    r_m=st.floats(50, 6000),
+)
+def test_circle_matches_the_normal_half_plane(lat: float, d_m: float, r_m: float) -> None:
+    dlon, _ = metres_to_degrees(lat)
+    lon = LON0 + d_m * dlon
+    sp = side_probabilities([lon], [lat], [r_m], CONTROL)
+    assert sp.parties == ("P", "Q")
+    sigma = r_m / np.sqrt(CHI2_95_2D)
+    expect_q = norm.cdf(d_m / sigma)
+    assert abs(sp.p[0, 1] - expect_q) < 0.03
+    assert abs(sp.p[0].sum() - 1) < 1e-9
+
+
+def test_centre_side_is_not_the_answer() -> None:
+    dlon, _ = metres_to_degrees(48.0)
+    # centre 100 m east of the line with a 2 km radius: nearly a coin toss, not "Q"
+    sp = side_probabilities([LON0 + 100 * dlon], [48.0], [2000.0], CONTROL)
+    assert 0.4 < sp.p[0, 1] < 0.7 and sp.p[0, 0] > 0.3
+    # far from the line: certain, without sampling error
+    far = side_probabilities([LON0 - 0.5, LON0 + 0.5], [48.0, 48.0], [2000.0, 2000.0], CONTROL)
+    assert far.p.tolist() == [[1.0, 0.0], [0.0, 1.0]]
+    assert far.as_dicts()[1] == {"P": 0.0, "Q": 1.0}
+
+
+def test_ellipse_orientation_matters() -> None:
+    dlon, _ = metres_to_degrees(48.0)
+    lon = LON0 + 1000 * dlon
+    args = dict(semi_major_m=[5000.0], semi_minor_m=[200.0])
+    along = side_probabilities([lon], [48.0], [5000.0], CONTROL, azimuth_deg=[0.0], **args)
+    across = side_probabilities([lon], [48.0], [5000.0], CONTROL, azimuth_deg=[90.0], **args)
+    assert along.p[0, 1] > 0.99  # ellipse runs north-south, beside the line
+    assert 0.55 < across.p[0, 1] < 0.85
+
+
+def test_outside_every_area_and_zero_radius() -> None:
+    sp = side_probabilities([20.0, LON0 + 0.01], [48.0, 48.0], [100.0, 0.0], CONTROL)
+    assert sp.p[0].sum() == 0.0
+    assert sp.p[1].tolist() == [0.0, 1.0]

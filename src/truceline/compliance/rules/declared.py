@@ -1,0 +1,223 @@
+"""Terms checked against declarations: ceilings, sharing splits, declaration duties."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from truceline.compliance.periods import month_label, months_between
+from truceline.compliance.rules.base import Context, Declaration, Finding
+
+__all__ = ["ceiling", "declaration_duty", "effective", "in_span", "sharing"]
+
+
+def in_span(ctx: Context, decls: Iterable[Declaration]) -> list[Declaration]:
+    """Declarations whose period starts inside the checked span (and this version's time)."""
+    return [d for d in decls if ctx.t_from <= d.period_start < ctx.t_to]
+
+
+def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration]:
+    """The latest filed declaration per (party, subject, item, period)."""
+    out: dict[tuple[Any, ...], Declaration] = {}
+    for d in sorted(decls, key=lambda d: (d.filed_at, d.id)):
+        out[(d.party, d.subject, d.item, d.period_start)] = d
+    return out
+
+
+def _finding(rule: Any, ctx: Context, anchor: str, decls: list[Declaration], **kw: Any) -> Finding:
+    a = ctx.agreement
+    return Finding(
+        rule_id=str(rule.id),
+        rule_kind=str(rule.kind),
+        agreement_id=str(a.id),
+        agreement_version=int(a.version),
+        anchor=anchor,
+        declarations=tuple(sorted(d.id for d in decls)),
+        ledger=tuple(sorted(d.ledger_index for d in decls if d.ledger_index is not None)),
+        **kw,
+    )
+
+
+def _parties(rule: Any, ctx: Context) -> list[str]:
+    p = rule.params
+    if p.get("parties"):
+        return [str(x) for x in p["parties"]]
+    if p.get("party"):
+        return [str(p["party"])]
+    return [str(x.id) for x in ctx.agreement.parties]
+
+
+def ceiling(rule: Any, ctx: Context) -> list[Finding]:
+    """A party's declared strength or holdings above the agreed maximum."""
+    p = rule.params
+    subject, item, cap = str(p.get("subject")), p.get("item"), float(p.get("max", 0))
+    unit = p.get("unit")
+    parties = set(_parties(rule, ctx))
+    totals: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
+    for d in effective(in_span(ctx, ctx.declarations)).values():
+        if d.party not in parties or d.subject != subject or (item and d.item != item):
+            continue
+        if unit and d.unit.lower() != str(unit).lower():
+            continue
+        totals[(d.party, d.period_start)].append(d)
+    out: list[Finding] = []
+    for (party, start), ds in sorted(totals.items()):
+        value = sum(d.value for d in ds)
+        if value <= cap:
+            continue
+        month = month_label(start)
+        what = f"{subject} {item or 'total'}"
+        ids = ", ".join(str(d.id) for d in ds)
+        out.append(
+            _finding(
+                rule,
+                ctx,
+                f"{party}:{subject}:{item or '*'}:{start}",
+                ds,
+                period_start=start,
+                period_end=max(d.period_end for d in ds),
+                party=party,
+                party_basis=f"{party}'s own declaration(s) {ids} for {month}",
+                severity="high",
+                confidence=1.0,
+                summary=f"{party} declared {what} of {value:g} for {month}, above the "
+                f"ceiling of {cap:g} {unit or ''}".rstrip(),
+            )
+        )
+    return out
+
+
+def sharing(rule: Any, ctx: Context) -> list[Finding]:
+    """A plant's delivered output per party outside the agreed split by more than the tolerance."""
+    p = rule.params
+    plant = str(p.get("plant"))
+    shares = {str(k): float(v) for k, v in (p.get("shares") or {}).items()}
+    tol = float(p.get("tolerance", 0))
+    by_period: dict[int, dict[str, Declaration]] = defaultdict(dict)
+    for d in effective(in_span(ctx, ctx.declarations)).values():
+        if d.subject != "energy" or not d.item.startswith("delivered_to:"):
+            continue
+        if d.attrs.get("plant", plant) != plant:
+            continue
+        by_period[d.period_start][d.item.removeprefix("delivered_to:")] = d
+    out: list[Finding] = []
+    for start, got in sorted(by_period.items()):
+        if set(shares) - set(got):
+            continue  # a party's figure is missing: the declaration duty reports it
+        total = sum(got[k].value for k in shares)
+        if total <= 0:
+            continue
+        actual = {k: got[k].value / total for k in shares}
+        worst = max(abs(actual[k] - shares[k]) for k in shares)
+        if worst <= tol:
+            continue
+        split = ", ".join(f"{k} {actual[k]:.1%}" for k in sorted(shares))
+        agreed = ", ".join(f"{k} {shares[k]:.0%}" for k in sorted(shares))
+        ds = [got[k] for k in sorted(shares)]
+        out.append(
+            _finding(
+                rule,
+                ctx,
+                f"{plant}:{start}",
+                ds,
+                period_start=start,
+                period_end=max(d.period_end for d in ds),
+                party=None,
+                party_basis=None,
+                severity="high" if worst > 2 * tol else "medium",
+                confidence=1.0,
+                summary=f"{plant} delivered {split} in {month_label(start)}; agreed {agreed} "
+                f"within {tol:.0%}",
+            )
+        )
+    return out
+
+
+def _duty_findings(
+    rule: Any, ctx: Context, who: str, ds: list[Declaration], period: tuple[int, int]
+) -> list[Finding]:
+    """The missing / late / inconsistent findings of one declarant for one period."""
+    p = rule.params
+    subject, item = str(p.get("subject")), str(p.get("item"))
+    due = int(float(p.get("due_days", 0)) * 86400)
+    ps, pe = period
+    party = who if who in {str(x.id) for x in ctx.agreement.parties} else None
+    what = f"{subject} {item} for {month_label(ps)}"
+    key = f"{who}:{subject}:{item}:{ps}"
+    base: dict[str, Any] = dict(period_start=ps, period_end=pe, party=party, confidence=1.0)
+    if not ds:
+        if pe + due > ctx.t_to:
+            return []
+        missing = f"no declaration by {who} on record"
+        summary = f"{who} did not declare {what} (due within {due // 86400} days)"
+        return [
+            _finding(
+                rule,
+                ctx,
+                "missing:" + key,
+                [],
+                party_basis=missing if party else None,
+                severity="medium",
+                summary=summary,
+                **base,
+            )
+        ]
+    out: list[Finding] = []
+    basis = f"declaration(s) filed by {who}" if party else None
+    if ds[0].filed_at > pe + due:
+        days = (ds[0].filed_at - pe) / 86400
+        summary = (
+            f"{who} declared {what} {days:.0f} days after the period (due within {due // 86400})"
+        )
+        out.append(
+            _finding(
+                rule,
+                ctx,
+                "late:" + key,
+                ds[:1],
+                party_basis=basis,
+                severity="low",
+                summary=summary,
+                **base,
+            )
+        )
+    if len({d.value for d in ds}) > 1:
+        values = ", ".join(f"{d.value:g}" for d in ds)
+        summary = f"{who} declared differing figures for {what}: {values}"
+        out.append(
+            _finding(
+                rule,
+                ctx,
+                "inconsistent:" + key,
+                ds,
+                party_basis=basis,
+                severity="medium",
+                summary=summary,
+                **base,
+            )
+        )
+    return out
+
+
+def declaration_duty(rule: Any, ctx: Context) -> list[Finding]:
+    """Missing, late and inconsistent declarations of a subject and item, per declarant and month.
+
+    The duty lies on the parties (``party``/``parties``, default all) or, with
+    ``declarant``, on that operator; an operator's lapses name no party."""
+    p = rule.params
+    subject, item = str(p.get("subject")), str(p.get("item"))
+    operator = p.get("declarant")
+    who_list = [str(operator)] if operator else _parties(rule, ctx)
+    filed: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
+    for d in ctx.declarations:
+        by = d.declarant if operator else d.party
+        if d.subject == subject and d.item == item and by is not None:
+            filed[(by, d.period_start)].append(d)
+    start = max(ctx.t_from, int(ctx.agreement.valid_from))
+    out: list[Finding] = []
+    for period in months_between(start, ctx.t_to):
+        for who in who_list:
+            ds = sorted(filed.get((who, period[0]), []), key=lambda d: (d.filed_at, d.id))
+            out.extend(_duty_findings(rule, ctx, who, ds, period))
+    return out

@@ -1,0 +1,91 @@
+"""Terms on what is seen: prohibited foreign forces and unnotified activities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from truceline.compliance.rules._incident import incident_findings
+from truceline.compliance.rules.base import Context, Finding, Notifications, place
+from truceline.domain.vocab import ObservationKind
+
+__all__ = ["ACTIVITY_KINDS", "notification_duty", "notified", "prohibition"]
+
+#: what an activity named in a duty looks like in observations
+ACTIVITY_KINDS: dict[str, frozenset[str]] = {
+    "exercise": frozenset({ObservationKind.MOVEMENT}),
+    "movement": frozenset({ObservationKind.MOVEMENT}),
+    "flight": frozenset({ObservationKind.FLIGHT}),
+}
+
+
+def prohibition(rule: Any, ctx: Context) -> list[Finding]:
+    """Units of listed states seen on the territory held by the named party."""
+    if rule.params.get("what", "foreign_forces") != "foreign_forces":
+        return []
+    states = [str(s).upper() for s in rule.params.get("states") or []]
+    territory = str(rule.params.get("territory_party"))
+    inc = ctx.incidents
+    mask = (
+        inc.isin("kind", [ObservationKind.FOREIGN_UNIT])
+        & inc.isin("state", states)
+        & ctx.view.held_by(territory)
+    )
+
+    def summary(i: int) -> str:
+        return (
+            f"forces of {inc.str_at('state', i)} seen on the territory held by {territory} "
+            f"({rule.params.get('what', 'foreign_forces')} barred)"
+        )
+
+    return incident_findings(rule, ctx, mask, summary, lambda i: "high")
+
+
+def notified(
+    notes: Notifications,
+    activities: set[str],
+    party: str | None,
+    t: int,
+    lon: float,
+    lat: float,
+    days_ahead: float,
+) -> bool:
+    """Whether a notification filed ``days_ahead`` days before covers this activity."""
+    if not notes.party:
+        return False
+    p = np.asarray(notes.party, dtype=object)
+    ok = (np.asarray(notes.t_start) <= t) & (t < np.asarray(notes.t_end))
+    ok &= np.asarray(notes.filed_at) <= t - days_ahead * 86400
+    ok &= np.isin(np.asarray(notes.activity, dtype=object), sorted(activities))
+    if party is not None:
+        ok &= p == party
+    if notes.bbox:
+        b = np.asarray(notes.bbox, dtype=np.float64)
+        ok &= (b[:, 0] <= lon) & (lon <= b[:, 2]) & (b[:, 1] <= lat) & (lat <= b[:, 3])
+    return bool(ok.any())
+
+
+def notification_duty(rule: Any, ctx: Context) -> list[Finding]:
+    """An activity above the threshold observed with no notification in time."""
+    activities = {str(a) for a in rule.params.get("activities") or ["exercise", "movement"]}
+    kinds: set[str] = set()
+    for a in activities:
+        kinds |= ACTIVITY_KINDS.get(a, frozenset({a}))
+    threshold = int(rule.params.get("threshold_personnel", 0))
+    days = float(rule.params.get("days_ahead", 0))
+    inc = ctx.incidents
+    mask = inc.isin("kind", kinds) & (inc.count >= threshold)
+    for i in np.flatnonzero(mask):
+        party, _ = place(inc, ctx.view, int(i))
+        t, lon, lat = int(inc.t[i]), float(inc.lon[i]), float(inc.lat[i])
+        if notified(ctx.notifications, activities, party, t, lon, lat, days):
+            mask[i] = False
+
+    def summary(i: int) -> str:
+        return (
+            f"{inc.str_at('kind', i)} of {int(inc.count[i])} (threshold {threshold}) observed "
+            f"without a notification {days:g} days ahead"
+        )
+
+    return incident_findings(rule, ctx, mask, summary, lambda i: "medium")

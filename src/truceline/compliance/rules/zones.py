@@ -1,0 +1,151 @@
+"""Geometry terms: withdrawal bands, the buffer zone, exclusion zones, areas to vacate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+import shapely.ops
+
+from truceline.compliance.periods import to_epoch
+from truceline.compliance.rules._incident import HEAVY_CLASSES, incident_findings
+from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
+from truceline.domain.vocab import FIRE_KINDS, MILITARY_KINDS, ObservationKind
+
+__all__ = [
+    "area_to_vacate",
+    "buffer_fire",
+    "exclusion",
+    "withdrawal_area",
+    "withdrawal_band",
+    "zone_mask",
+]
+
+FLIGHT_KINDS = frozenset({ObservationKind.FLIGHT, ObservationKind.DRONE})
+_BARRED_KINDS = {"military": MILITARY_KINDS, "flight": FLIGHT_KINDS, "fire": FIRE_KINDS}
+
+
+def _zone(ctx: Context, zone_id: str) -> Any:
+    for z in ctx.agreement.zones:
+        if z.id == zone_id:
+            return z
+    return None
+
+
+def zone_mask(ctx: Context, zone: Any) -> BoolArray:
+    """Incidents inside ``zone``: from the classification, else a vectorised point test."""
+    if zone.id in ctx.view.zone_ids:
+        return ctx.view.inside(zone.id)
+    geom = zone.geometry
+    if shapely.get_dimensions(geom) < 2:
+        return np.zeros(len(ctx.incidents), dtype=bool)
+    return np.asarray(shapely.contains_xy(geom, ctx.incidents.lon, ctx.incidents.lat), dtype=bool)
+
+
+def _weapon(ctx: Context, i: int) -> str:
+    return ctx.incidents.str_at("weapon_class", i) or "unknown weapon"
+
+
+def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
+    """A weapon of a barred class seen inside the band of its class."""
+    classes = set(rule.params.get("weapon_classes") or [])
+    sides = set(rule.params.get("parties") or [])
+    inc = ctx.incidents
+    seen = inc.isin("kind", PRESENCE_KINDS)
+    zone_of = np.full(len(inc), -1, dtype=np.int64)
+    bands = [
+        z
+        for z in ctx.agreement.zones
+        if z.kind == "withdrawal_band"
+        and (not classes or z.weapon_class in classes)
+        and (not sides or z.party in sides)
+    ]
+    for k, z in enumerate(bands):
+        hit = seen & (zone_of < 0) & zone_mask(ctx, z) & inc.isin("weapon_class", [z.weapon_class])
+        zone_of[hit] = k
+
+    def summary(i: int) -> str:
+        z = bands[int(zone_of[i])]
+        return (
+            f"{_weapon(ctx, i)} seen inside the {z.band_km:g} km withdrawal band "
+            f"{z.id} (side of {z.party})"
+        )
+
+    def severity(i: int) -> str:
+        return "high" if _weapon(ctx, i) in HEAVY_CLASSES else "medium"
+
+    return incident_findings(rule, ctx, zone_of >= 0, summary, severity)
+
+
+def buffer_fire(rule: Any, ctx: Context) -> list[Finding]:
+    """Fire inside the buffer zone; a party only where the incident is attributed."""
+    zone = _zone(ctx, str(rule.params.get("zone")))
+    if zone is None:
+        return []
+    inc = ctx.incidents
+    mask = zone_mask(ctx, zone) & inc.isin("kind", FIRE_KINDS)
+
+    def summary(i: int) -> str:
+        return f"{inc.str_at('kind', i)} ({_weapon(ctx, i)}) inside the buffer zone {zone.id}"
+
+    def severity(i: int) -> str:
+        return "high" if _weapon(ctx, i) in HEAVY_CLASSES else "medium"
+
+    return incident_findings(rule, ctx, mask, summary, severity)
+
+
+def exclusion(rule: Any, ctx: Context) -> list[Finding]:
+    """What the zone bars (military activity, flights, fire) seen inside it."""
+    zone = _zone(ctx, str(rule.params.get("zone")))
+    if zone is None:
+        return []
+    kinds: set[str] = set()
+    for what in zone.bars:
+        kinds |= _BARRED_KINDS.get(what, frozenset())
+    inc = ctx.incidents
+    mask = zone_mask(ctx, zone) & inc.isin("kind", kinds)
+
+    def summary(i: int) -> str:
+        barred = ", ".join(sorted(zone.bars))
+        return f"{inc.str_at('kind', i)} inside the exclusion zone {zone.id} (bars {barred})"
+
+    return incident_findings(rule, ctx, mask, summary, lambda i: "high")
+
+
+def area_to_vacate(agreement: Any, zone: Any, party: str) -> Any:
+    """The area ``party`` must leave: the zone's polygon, or, for a withdrawal line, the
+    parts of the party's control area that the line cuts off (all but the largest)."""
+    geom = zone.geometry
+    if shapely.get_dimensions(geom) >= 2:
+        return geom
+    held = [z.geometry for z in agreement.zones if z.kind == "control" and z.party == party]
+    if not held:
+        return shapely.Polygon()
+    pieces = shapely.get_parts(shapely.ops.split(shapely.union_all(held), geom))
+    pieces = [p for p in pieces if shapely.get_dimensions(p) >= 2]
+    if len(pieces) < 2:
+        return shapely.Polygon()
+    pieces.sort(key=lambda p: p.area)
+    return shapely.union_all(pieces[:-1])
+
+
+def withdrawal_area(rule: Any, ctx: Context) -> list[Finding]:
+    """Military activity of the withdrawing party inside the area after the deadline."""
+    zone = _zone(ctx, str(rule.params.get("zone")))
+    party = str(rule.params.get("party"))
+    if zone is None:
+        return []
+    by = to_epoch(rule.params.get("by"), f"rule {rule.id}: by")
+    inc = ctx.incidents
+    area = area_to_vacate(ctx.agreement, zone, party)
+    inside = np.asarray(shapely.contains_xy(area, inc.lon, inc.lat), dtype=bool)
+    mask = inside & inc.isin("kind", MILITARY_KINDS) & (inc.t >= by)
+
+    def summary(i: int) -> str:
+        return (
+            f"{inc.str_at('kind', i)} of {party} inside {zone.id}, which {party} was to "
+            f"vacate by {rule.params.get('by')}"
+        )
+
+    return incident_findings(rule, ctx, mask, summary, lambda i: "high", require_party=party)

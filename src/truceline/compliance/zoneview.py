@@ -1,0 +1,66 @@
+"""Classifying incidents against an agreement's zones, once per batch.
+
+Uses the geo package's :class:`ZoneIndex` (one vectorised ``classify`` call per
+batch). When that package is not installed yet, a plain shapely 2 fallback
+computes the same columns (slower: no spatial index, distance in a local
+equirectangular frame), so compliance does not depend on its arrival.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from truceline.compliance.rules.base import ZoneView
+
+__all__ = ["POLYGON_ZONE_KINDS", "zone_view"]
+
+POLYGON_ZONE_KINDS = ("withdrawal_band", "buffer", "exclusion")
+_INDEXES: dict[tuple[str, int, int], Any] = {}
+
+
+def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneView:
+    """The zone classification of points (lon/lat arrays) under ``agreement``."""
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    try:
+        zones_mod = importlib.import_module("truceline.geo.zones")
+    except ImportError:
+        return _fallback(agreement, x, y)
+    key = (str(agreement.id), int(agreement.version), id(agreement))
+    index = _INDEXES.get(key)
+    if index is None:
+        index = zones_mod.ZoneIndex.from_agreement(agreement)
+        _INDEXES.clear()
+        _INDEXES[key] = index
+    c = index.classify(x, y)
+    return ZoneView(c.party, list(index.parties), c.dist_km, list(index.zone_ids), c.zones)
+
+
+def _fallback(agreement: Any, x: np.ndarray, y: np.ndarray) -> ZoneView:
+    n = len(x)
+    control = [z for z in agreement.zones if z.kind == "control" and z.party]
+    parties = sorted({str(z.party) for z in control})
+    party = np.full(n, -1, dtype=np.int64)
+    for z in control:
+        shapely.prepare(z.geometry)
+        party[(party < 0) & shapely.contains_xy(z.geometry, x, y)] = parties.index(str(z.party))
+    zs = sorted((z for z in agreement.zones if z.kind in POLYGON_ZONE_KINDS), key=lambda z: z.id)
+    zones = np.zeros((n, len(zs)), dtype=bool)
+    for j, z in enumerate(zs):
+        shapely.prepare(z.geometry)
+        zones[:, j] = shapely.contains_xy(z.geometry, x, y)
+    lines = [z.geometry for z in agreement.zones if z.kind == "contact_line"]
+    dist = np.full(n, np.inf)
+    if lines and n:
+        line = shapely.union_all(lines)
+        lat0 = float(np.nanmean(y))
+        kx = 111.32 * np.cos(np.radians(lat0))
+        line_km = shapely.transform(line, lambda c: c * np.array([kx, 110.57]))
+        pts = shapely.points(x * kx, y * 110.57)
+        dist = np.asarray(shapely.distance(pts, line_km), dtype=np.float64)
+    return ZoneView(party, parties, dist, [z.id for z in zs], zones)

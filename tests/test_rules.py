@@ -1,0 +1,243 @@
+"""Each kind of term on a hand-made case: exactly the expected findings, and none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_rules_world import T0, agreement, context, decl, incident, rule
+
+from truceline.compliance.rules import Finding, Notifications, evaluate
+
+
+def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list[Finding]:  # noqa: B006
+    return sorted(evaluate(context(agreement(rules), rows, **kw)), key=lambda f: f.anchor)
+
+
+BAND = rule("band", "withdrawal_band", weapon_classes=["artillery_ge100"])
+
+
+def test_withdrawal_band_finds_the_heavy_weapon_and_places_it() -> None:
+    rows = [
+        incident(1, 30.5, 48.5, "weapon_sighting", weapon_class="artillery_ge100"),
+        incident(2, 31.5, 48.5, "weapon_sighting", weapon_class="artillery_ge100",
+                 actor="west", actor_confidence=0.9, actor_basis="unit markings"),
+        incident(3, 31.001, 48.5, "weapon_sighting", weapon_class="artillery_ge100",
+                 radius_m=1000.0),  # straddles the line: no party
+    ]  # fmt: skip
+    found = _found([BAND], rows)
+    assert [(f.anchor, f.party, f.severity) for f in found] == [
+        ("incident:1", "west", "high"),
+        ("incident:2", "west", "high"),
+        ("incident:3", None, "high"),
+    ]
+    assert "whole uncertainty circle" in (found[0].party_basis or "")
+    assert "unit markings" in (found[1].party_basis or "")
+    assert found[2].party_basis is None
+    assert found[0].incidents == (1,) and found[0].rule_id == "band"
+
+
+def test_withdrawal_band_none() -> None:
+    rows = [
+        incident(1, 30.1, 48.5, "weapon_sighting", weapon_class="artillery_ge100"),  # behind band
+        incident(2, 30.5, 48.5, "weapon_sighting", weapon_class="tank"),  # class not barred here
+        incident(3, 30.5, 48.5, "explosion", weapon_class="artillery_ge100"),  # impact
+        incident(4, 30.5, 48.5, "weapon_sighting", weapon_class="artillery_ge100",
+                 status="rejected"),
+    ]  # fmt: skip
+    assert _found([BAND], rows) == []
+
+
+BUFFER = rule("buf", "buffer_fire", zone="buffer")
+
+
+def test_buffer_fire_has_no_party_unless_attributed() -> None:
+    rows = [
+        incident(1, 30.98, 48.5, "explosion", weapon_class="mortar_artillery_lt100"),
+        incident(2, 31.02, 48.4, "burst", weapon_class="small_arms", actor="east",
+                 actor_confidence=0.7, actor_basis="acoustic bearing"),
+        incident(3, 30.99, 48.6, "explosion", actor="east", actor_confidence=0.2),
+    ]  # fmt: skip
+    found = _found([BUFFER], rows)
+    assert [(f.anchor, f.party) for f in found] == [
+        ("incident:1", None),
+        ("incident:2", "east"),
+        ("incident:3", None),  # attribution too weak to place
+    ]
+
+
+def test_buffer_fire_none() -> None:
+    rows = [
+        incident(1, 30.8, 48.5, "explosion"),  # outside the buffer
+        incident(2, 31.0, 48.5, "weapon_sighting", weapon_class="tank"),  # not fire
+    ]
+    assert _found([BUFFER], rows) == []
+
+
+def test_exclusion_bars_what_the_zone_bars() -> None:
+    rules = [rule("npp", "exclusion", zone="npp"), rule("sky", "exclusion", zone="skies")]
+    rows = [
+        incident(1, 30.5, 48.2, "movement", count=40),
+        incident(2, 31.5, 48.2, "drone"),
+        incident(3, 31.5, 48.2, "movement"),  # skies bars flights only
+    ]
+    found = _found(rules, rows)
+    assert [(f.rule_id, f.anchor, f.party) for f in found] == [
+        ("npp", "incident:1", "west"),
+        ("sky", "incident:2", None),
+    ]
+
+
+def test_exclusion_none() -> None:
+    rows = [incident(1, 30.5, 48.2, "casualty"), incident(2, 30.7, 48.2, "movement")]
+    assert _found([rule("npp", "exclusion", zone="npp")], rows) == []
+
+
+AREA = rule("pocket", "withdrawal_area", zone="pocket", party="west", by="2026-02-01")
+
+
+def test_withdrawal_area_after_the_date_only_for_the_withdrawing_party() -> None:
+    day = 86400
+    rows = [
+        incident(1, 30.8, 48.8, "movement", t=T0 + 40 * day),
+        incident(2, 30.8, 48.8, "movement", t=T0 + 10 * day),  # before the deadline
+        incident(3, 30.8, 48.8, "explosion", t=T0 + 40 * day),  # fire: origin unknown
+    ]
+    found = _found([AREA], rows)
+    assert [(f.anchor, f.party) for f in found] == [("incident:1", "west")]
+
+
+def test_withdrawal_area_none() -> None:
+    rows = [incident(1, 30.2, 48.2, "movement"), incident(2, 31.5, 48.8, "movement")]
+    assert _found([AREA], rows) == []
+
+
+PROHIBIT = rule("nofor", "prohibition", what="foreign_forces", states=["XA", "XB"],
+                territory_party="west")  # fmt: skip
+
+
+def test_prohibition_foreign_units_of_listed_states_on_the_territory() -> None:
+    rows = [
+        incident(1, 30.3, 48.5, "foreign_unit", state="xa"),
+        incident(2, 30.3, 48.5, "foreign_unit", state="XC"),  # not listed
+        incident(3, 31.3, 48.5, "foreign_unit", state="XB"),  # other territory
+    ]
+    found = _found([PROHIBIT], rows)
+    assert [(f.anchor, f.party, f.severity) for f in found] == [("incident:1", "west", "high")]
+
+
+def test_prohibition_none() -> None:
+    assert _found([PROHIBIT], [incident(1, 30.3, 48.5, "movement", state="XA")]) == []
+
+
+NOTIFY = rule("notify", "notification_duty", activities=["exercise"], threshold_personnel=1000,
+              days_ahead=7)  # fmt: skip
+
+
+def test_notification_duty_large_movement_without_notice() -> None:
+    rows = [
+        incident(1, 31.5, 48.5, "movement", count=3000),
+        incident(2, 31.5, 48.5, "movement", count=200),  # below the threshold
+    ]
+    found = _found([NOTIFY], rows)
+    assert [(f.anchor, f.party) for f in found] == [("incident:1", "east")]
+
+
+def test_notification_duty_none_when_notified_in_time() -> None:
+    t = T0 + 86400 * 40 + 1
+    notes = Notifications(("east",), ("exercise",), (t - 3600,), (t + 3600,), (t - 10 * 86400,))
+    rows = [incident(1, 31.5, 48.5, "movement", count=3000)]
+    assert _found([NOTIFY], rows, notes=notes) == []
+    late = Notifications(("east",), ("exercise",), (t - 3600,), (t + 3600,), (t - 2 * 86400,))
+    assert len(_found([NOTIFY], rows, notes=late)) == 1
+
+
+CEIL = rule("army", "ceiling", subject="personnel", item="army", parties=["west", "east"],
+            max=800000, unit="persons")  # fmt: skip
+
+
+def test_ceiling_over_the_maximum() -> None:
+    decls = [
+        decl(1, "west", "personnel", "army", "2026-01", 812000),
+        decl(2, "east", "personnel", "army", "2026-01", 790000),
+        decl(3, "east", "personnel", "army", "2026-02", 805000, filed_days=1),
+        decl(4, "east", "personnel", "army", "2026-02", 799000, filed_days=2),  # correction
+    ]
+    found = _found([CEIL], decls=decls)
+    assert [(f.anchor.split(":")[0], f.party, f.declarations) for f in found] == [
+        ("west", "west", (1,))
+    ]
+    assert found[0].ledger == (1001,) and "812000" in found[0].summary
+
+
+def test_ceiling_none() -> None:
+    decls = [decl(1, "west", "personnel", "army", "2026-01", 800000)]
+    assert _found([CEIL], decls=decls) == []
+
+
+SHARE = rule("npp-share", "sharing", plant="npp", shares={"west": 0.5, "east": 0.5},
+             tolerance=0.05, period="month")  # fmt: skip
+
+
+def _energy(i: int, party: str, month: str, mwh: float) -> Any:
+    return decl(i, None, "energy", f"delivered_to:{party}", month, mwh, unit="MWh",
+                declarant="operator", plant="npp")  # fmt: skip
+
+
+def test_sharing_outside_the_tolerance() -> None:
+    decls = [
+        _energy(1, "west", "2026-01", 620.0),
+        _energy(2, "east", "2026-01", 380.0),
+        _energy(3, "west", "2026-02", 520.0),
+        _energy(4, "east", "2026-02", 480.0),  # 52/48: within 5 %
+    ]
+    found = _found([SHARE], decls=decls)
+    assert len(found) == 1
+    f = found[0]
+    assert (f.party, f.declarations, f.severity) == (None, (1, 2), "high")
+    assert "west 62.0%" in f.summary
+
+
+def test_sharing_none() -> None:
+    decls = [_energy(1, "west", "2026-01", 500.0), _energy(2, "east", "2026-01", 500.0)]
+    assert _found([SHARE], decls=decls) == []
+
+
+DUTY = rule("duty", "declaration_duty", subject="personnel", item="army", every="month",
+            due_days=10)  # fmt: skip
+
+
+def test_declaration_duty_missing_late_inconsistent() -> None:
+    decls = [
+        decl(1, "west", "personnel", "army", "2026-01", 700000, filed_days=3),
+        decl(2, "east", "personnel", "army", "2026-01", 700000, filed_days=25),  # late
+        decl(3, "west", "personnel", "army", "2026-02", 700000, filed_days=1),
+        decl(4, "west", "personnel", "army", "2026-02", 710000, filed_days=2),  # differs
+        # east never declares February
+    ]
+    t_to = T0 + 86400 * 75  # mid-March: February is due, March is not over
+    found = _found([DUTY], decls=decls, t_to=t_to)
+    assert [(f.anchor.split(":")[0], f.party) for f in found] == [
+        ("inconsistent", "west"),
+        ("late", "east"),
+        ("missing", "east"),
+    ]
+    assert found[0].declarations == (3, 4)
+
+
+def test_declaration_duty_none() -> None:
+    decls = [
+        decl(i, p, "personnel", "army", m, 700000)
+        for i, (p, m) in enumerate(
+            [("west", "2026-01"), ("east", "2026-01"), ("west", "2026-02"), ("east", "2026-02")]
+        )
+    ]
+    assert _found([DUTY], decls=decls, t_to=T0 + 86400 * 75) == []
+
+
+def test_confidence_follows_verification_status() -> None:
+    rows = [
+        incident(i, 30.98, 48.5, "explosion", status=s, confidence=0.8)
+        for i, s in enumerate(["verified", "corroborated", "reported", "disputed"])
+    ]
+    conf = [f.confidence for f in _found([BUFFER], rows)]
+    assert conf == sorted(conf, reverse=True) and len(set(conf)) == 4

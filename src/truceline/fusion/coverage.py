@@ -1,0 +1,140 @@
+"""Coverage: where and when someone could have seen, so silence can be qualified.
+
+A source declares :class:`CoverageRecord` s: ``observed`` (an observation post's field
+of view over its hours, a patrol's buffered route over its time), ``outage`` (a
+sensor down; no geometry = the whole source) and ``denied`` (monitors refused
+passage or restricted: what they could not see; no geometry = nowhere that day).
+
+:func:`observed_fraction` gives, per sector, the share of ``area x period`` some source
+could observe: at each moment the union over sources of (observed minus that
+source's outages and denials), integrated over the elementary intervals between
+record boundaries. Areas are taken on a local equal-scale plane (metres from the
+sectors' centre), fine for ratios over a theatre.
+
+:func:`silent_sensors` names, per incident, the sources whose coverage held its place
+and time but which are not among its reporters: negative evidence for grading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from shapely.geometry.base import BaseGeometry
+
+from truceline.fusion.side import metres_to_degrees
+
+__all__ = ["COVERAGE_KINDS", "CoverageRecord", "observed_fraction", "silent_sensors"]
+
+COVERAGE_KINDS = ("observed", "outage", "denied")
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageRecord:
+    source_id: str
+    kind: str  # observed | outage | denied
+    t_start: int
+    t_end: int  # exclusive
+    geometry: BaseGeometry | None  # lon/lat; None = the whole source (outage, denied)
+
+
+def _to_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
+    dlon, dlat = metres_to_degrees(lat0)
+
+    def f(c: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.c_[(c[:, 0] - lon0) / dlon, (c[:, 1] - lat0) / dlat], np.float64)
+
+    return shapely.transform(geom, f)
+
+
+def _visible(active: Sequence[CoverageRecord], plane: dict[int, BaseGeometry]) -> BaseGeometry:
+    """Union over sources of what each could see while ``active`` were in force."""
+    by_source: dict[str, list[CoverageRecord]] = {}
+    for r in active:
+        by_source.setdefault(r.source_id, []).append(r)
+    parts = []
+    for recs in by_source.values():
+        seen = [plane[id(r)] for r in recs if r.kind == "observed" and r.geometry is not None]
+        if not seen:
+            continue
+        blocked = [r for r in recs if r.kind != "observed"]
+        if any(r.geometry is None for r in blocked):
+            continue
+        area = shapely.union_all(seen)
+        if blocked:
+            area = area.difference(shapely.union_all([plane[id(r)] for r in blocked]))
+        parts.append(area)
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def observed_fraction(
+    sectors: Mapping[str, BaseGeometry],
+    records: Sequence[CoverageRecord],
+    t0: int,
+    t1: int,
+) -> dict[str, float]:
+    """Per sector id, the fraction of its area x ``[t0, t1)`` that some source observed."""
+    if t1 <= t0 or not sectors:
+        return {k: 0.0 for k in sectors}
+    bounds = np.array(shapely.total_bounds(list(sectors.values())))
+    lon0, lat0 = float(bounds[[0, 2]].mean()), float(bounds[[1, 3]].mean())
+    sec = {k: _to_plane(g, lon0, lat0) for k, g in sectors.items()}
+    recs = [r for r in records if r.t_end > t0 and r.t_start < t1 and r.kind in COVERAGE_KINDS]
+    plane = {id(r): _to_plane(r.geometry, lon0, lat0) for r in recs if r.geometry is not None}
+    cuts = sorted({t0, t1, *(min(max(r.t_start, t0), t1) for r in recs),
+                   *(min(max(r.t_end, t0), t1) for r in recs)})  # fmt: skip
+    seen = dict.fromkeys(sectors, 0.0)
+    area = {k: g.area for k, g in sec.items()}
+    cache: dict[frozenset[int], dict[str, float]] = {}
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        active = [r for r in recs if r.t_start <= a and r.t_end >= b]
+        key = frozenset(id(r) for r in active)
+        if key not in cache:
+            vis = _visible(active, plane)
+            shapely.prepare(vis)
+            cache[key] = {
+                k: (g.intersection(vis).area / area[k] if area[k] > 0 else 0.0)
+                for k, g in sec.items()
+            }
+        for k, frac in cache[key].items():
+            seen[k] += frac * (b - a)
+    return {k: min(v / (t1 - t0), 1.0) for k, v in seen.items()}
+
+
+def silent_sensors(
+    lon: ArrayLike,
+    lat: ArrayLike,
+    t: ArrayLike,
+    obs_labels: ArrayLike,
+    obs_sources: Sequence[str] | NDArray[np.object_],
+    records: Sequence[CoverageRecord],
+) -> list[tuple[str, ...]]:
+    """Per incident, sources whose coverage held its place and time yet did not report it.
+
+    ``obs_labels``/``obs_sources`` give the incident and the source of each member
+    observation; pass only the records of sources that would have detected the kind.
+    """
+    x, y, tt = (np.asarray(a, np.float64) for a in (lon, lat, t))
+    n = x.size
+    seen: dict[str, NDArray[np.bool_]] = {}
+    blocked: dict[str, NDArray[np.bool_]] = {}
+    for r in records:
+        when = (tt >= r.t_start) & (tt < r.t_end)
+        where = when if r.geometry is None else when & shapely.contains_xy(r.geometry, x, y)
+        target = seen if r.kind == "observed" else blocked
+        if r.kind == "observed" and r.geometry is None:
+            continue
+        target[r.source_id] = target.get(r.source_id, np.zeros(n, np.bool_)) | where
+    lab = np.asarray(obs_labels, np.int64)
+    src = np.asarray(obs_sources, dtype=object)
+    reported = set(zip(lab.tolist(), src.tolist(), strict=True))
+    out: list[list[str]] = [[] for _ in range(n)]
+    for s in sorted(seen):
+        held = seen[s] & ~blocked.get(s, np.zeros(n, np.bool_))
+        for i in np.flatnonzero(held).tolist():
+            if (i, s) not in reported:
+                out[i].append(s)
+    return [tuple(v) for v in out]

@@ -1,0 +1,178 @@
+"""The built-in scenario: deterministic, realistic in the ways the demo relies on."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+import shapely
+from shapely.geometry import LineString, Polygon, box
+
+from truceline.compliance.agreement.model import Agreement, Party, Zone
+from truceline.domain.errors import InputError
+from truceline.domain.observations import OBSERVATION_SCHEMA
+from truceline.domain.vocab import FIRE_KINDS, ObservationKind
+from truceline.scenario import describe, generate, scenario_sources
+
+START = date(2015, 3, 1)
+
+
+def small_agreement() -> Agreement:
+    """A hand-drawn two-party agreement: a wavy north-south line near 38.5 E,
+    A holding the west and B the east, bands, a 2 km buffer and four sectors."""
+    ys = np.linspace(47.0, 49.0, 41)
+    xs = 38.5 + 0.08 * np.sin(ys * 7.0)
+    line = LineString(np.column_stack([xs, ys]))
+    west = Polygon([(36.0, 47.0), *zip(xs, ys, strict=True), (36.0, 49.0)])
+    east = Polygon([(41.0, 47.0), *zip(xs, ys, strict=True), (41.0, 49.0)])
+    zones = [Zone("line", "contact_line", None, None, None, line)]
+    zones += [Zone("ctl-A", "control", "A", None, None, west)]
+    zones += [Zone("ctl-B", "control", "B", None, None, east)]
+    deg = 1.0 / 75.0  # ~1 km at 48 N, good enough for a test fixture
+    for party, area in (("A", west), ("B", east)):
+        for wc, km in (("artillery_ge100", 25.0), ("tank", 15.0), ("mlrs", 35.0)):
+            band = line.buffer(km * deg).intersection(area)
+            zones.append(Zone(f"band-{party}-{wc}", "withdrawal_band", party, wc, km, band))
+    zones.append(Zone("buffer", "buffer", None, None, None, line.buffer(2 * deg)))
+    for i in range(4):
+        zones.append(
+            Zone(
+                f"S{i + 1}",
+                "sector",
+                None,
+                None,
+                None,
+                box(37.5, 47 + i * 0.5, 39.5, 47.5 + i * 0.5),
+            )
+        )
+    return Agreement(
+        id="test-line",
+        version=1,
+        title="test",
+        valid_from=int(datetime(2015, 2, 15, tzinfo=UTC).timestamp()),
+        valid_to=None,
+        parties=(Party("A", "Side A"), Party("B", "Side B")),
+        zones=tuple(zones),
+        rules=(),
+    )
+
+
+@pytest.fixture(scope="module")
+def agreement() -> Agreement:
+    return small_agreement()
+
+
+@pytest.fixture(scope="module")
+def table(agreement: Agreement) -> pa.Table:
+    return generate(agreement, seed=7, start=START, days=21)
+
+
+def test_same_seed_same_table_other_seed_other_table(agreement: Agreement, table: pa.Table) -> None:
+    again = generate(agreement, seed=7, start=START, days=21)
+    assert table.schema == OBSERVATION_SCHEMA
+    assert table.equals(again)
+    other = generate(agreement, seed=8, start=START, days=21)
+    assert not table.equals(other)
+
+
+def test_counts_are_realistic_and_client_ids_unique(table: pa.Table) -> None:
+    assert 200 <= table.num_rows <= 5000
+    keys = pc.binary_join_element_wise(table["source_id"], table["client_id"], "|")
+    assert len(pc.unique(keys)) == table.num_rows
+    t = table["t"].to_numpy()
+    t0 = datetime(2015, 3, 1, tzinfo=UTC).timestamp()
+    assert t.min() >= t0 - 86400 and t.max() <= t0 + 22 * 86400
+
+
+def test_escalation_sector_has_more_fire_in_its_window(agreement: Agreement) -> None:
+    info = describe(agreement, seed=7, start=START, days=21)
+    tab = generate(agreement, seed=7, start=START, days=21)
+    sec = {z.id: z.geometry for z in agreement.zones if z.kind == "sector"}
+    fire = tab.filter(pc.is_in(tab["kind"], pa.array([k.value for k in FIRE_KINDS])))
+    fire = fire.filter(pc.equal(fire["source_type"], "camera"))  # point reports
+    inside = shapely.contains_xy(
+        shapely.union_all([sec[s] for s in info.escalation_sectors]),
+        fire["lon"].to_numpy(),
+        fire["lat"].to_numpy(),
+    )
+    t = fire["t"].to_numpy()
+    w0, w1 = info.escalation_start.timestamp(), info.escalation_end.timestamp()
+    t_start = datetime(2015, 3, 1, tzinfo=UTC).timestamp()
+    during = inside & (t >= w0) & (t < w1)
+    before = inside & (t >= t_start) & (t < w0)
+    rate_during = during.sum() / (w1 - w0)
+    rate_before = before.sum() / (w0 - t_start)
+    assert rate_during > 3 * rate_before
+
+
+def test_heavy_weapons_in_bands_on_both_sides(agreement: Agreement, table: pa.Table) -> None:
+    seen = table.filter(pc.equal(table["kind"], ObservationKind.WEAPON_SIGHTING.value))
+    assert seen.num_rows > 0
+    assert set(seen["source_type"].to_pylist()) <= {"monitor", "uav"}
+    lon, lat = seen["lon"].to_numpy(), seen["lat"].to_numpy()
+    wc = np.asarray(seen["weapon_class"].to_pylist())
+    sides = set()
+    for z in agreement.zones:
+        if z.kind == "withdrawal_band":
+            hit = shapely.contains_xy(z.geometry.buffer(0.01), lon, lat) & (wc == z.weapon_class)
+            if hit.any():
+                sides.add(z.party)
+    assert sides == {"A", "B"}
+
+
+def test_bearings_and_party_allegations(table: pa.Table) -> None:
+    ac = table.filter(pc.equal(table["source_type"], "acoustic"))
+    assert ac.num_rows > 0
+    assert ac["lon"].null_count == ac.num_rows  # a bearing, not a point
+    assert ac["bearing_deg"].null_count == 0 and ac["obs_lon"].null_count == 0
+    b = ac["bearing_deg"].to_numpy()
+    assert ((b >= 0) & (b < 360)).all()
+    party = table.filter(pc.equal(table["source_type"], "party"))
+    rows = party.to_pylist()
+    assert {r["actor"] for r in rows if r["kind"] != "denial"} == {"A", "B"}
+    # an allegation names the other side, never the alleging party
+    assert all(
+        r["actor"] != r["source_id"].removeprefix("party-") for r in rows if r["kind"] != "denial"
+    )
+    assert any(r["kind"] == "denial" for r in rows)
+    events = [json.loads(a)["scenario_event"] for a in table["attrs"].to_pylist() if a]
+    assert len(events) > table.num_rows // 2
+
+
+def test_bearings_point_at_the_event(table: pa.Table) -> None:
+    """A camera's point and an acoustic bearing of the same event agree within a few sd."""
+    from pyproj import Geod
+
+    rows = table.to_pylist()
+    cam = {
+        json.loads(r["attrs"])["scenario_event"]: r for r in rows if r["source_type"] == "camera"
+    }
+    g = Geod(ellps="WGS84")
+    off = []
+    for r in rows:
+        if r["source_type"] == "acoustic":
+            c = cam.get(json.loads(r["attrs"])["scenario_event"])
+            if c is not None:
+                az, _, d = g.inv(r["obs_lon"], r["obs_lat"], c["lon"], c["lat"])
+                if d > 3000:
+                    off.append(abs((az - r["bearing_deg"] + 180) % 360 - 180))
+    assert len(off) > 20
+    assert np.median(off) < 8.0
+
+
+def test_sources_carry_groups_types_and_grades(agreement: Agreement, table: pa.Table) -> None:
+    specs = {s.id: s for s in scenario_sources(agreement, seed=7)}
+    assert set(table["source_id"].to_pylist()) <= set(specs)
+    cams = [s for s in specs.values() if s.type == "camera"]
+    assert cams and all(s.group == s.id.rsplit("-cam", 1)[0] for s in cams)
+    assert specs["outlet-1"].group == specs["wire-agency"].group == specs["outlet-2"].group
+    assert specs["party-A"].party == "A" and specs["party-A"].reliability in "ABCDEF"
+
+
+def test_too_short_a_run_is_refused(agreement: Agreement) -> None:
+    with pytest.raises(InputError, match="days"):
+        generate(agreement, seed=1, days=1)

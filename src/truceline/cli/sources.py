@@ -1,9 +1,238 @@
-"""`truceline` commands: sources (being built)."""
+"""``truceline sources``: register, grade, list and show sources; declare coverage."""
 
 from __future__ import annotations
 
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from truceline.cli._common import console, workspace
+from truceline.domain.errors import InputError
+from truceline.service.workspace import Workspace
+
+__all__ = ["fmt_time", "opened", "parse_time", "register"]
+
+sources_app = typer.Typer(help="The source registry: types, grades, independence, coverage.")
+coverage_app = typer.Typer(help="What a source could observe, and when.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    sources_app.add_typer(coverage_app, name="coverage")
+    app.add_typer(sources_app, name="sources")
+
+
+def parse_time(value: str, name: str) -> int:
+    """Epoch seconds from ISO 8601 (a date, or a date and time; UTC unless an offset
+    is given) or from an integer of epoch seconds."""
+    v = value.strip()
+    if v.lstrip("-").isdigit():
+        return int(v)
+    try:
+        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{name}: {value!r} is not an ISO 8601 time or epoch seconds") from exc
+    return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
+
+
+def fmt_time(t: int | None) -> str:
+    return "" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+@contextmanager
+def opened(ctx: typer.Context) -> Iterator[Workspace]:
+    """The command's workspace, its connections closed when the command is done."""
+    ws = workspace(ctx)
+    try:
+        yield ws
+    finally:
+        ws.engine.dispose()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "analyst"
+
+
+@sources_app.command("add")
+def add(
+    ctx: typer.Context,
+    source_id: str = typer.Argument(..., help="the source's id, as its reports carry it"),
+    type_: str = typer.Option(..., "--type", help="monitor|camera|acoustic|uav|party|osint"),
+    name: str | None = typer.Option(None, "--name"),
+    party: str | None = typer.Option(None, "--party", help="party a party's channel speaks for"),
+    group: str | None = typer.Option(None, "--group", help="independence group (default: own)"),
+    signature: str | None = typer.Option(None, "--signature", help="required|optional"),
+    public_key: str | None = typer.Option(None, "--public-key", help="base64 or PEM file"),
+    grade: str = typer.Option("F", "--grade", help="Admiralty reliability A-F"),
+    valid_from: str = typer.Option("0", "--from", help="grade in force from (ISO or epoch)"),
+    actor: str = typer.Option(_user(), "--actor"),
+    reason: str = typer.Option("registered", "--reason"),
+) -> None:
+    """Register a source."""
+    from truceline.service.sources import register_source
+
+    with opened(ctx) as ws:
+        s = register_source(
+            ws,
+            source_id,
+            type_,
+            name=name,
+            party=party,
+            group=group,
+            signature_policy=signature,
+            public_key=public_key,
+            reliability=grade,
+            valid_from=parse_time(valid_from, "--from"),
+            actor=actor,
+            reason=reason,
+        )
+    console.print(
+        f"source [bold]{s.id}[/bold] ({s.type}) registered: group {s.independence_group}, "
+        f"grade {s.reliability}, signatures {s.signature_policy}, ledger #{s.ledger_index}"
+    )
+
+
+@sources_app.command("set")
+def set_(
+    ctx: typer.Context,
+    source_id: str = typer.Argument(...),
+    name: str | None = typer.Option(None, "--name"),
+    party: str | None = typer.Option(None, "--party"),
+    group: str | None = typer.Option(None, "--group"),
+    signature: str | None = typer.Option(None, "--signature"),
+    public_key: str | None = typer.Option(None, "--public-key"),
+    actor: str = typer.Option(_user(), "--actor"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Change a source's name, party, independence group, signature policy or key."""
+    from truceline.service.sources import update_source
+
+    with opened(ctx) as ws:
+        s = update_source(
+            ws,
+            source_id,
+            name=name,
+            party=party,
+            group=group,
+            signature_policy=signature,
+            public_key=public_key,
+            actor=actor,
+            reason=reason,
+        )
+    console.print(f"source [bold]{s.id}[/bold] updated: group {s.independence_group}")
+
+
+@sources_app.command("grade")
+def grade(
+    ctx: typer.Context,
+    source_id: str = typer.Argument(...),
+    reliability: str = typer.Argument(..., help="Admiralty reliability A-F"),
+    valid_from: str | None = typer.Option(None, "--from", help="in force from (default now)"),
+    actor: str = typer.Option(_user(), "--actor"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Grade a source from a time on; earlier grades stay in force before it."""
+    from truceline.service.sources import grade_source
+
+    vf = None if valid_from is None else parse_time(valid_from, "--from")
+    with opened(ctx) as ws:
+        g = grade_source(ws, source_id, reliability, valid_from=vf, actor=actor, reason=reason)
+    console.print(
+        f"source [bold]{g.source_id}[/bold] graded {g.reliability} from {fmt_time(g.valid_from)}"
+        f" (ledger #{g.ledger_index})"
+    )
+
+
+@sources_app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """Every source with the grade in force now."""
+    from truceline.service.sources import list_sources
+
+    table = Table("id", "type", "name", "party", "group", "grade", "signatures", "key")
+    with opened(ctx) as ws:
+        found = list_sources(ws)
+    for s in found:
+        table.add_row(
+            s.id,
+            s.type,
+            s.name,
+            s.party or "",
+            s.independence_group,
+            s.reliability,
+            s.signature_policy,
+            "yes" if s.public_key else "",
+        )
+    console.print(table)
+
+
+@sources_app.command("show")
+def show(ctx: typer.Context, source_id: str = typer.Argument(...)) -> None:
+    """A source, its grade history and its coverage."""
+    from truceline.service.sources import show_source
+
+    with opened(ctx) as ws:
+        d = show_source(ws, source_id)
+    s = d.source
+    console.print(
+        f"[bold]{s.id}[/bold] {s.type} {s.name!r} party={s.party or '-'} "
+        f"group={s.independence_group} signatures={s.signature_policy} "
+        f"key={s.public_key or '-'} grade now={s.reliability}"
+    )
+    grades = Table("from", "grade", "actor", "reason", "ledger", title="grades")
+    for g in d.grades:
+        grades.add_row(
+            fmt_time(g.valid_from), g.reliability, g.actor, g.reason, str(g.ledger_index)
+        )
+    console.print(grades)
+    cov = Table("id", "kind", "from", "to", "area", "note", title="coverage")
+    for c in d.coverage:
+        area = "" if c.geometry is None else str(c.geometry.get("type"))
+        cov.add_row(str(c.id), c.kind, fmt_time(c.t_start), fmt_time(c.t_end), area, c.note or "")
+    console.print(cov)
+
+
+@coverage_app.command("add")
+def coverage_add(
+    ctx: typer.Context,
+    source_id: str = typer.Argument(...),
+    kind: str = typer.Option("observed", "--kind", help="observed|outage|denied"),
+    start: str = typer.Option(..., "--from", help="ISO time or epoch seconds"),
+    end: str = typer.Option(..., "--to", help="ISO time or epoch seconds"),
+    geometry: Path | None = typer.Option(None, "--geometry", help="GeoJSON file (lon/lat)"),
+    buffer_m: float | None = typer.Option(None, "--buffer", help="buffer a route/point, m"),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str = typer.Option(_user(), "--actor"),
+) -> None:
+    """Declare a field of view, a patrol route, an outage or a denied movement."""
+    from truceline.service.sources import add_coverage
+
+    gj = None
+    if geometry is not None:
+        try:
+            gj = json.loads(geometry.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{geometry}: cannot read GeoJSON ({exc})") from exc
+    with opened(ctx) as ws:
+        c = add_coverage(
+            ws,
+            source_id,
+            kind,
+            parse_time(start, "--from"),
+            parse_time(end, "--to"),
+            gj,
+            buffer_m=buffer_m,
+            note=note,
+            actor=actor,
+        )
+    console.print(
+        f"coverage #{c.id} ({c.kind}) of {c.source_id} recorded, ledger #{c.ledger_index}"
+    )

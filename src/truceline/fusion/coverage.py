@@ -27,7 +27,13 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.fusion.side import metres_to_degrees
 
-__all__ = ["COVERAGE_KINDS", "CoverageRecord", "observed_fraction", "silent_sensors"]
+__all__ = [
+    "COVERAGE_KINDS",
+    "CoverageRecord",
+    "buffer_metres",
+    "observed_fraction",
+    "silent_sensors",
+]
 
 COVERAGE_KINDS = ("observed", "outage", "denied")
 
@@ -48,6 +54,21 @@ def _to_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
         return np.asarray(np.c_[(c[:, 0] - lon0) / dlon, (c[:, 1] - lat0) / dlat], np.float64)
 
     return shapely.transform(geom, f)
+
+
+def _from_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
+    dlon, dlat = metres_to_degrees(lat0)
+
+    def f(c: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.c_[c[:, 0] * dlon + lon0, c[:, 1] * dlat + lat0], np.float64)
+
+    return shapely.transform(geom, f)
+
+
+def buffer_metres(geom: BaseGeometry, metres: float) -> BaseGeometry:
+    """``geom`` (lon/lat) buffered by ``metres`` on a local plane: a patrol route's swath."""
+    c = geom.centroid
+    return _from_plane(_to_plane(geom, c.x, c.y).buffer(metres), c.x, c.y)
 
 
 def _visible(active: Sequence[CoverageRecord], plane: dict[int, BaseGeometry]) -> BaseGeometry:

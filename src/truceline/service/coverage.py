@@ -1,0 +1,157 @@
+"""Coverage declarations: what a source could observe, and when, in the store.
+
+``observed`` (a field of view over hours, a buffered patrol route), ``outage`` (a
+sensor down) and ``denied`` (monitors refused passage) records are stored with their
+GeoJSON footprint and appended to the ledger in the same transaction;
+:func:`coverage_of` qualifies counts per sector (see ``fusion.coverage``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Row, select
+
+from truceline.domain.errors import InputError, NotFound
+from truceline.fusion.coverage import (
+    COVERAGE_KINDS,
+    CoverageRecord,
+    buffer_metres,
+    observed_fraction,
+)
+from truceline.ledger import log
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import coverage, sources
+
+__all__ = ["CoverageInfo", "add_coverage", "coverage_of", "coverage_records", "source_coverage"]
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageInfo:
+    id: int
+    source_id: str
+    kind: str
+    t_start: int
+    t_end: int
+    geometry: dict[str, Any] | None
+    note: str | None
+    ledger_index: int | None
+
+
+def _geometry(
+    geom: Mapping[str, Any] | BaseGeometry | None, buffer_m: float | None
+) -> BaseGeometry | None:
+    if geom is None:
+        return None
+    if isinstance(geom, BaseGeometry):
+        g = geom
+    elif geom.get("type") == "FeatureCollection":
+        g = shapely.union_all([shape(f["geometry"]) for f in geom.get("features", [])])
+    else:
+        g = shape(geom["geometry"] if geom.get("type") == "Feature" else geom)
+    return _area(g, buffer_m)
+
+
+def _area(geom: BaseGeometry, buffer_m: float | None) -> BaseGeometry:
+    if buffer_m:
+        geom = buffer_metres(geom, buffer_m)
+    if geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InputError(
+            f"coverage geometry must be an area (give a buffer for a {geom.geom_type})"
+        )
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise InputError("coverage geometry is not in lon/lat degrees")
+    return geom.buffer(0) if not geom.is_valid else geom
+
+
+def add_coverage(
+    ws: Workspace,
+    source_id: str,
+    kind: str,
+    t_start: int,
+    t_end: int,
+    geometry: Mapping[str, Any] | BaseGeometry | None = None,
+    *,
+    buffer_m: float | None = None,
+    note: str | None = None,
+    actor: str,
+) -> CoverageInfo:
+    """Declare what a source could (``observed``) or could not (``outage``, ``denied``) see."""
+    if kind not in COVERAGE_KINDS:
+        raise InputError(f"coverage kind {kind!r} is not one of {list(COVERAGE_KINDS)}")
+    if t_end <= t_start:
+        raise InputError("coverage ends before it starts")
+    try:
+        geom = _geometry(geometry, buffer_m)
+    except (KeyError, TypeError, AttributeError, ValueError, shapely.errors.GEOSException) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"coverage geometry: not valid GeoJSON ({exc})") from exc
+    if kind == "observed" and geom is None:
+        raise InputError("an observed coverage needs its area (field of view, buffered route)")
+    gj = None if geom is None else json.dumps(mapping(geom))
+    bounds = (None,) * 4 if geom is None else geom.bounds
+    row: dict[str, Any] = {
+        "source_id": source_id,
+        "kind": kind,
+        "t_start": int(t_start),
+        "t_end": int(t_end),
+        "geometry": gj,
+        "note": note,
+        **dict(zip(("minx", "miny", "maxx", "maxy"), bounds, strict=True)),
+    }
+    with store_errors("recording coverage"), ws.engine.begin() as conn:
+        if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first() is None:
+            raise NotFound(f"no source {source_id!r}")
+        rec = {**{k: v for k, v in row.items() if v is not None}, "actor": actor}
+        (row["ledger_index"],) = log.append(conn, "coverage", [(source_id, rec)])
+        new_id = conn.execute(coverage.insert().values(**row).returning(coverage.c.id)).scalar_one()
+        return _coverage_info(conn.execute(select(coverage).where(coverage.c.id == new_id)).one())
+
+
+def _coverage_info(r: Row[Any]) -> CoverageInfo:
+    geom = None if r.geometry is None else json.loads(r.geometry)
+    return CoverageInfo(r.id, r.source_id, r.kind, r.t_start, r.t_end, geom, r.note, r.ledger_index)
+
+
+def coverage_records(conn: Connection, t0: int, t1: int) -> list[CoverageRecord]:
+    """The coverage declarations overlapping ``[t0, t1)``, ready for ``fusion.coverage``."""
+    rows = conn.execute(
+        select(coverage)
+        .where(coverage.c.t_end > t0, coverage.c.t_start < t1)
+        .order_by(coverage.c.id)
+    ).all()
+    return [
+        CoverageRecord(
+            r.source_id,
+            r.kind,
+            r.t_start,
+            r.t_end,
+            None if r.geometry is None else shape(json.loads(r.geometry)),
+        )
+        for r in rows
+    ]
+
+
+def coverage_of(
+    conn: Connection, sectors: Mapping[str, BaseGeometry], t0: int, t1: int
+) -> dict[str, float]:
+    """Per sector id (lon/lat polygons), the fraction of area x ``[t0, t1)`` someone observed."""
+    with store_errors("reading coverage"):
+        recs = coverage_records(conn, t0, t1)
+    return observed_fraction(sectors, recs, t0, t1)
+
+
+def source_coverage(conn: Connection, source_id: str) -> list[CoverageInfo]:
+    """A source's coverage declarations, oldest first."""
+    q = select(coverage).where(coverage.c.source_id == source_id)
+    rows = conn.execute(q.order_by(coverage.c.t_start, coverage.c.id)).all()
+    return [_coverage_info(r) for r in rows]

@@ -1,0 +1,367 @@
+"""Incidents: listing, showing, the audited lifecycle, and the side of the line.
+
+Every status change, whether an analyst's (verify, reject, dispute, reopen) or
+fusion's, stores who, when, why and a JSON snapshot of the evidence then (member
+observations with their sources, groups and ledger indices; confidence; attribution)
+in ``status_changes`` and appends the same record to the ledger, in one
+transaction. Nothing is deleted: a merged incident keeps its row (``merged_into``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Row, bindparam, select
+
+from truceline.domain.errors import Conflict, InputError, NotFound
+from truceline.fusion.lifecycle import next_status
+from truceline.fusion.side import side_probabilities
+from truceline.ledger import log
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import (
+    incident_observations,
+    incidents,
+    observations,
+    sources,
+    status_changes,
+)
+
+__all__ = [
+    "IncidentDetail",
+    "IncidentInfo",
+    "StatusChange",
+    "change_status",
+    "dispute",
+    "evidence_snapshots",
+    "list_incidents",
+    "record_transitions",
+    "reject",
+    "reopen",
+    "show_incident",
+    "update_sides",
+    "verify",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentInfo:
+    id: int
+    t: int
+    t_start: int
+    t_end: int
+    lon: float
+    lat: float
+    radius_m: float
+    ellipse: dict[str, Any] | None
+    kind: str
+    weapon_class: str | None
+    count: int
+    status: str
+    n_observations: int
+    n_groups: int
+    confidence: float
+    actor: str | None
+    actor_confidence: float | None
+    actor_basis: str | None
+    sector: str | None
+    side: dict[str, float] | None
+    merged_into: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    incident_id: int
+    from_status: str | None
+    to_status: str
+    actor: str
+    at: int
+    reason: str
+    evidence: dict[str, Any]
+    ledger_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDetail:
+    incident: IncidentInfo
+    observations: list[dict[str, Any]]
+    history: list[StatusChange]
+
+
+def _info(r: Row[Any]) -> IncidentInfo:
+    m = r._mapping
+    ell, side = m["ellipse"], m["side"]
+    return IncidentInfo(
+        **{k: m[k] for k in IncidentInfo.__dataclass_fields__ if k not in ("ellipse", "side")},
+        ellipse=None if ell is None else json.loads(ell),
+        side=None if side is None else json.loads(side),
+    )
+
+
+def list_incidents(
+    ws: Workspace,
+    *,
+    status: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    limit: int = 100,
+    include_merged: bool = False,
+) -> list[IncidentInfo]:
+    """Incidents by time (newest first), optionally of one status and within a period."""
+    q = select(incidents)
+    if status:
+        q = q.where(incidents.c.status == status)
+    if since is not None:
+        q = q.where(incidents.c.t >= since)
+    if until is not None:
+        q = q.where(incidents.c.t < until)
+    if not include_merged:
+        q = q.where(incidents.c.merged_into.is_(None))
+    q = q.order_by(incidents.c.t.desc(), incidents.c.id.desc()).limit(limit)
+    with store_errors("listing incidents"), ws.engine.connect() as conn:
+        return [_info(r) for r in conn.execute(q)]
+
+
+def _history(conn: Connection, incident_id: int) -> list[StatusChange]:
+    q = select(status_changes).where(status_changes.c.incident_id == incident_id)
+    return [
+        StatusChange(
+            r.incident_id,
+            r.from_status,
+            r.to_status,
+            r.actor,
+            r.at,
+            r.reason,
+            json.loads(r.evidence),
+            r.ledger_index,
+        )
+        for r in conn.execute(q.order_by(status_changes.c.id))
+    ]
+
+
+def _members(conn: Connection, ids: Sequence[int]) -> list[Row[Any]]:
+    o, s = observations, sources
+    q = (
+        select(
+            incident_observations.c.incident_id,
+            o.c.id,
+            o.c.uid,
+            o.c.source_id,
+            s.c.independence_group,
+            o.c.t,
+            o.c.kind,
+            o.c.lon,
+            o.c.lat,
+            o.c.bearing_deg,
+            o.c.credibility,
+            o.c.actor,
+            o.c.ledger_index,
+        )
+        .join(o, o.c.id == incident_observations.c.observation_id)
+        .join(s, s.c.id == o.c.source_id)
+        .where(incident_observations.c.incident_id.in_(list(ids)))
+        .order_by(incident_observations.c.incident_id, o.c.t, o.c.id)
+    )
+    return list(conn.execute(q))
+
+
+def show_incident(ws: Workspace, incident_id: int) -> IncidentDetail:
+    """An incident, its observations and its history of status changes."""
+    with store_errors("reading an incident"), ws.engine.connect() as conn:
+        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        obs = [dict(r._mapping) for r in _members(conn, [incident_id])]
+        return IncidentDetail(_info(row), obs, _history(conn, incident_id))
+
+
+def evidence_snapshots(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The evidence of each incident now, as stored with a status change."""
+    rows = conn.execute(select(incidents).where(incidents.c.id.in_(list(ids)))).all()
+    snap: dict[int, dict[str, Any]] = {
+        r.id: {
+            "observations": [],
+            "sources": [],
+            "groups": [],
+            "observation_ledger": [],
+            "confidence": r.confidence,
+            "n_groups": r.n_groups,
+            "status": r.status,
+            "actor": r.actor,
+            "actor_confidence": r.actor_confidence,
+            "actor_basis": r.actor_basis,
+        }
+        for r in rows
+    }
+    for m in _members(conn, ids):
+        e = snap[m.incident_id]
+        e["observations"].append(m.id)
+        e["observation_ledger"].append(m.ledger_index)
+        if m.source_id not in e["sources"]:
+            e["sources"].append(m.source_id)
+        if m.independence_group not in e["groups"]:
+            e["groups"].append(m.independence_group)
+    return {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in snap.items()}
+
+
+def record_transitions(
+    conn: Connection,
+    moves: Sequence[tuple[int, str | None, str]],
+    *,
+    actor: str,
+    reason: str,
+    at: int | None = None,
+) -> list[StatusChange]:
+    """Store ``(incident_id, from, to)`` moves with their evidence, in ``conn``'s transaction.
+
+    Sets each incident's status; fusion calls this for the moves its evidence makes.
+    """
+    if not moves:
+        return []
+    now = int(time.time()) if at is None else at
+    snaps = evidence_snapshots(conn, [m[0] for m in moves])
+    recs: list[dict[str, Any]] = [
+        {
+            "incident_id": i,
+            "from_status": f,
+            "to_status": t,
+            "actor": actor,
+            "at": now,
+            "reason": reason,
+            "evidence": snaps.get(i, {}),
+        }
+        for i, f, t in moves
+    ]
+    idx = log.append(
+        conn,
+        "status_change",
+        [(str(r["incident_id"]), {k: v for k, v in r.items() if v is not None}) for r in recs],
+    )
+    conn.execute(
+        status_changes.insert(),
+        [
+            {**r, "evidence": json.dumps(r["evidence"], sort_keys=True), "ledger_index": i}
+            for r, i in zip(recs, idx, strict=True)
+        ],
+    )
+    conn.execute(
+        incidents.update()
+        .where(incidents.c.id == bindparam("iid"))
+        .values(status=bindparam("st"), updated_at=now),
+        [{"iid": r["incident_id"], "st": r["to_status"]} for r in recs],
+    )
+    return [
+        StatusChange(i, f, t, actor, now, reason, snaps.get(i, {}), li)
+        for (i, f, t), li in zip(moves, idx, strict=True)
+    ]
+
+
+def change_status(
+    ws: Workspace, incident_id: int, action: str, *, reason: str, actor: str
+) -> StatusChange:
+    """An analyst's ``verify``, ``reject``, ``dispute`` or ``reopen`` of an incident."""
+    if not reason.strip():
+        raise InputError("a status change needs a reason")
+    if not actor.strip():
+        raise InputError("a status change needs an actor")
+    with store_errors("changing an incident's status"), ws.engine.begin() as conn:
+        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        if row is None:
+            raise NotFound(f"no incident {incident_id}")
+        if row.merged_into is not None:
+            raise Conflict(f"incident {incident_id} was merged into {row.merged_into}; act on it")
+        to = next_status(row.status, action, row.n_groups)
+        (change,) = record_transitions(
+            conn, [(incident_id, row.status, to.value)], actor=actor, reason=reason
+        )
+        return change
+
+
+def verify(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> StatusChange:
+    return change_status(ws, incident_id, "verify", reason=reason, actor=actor)
+
+
+def reject(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> StatusChange:
+    return change_status(ws, incident_id, "reject", reason=reason, actor=actor)
+
+
+def dispute(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> StatusChange:
+    return change_status(ws, incident_id, "dispute", reason=reason, actor=actor)
+
+
+def reopen(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> StatusChange:
+    return change_status(ws, incident_id, "reopen", reason=reason, actor=actor)
+
+
+Control = Sequence[tuple[int, int | None, Mapping[str, BaseGeometry]]]
+
+
+def _control_from_agreements(conn: Connection) -> Control:
+    from truceline.service.agreements import agreement_versions
+
+    out = []
+    for a in agreement_versions(conn):
+        by_party: dict[str, list[BaseGeometry]] = {}
+        for z in a.zones_of("control"):
+            if z.party:
+                by_party.setdefault(z.party, []).append(z.geometry)
+        out.append(
+            (a.valid_from, a.valid_to, {p: shapely.union_all(g) for p, g in by_party.items()})
+        )
+    return out
+
+
+def update_sides(ws: Workspace, control: Control | None = None) -> int:
+    """Fill ``incidents.side`` where missing, from the control areas in force at each
+    incident's time; ``control`` = ``[(valid_from, valid_to|None, {party: geom})]``
+    (default: every stored agreement version's ``control`` zones). Returns the count."""
+    cols = (
+        incidents.c.id,
+        incidents.c.t,
+        incidents.c.lon,
+        incidents.c.lat,
+        incidents.c.radius_m,
+        incidents.c.ellipse,
+    )
+    with store_errors("computing sides"), ws.engine.begin() as conn:
+        versions = _control_from_agreements(conn) if control is None else control
+        rows = conn.execute(select(*cols).where(incidents.c.side.is_(None))).all()
+        if not rows or not versions:
+            return 0
+        t = np.array([r._mapping["t"] for r in rows], np.int64)
+        done = 0
+        for vf, vt, areas in versions:
+            sel = np.flatnonzero(
+                (t >= vf) & (t < (vt if vt is not None else np.iinfo(np.int64).max))
+            )
+            if sel.size == 0 or not areas:
+                continue
+            part = [rows[int(i)] for i in sel]
+            ell = [json.loads(r.ellipse) if r.ellipse else {} for r in part]
+            sp = side_probabilities(
+                [r.lon for r in part],
+                [r.lat for r in part],
+                [r.radius_m for r in part],
+                areas,
+                semi_major_m=[e.get("semi_major_m", np.nan) for e in ell],
+                semi_minor_m=[e.get("semi_minor_m", np.nan) for e in ell],
+                azimuth_deg=[e.get("azimuth_deg", np.nan) for e in ell],
+            )
+            conn.execute(
+                incidents.update()
+                .where(incidents.c.id == bindparam("iid"))
+                .values(side=bindparam("sd")),
+                [
+                    {"iid": r.id, "sd": json.dumps(d, sort_keys=True)}
+                    for r, d in zip(part, sp.as_dicts(), strict=True)
+                ],
+            )
+            done += len(part)
+        return done

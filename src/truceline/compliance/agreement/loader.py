@@ -1,0 +1,355 @@
+"""Loading an agreement: one TOML file plus GeoJSON files (paths relative to the TOML).
+
+``load_agreement_file(path)`` reads, validates and compiles it into an
+:class:`~truceline.compliance.agreement.model.Agreement`, deriving the control
+areas, buffer zone, withdrawal bands, exclusion circles and reporting sectors.
+Any problem raises ``AgreementError`` naming the file, the key or feature, and
+the reason. The format is described in ``examples/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from truceline.compliance.agreement import geometry as geo
+from truceline.compliance.agreement.geojson import read_features
+from truceline.compliance.agreement.model import BARS, Agreement, Party, Rule, Zone
+from truceline.compliance.agreement.rules import RuleContext, validate_params
+from truceline.domain.errors import AgreementError
+from truceline.domain.vocab import WeaponClass
+
+__all__ = ["AGREEMENT_FILE", "agreement_path", "load_agreement_file", "parse_agreement"]
+
+AGREEMENT_FILE = "agreement.toml"
+_TOP = {"agreement", "parties", "geometry", "buffer", "sectors", "withdrawal", "exclusion"}
+_TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion"}
+_LINES = ("LineString", "MultiLineString")
+_AREAS = ("Polygon", "MultiPolygon")
+
+
+def agreement_path(path: Path) -> Path:
+    """The TOML file: ``path`` itself, or ``agreement.toml`` inside a directory."""
+    return path / AGREEMENT_FILE if path.is_dir() else path
+
+
+def load_agreement_file(path: Path | str) -> Agreement:
+    """Read, validate and compile the agreement at ``path`` (a TOML file or its directory)."""
+    file = agreement_path(Path(path))
+    if not file.is_file():
+        raise AgreementError(f"{file}: agreement file not found")
+    try:
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AgreementError(f"{file}: not readable: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise AgreementError(f"{file}: TOML syntax: {exc}") from exc
+    return parse_agreement(doc, file)
+
+
+class _Doc:
+    """The TOML document with the file name, for error messages."""
+
+    def __init__(self, doc: dict[str, Any], file: Path) -> None:
+        self.doc, self.file = doc, file
+
+    def fail(self, key: str, reason: str) -> AgreementError:
+        return AgreementError(f"{self.file}: {key}: {reason}")
+
+    def table(self, t: Any, key: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+        if not isinstance(t, dict):
+            raise self.fail(key, f"expected a table, got {type(t).__name__}")
+        for k in t:
+            if k not in required and k not in optional:
+                raise self.fail(f"{key}.{k}", "unknown key")
+        for k in sorted(required):
+            if k not in t:
+                raise self.fail(f"{key}.{k}", "missing")
+        return t
+
+    def tables(self, name: str) -> list[dict[str, Any]]:
+        v = self.doc.get(name, [])
+        if not isinstance(v, list):
+            raise self.fail(name, "expected an array of tables ([[...]])")
+        return v
+
+    def number(self, v: Any, key: str, positive: bool = True) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or (positive and v <= 0):
+            raise self.fail(key, f"expected a number > 0, got {v!r}")
+        return float(v)
+
+    def text(self, v: Any, key: str) -> str:
+        if not isinstance(v, str) or not v.strip():
+            raise self.fail(key, f"expected a non-empty string, got {v!r}")
+        return v
+
+    def epoch(self, v: Any, key: str) -> int:
+        if isinstance(v, dt.datetime):
+            if v.tzinfo is None:
+                raise self.fail(key, "a date-time needs a UTC offset (or give a date)")
+            return int(v.timestamp())
+        if isinstance(v, dt.date):
+            return int(dt.datetime(v.year, v.month, v.day, tzinfo=dt.UTC).timestamp())
+        raise self.fail(key, f"expected a date (YYYY-MM-DD), got {v!r}")
+
+    def lonlat(self, v: Any, key: str) -> tuple[float, float]:
+        ok = isinstance(v, list) and len(v) == 2
+        ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+        if not ok or not (-180 <= v[0] <= 180 and -90 <= v[1] <= 90):
+            raise self.fail(key, f"expected [lon, lat] in degrees, got {v!r}")
+        return float(v[0]), float(v[1])
+
+    def bars(self, v: Any, key: str) -> frozenset[str]:
+        if not isinstance(v, list) or not v or any(b not in BARS for b in v):
+            raise self.fail(key, f"expected a non-empty list drawn from {list(BARS)}, got {v!r}")
+        return frozenset(v)
+
+    def geojson(self, v: Any, key: str, types: tuple[str, ...]) -> list[BaseGeometry]:
+        return [f.geometry for f in read_features(self.file.parent / self.text(v, key), key, types)]
+
+
+def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
+    """Compile a parsed TOML document (``file`` locates its GeoJSON files and names errors)."""
+    d = _Doc(doc, file)
+    for k in doc:
+        if k not in _TOP:
+            raise d.fail(k, f"unknown table (known: {', '.join(sorted(_TOP))})")
+    required = {"id", "title", "version", "valid_from", "sources"}
+    head = d.table(doc.get("agreement"), "agreement", required, {"valid_to"})
+    version = head["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise d.fail("agreement.version", f"expected an integer >= 1, got {version!r}")
+    valid_from = d.epoch(head["valid_from"], "agreement.valid_from")
+    valid_to = None if "valid_to" not in head else d.epoch(head["valid_to"], "agreement.valid_to")
+    if valid_to is not None and valid_to <= valid_from:
+        raise d.fail("agreement.valid_to", "must be after valid_from")
+    parties, sides = _parties(d)
+    zones = _zones(d, parties, sides)
+    rules = _rules(d, zones, {p.id for p in parties})
+    fusion = doc.get("fusion", {})
+    if not isinstance(fusion, dict):
+        raise d.fail("fusion", "expected a table")
+    return Agreement(
+        id=d.text(head["id"], "agreement.id"),
+        version=version,
+        title=d.text(head["title"], "agreement.title"),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        parties=tuple(parties),
+        zones=tuple(zones),
+        rules=tuple(rules),
+        fusion=dict(fusion),
+        sources=d.text(head["sources"], "agreement.sources"),
+    )
+
+
+def _parties(d: _Doc) -> tuple[list[Party], dict[str, Any]]:
+    raw = d.tables("parties")
+    if not raw:
+        raise d.fail("parties", "an agreement needs at least one party ([[parties]])")
+    parties: list[Party] = []
+    sides: dict[str, Any] = {}
+    for i, p in enumerate(raw, start=1):
+        key = f"parties[{i}]"
+        d.table(p, key, {"id", "name"}, {"side", "point"})
+        pid = d.text(p["id"], f"{key}.id")
+        if pid in {q.id for q in parties}:
+            raise d.fail(f"{key}.id", f"party {pid!r} given twice")
+        parties.append(Party(pid, d.text(p["name"], f"{key}.name")))
+        if "side" in p:
+            if p["side"] not in ("left", "right"):
+                raise d.fail(f"{key}.side", f"expected 'left' or 'right', got {p['side']!r}")
+            sides[pid] = 1 if p["side"] == "left" else -1
+        elif "point" in p:
+            sides[pid] = d.lonlat(p["point"], f"{key}.point")
+    return parties, sides
+
+
+def _zones(d: _Doc, parties: list[Party], sides: dict[str, Any]) -> list[Zone]:
+    g = d.table(d.doc.get("geometry"), "geometry", {"contact_line"}, {"region", "control"})
+    line = shapely.union_all(d.geojson(g["contact_line"], "geometry.contact_line", _LINES))
+    line = shapely.line_merge(line) if line.geom_type == "MultiLineString" else line
+    metric = geo.Metric.around(line)
+    zones = [Zone("contact-line", "contact_line", None, None, None, line)]
+    control = _control(d, g, line, sides, {p.id for p in parties}, metric)
+    zones += [Zone(f"control-{p}", "control", p, None, None, a) for p, a in control.items()]
+    region = shapely.union_all(list(control.values())) if control else None
+    zones += _buffer(d, line, region, metric)
+    zones += _bands(d, line, control, metric)
+    zones += _exclusions(d)
+    for kind, types in (("withdrawal_area", _AREAS), ("withdrawal_line", _LINES)):
+        for i, w in enumerate(d.tables(kind), start=1):
+            key = f"{kind}[{i}]"
+            d.table(w, key, {"id", "file"}, {"party"})
+            geom = shapely.union_all(d.geojson(w["file"], f"{key}.file", types))
+            zones.append(Zone(d.text(w["id"], f"{key}.id"), kind, w.get("party"), None, None, geom))
+    zones += _sectors(d, line, region, metric)
+    seen: set[str] = set()
+    for z in zones:
+        if z.id in seen:
+            raise d.fail("zones", f"zone id {z.id!r} used twice")
+        if z.party is not None and z.party not in {p.id for p in parties}:
+            raise d.fail(f"zone {z.id}", f"unknown party {z.party!r}")
+        seen.add(z.id)
+    return zones
+
+
+def _control(
+    d: _Doc,
+    g: dict[str, Any],
+    line: BaseGeometry,
+    sides: dict[str, Any],
+    party_ids: set[str],
+    metric: geo.Metric,
+) -> dict[str, BaseGeometry]:
+    if "control" in g:
+        feats = read_features(
+            d.file.parent / d.text(g["control"], "geometry.control"), "geometry.control", _AREAS
+        )
+        out: dict[str, list[BaseGeometry]] = {}
+        for f in feats:
+            party = f.properties.get("party")
+            if party not in party_ids:
+                raise d.fail(f"geometry.control feature {f.number}", f"unknown party {party!r}")
+            out.setdefault(str(party), []).append(f.geometry)
+        return {p: shapely.union_all(gs) for p, gs in sorted(out.items())}
+    if "region" not in g:
+        return {}
+    region = shapely.union_all(d.geojson(g["region"], "geometry.region", _AREAS))
+    if not sides:
+        raise d.fail("parties", "with geometry.region, give each party a side or a point")
+    line_m = metric.fwd(line)
+    side_of: dict[str, int] = {}
+    for pid, s in sides.items():
+        if isinstance(s, tuple):
+            s = geo.side_of(line_m, metric.fwd(shapely.Point(s)))
+            if s == 0:
+                raise d.fail(f"party {pid}.point", "lies on the contact line")
+        side_of[pid] = int(s)
+    try:
+        return geo.control_areas(region, line, side_of, metric)
+    except ValueError as exc:
+        raise d.fail("geometry.region", str(exc)) from None
+
+
+def _buffer(
+    d: _Doc, line: BaseGeometry, region: BaseGeometry | None, metric: geo.Metric
+) -> list[Zone]:
+    if "buffer" not in d.doc:
+        return []
+    b = d.table(d.doc["buffer"], "buffer", {"width_km"}, {"id", "bars"})
+    width = d.number(b["width_km"], "buffer.width_km")
+    bars = d.bars(b.get("bars", ["fire"]), "buffer.bars")
+    geom = geo.buffer_zone(line, width, region, metric)
+    return [Zone(str(b.get("id", "buffer")), "buffer", None, None, width / 2.0, geom, bars)]
+
+
+def _bands(
+    d: _Doc, line: BaseGeometry, control: dict[str, BaseGeometry], metric: geo.Metric
+) -> list[Zone]:
+    out = []
+    known = [w.value for w in WeaponClass]
+    for i, w in enumerate(d.tables("withdrawal"), start=1):
+        key = f"withdrawal[{i}]"
+        d.table(w, key, {"weapon_class", "band_km"}, {"party"})
+        if w["weapon_class"] not in known:
+            raise d.fail(
+                f"{key}.weapon_class",
+                f"unknown weapon class {w['weapon_class']!r} (known: {', '.join(known)})",
+            )
+        km = d.number(w["band_km"], f"{key}.band_km")
+        if not control:
+            raise d.fail(key, "withdrawal bands need control areas (geometry.region or control)")
+        parties = [w["party"]] if "party" in w else list(control)
+        for p in parties:
+            if p not in control:
+                raise d.fail(f"{key}.party", f"no control area for party {p!r}")
+            geom = geo.band(line, control[p], km, metric)
+            out.append(
+                Zone(
+                    f"band-{p}-{w['weapon_class']}",
+                    "withdrawal_band",
+                    p,
+                    str(w["weapon_class"]),
+                    km,
+                    geom,
+                )
+            )
+    return out
+
+
+def _exclusions(d: _Doc) -> list[Zone]:
+    out = []
+    for i, e in enumerate(d.tables("exclusion"), start=1):
+        key = f"exclusion[{i}]"
+        d.table(e, key, {"id", "bars"}, {"center", "radius_km", "file"})
+        bars = d.bars(e["bars"], f"{key}.bars")
+        if "file" in e:
+            geom = shapely.union_all(d.geojson(e["file"], f"{key}.file", _AREAS))
+            radius = None
+        elif "center" in e and "radius_km" in e:
+            lon, lat = d.lonlat(e["center"], f"{key}.center")
+            radius = d.number(e["radius_km"], f"{key}.radius_km")
+            geom = geo.circle(lon, lat, radius)
+        else:
+            raise d.fail(key, "give either file, or center and radius_km")
+        out.append(Zone(d.text(e["id"], f"{key}.id"), "exclusion", None, None, radius, geom, bars))
+    return out
+
+
+def _sectors(
+    d: _Doc, line: BaseGeometry, region: BaseGeometry | None, metric: geo.Metric
+) -> list[Zone]:
+    if "sectors" not in d.doc:
+        return []
+    s = d.table(d.doc["sectors"], "sectors", set(), {"length_km", "half_width_km", "file"})
+    if "file" in s:
+        feats = read_features(
+            d.file.parent / d.text(s["file"], "sectors.file"), "sectors.file", _AREAS
+        )
+        ids = [str(f.properties.get("id") or f"S{f.number:02d}") for f in feats]
+        return [
+            Zone(i, "sector", None, None, None, f.geometry) for i, f in zip(ids, feats, strict=True)
+        ]
+    if "length_km" not in s:
+        raise d.fail("sectors", "give length_km (sectors cut along the line) or file")
+    length = d.number(s["length_km"], "sectors.length_km")
+    widest = max([float(w.get("band_km", 0)) for w in d.tables("withdrawal")] + [10.0])
+    half = d.number(s.get("half_width_km", widest), "sectors.half_width_km")
+    cells = geo.sectors(line, length, half, region, metric)
+    width = max(2, len(str(len(cells))))
+    return [
+        Zone(f"S{i:0{width}d}", "sector", None, None, None, c) for i, c in enumerate(cells, start=1)
+    ]
+
+
+def _rules(d: _Doc, zones: list[Zone], party_ids: set[str]) -> list[Rule]:
+    ctx = RuleContext({z.id: z for z in zones}, party_ids)
+    bands = {z.weapon_class for z in zones if z.kind == "withdrawal_band"}
+    out: list[Rule] = []
+    for i, r in enumerate(d.tables("rules"), start=1):
+        key = f"rules[{i}]"
+        d.table(r, key, {"id", "kind", "text"}, {"params"})
+        rid = d.text(r["id"], f"{key}.id")
+        key = f"rule {rid!r}"
+        if rid in {x.id for x in out}:
+            raise d.fail(key, "rule id used twice")
+        try:
+            params = validate_params(str(r["kind"]), r.get("params", {}), ctx)
+        except LookupError as exc:
+            field, reason = exc.args
+            raise d.fail(f"{key} {field}", reason) from None
+        if r["kind"] == "withdrawal_band":
+            missing = [w for w in params["weapon_classes"] if w not in bands]
+            if missing:
+                raise d.fail(
+                    f"{key} params.weapon_classes",
+                    f"no [[withdrawal]] band for {', '.join(missing)}",
+                )
+        out.append(Rule(rid, str(r["kind"]), d.text(r["text"], f"{key}.text"), params))
+    return out

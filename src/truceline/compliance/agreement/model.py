@@ -1,0 +1,211 @@
+"""The compiled agreement: parties, zones (shapely geometry in lon/lat) and rules.
+
+An :class:`Agreement` is what the loader produces from a TOML file and what the
+store keeps (as :meth:`Agreement.to_json`). Geometry is always WGS84
+longitude/latitude; metric work projects it first (see ``geometry``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+__all__ = [
+    "BARS",
+    "RULE_KINDS",
+    "ZONE_KINDS",
+    "Agreement",
+    "Party",
+    "Rule",
+    "Zone",
+]
+
+#: zone kinds (``withdrawal_area`` is an area a named party must leave by a date)
+ZONE_KINDS = (
+    "contact_line",
+    "control",
+    "sector",
+    "withdrawal_band",
+    "buffer",
+    "exclusion",
+    "withdrawal_line",
+    "withdrawal_area",
+)
+#: what an exclusion (or buffer) zone may bar
+BARS = ("military", "flight", "fire")
+#: rule kinds; the params of each are validated by ``rules.validate_rule``
+RULE_KINDS = (
+    "withdrawal_band",
+    "buffer_fire",
+    "exclusion",
+    "withdrawal_area",
+    "ceiling",
+    "prohibition",
+    "notification_duty",
+    "sharing",
+    "declaration_duty",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """One zone; ``party``/``weapon_class``/``band_km`` only where its kind uses them."""
+
+    id: str
+    kind: str
+    party: str | None
+    weapon_class: str | None
+    band_km: float | None
+    geometry: BaseGeometry
+    bars: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "party": self.party,
+            "weapon_class": self.weapon_class,
+            "band_km": self.band_km,
+            "bars": sorted(self.bars),
+            "geometry": _listify(mapping(self.geometry)),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Zone:
+        band = d.get("band_km")
+        return cls(
+            id=str(d["id"]),
+            kind=str(d["kind"]),
+            party=d.get("party"),
+            weapon_class=d.get("weapon_class"),
+            band_km=None if band is None else float(band),
+            geometry=shape(d["geometry"]),
+            bars=frozenset(d.get("bars", ())),
+        )
+
+    def feature(self) -> dict[str, Any]:
+        """A GeoJSON feature in the bench's ``zones.geojson`` shape."""
+        return {
+            "type": "Feature",
+            "properties": {
+                "id": self.id,
+                "kind": self.kind,
+                "party": self.party or "",
+                "weapon_class": self.weapon_class or "",
+                "band_km": self.band_km,
+            },
+            "geometry": _listify(mapping(self.geometry)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A term of the agreement: ``text`` is the agreement's words, ``params`` the machine form."""
+
+    id: str
+    kind: str
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "text": self.text, "params": self.params}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Rule:
+        return cls(str(d["id"]), str(d["kind"]), str(d["text"]), dict(d.get("params", {})))
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One version of an agreement; times are epoch seconds UTC (``valid_to`` exclusive)."""
+
+    id: str
+    version: int
+    title: str
+    valid_from: int
+    valid_to: int | None
+    parties: tuple[Party, ...]
+    zones: tuple[Zone, ...]
+    rules: tuple[Rule, ...]
+    fusion: dict[str, Any] = field(default_factory=dict)
+    sources: str = ""
+
+    def zone(self, zone_id: str) -> Zone:
+        """The zone with this id (``KeyError`` if there is none)."""
+        for z in self.zones:
+            if z.id == zone_id:
+                return z
+        raise KeyError(zone_id)
+
+    def zones_of(self, kind: str) -> tuple[Zone, ...]:
+        return tuple(z for z in self.zones if z.kind == kind)
+
+    def rules_of(self, kind: str) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.kind == kind)
+
+    @property
+    def party_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties)
+
+    @property
+    def contact_line(self) -> BaseGeometry:
+        """The union of the contact-line zones (empty if the agreement has none)."""
+        lines = [z.geometry for z in self.zones_of("contact_line")]
+        return shapely.union_all(lines) if lines else shapely.LineString()
+
+    def in_force(self, t: int) -> bool:
+        return self.valid_from <= t and (self.valid_to is None or t < self.valid_to)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "sources": self.sources,
+            "parties": [{"id": p.id, "name": p.name} for p in self.parties],
+            "zones": [z.to_json() for z in self.zones],
+            "rules": [r.to_json() for r in self.rules],
+            "fusion": dict(self.fusion),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Agreement:
+        vt = d.get("valid_to")
+        return cls(
+            id=str(d["id"]),
+            version=int(d["version"]),
+            title=str(d.get("title", "")),
+            valid_from=int(d["valid_from"]),
+            valid_to=None if vt is None else int(vt),
+            parties=tuple(Party(str(p["id"]), str(p["name"])) for p in d.get("parties", ())),
+            zones=tuple(Zone.from_json(z) for z in d.get("zones", ())),
+            rules=tuple(Rule.from_json(r) for r in d.get("rules", ())),
+            fusion=dict(d.get("fusion", {})),
+            sources=str(d.get("sources", "")),
+        )
+
+    def zones_geojson(self) -> dict[str, Any]:
+        """All zones as a FeatureCollection with properties ``{id, kind, party, weapon_class,
+        band_km}`` (the bench's ``zones.geojson`` shape: empty strings for none)."""
+        return {"type": "FeatureCollection", "features": [z.feature() for z in self.zones]}
+
+
+def _listify(obj: Any) -> Any:
+    """GeoJSON mappings with lists instead of tuples (so they equal their JSON round trip)."""
+    if isinstance(obj, dict):
+        return {k: _listify(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_listify(v) for v in obj]
+    return obj

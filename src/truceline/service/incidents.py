@@ -208,6 +208,9 @@ def evidence_snapshots(conn: Connection, ids: Sequence[int]) -> dict[int, dict[s
             e["sources"].append(m.source_id)
         if m.independence_group not in e["groups"]:
             e["groups"].append(m.independence_group)
+    for e in snap.values():
+        e["sources"].sort()
+        e["groups"].sort()
     return {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in snap.items()}
 
 

@@ -1,0 +1,243 @@
+"""Fusing new observations into incidents, incrementally, in one transaction.
+
+``fuse(ws)`` reads the observations not yet in an incident, locates bearing-only
+ones (``fusion.bearings``), loads only the fused observations within reach of the
+new ones and lets ``fusion.incremental`` decide joins, new incidents and merges
+(the oldest incident survives; the absorbed one records ``merged_into``). It then
+recomputes each touched incident (``fusion.attributes``), scores it by
+independent source groups (``fusion.grading``), classifies its sector against the
+agreement in force, and stores everything with its ledger entries and
+``status_changes`` rows (actor ``fusion``) in the same transaction.
+
+Two observations may be one incident when their distance is at most
+``distance_m`` plus both location uncertainties and their times differ by at most
+``window_s`` plus both time uncertainties; each uncertainty is capped at
+``distance_m`` / ``window_s`` so that one vague report cannot chain a region.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, func, select
+
+from truceline.domain.vocab import IncidentStatus
+from truceline.fusion.attributes import fuse_attributes
+from truceline.fusion.incremental import Points, increment, reach
+from truceline.service import fusion_store as fs
+from truceline.service.fusion_write import store_increment
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import incidents
+
+__all__ = ["FuseResult", "fuse"]
+
+Progress = Callable[[str], None]
+ACTOR = "fusion"
+
+
+@dataclass(frozen=True, slots=True)
+class FuseResult:
+    new: int
+    updated: int
+    merged: int
+    observations_fused: int
+    unlocated: int = 0  # bearing-only observations that could not be located (left unfused)
+    by_status: dict[str, int] = field(default_factory=dict)
+    distance_m: float = 0.0
+    window_s: int = 0
+
+
+def _params(ws: Workspace, conn: Connection, t_max: int, d: float | None, w: int | None) -> Any:
+    distance, window = ws.settings.fusion_distance_m, ws.settings.fusion_window_s
+    agreement = None
+    try:
+        from truceline.service.agreements import agreement_in_force
+
+        agreement = agreement_in_force(conn, t_max)
+    except ImportError:
+        pass
+    if agreement is not None:
+        distance = float(agreement.fusion.get("distance_m", distance))
+        window = int(agreement.fusion.get("window_s", window))
+    return (distance if d is None else float(d)), (window if w is None else int(w)), agreement
+
+
+def _locate(new: fs.Columns, proj: Any) -> tuple[NDArray[np.float64], ...]:
+    """x, y, radius of each new observation; NaN where it cannot be located."""
+    x, y = proj.forward(new["lon"], new["lat"])
+    x, y, r = np.array(x, float), np.array(y, float), new["radius_m"].copy()
+    bear = ~np.isfinite(x) & np.isfinite(new["bearing_deg"]) & np.isfinite(new["obs_lon"])
+    if bear.any():
+        try:
+            from truceline.fusion.bearings import fix_bearings, group_bearings
+        except ImportError:
+            return x, y, r
+        ox, oy = proj.forward(new["obs_lon"][bear], new["obs_lat"][bear])
+        t, az = new["t"][bear], new["bearing_deg"][bear]
+        groups = group_bearings(t, ox, oy, az)
+        fix = fix_bearings(
+            t, ox, oy, az, new["bearing_sd_deg"][bear],
+            new["range_min_m"][bear], new["range_max_m"][bear], groups,
+        )  # fmt: skip
+        ok = np.asarray(fix.ok, bool)
+        idx = np.flatnonzero(bear)[ok]
+        x[idx], y[idx], r[idx] = fix.x[ok], fix.y[ok], fix.radius_m[ok]
+    return x, y, r
+
+
+def _points(cols: fs.Columns, x: Any, y: Any, r: Any, key: Any, eps: float, win: int) -> Points:
+    rr = np.minimum(np.nan_to_num(r, nan=0.0), eps)
+    tu = np.minimum(np.nan_to_num(cols["t_unc_s"], nan=0.0), float(win))
+    return Points(np.asarray(x, float), np.asarray(y, float), cols["t"], rr, tu, key)
+
+
+def fuse(
+    ws: Workspace,
+    *,
+    distance_m: float | None = None,
+    window_s: int | None = None,
+    progress: Progress | None = None,
+) -> FuseResult:
+    """Fuse every observation not yet in an incident; see the module docstring."""
+    say = progress or (lambda _msg: None)
+    with store_errors("fusing observations"), ws.engine.begin() as conn:
+        say("reading new observations")
+        new = fs.unfused(conn)
+        if len(new["id"]) == 0:
+            eps, win, _ = _params(ws, conn, int(time.time()), distance_m, window_s)
+            return FuseResult(0, 0, 0, 0, 0, _by_status(conn), eps, win)
+        eps, win, agreement = _params(ws, conn, int(new["t"].max()), distance_m, window_s)
+        lon = np.where(np.isfinite(new["lon"]), new["lon"], new["obs_lon"])
+        lat = np.where(np.isfinite(new["lat"]), new["lat"], new["obs_lat"])
+        proj = fs.projector_for(conn, lon, lat)
+        say("locating bearings")
+        x, y, r = _locate(new, proj)
+        located = np.isfinite(x) & np.isfinite(y)
+        unlocated = int((~located).sum())
+        new = {k: v[located] for k, v in new.items()}
+        x, y, r = x[located], y[located], r[located]
+        pts = _points(new, x, y, r, new["id"], eps, win)
+        _, reach_t = reach(eps, win, eps, float(win))
+        say("loading incidents within reach")
+        old = fs.fused_near(conn, new["t"], reach_t)
+        ox, oy = proj.forward(old["lon"], old["lat"])
+        old_pts = _points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
+        say("clustering")
+        inc = increment(old_pts, pts, eps=eps, window=win)
+        say("writing incidents")
+        new_ids = _write(conn, new, x, y, r, inc, proj, agreement)
+        return FuseResult(
+            new=len(new_ids),
+            updated=len(set(inc.touched) - set(inc.merged)),
+            merged=len(inc.merged),
+            observations_fused=len(new["id"]),
+            unlocated=unlocated,
+            by_status=_by_status(conn),
+            distance_m=eps,
+            window_s=win,
+        )
+
+
+def _by_status(conn: Connection) -> dict[str, int]:
+    q = (
+        select(incidents.c.status, func.count())
+        .where(incidents.c.merged_into.is_(None))
+        .group_by(incidents.c.status)
+    )
+    return {str(s): int(n) for s, n in conn.execute(q)}
+
+
+def _write(
+    conn: Connection,
+    new: fs.Columns,
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    r: NDArray[np.float64],
+    inc: Any,
+    proj: Any,
+    agreement: Any,
+) -> list[int]:
+    """Store the increment: new incidents, updated and merged ones, memberships."""
+    now = int(time.time())
+    survivors = [k for k in inc.touched]
+    old = fs.members_of(conn, survivors + sorted(inc.merged)) if survivors else None
+    keys_new = inc.incident
+    if old is not None and len(old["id"]):
+        okey = _remap(old["incident_id"], inc.merged)
+        mx, my = proj.forward(old["lon"], old["lat"])
+        cols = {k: np.concatenate([old[k], new[k]]) for k in new}
+        mx, my = np.concatenate([mx, x]), np.concatenate([my, y])
+        mr = np.concatenate([old["radius_m"], r])
+        key = np.concatenate([okey, keys_new])
+    else:
+        cols, mx, my, mr, key = new, x, y, r, keys_new
+    ukeys, label = np.unique(key, return_inverse=True)
+    n = len(ukeys)
+    fused = fuse_attributes(
+        label, n, mx, my, mr, cols["t"], cols["t_unc_s"], cols["kind"],
+        cols["weapon_class"], cols["count"],
+    )  # fmt: skip
+    status, conf, ngroups = _score(conn, label, n, cols)
+    lon, lat = proj.inverse(fused.x, fused.y)
+    sector = _sectors(agreement, lon, lat)
+    rows = [
+        {
+            "t": int(fused.t[k]), "t_start": int(fused.t_start[k]), "t_end": int(fused.t_end[k]),
+            "lon": float(lon[k]), "lat": float(lat[k]), "radius_m": float(fused.radius_m[k]),
+            "kind": str(fused.kind[k]), "weapon_class": fused.weapon_class[k],
+            "count": int(fused.count[k]), "n_observations": int(fused.n_observations[k]),
+            "n_groups": int(ngroups[k]), "confidence": float(conf[k]), "sector": sector[k],
+            "updated_at": now,
+        }
+        for k in range(n)
+    ]  # fmt: skip
+    o = np.argsort(label, kind="stable")
+    parts = np.split(cols["id"][o], np.flatnonzero(np.diff(label[o])) + 1)
+    members = {int(k): p.tolist() for k, p in zip(ukeys, parts, strict=True)}
+    fresh = [i for i in np.flatnonzero(ukeys < 0)[::-1].tolist()]  # -1, -2, ...: oldest first
+    return store_increment(
+        conn, now, ukeys, rows, status, fresh, members, inc.merged, new["id"], keys_new
+    )
+
+
+def _score(
+    conn: Connection, label: NDArray[np.int64], n: int, cols: fs.Columns
+) -> tuple[list[str], NDArray[np.float64], NDArray[np.int64]]:
+    gcode, rel = fs.source_info(conn, cols["source_id"], cols["t"])
+    try:
+        from truceline.fusion.grading import score_incidents
+    except ImportError:  # simple rule: one group reported, two or more corroborated
+        ng = np.array([len(set(gcode[label == k])) for k in range(n)], np.int64)
+        st = [IncidentStatus.CORROBORATED.value if g >= 2 else "reported" for g in ng]
+        return st, np.where(ng >= 2, 0.75, 0.5), ng
+    s = score_incidents(label, gcode, rel, cols["credibility"], cols["kind"], n_incidents=n)
+    return [str(v) for v in s.status], np.asarray(s.confidence), np.asarray(s.n_groups)
+
+
+def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[Any]:
+    if agreement is None or len(lon) == 0:
+        return [None] * len(lon)
+    try:
+        from truceline.geo.zones import ZoneIndex
+    except ImportError:
+        return [None] * len(lon)
+    index = ZoneIndex.from_agreement(agreement)
+    c = index.classify(lon, lat)
+    ids = list(index.sector_ids)
+    return [ids[int(s)] if s >= 0 else None for s in c.sector]
+
+
+def _remap(keys: NDArray[np.int64], merged: dict[int, int]) -> NDArray[np.int64]:
+    """Absorbed incident ids replaced by their survivors."""
+    if not merged:
+        return keys
+    src = np.array(sorted(merged), np.int64)
+    dst = np.array([merged[int(k)] for k in src], np.int64)
+    pos = np.clip(np.searchsorted(src, keys), 0, len(src) - 1)
+    return np.where(src[pos] == keys, dst[pos], keys)

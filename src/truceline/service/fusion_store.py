@@ -1,0 +1,167 @@
+"""Reading what fusion needs from the store, as columns (numpy arrays), never ORM objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Connection, Select, and_, func, select
+
+from truceline.geo.projection import Projector
+from truceline.store.schema import (
+    incident_observations,
+    incidents,
+    observations,
+    settings,
+    source_grades,
+    sources,
+)
+
+__all__ = [
+    "Columns",
+    "fused_near",
+    "members_of",
+    "projector_for",
+    "source_info",
+    "unfused",
+]
+
+Columns = dict[str, NDArray[Any]]
+_IN_CHUNK = 900
+PROJECTION_KEY = "fusion_projection_centre"
+OBS = observations.c
+_OBS_COLS = tuple(
+    OBS[name]
+    for name in (
+        "id", "source_id", "t", "t_unc_s", "lon", "lat", "radius_m", "obs_lon", "obs_lat",
+        "bearing_deg", "bearing_sd_deg", "range_min_m", "range_max_m", "kind", "weapon_class",
+        "count", "credibility",
+    )
+)  # fmt: skip
+_FLOATS = {"t_unc_s", "lon", "lat", "radius_m", "obs_lon", "obs_lat", "bearing_deg",
+           "bearing_sd_deg", "range_min_m", "range_max_m"}  # fmt: skip
+_INTS = {"id", "t", "count", "credibility", "incident_id"}
+
+
+def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
+    out: Columns = {}
+    for k, name in enumerate(names):
+        col = [r[k] for r in rows]
+        if name in _FLOATS:
+            out[name] = np.array([np.nan if v is None else v for v in col], np.float64)
+        elif name in _INTS:
+            out[name] = np.array(col, np.int64).reshape(len(col))
+        else:
+            out[name] = np.array(col, dtype=object).reshape(len(col))
+    return out
+
+
+def _fetch(conn: Connection, q: Select[Any]) -> Columns:
+    names = [c.name for c in q.selected_columns]
+    return _columns(conn.execute(q).all(), names)
+
+
+def unfused(conn: Connection) -> Columns:
+    """Every observation not yet in an incident, by id."""
+    io = incident_observations.c
+    q = (
+        select(*_OBS_COLS)
+        .outerjoin(incident_observations, io.observation_id == OBS.id)
+        .where(io.observation_id.is_(None))
+        .order_by(OBS.id)
+    )
+    return _fetch(conn, q)
+
+
+def _member_query() -> Select[Any]:
+    """Fused observations with their incident; a bearing-only one placed at its incident."""
+    io, ic = incident_observations.c, incidents.c
+    located = OBS.lon.isnot(None)
+    cols = [c for c in _OBS_COLS if c.name not in ("lon", "lat", "radius_m")]
+    return (
+        select(
+            *cols,
+            func.coalesce(OBS.lon, ic.lon).label("lon"),
+            func.coalesce(OBS.lat, ic.lat).label("lat"),
+            func.coalesce(OBS.radius_m, ic.radius_m).label("radius_m"),
+            io.incident_id,
+            located.label("located"),
+        )
+        .join(incident_observations, io.observation_id == OBS.id)
+        .join(incidents, ic.id == io.incident_id)
+    )
+
+
+def fused_near(conn: Connection, t: NDArray[np.int64], reach_t: float) -> Columns:
+    """Fused observations whose time lies within ``reach_t`` of one of ``t``.
+
+    The new times are split into runs separated by more than twice the reach, one
+    indexed range query per run."""
+    if len(t) == 0:
+        return _fetch(conn, _member_query().where(OBS.id < 0))
+    ts = np.unique(t)
+    cut = np.flatnonzero(np.diff(ts) > 2 * reach_t) + 1
+    lo = ts[np.r_[0, cut]] - int(np.ceil(reach_t))
+    hi = ts[np.r_[cut - 1, len(ts) - 1]] + int(np.ceil(reach_t))
+    parts = [
+        _fetch(conn, _member_query().where(and_(OBS.t >= int(a), OBS.t <= int(b))))
+        for a, b in zip(lo, hi, strict=True)
+    ]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
+    """All member observations of the incidents ``ids``."""
+    io = incident_observations.c
+    parts = [
+        _fetch(conn, _member_query().where(io.incident_id.in_(list(ids[s : s + _IN_CHUNK]))))
+        for s in range(0, max(len(ids), 1), _IN_CHUNK)
+    ]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def source_info(
+    conn: Connection, source_id: NDArray[Any], t: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
+    """Per observation: its source's independence-group code and the reliability grade in
+    force at the observation's time (the earliest grade if none was yet)."""
+    srcs = {r[0]: r[1] for r in conn.execute(select(sources.c.id, sources.c.independence_group))}
+    groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
+    gcode = np.array([groups.get(srcs.get(s, s), -1) for s in source_id], np.int64)
+    unknown = gcode < 0  # a source not registered is its own group
+    if unknown.any():
+        extra = {s: len(groups) + k for k, s in enumerate(sorted(set(source_id[unknown])))}
+        gcode[unknown] = [extra[s] for s in source_id[unknown]]
+    g = source_grades.c
+    rows = conn.execute(
+        select(g.source_id, g.valid_from, g.reliability).order_by(g.source_id, g.valid_from, g.id)
+    ).all()
+    rel = np.full(len(source_id), "F", dtype="<U1")
+    by_src: dict[str, tuple[list[int], list[str]]] = {}
+    for s, vf, r in rows:
+        by_src.setdefault(s, ([], []))[0].append(int(vf))
+        by_src[s][1].append(str(r))
+    for s, (vfs, grades) in by_src.items():
+        m = source_id == s
+        if m.any():
+            k = np.searchsorted(np.array(vfs), t[m], "right") - 1
+            rel[m] = np.array(grades)[np.maximum(k, 0)]
+    return gcode, rel
+
+
+def projector_for(
+    conn: Connection, lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> Projector:
+    """The workspace's fusion projection: fixed at the first fusion (centre of that batch,
+    rounded to whole degrees) and kept, so distances never change between runs."""
+    row = conn.execute(select(settings.c.value).where(settings.c.key == PROJECTION_KEY)).first()
+    if row is not None:
+        lat0, lon0 = (float(v) for v in str(row[0]).split(","))
+        return Projector(lat0, lon0)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lat0 = float(np.round((lat[ok].min() + lat[ok].max()) / 2)) if ok.any() else 0.0
+    lon0 = float(np.round((lon[ok].min() + lon[ok].max()) / 2)) if ok.any() else 0.0
+    conn.execute(settings.insert().values(key=PROJECTION_KEY, value=f"{lat0},{lon0}"))
+    return Projector(lat0, lon0)

@@ -1,0 +1,177 @@
+"""``fuse`` on real stores: incidents, corroboration, merges that keep the oldest id,
+the ledger and status history, arrival-order independence, bearings, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from truceline.cli import app
+from truceline.intake import write_observations
+from truceline.service.fusion import fuse
+from truceline.service.ingest import ingest_files
+from truceline.service.workspace import Workspace, create_workspace
+from truceline.store.schema import (
+    incident_observations,
+    incidents,
+    ledger_entries,
+    observations,
+    status_changes,
+)
+
+T0 = 1_740_787200  # 2025-03-01T00:00:00Z
+M_LAT = 1 / 111_195.0  # degrees of latitude per metre (about)
+
+
+def _obs(rows: list[dict[str, object]]) -> pa.Table:
+    base = {"t_unc_s": 30.0, "radius_m": 200.0, "kind": "explosion", "count": 1,
+            "credibility": 2, "source_type": "monitor"}  # fmt: skip
+    full = [{**base, **r} for r in rows]
+    cols = sorted({k for r in full for k in r})
+    return pa.table({k: [r.get(k) for r in full] for k in cols})
+
+
+def _ingest(ws: Workspace, tmp: Path, name: str, rows: list[dict[str, object]]) -> None:
+    path = tmp / f"{name}.parquet"
+    write_observations(path, _obs(rows))
+    report = ingest_files(ws, [path])
+    assert report.files[0].accepted == len(rows), report.files[0].problems
+
+
+def _partition(ws: Workspace) -> set[frozenset[str]]:
+    io, o = incident_observations.c, observations.c
+    with ws.engine.connect() as conn:
+        rows = conn.execute(
+            select(io.incident_id, o.client_id).join(observations, o.id == io.observation_id)
+        ).all()
+    groups: dict[int, set[str]] = {}
+    for inc, cid in rows:
+        groups.setdefault(inc, set()).add(cid)
+    return {frozenset(g) for g in groups.values()}
+
+
+def _point(cid: str, src: str, dx_m: float, dt: int, **kw: object) -> dict[str, object]:
+    return {"client_id": cid, "source_id": src, "t": T0 + dt, "lon": 37.8,
+            "lat": 48.2 + dx_m * M_LAT, **kw}  # fmt: skip
+
+
+def test_fuse_groups_scores_and_ledgers(workspace: Workspace, tmp_path: Path) -> None:
+    _ingest(workspace, tmp_path, "a", [
+        _point("a1", "mon-1", 0, 0), _point("a2", "mon-1", 300, 60),
+        _point("a3", "cam-1", -200, 120, source_type="camera"),
+        _point("b1", "osint-1", 50_000, 0, source_type="osint", kind="shot"),
+    ])  # fmt: skip
+    r = fuse(workspace)
+    assert (r.new, r.updated, r.merged, r.observations_fused) == (2, 0, 0, 4)
+    assert r.by_status == {"corroborated": 1, "reported": 1}
+    with workspace.engine.connect() as conn:
+        inc = conn.execute(select(incidents).order_by(incidents.c.n_observations)).all()
+        kinds = [e.kind for e in conn.execute(select(ledger_entries.c.kind))]
+        changes = conn.execute(select(status_changes)).all()
+    assert [(i.n_observations, i.n_groups, i.status) for i in inc] == [
+        (1, 1, "reported"),
+        (3, 2, "corroborated"),
+    ]
+    big = inc[1]
+    assert abs(big.lat - 48.2) < 300 * M_LAT and big.radius_m >= 200.0 / np.sqrt(3)
+    assert big.t_start <= T0 and big.t_end >= T0 + 120 and big.kind == "explosion"
+    assert kinds.count("incident") == 2 and kinds.count("status_change") == 2
+    assert {c.actor for c in changes} == {"fusion"} and all(
+        c.ledger_index is not None for c in changes
+    )
+    assert _partition(workspace) == {frozenset({"a1", "a2", "a3"}), frozenset({"b1"})}
+    again = fuse(workspace)
+    assert (again.new, again.observations_fused) == (0, 0)
+
+
+def test_bridge_merges_into_the_oldest(workspace: Workspace, tmp_path: Path) -> None:
+    _ingest(workspace, tmp_path, "a", [_point("w", "mon-1", 0, 0), _point("e", "mon-2", 3000, 0)])
+    assert fuse(workspace).new == 2
+    with workspace.engine.connect() as conn:
+        first, second = sorted(i for (i,) in conn.execute(select(incidents.c.id)))
+    _ingest(workspace, tmp_path, "b", [_point("mid", "cam-9", 1500, 30, source_type="camera")])
+    r = fuse(workspace)
+    assert (r.new, r.merged, r.updated) == (0, 1, 1)
+    with workspace.engine.connect() as conn:
+        absorbed = conn.execute(select(incidents).where(incidents.c.id == second)).one()
+        survivor = conn.execute(select(incidents).where(incidents.c.id == first)).one()
+        merge = conn.execute(
+            select(status_changes).where(status_changes.c.incident_id == second)
+            .where(status_changes.c.to_status == "merged")
+        ).one()  # fmt: skip
+        ledgered = conn.execute(
+            select(ledger_entries.c.data).where(ledger_entries.c.idx == merge.ledger_index)
+        ).scalar_one()
+    assert absorbed.merged_into == first and survivor.merged_into is None
+    assert survivor.n_observations == 3 and survivor.status == "corroborated"
+    assert merge.reason == f"merged into {first}"
+    record = json.loads(ledgered)
+    assert record.get("record", record)["reason"] == f"merged into {first}"
+    assert _partition(workspace) == {frozenset({"w", "e", "mid"})}
+    assert r.by_status == {"corroborated": 1}
+
+
+def _batches() -> list[list[dict[str, object]]]:
+    rng = np.random.default_rng(3)
+    rows = [
+        _point(f"o{k}", f"s{rng.integers(0, 4)}", float(rng.uniform(0, 15_000)),
+               int(rng.integers(0, 3600)))
+        for k in range(40)
+    ]  # fmt: skip
+    return [rows[0:13], rows[13:27], rows[27:40]]
+
+
+def test_arrival_order_does_not_change_the_incidents(tmp_path: Path) -> None:
+    parts = []
+    for name, order in (("fwd", (0, 1, 2)), ("rev", (2, 0, 1))):
+        ws = create_workspace(tmp_path / name)
+        for k in order:
+            _ingest(ws, tmp_path, f"{name}{k}", _batches()[k])
+            fuse(ws)
+        parts.append(_partition(ws))
+        with ws.engine.connect() as conn:
+            live = conn.execute(select(incidents).where(incidents.c.merged_into.is_(None))).all()
+            merged = conn.execute(
+                select(incidents).where(incidents.c.merged_into.isnot(None))
+            ).all()
+        assert len(live) == len(parts[-1])
+        assert all(m.merged_into < m.id for m in merged)  # the older id survives
+        ws.engine.dispose()
+    once = create_workspace(tmp_path / "once")
+    _ingest(once, tmp_path, "all", [r for b in _batches() for r in b])
+    fuse(once)
+    assert parts[0] == parts[1] == _partition(once)
+    assert len(parts[0]) < 40
+
+
+def test_bearings_located_and_fused(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    """Two cameras' bearings on one flash and a monitor's point report: one incident."""
+    tgt_lon, tgt_lat = 37.8, 48.2
+    posts = [(37.75, 48.17), (37.86, 48.18)]
+    rows: list[dict[str, object]] = []
+    for k, (plon, plat) in enumerate(posts):
+        dx = (tgt_lon - plon) * 111_195 * np.cos(np.radians(48.2))
+        dy = (tgt_lat - plat) * 111_195
+        rows.append({"client_id": f"b{k}", "source_id": f"cam-{k}", "source_type": "camera",
+                     "t": T0 + 5, "obs_lon": plon, "obs_lat": plat,
+                     "bearing_deg": float(np.degrees(np.arctan2(dx, dy)) % 360),
+                     "bearing_sd_deg": 1.0, "lon": None, "lat": None,
+                     "radius_m": None})  # fmt: skip
+    rows.append(_point("p", "mon-1", 100, 20))
+    _ingest(sqlite_workspace, tmp_path, "b", rows)
+    r = fuse(sqlite_workspace)
+    assert (r.new, r.observations_fused, r.unlocated) == (1, 3, 0)
+    assert _partition(sqlite_workspace) == {frozenset({"b0", "b1", "p"})}
+
+
+def test_cli_fuse_prints_the_summary(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    _ingest(sqlite_workspace, tmp_path, "a", [_point("a", "m", 0, 0), _point("b", "n", 100, 9)])
+    res = CliRunner().invoke(app, ["--db", sqlite_workspace.url, "fuse", "--distance-m", "500"])
+    assert res.exit_code == 0, res.output
+    assert "new incidents" in res.output and "corroborated" in res.output
+    assert "500 m" in res.output

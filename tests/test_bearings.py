@@ -140,3 +140,25 @@ def test_group_bearings_links_crossing_rays_only() -> None:
     fx = fix_bearings(t, ox, oy, az, np.full(5, 1.0), group=g)
     assert fx.ok[:4].all() and not fx.ok[4]
     assert np.allclose([fx.x[0], fx.y[0]], [5000, 5000], atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_events=st.integers(1, 60))
+def test_grouping_fixed_arrays_one_bearing_per_observer(seed: int, n_events: int) -> None:
+    rng = np.random.default_rng(seed)
+    arrays = np.c_[rng.uniform(-4e4, 4e4, 6), rng.uniform(-5e3, 5e3, 6)]
+    tx, ty = rng.uniform(-4e4, 4e4, n_events), rng.uniform(-5e3, 5e3, n_events)
+    t_ev = rng.uniform(0, 3600, n_events)
+    ev, arr = np.meshgrid(np.arange(n_events), np.arange(6), indexing="ij")
+    ev, arr = ev.ravel(), arr.ravel()
+    ox, oy = arrays[arr, 0], arrays[arr, 1]
+    az = np.degrees(np.arctan2(tx[ev] - ox, ty[ev] - oy)) + rng.normal(0, 1, ev.size)
+    t = t_ev[ev] + rng.normal(0, 2, ev.size)
+    g = group_bearings(t, ox, oy, az, window_s=30)
+    for k in np.unique(g):
+        assert len(set(arr[g == k])) == (g == k).sum()  # one bearing per observer
+    fx = fix_bearings(t, ox, oy, az, np.ones(ev.size), group=g)
+    assert not (fx.ok & ~np.isfinite(fx.x)).any()
+    # a fix never lies behind one of its observers
+    ahead = (fx.x - ox) * np.sin(np.radians(az)) + (fx.y - oy) * np.cos(np.radians(az))
+    assert (ahead[fx.ok & (fx.method == "triangulated")] > 0).all()

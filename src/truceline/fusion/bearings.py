@@ -27,8 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 __all__ = ["CHI2_95_2D", "BearingFixes", "arc_polygon", "fix_bearings", "group_bearings"]
 
@@ -290,26 +288,35 @@ def group_bearings(
     obs_x: ArrayLike,
     obs_y: ArrayLike,
     az_deg: ArrayLike,
+    range_min_m: ArrayLike | None = None,
+    range_max_m: ArrayLike | None = None,
     *,
     window_s: float = 60.0,
     max_range_m: float = 60_000.0,
     min_angle_deg: float = 3.0,
 ) -> NDArray[np.int64]:
-    """Candidate events: bearings from different observers, close in time, whose rays meet
-    in front of both within ``max_range_m``, joined transitively; returns a group per row."""
+    """Candidate events, a group per row.
+
+    Two bearings may be one event when they come from different observers (positions
+    1 m apart or more), lie within ``window_s`` in time, and their rays meet in front
+    of both, within ``max_range_m`` and within each one's distance range (if given,
+    with 20 % slack). Each bearing keeps only its nearest-in-time candidate of each
+    other observer, where that choice is mutual; the links are then joined in order
+    of time difference, never putting two bearings of one observer in a group.
+    """
     tt = np.asarray(t, np.float64)
     n = tt.shape[0]
     if n == 0:
         return np.zeros(0, np.int64)
     ox, oy = np.asarray(obs_x, np.float64), np.asarray(obs_y, np.float64)
+    lo, hi = _f(range_min_m, n, 0.0), _f(range_max_m, n, max_range_m)
+    lo, hi = np.nan_to_num(lo, nan=0.0) * 0.8, np.nan_to_num(hi, nan=max_range_m) * 1.2
     th = np.radians(np.asarray(az_deg, np.float64))
-    order = np.argsort(tt, kind="stable")
-    ts = tt[order]
-    hi = np.searchsorted(ts, ts + window_s, side="right")
-    cnt = hi - np.arange(n) - 1
-    i = np.repeat(np.arange(n), cnt)
-    j = i + 1 + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    a, b = order[i], order[j]
+    _, obs = np.unique(np.c_[np.round(ox), np.round(oy)], axis=0, return_inverse=True)
+    obs = obs.ravel().astype(np.int64)
+    a, b = _time_pairs(tt, window_s)
+    near = (obs[a] != obs[b]) & (np.hypot(ox[b] - ox[a], oy[b] - oy[a]) <= 2 * max_range_m)
+    a, b = a[near], b[near]
     d1x, d1y, d2x, d2y = np.sin(th[a]), np.cos(th[a]), np.sin(th[b]), np.cos(th[b])
     cross = d1x * d2y - d1y * d2x
     ex, ey = ox[b] - ox[a], oy[b] - oy[a]
@@ -318,9 +325,72 @@ def group_bearings(
         s2 = (ex * d1y - ey * d1x) / cross
     keep = (
         (np.abs(cross) > np.sin(np.radians(min_angle_deg)))
-        & (np.hypot(ex, ey) >= 1.0)
         & (s1 > 0) & (s2 > 0) & (s1 <= max_range_m) & (s2 <= max_range_m)
+        & (s1 >= lo[a]) & (s1 <= hi[a]) & (s2 >= lo[b]) & (s2 <= hi[b])
     )  # fmt: skip
-    graph = coo_matrix((np.ones(int(keep.sum())), (a[keep], b[keep])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return np.asarray(labels, dtype=np.int64)
+    a, b = _mutual_nearest(a[keep], b[keep], obs, tt)
+    return _join(a, b, obs, tt)
+
+
+def _join(
+    a: NDArray[np.intp], b: NDArray[np.intp], obs: NDArray[np.int64], tt: F64
+) -> NDArray[np.int64]:
+    """Union the links in order of time difference, refusing a second bearing of an
+    observer in one group; returns dense group labels."""
+    n = tt.size
+    parent = list(range(n))
+    seen: dict[int, set[int]] = {}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = np.lexsort((b, a, np.abs(tt[a] - tt[b])))
+    for i, j in zip(a[order].tolist(), b[order].tolist(), strict=True):
+        ri, rj = root(i), root(j)
+        if ri == rj:
+            continue
+        si = seen.get(ri, {int(obs[ri])})
+        sj = seen.get(rj, {int(obs[rj])})
+        if si & sj:
+            continue
+        if len(si) < len(sj):
+            ri, rj, si, sj = rj, ri, sj, si
+        parent[rj] = ri
+        seen[ri] = si | sj
+        seen.pop(rj, None)
+    roots = np.array([root(i) for i in range(n)], np.int64)
+    return np.unique(roots, return_inverse=True)[1].astype(np.int64)
+
+
+def _time_pairs(tt: F64, window_s: float) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """All pairs of rows at most ``window_s`` apart in time."""
+    n = tt.size
+    order = np.argsort(tt, kind="stable")
+    ts = tt[order]
+    cnt = np.searchsorted(ts, ts + window_s, side="right") - np.arange(n) - 1
+    i = np.repeat(np.arange(n), cnt)
+    j = i + 1 + (np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    return order[i], order[j]
+
+
+def _mutual_nearest(
+    a: NDArray[np.intp], b: NDArray[np.intp], obs: NDArray[np.int64], tt: F64
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Keep the pairs each of whose ends is the other's nearest in time of that observer."""
+    src, dst = np.r_[a, b], np.r_[b, a]
+    score = np.abs(tt[src] - tt[dst])
+    o = np.lexsort((dst, score, obs[dst], src))
+    first = np.r_[True, (src[o][1:] != src[o][:-1]) | (obs[dst][o][1:] != obs[dst][o][:-1])]
+    n = np.int64(max(int(tt.size), 1))
+    best = np.sort(src[o][first].astype(np.int64) * n + dst[o][first])
+    fwd, back = a.astype(np.int64) * n + b, b.astype(np.int64) * n + a
+
+    def has(k: NDArray[np.int64]) -> NDArray[np.bool_]:
+        pos = np.minimum(np.searchsorted(best, k), max(best.size - 1, 0))
+        return np.asarray((best.size > 0) & (best[pos] == k), dtype=np.bool_)
+
+    m = has(fwd) & has(back)
+    return a[m], b[m]

@@ -145,3 +145,13 @@ def test_update_verification_runs_all_passes(workspace: Workspace, store: dict[s
     with workspace.engine.connect() as conn:
         statuses = dict(conn.execute(select(incidents.c.id, incidents.c.status)).all())
     assert statuses[store["named"]] == "disputed"
+
+
+def test_cli_refresh(workspace: Workspace, store: dict[str, int]) -> None:
+    from typer.testing import CliRunner
+
+    from truceline.cli import app
+
+    r = CliRunner().invoke(app, ["--db", workspace.url, "incidents", "refresh"])
+    assert r.exit_code == 0, r.output
+    assert "2 attribution(s) changed, 1 incident(s) disputed" in r.output

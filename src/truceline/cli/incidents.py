@@ -104,6 +104,19 @@ def show(ctx: typer.Context, incident_id: int = typer.Argument(...)) -> None:
     console.print(hist)
 
 
+@incidents_app.command("refresh")
+def refresh(ctx: typer.Context) -> None:
+    """Attribution, silent-sensor disputes and side of the line for fused incidents."""
+    from truceline.service.verification import update_verification
+
+    with opened(ctx) as ws:
+        u = update_verification(ws)
+    console.print(
+        f"{u.attributed} attribution(s) changed, {u.disputed} incident(s) disputed by a "
+        f"silent sensor, {u.sides} side(s) of the line computed"
+    )
+
+
 def _act(action: str) -> Callable[..., None]:
     def command(
         ctx: typer.Context,

@@ -43,9 +43,14 @@ class Metric:
     def _proj(self) -> str:
         return f"+proj=aeqd +lat_0={self.lat0} +lon_0={self.lon0} +datum=WGS84 +units=m +no_defs"
 
-    def fwd(self, geom: BaseGeometry) -> BaseGeometry:
+    def fwd(self, geom: BaseGeometry, densify_deg: float = 0.01) -> BaseGeometry:
+        """Project; straight lon/lat edges are first cut every ``densify_deg`` degrees so
+        that they keep their shape (zones are planar in lon/lat)."""
         tr = Transformer.from_crs("EPSG:4326", self._proj(), always_xy=True)
-        return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        dense = shapely.segmentize(geom, densify_deg) if densify_deg else geom
+        return shapely.transform(
+            dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        )
 
     def inv(self, geom: BaseGeometry) -> BaseGeometry:
         tr = Transformer.from_crs(self._proj(), "EPSG:4326", always_xy=True)

@@ -1,9 +1,50 @@
-"""`truceline` commands: report (being built)."""
+"""`truceline report`: write the daily report (HTML, JSON, map PNG) of one day."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import typer
+
+from truceline.cli._common import console, workspace
+from truceline.domain.errors import InputError
+
+__all__ = ["register"]
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--date: expected YYYY-MM-DD, got {text!r}") from exc
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+
+    @app.command("report")
+    def report(
+        ctx: typer.Context,
+        day: str | None = typer.Option(
+            None, "--date", help="the UTC day YYYY-MM-DD (default: the busiest day)"
+        ),
+        out: Path = typer.Option(Path("reports"), "--out", help="folder to write the report in"),
+        head: bool = typer.Option(
+            True, "--issue-head/--no-issue-head", help="issue a signed tree head first"
+        ),
+    ) -> None:
+        """Write the daily report of a day as HTML and JSON, with a map picture."""
+        from truceline.service.reports import busiest_day, daily_report, write_report_index
+
+        ws = workspace(ctx)
+        chosen = _day(day) or busiest_day(ws)
+        paths = daily_report(ws, chosen, out, issue_head=head, with_index_link=True)
+        index = write_report_index(ws, out)
+        console.print(f"[bold]Daily report {chosen.isoformat()}[/bold]")
+        console.print(f"  HTML  {paths.html}")
+        console.print(f"  JSON  {paths.json}")
+        console.print(f"  map   {paths.map_png}")
+        console.print(f"  index {index}")

@@ -34,7 +34,7 @@ HEAVY = np.array(
 )
 _HEAVY_P = {False: [0.75, 0.12, 0.10, 0.03], True: [0.40, 0.30, 0.15, 0.15]}
 #: fire per sector and day in the quiet period; the episode multiplies it at its peak
-QUIET_PER_DAY = 2.0
+QUIET_PER_DAY = 3.5
 ESCALATION_FACTOR = 9.0
 #: UTC hours with more fire (about 19:00 to 05:00 local time along the 2015 line)
 NIGHT_HOURS = frozenset({17, 18, 19, 20, 21, 22, 23, 0, 1, 2})

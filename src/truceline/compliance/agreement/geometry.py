@@ -22,6 +22,7 @@ __all__ = [
     "band",
     "buffer_zone",
     "circle",
+    "near_line",
     "control_areas",
     "sectors",
     "side_of",
@@ -92,10 +93,21 @@ def control_areas(
     return {party: shapely.union_all(by_side[side]) for party, side in sides.items()}
 
 
-def band(line: BaseGeometry, area: BaseGeometry, km: float, metric: Metric) -> BaseGeometry:
-    """The part of ``area`` within ``km`` of the line (a withdrawal band)."""
-    near = metric.inv(metric.fwd(line).buffer(km * 1000.0, quad_segs=16))
-    return shapely.intersection(near, area)
+def near_line(line: BaseGeometry, km: float, metric: Metric) -> BaseGeometry:
+    """Everything within ``km`` of the line (lon/lat polygon)."""
+    return metric.inv(metric.fwd(line).buffer(km * 1000.0, quad_segs=16))
+
+
+def band(
+    line: BaseGeometry,
+    area: BaseGeometry,
+    km: float,
+    metric: Metric,
+    near: BaseGeometry | None = None,
+) -> BaseGeometry:
+    """The part of ``area`` within ``km`` of the line (a withdrawal band); ``near`` is
+    :func:`near_line` for that distance when the caller already has it."""
+    return shapely.intersection(near if near is not None else near_line(line, km, metric), area)
 
 
 def buffer_zone(

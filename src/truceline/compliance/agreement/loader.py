@@ -253,6 +253,7 @@ def _bands(
     d: _Doc, line: BaseGeometry, control: dict[str, BaseGeometry], metric: geo.Metric
 ) -> list[Zone]:
     out = []
+    near: dict[float, BaseGeometry] = {}
     known = [w.value for w in WeaponClass]
     for i, w in enumerate(d.tables("withdrawal"), start=1):
         key = f"withdrawal[{i}]"
@@ -269,7 +270,9 @@ def _bands(
         for p in parties:
             if p not in control:
                 raise d.fail(f"{key}.party", f"no control area for party {p!r}")
-            geom = geo.band(line, control[p], km, metric)
+            if km not in near:
+                near[km] = geo.near_line(line, km, metric)
+            geom = geo.band(line, control[p], km, metric, near[km])
             out.append(
                 Zone(
                     f"band-{p}-{w['weapon_class']}",

@@ -28,7 +28,7 @@ def _run(*args: str) -> tuple[int, str]:
 def test_validate_reports_the_examples_valid() -> None:
     code, out = _run("agreement", "validate", str(EXAMPLES / "reference-2025"))
     assert code == 0, out
-    assert "valid" in out and "reference-2025 v1" in out and "13 rules" in out
+    assert "valid" in out and "reference-2025 v1" in out and "14 rules" in out
 
 
 def test_validate_names_the_problem(tmp_path: Path) -> None:

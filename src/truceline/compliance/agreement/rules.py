@@ -132,7 +132,7 @@ SPECS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "buffer_fire": ({"zone": _zone("buffer", "exclusion")}, {}),
     "exclusion": ({"zone": _zone("exclusion", "buffer")}, {"bars": _list_of(_one_of(*BARS))}),
     "withdrawal_area": (
-        {"zone": _zone("withdrawal_area"), "party": _party, "by": _date},
+        {"zone": _zone("withdrawal_area", "withdrawal_line"), "party": _party, "by": _date},
         {},
     ),
     "ceiling": (

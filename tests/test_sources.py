@@ -43,18 +43,24 @@ def _key() -> tuple[str, bytes]:
 def test_register_grade_over_time_and_ledger(workspace: Workspace) -> None:
     b64, _ = _key()
     s = register_source(
-        workspace, "cam-1", "camera", group="array-north", public_key=b64,
-        reliability="B", actor="ana",
-    )  # fmt: skip
+        workspace,
+        "cam-1",
+        "camera",
+        group="array-north",
+        public_key=b64,
+        reliability="B",
+        actor="ana",
+    )
     assert s.signature_policy == "required" and s.public_key == b64
     assert s.independence_group == "array-north" and s.reliability == "B"
     grade_source(workspace, "cam-1", "D", valid_from=1000 * DAY, actor="ana", reason="drift")
     grade_source(workspace, "cam-1", "A", valid_from=2000 * DAY, actor="ana", reason="fixed")
     with workspace.engine.connect() as conn:
         got = reliability_at(
-            conn, ["cam-1", "cam-1", "cam-1", "cam-1", "nobody"],
+            conn,
+            ["cam-1", "cam-1", "cam-1", "cam-1", "nobody"],
             [5, 1000 * DAY, 1500 * DAY, 2500 * DAY, 5],
-        )  # fmt: skip
+        )
         assert got.tolist() == ["B", "D", "D", "A", "F"]
         kinds = conn.execute(select(ledger_entries.c.kind).order_by(ledger_entries.c.idx))
         assert [k for (k,) in kinds] == ["source", "source_grade", "source_grade", "source_grade"]
@@ -128,25 +134,77 @@ def test_coverage_and_fraction(workspace: Workspace) -> None:
     assert np.isclose(f["s1"], 0.75)
     assert 0.0 < f["s2"] < 0.1
     assert [c.kind for c in show_source(workspace, "op").coverage] == [
-        "observed", "outage", "observed"
-    ]  # fmt: skip
+        "observed",
+        "outage",
+        "observed",
+    ]
 
 
 def test_cli_sources(workspace: Workspace, tmp_path: Path) -> None:
     run = CliRunner()
     db = ["--db", workspace.url]
     b64, _ = _key()
-    r = run.invoke(app, [*db, "sources", "add", "ac-1", "--type", "acoustic",
-                         "--public-key", b64, "--group", "array-1", "--grade", "C"])  # fmt: skip
+    r = run.invoke(
+        app,
+        [
+            *db,
+            "sources",
+            "add",
+            "ac-1",
+            "--type",
+            "acoustic",
+            "--public-key",
+            b64,
+            "--group",
+            "array-1",
+            "--grade",
+            "C",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    r = run.invoke(app, [*db, "sources", "grade", "ac-1", "B", "--from", "2025-01-01",
-                         "--reason", "calibrated", "--actor", "ana"])  # fmt: skip
+    r = run.invoke(
+        app,
+        [
+            *db,
+            "sources",
+            "grade",
+            "ac-1",
+            "B",
+            "--from",
+            "2025-01-01",
+            "--reason",
+            "calibrated",
+            "--actor",
+            "ana",
+        ],
+    )
     assert r.exit_code == 0, r.output
     fov = tmp_path / "fov.geojson"
-    fov.write_text(json.dumps({"type": "Feature", "properties": {},
-                               "geometry": box(37, 48, 37.1, 48.1).__geo_interface__}))  # fmt: skip
-    r = run.invoke(app, [*db, "sources", "coverage", "add", "ac-1", "--from", "2025-01-01",
-                         "--to", "2025-01-02T06:00:00Z", "--geometry", str(fov)])  # fmt: skip
+    fov.write_text(
+        json.dumps(
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": box(37, 48, 37.1, 48.1).__geo_interface__,
+            }
+        )
+    )
+    r = run.invoke(
+        app,
+        [
+            *db,
+            "sources",
+            "coverage",
+            "add",
+            "ac-1",
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-01-02T06:00:00Z",
+            "--geometry",
+            str(fov),
+        ],
+    )
     assert r.exit_code == 0, r.output
     r = run.invoke(app, [*db, "sources", "list"])
     assert "ac-1" in r.output and "array-1" in r.output
@@ -155,3 +213,35 @@ def test_cli_sources(workspace: Workspace, tmp_path: Path) -> None:
     assert "observed" in r.output
     r = run.invoke(app, [*db, "sources", "grade", "ac-1", "Q", "--reason", "x"])
     assert r.exit_code != 0 and isinstance(r.exception, InputError)
+
+
+def test_sector_coverage_summary_on_the_agreement(workspace: Workspace) -> None:
+    from truceline.compliance.agreement import load_agreement_file
+    from truceline.service.agreements import load_agreement
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "minsk-2015"
+    load_agreement(workspace, example)
+    sector = load_agreement_file(example).zone("S01").geometry
+    t0 = load_agreement_file(example).valid_from + 10 * DAY
+    register_source(workspace, "op", "monitor", signature_policy="optional", actor="a")
+    add_coverage(
+        workspace, "op", "observed", t0, t0 + DAY // 2, sector.__geo_interface__, actor="a"
+    )
+    r = CliRunner().invoke(
+        app,
+        [
+            "--db",
+            workspace.url,
+            "sources",
+            "coverage",
+            "summary",
+            "--from",
+            str(t0),
+            "--to",
+            str(t0 + DAY),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    lines = {ln.split()[1]: ln for ln in r.output.splitlines() if ln.strip().startswith("│ S")}
+    assert "50.0 %" in lines["S01"]
+    assert "0.0 %" in lines["S02"] and "nobody could see" in lines["S02"]

@@ -236,3 +236,21 @@ def coverage_add(
     console.print(
         f"coverage #{c.id} ({c.kind}) of {c.source_id} recorded, ledger #{c.ledger_index}"
     )
+
+
+@coverage_app.command("summary")
+def coverage_summary(
+    ctx: typer.Context,
+    start: str = typer.Option(..., "--from", help="ISO time or epoch seconds"),
+    end: str = typer.Option(..., "--to", help="ISO time or epoch seconds"),
+) -> None:
+    """Share of each sector's area x period that some source could observe."""
+    from truceline.service.coverage import sector_coverage
+
+    with opened(ctx) as ws:
+        fr = sector_coverage(ws, parse_time(start, "--from"), parse_time(end, "--to"))
+    table = Table("sector", "observed", "note")
+    for sid, f in sorted(fr.items()):
+        note = "nobody could see: silence here is not calm" if f == 0 else ""
+        table.add_row(sid, f"{100 * f:.1f} %", note)
+    console.print(table)

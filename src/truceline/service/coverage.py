@@ -30,7 +30,14 @@ from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import coverage, sources
 
-__all__ = ["CoverageInfo", "add_coverage", "coverage_of", "coverage_records", "source_coverage"]
+__all__ = [
+    "CoverageInfo",
+    "add_coverage",
+    "coverage_of",
+    "coverage_records",
+    "sector_coverage",
+    "source_coverage",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +162,17 @@ def source_coverage(conn: Connection, source_id: str) -> list[CoverageInfo]:
     q = select(coverage).where(coverage.c.source_id == source_id)
     rows = conn.execute(q.order_by(coverage.c.t_start, coverage.c.id)).all()
     return [_coverage_info(r) for r in rows]
+
+
+def sector_coverage(ws: Workspace, t0: int, t1: int) -> dict[str, float]:
+    """:func:`coverage_of` over the reporting sectors of the agreement in force at ``t0``."""
+    from truceline.service.agreements import agreement_in_force
+
+    if t1 <= t0:
+        raise InputError("the period ends before it starts")
+    with store_errors("reading coverage"), ws.engine.connect() as conn:
+        agreement = agreement_in_force(conn, t0)
+        if agreement is None:
+            raise NotFound("no agreement in force at the start of the period")
+        sectors = {z.id: z.geometry for z in agreement.zones_of("sector")}
+        return coverage_of(conn, sectors, t0, t1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from test_rules_world import T0, agreement, context, decl, incident, rule
@@ -10,7 +11,14 @@ from truceline.compliance.rules import Finding, Notifications, evaluate
 
 
 def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list[Finding]:  # noqa: B006
-    return sorted(evaluate(context(agreement(rules), rows, **kw)), key=lambda f: f.anchor)
+    """The findings of ``rules`` alone, in the world that holds every rule of this file (so its
+    zone index is built once; the registry runs only the rules asked for)."""
+    ids = {r.id for r in rules}
+    ctx = context(WORLD, rows, **kw)
+    only = replace(
+        ctx, agreement=replace(WORLD, rules=tuple(r for r in WORLD.rules if r.id in ids))
+    )
+    return sorted(evaluate(only), key=lambda f: f.anchor)
 
 
 BAND = rule("band", "withdrawal_band", weapon_classes=["artillery_ge100"])
@@ -232,6 +240,10 @@ def test_declaration_duty_none() -> None:
         )
     ]
     assert _found([DUTY], decls=decls, t_to=T0 + 86400 * 75) == []
+
+
+EXCL = [rule("npp", "exclusion", zone="npp"), rule("sky", "exclusion", zone="skies")]
+WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, *EXCL])
 
 
 def test_confidence_follows_verification_status() -> None:

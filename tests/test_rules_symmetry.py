@@ -78,13 +78,19 @@ def _decl(i: int, p: str | None, month: str, v: float, days: float, swap: bool) 
     return decl(i, SWAP[p] if swap else p, "personnel", "army", month, v, filed_days=days)
 
 
+AGREEMENTS = {
+    False: agreement(RULES),
+    True: agreement(
+        [Rule(r.id, r.kind, r.text, _swap(r.params)) for r in RULES], west="east", east="west"
+    ),
+}
+
+
 @settings(max_examples=40, deadline=None)
 @given(rows_st, decls_st)
 def test_swapping_party_names_swaps_the_findings(rows: list[Any], decls: list[Any]) -> None:
     def run(swap: bool) -> list[tuple[Any, ...]]:
-        names = {"west": "east", "east": "west"} if swap else {"west": "west", "east": "east"}
-        rules = [Rule(r.id, r.kind, r.text, _swap(r.params) if swap else r.params) for r in RULES]
-        a = agreement(rules, west=names["west"], east=names["east"])
+        a = AGREEMENTS[swap]
         data = [
             incident(i, x, y, k, weapon_class=w, state="XA", count=n, status=s,
                      actor=(SWAP[act] if swap and act else act), actor_confidence=c)

@@ -8,7 +8,9 @@ equirectangular frame), so compliance does not depend on its arrival.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from truceline.compliance.rules.base import ZoneView
 __all__ = ["POLYGON_ZONE_KINDS", "zone_view"]
 
 POLYGON_ZONE_KINDS = ("withdrawal_band", "buffer", "exclusion")
-_INDEXES: dict[tuple[str, int, int], Any] = {}
+_CACHE: list[tuple[str, Any]] = []  # (digest of the zones, index): the last few built
 
 
 def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneView:
@@ -29,14 +31,19 @@ def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneVie
     y = np.asarray(lat, dtype=np.float64)
     try:
         zones_mod = importlib.import_module("truceline.geo.zones")
+        known = importlib.import_module("truceline.geo.features").ZONE_KINDS
     except ImportError:
         return _fallback(agreement, x, y)
-    key = (str(agreement.id), int(agreement.version), id(agreement))
-    index = _INDEXES.get(key)
+    index = next((ix for a, ix in _CACHE if a is agreement), None)
     if index is None:
-        index = zones_mod.ZoneIndex.from_agreement(agreement)
-        _INDEXES.clear()
-        _INDEXES[key] = index
+        # the kinds the index knows (zones it does not classify, e.g. an area to vacate,
+        # are tested by the rule that uses them)
+        feats = [
+            f for f in agreement.zones_geojson()["features"] if f["properties"]["kind"] in known
+        ]
+        parties = [str(p.id) for p in agreement.parties]
+        index = zones_mod.ZoneIndex.from_features(feats, parties=parties)
+        _CACHE[:] = [(agreement, index), *_CACHE[:3]]
     c = index.classify(x, y)
     return ZoneView(c.party, list(index.parties), c.dist_km, list(index.zone_ids), c.zones)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -105,7 +106,7 @@ def sharing(rule: Any, ctx: Context) -> list[Finding]:
     for start, got in sorted(by_period.items()):
         if set(shares) - set(got):
             continue  # a party's figure is missing: the declaration duty reports it
-        total = sum(got[k].value for k in shares)
+        total = math.fsum(got[k].value for k in shares)
         if total <= 0:
             continue
         actual = {k: got[k].value / total for k in shares}

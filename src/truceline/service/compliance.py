@@ -1,0 +1,183 @@
+"""``check``: judge incidents and declarations under the agreement version in force.
+
+For each agreement version, the incidents of its time span are read once as
+columns, classified against its zones in one call, and every rule runs on
+those arrays; the periods of declaration terms are judged under the version
+in force at the start of the period. Findings are then merged into the store
+(see ``compliance.findings`` for idempotency) in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, select
+
+from truceline.compliance.rules import Context, Finding, Incidents, Notifications, evaluate
+from truceline.compliance.rules.base import INCIDENT_COLUMNS
+from truceline.compliance.zoneview import zone_view
+from truceline.domain.vocab import IncidentStatus, ObservationKind
+from truceline.service.declarations import load_declarations
+from truceline.service.findings import store_findings
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import agreements, incident_observations, incidents, observations
+
+__all__ = [
+    "CheckResult",
+    "agreement_versions",
+    "check",
+    "judge",
+    "load_incidents",
+    "notifications",
+    "version_at",
+]
+
+_CHUNK = 500
+_END = 2**62
+
+
+@dataclass
+class CheckResult:
+    new: list[Finding] = field(default_factory=list)
+    updated: list[Finding] = field(default_factory=list)
+    unchanged: int = 0
+    incidents: int = 0
+    versions: int = 0
+
+    def by_rule(self) -> list[tuple[str, str, int, int]]:
+        """(rule id, kind, new, updated) per rule, in rule order."""
+        kinds = {f.rule_id: f.rule_kind for f in [*self.new, *self.updated]}
+        new = Counter(f.rule_id for f in self.new)
+        upd = Counter(f.rule_id for f in self.updated)
+        return [(r, kinds[r], new[r], upd[r]) for r in sorted(kinds)]
+
+
+def agreement_versions(conn: Connection) -> list[Any]:
+    """Every stored agreement version, oldest first (teammate A's service when present)."""
+    try:
+        from truceline.service import agreements as svc  # type: ignore[attr-defined]
+    except ImportError:
+        svc = None
+    if svc is not None and hasattr(svc, "agreement_versions"):
+        return list(svc.agreement_versions(conn))
+    from truceline.compliance.agreement.model import Agreement
+
+    q = select(agreements.c.content).order_by(agreements.c.valid_from, agreements.c.version)
+    return [Agreement.from_json(json.loads(c)) for (c,) in conn.execute(q)]
+
+
+def version_at(conn: Connection, t: int) -> Any:
+    """The agreement version in force at ``t``, or None."""
+    for a in reversed(agreement_versions(conn)):
+        if a.valid_from <= t and (a.valid_to is None or t < a.valid_to):
+            return a
+    return None
+
+
+def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
+    """Unmerged incidents with ``t0 <= t < t1`` as columns; foreign units carry their state."""
+    cols = [c for c in INCIDENT_COLUMNS if c != "state"]
+    q = select(*[incidents.c[c] for c in cols]).where(
+        incidents.c.t >= t0,
+        incidents.c.t < t1,
+        incidents.c.merged_into.is_(None),
+        incidents.c.status != IncidentStatus.REJECTED,
+    )
+    rows = conn.execute(q.order_by(incidents.c.id)).all()
+    data = {c: pa.array([r[i] for r in rows], INCIDENT_COLUMNS[c]) for i, c in enumerate(cols)}
+    ids = [r[0] for r in rows if r[cols.index("kind")] == ObservationKind.FOREIGN_UNIT]
+    states = _states(conn, ids)
+    data["state"] = pa.array([states.get(r[0]) for r in rows], pa.string())
+    return Incidents(pa.table(data))
+
+
+def _states(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
+    """The foreign state named in the observations of each foreign-unit incident."""
+    out: dict[int, str] = {}
+    for i in range(0, len(incident_ids), _CHUNK):
+        q = (
+            select(incident_observations.c.incident_id, observations.c.attrs)
+            .join(observations, observations.c.id == incident_observations.c.observation_id)
+            .where(incident_observations.c.incident_id.in_(incident_ids[i : i + _CHUNK]))
+        )
+        for iid, attrs in conn.execute(q):
+            state = json.loads(attrs or "{}").get("state") if attrs else None
+            if state:
+                out.setdefault(int(iid), str(state))
+    return out
+
+
+def notifications(conn: Connection) -> Notifications:
+    """The notified activities. The deconfliction register is not built yet: none."""
+    return Notifications()
+
+
+def judge(
+    a: Any, inc: Incidents, decls: list[Any], notes: Notifications, t0: int, t1: int
+) -> list[Finding]:
+    """Pure: every rule of version ``a`` over incidents and declarations of [t0, t1)."""
+    view = zone_view(a, inc.lon, inc.lat)
+    return evaluate(Context(a, inc, view, tuple(decls), notes, t0, t1))
+
+
+def _ledger_of_incidents(conn: Connection, found: list[Finding]) -> list[Finding]:
+    """Add the ledger indices of each finding's incidents' observations to its evidence."""
+    from dataclasses import replace
+
+    ids = sorted({i for f in found for i in f.incidents})
+    leaves: dict[int, set[int]] = {}
+    for k in range(0, len(ids), _CHUNK):
+        q = (
+            select(incident_observations.c.incident_id, observations.c.ledger_index)
+            .join(observations, observations.c.id == incident_observations.c.observation_id)
+            .where(incident_observations.c.incident_id.in_(ids[k : k + _CHUNK]))
+        )
+        for iid, leaf in conn.execute(q):
+            if leaf is not None:
+                leaves.setdefault(int(iid), set()).add(int(leaf))
+    return [
+        replace(
+            f,
+            ledger=tuple(sorted(set(f.ledger).union(*(leaves.get(i, set()) for i in f.incidents)))),
+        )
+        if f.incidents
+        else f
+        for f in found
+    ]
+
+
+def check(
+    ws: Workspace, t_from: int | None = None, t_to: int | None = None, now: int | None = None
+) -> CheckResult:
+    """Check everything in [t_from, t_to) (default: all, up to now) and store the findings."""
+    now = int(time.time()) if now is None else now
+    end = min(now, t_to if t_to is not None else _END)
+    start = 0 if t_from is None else t_from
+    result = CheckResult()
+    with store_errors("checking compliance"), ws.engine.begin() as conn:
+        versions = agreement_versions(conn)
+        decls = load_declarations(conn)
+        notes = notifications(conn)
+        found: list[Finding] = []
+        for a in versions:
+            t0 = max(start, int(a.valid_from))
+            t1 = min(end, _END if a.valid_to is None else int(a.valid_to))
+            if t0 >= t1:
+                continue
+            inc = load_incidents(conn, t0, t1)
+            result.incidents += len(inc)
+            result.versions += 1
+            found.extend(judge(a, inc, decls, notes, t0, t1))
+        found = _ledger_of_incidents(conn, found)
+        merged = store_findings(conn, found, now)
+    by_key = {f.key: f for f in found}
+    result.new = [by_key[r["key"]] for r in merged.new]
+    result.updated = [by_key[r["key"]] for _, r in merged.changed]
+    result.unchanged = merged.unchanged
+    return result

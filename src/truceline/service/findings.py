@@ -1,0 +1,197 @@
+"""Findings in the store: merging a check's results, listing, and the review lifecycle."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from truceline.compliance.findings import Merge, check_transition, merge
+from truceline.compliance.rules.base import Finding
+from truceline.domain.errors import NotFound
+from truceline.domain.vocab import FindingStatus
+from truceline.ledger.log import append
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import finding_changes, findings
+
+__all__ = [
+    "FindingChange",
+    "FindingRow",
+    "confirm",
+    "dismiss",
+    "get_finding",
+    "list_findings",
+    "reopen",
+    "set_status",
+    "store_findings",
+]
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FindingChange:
+    from_status: str | None
+    to_status: str
+    actor: str
+    at: int
+    reason: str
+    ledger_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    id: int
+    key: str
+    rule_id: str
+    rule_kind: str
+    agreement_id: str
+    agreement_version: int
+    period_start: int
+    period_end: int
+    party: str | None
+    party_basis: str | None
+    severity: str
+    confidence: float
+    status: str
+    summary: str
+    evidence: dict[str, list[int]]
+    lon: float | None
+    lat: float | None
+    created_at: int
+    ledger_index: int | None
+    changes: tuple[FindingChange, ...] = ()
+
+    @classmethod
+    def of(cls, m: Any, changes: Sequence[FindingChange] = ()) -> FindingRow:
+        d = dict(m)
+        d["evidence"] = json.loads(d["evidence"])
+        return cls(**d, changes=tuple(changes))
+
+
+def _stored_by_key(conn: Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(keys), _CHUNK):
+        q = select(findings).where(findings.c.key.in_(keys[i : i + _CHUNK]))
+        out.update({m["key"]: dict(m) for m in conn.execute(q).mappings()})
+    return out
+
+
+def store_findings(conn: Connection, found: list[Finding], now: int | None = None) -> Merge:
+    """Insert new findings and update changed ones, each with its ledger leaf."""
+    at = int(time.time()) if now is None else now
+    m = merge(_stored_by_key(conn, sorted({f.key for f in found})), found)
+    if m.new:
+        rows = [{**r, "status": FindingStatus.OPEN, "created_at": at} for r in m.new]
+        leaves = append(conn, "finding", [(r["key"], _ledgered(r)) for r in rows])
+        conn.execute(
+            findings.insert(), [{**r, "ledger_index": i} for r, i in zip(rows, leaves, strict=True)]
+        )
+    if m.changed:
+        leaves = append(
+            conn,
+            "finding_update",
+            [(r["key"], {**_ledgered(r), "finding_id": fid}) for fid, r in m.changed],
+        )
+        stmt = update(findings).where(findings.c.id == bindparam("fid"))
+        conn.execute(
+            stmt,
+            [
+                {**{k: v for k, v in r.items() if k != "key"}, "fid": fid, "ledger_index": i}
+                for (fid, r), i in zip(m.changed, leaves, strict=True)
+            ],
+        )
+    return m
+
+
+def _ledgered(row: dict[str, Any]) -> dict[str, Any]:
+    """The ledger record of a finding row: its content with the evidence as JSON."""
+    return {**row, "evidence": json.loads(row["evidence"])}
+
+
+def list_findings(
+    ws: Workspace,
+    *,
+    status: str | None = None,
+    rule_id: str | None = None,
+    party: str | None = None,
+    t_from: int | None = None,
+    t_to: int | None = None,
+    limit: int | None = None,
+) -> list[FindingRow]:
+    """Findings, oldest period first, filtered as asked."""
+    q = select(findings).order_by(findings.c.period_start, findings.c.id)
+    for col, val in (
+        (findings.c.status, status),
+        (findings.c.rule_id, rule_id),
+        (findings.c.party, party),
+    ):
+        if val is not None:
+            q = q.where(col == val)
+    if t_from is not None:
+        q = q.where(findings.c.period_end > t_from)
+    if t_to is not None:
+        q = q.where(findings.c.period_start < t_to)
+    if limit is not None:
+        q = q.limit(limit)
+    with store_errors("reading findings"), ws.engine.connect() as conn:
+        return [FindingRow.of(m) for m in conn.execute(q).mappings()]
+
+
+def _get(conn: Connection, finding_id: int) -> FindingRow:
+    m = conn.execute(select(findings).where(findings.c.id == finding_id)).mappings().first()
+    if m is None:
+        raise NotFound(f"no finding {finding_id}")
+    q = select(finding_changes).where(finding_changes.c.finding_id == finding_id)
+    changes = [
+        FindingChange(
+            c["from_status"], c["to_status"], c["actor"], c["at"], c["reason"], c["ledger_index"]
+        )
+        for c in conn.execute(q.order_by(finding_changes.c.id)).mappings()
+    ]
+    return FindingRow.of(m, changes)
+
+
+def get_finding(ws: Workspace, finding_id: int) -> FindingRow:
+    """One finding with its history of status changes."""
+    with store_errors("reading a finding"), ws.engine.connect() as conn:
+        return _get(conn, finding_id)
+
+
+def set_status(ws: Workspace, finding_id: int, to: str, actor: str, reason: str) -> FindingRow:
+    """Move a finding to ``to`` (who, why), recorded in ``finding_changes`` and the ledger."""
+    with store_errors("changing a finding"), ws.engine.begin() as conn:
+        current = _get(conn, finding_id)
+        check_transition(current.status, to, reason)
+        at = int(time.time())
+        record = {
+            "finding_id": finding_id,
+            "finding_key": current.key,
+            "from_status": current.status,
+            "to_status": to,
+            "actor": actor,
+            "at": at,
+            "reason": reason.strip(),
+        }
+        [leaf] = append(conn, "finding_status", [(str(finding_id), record)])
+        row = {k: v for k, v in record.items() if k != "finding_key"}
+        conn.execute(finding_changes.insert().values(**row, ledger_index=leaf))
+        conn.execute(update(findings).where(findings.c.id == finding_id).values(status=to))
+        return _get(conn, finding_id)
+
+
+def confirm(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingRow:
+    return set_status(ws, finding_id, FindingStatus.CONFIRMED, actor, reason)
+
+
+def dismiss(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingRow:
+    return set_status(ws, finding_id, FindingStatus.DISMISSED, actor, reason)
+
+
+def reopen(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingRow:
+    return set_status(ws, finding_id, FindingStatus.OPEN, actor, reason)

@@ -1,0 +1,92 @@
+"""Declarations: stored with the ledger, idempotent, late ones flagged, bad rows named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_compliance import NOW, store_agreement
+from test_rules_world import T0, agreement, rule
+from typer.testing import CliRunner
+
+from truceline.cli import app
+from truceline.domain.errors import InputError
+from truceline.service.compliance import check
+from truceline.service.declarations import DeclarationIn, declare, declare_file
+from truceline.service.workspace import Workspace
+
+DAY = 86400
+RULES = [
+    rule("army", "ceiling", subject="personnel", item="army", parties=["west", "east"],
+         max=800000, unit="persons"),
+    rule("duty", "declaration_duty", subject="personnel", item="army", every="month",
+         due_days=10),
+]  # fmt: skip
+
+
+def _army(party: str, value: float, filed_days: float, period: str = "2026-01") -> DeclarationIn:
+    return DeclarationIn(party, "personnel", "army", period, value, "persons",
+                         filed_at=T0 + int((31 + filed_days) * DAY))  # fmt: skip
+
+
+def test_declare_stores_flags_late_and_is_idempotent(workspace: Workspace) -> None:
+    store_agreement(workspace, agreement(RULES))
+    on_time = declare(workspace, _army("west", 812000, 3))
+    assert (on_time.late, on_time.duplicate) == (False, False) and on_time.ledger_index is not None
+    late = declare(workspace, _army("east", 790000, 20))
+    assert late.late
+    again = declare(workspace, _army("west", 812000, 3))
+    assert again.duplicate and again.id == on_time.id
+    with pytest.raises(InputError) as exc:
+        declare(workspace, _army("north", 1, 1))
+    assert exc.value.errors[0].field == "party"
+    res = check(workspace, now=T0 + 45 * DAY)
+    got = sorted((f.rule_id, f.anchor.split(":")[0], f.party, f.declarations) for f in res.new)
+    assert got == [("army", "west", "west", (on_time.id,)), ("duty", "late", "east", (late.id,))]
+    army = next(f for f in res.new if f.rule_id == "army")
+    assert army.ledger == (on_time.ledger_index,)
+
+
+def test_declaration_file_good_rows_in_bad_rows_named(workspace: Workspace, tmp_path: Path) -> None:
+    store_agreement(workspace, agreement(RULES))
+    path = tmp_path / "decl.csv"
+    path.write_text(
+        "party,subject,item,period,value,unit,filed_at\n"
+        "west,personnel,army,2026-01,790000,persons,2026-02-03\n"
+        "east,personnel,army,2026-13,790000,persons,\n"
+        "east,personnel,army,2026-01,lots,persons,\n"
+        "east,morale,army,2026-01,1,persons,\n"
+        "east,personnel,army,2026-01,780000,persons,2026-02-28\n",
+        encoding="utf-8",
+    )
+    rep = declare_file(workspace, path)
+    assert (rep.accepted, rep.late, rep.duplicates) == (2, 1, 0)
+    assert [(p.line, p.field) for p in rep.problems] == [
+        (3, "period"),
+        (4, "value"),
+        (5, "subject"),
+    ]
+    assert all(p.file == str(path) for p in rep.problems)
+    assert declare_file(workspace, path).accepted == 0
+
+
+def test_cli_declare_and_findings(sqlite_workspace: Workspace) -> None:
+    store_agreement(sqlite_workspace, agreement(RULES))
+    db = ["--db", sqlite_workspace.url]
+    run = CliRunner().invoke
+    r = run(app, [*db, "declare", "--party", "west", "--subject", "personnel", "--item", "army",
+                  "--period", "2026-01", "--value", "812000", "--unit", "persons"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "stored" in r.output
+    r = run(app, [*db, "declare", "--party", "west", "--subject", "personnel"])
+    assert r.exit_code != 0
+    r = run(app, [*db, "check", "--from", "2026-01-01", "--to", "2026-03-01"])
+    assert r.exit_code == 0, r.output
+    assert "army" in r.output and "3 new" in r.output  # the ceiling; west late, east missing
+    r = run(app, [*db, "findings", "list", "--rule", "army"])
+    assert r.exit_code == 0 and "812000" in r.output
+    r = run(app, [*db, "findings", "confirm", "1", "--actor", "hq", "--reason", "own figure"])
+    assert r.exit_code == 0 and "confirmed" in r.output
+    r = run(app, [*db, "findings", "show", "1"])
+    assert "own figure" in r.output and "declarations [1]" in r.output
+    assert NOW > T0

@@ -70,14 +70,18 @@ class Attribution:
     basis: NDArray[np.object_]  # words, or None
 
 
+_LUT = np.full(128, 5, dtype=np.int64)
+for _k, _c in enumerate("ABCDEF"):
+    _LUT[ord(_c)] = _LUT[ord(_c.lower())] = _k
+
+
 def _rel_codes(reliability: ArrayLike) -> NDArray[np.int64]:
+    """0..5 for A..F (any case); anything else counts as F."""
     r = np.asarray(reliability)
     if r.dtype.kind in "iu":
         return np.clip(r.astype(np.int64), 0, 5)
-    s = np.char.upper(r.astype("U1"))
-    codes = np.searchsorted(np.array(list("ABCDEF")), s)
-    codes = np.where(np.isin(s, list("ABCDEF")), codes, 5)
-    return codes.astype(np.int64)
+    cp = np.ascontiguousarray(r.astype("U1")).view(np.uint32)
+    return _LUT[np.minimum(cp, 127)]
 
 
 def report_weight(reliability: ArrayLike, credibility: ArrayLike) -> F64:
@@ -91,13 +95,14 @@ def _best_per_group(
     labels: NDArray[np.int64], groups: NDArray[np.int64], p: F64
 ) -> tuple[NDArray[np.int64], F64]:
     """One (label, best p) per distinct (label, group)."""
+    if labels.size == 0:
+        return labels, p
     key = labels * (int(groups.max(initial=0)) + 1) + groups
-    uniq, inv = np.unique(key, return_inverse=True)
-    best = np.zeros(uniq.size)
-    np.maximum.at(best, inv, p)
-    first = np.zeros(uniq.size, np.int64)
-    first[inv] = labels
-    return first, best
+    o = np.argsort(key, kind="stable")
+    ks = key[o]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    best = np.maximum.reduceat(p[o], starts)
+    return labels[o][starts], np.asarray(best, dtype=np.float64)
 
 
 def score_incidents(
@@ -157,7 +162,7 @@ def attribute(
     lab = np.asarray(labels, dtype=np.int64)
     n = int(lab.max(initial=-1)) + 1 if n_incidents is None else n_incidents
     act = np.asarray(actors, dtype=object)
-    named = (lab >= 0) & np.array([a is not None and a != "" for a in act], dtype=np.bool_)
+    named = (lab >= 0) & act.astype(np.bool_)  # None and "" name nobody
     out_actor = np.full(n, None, dtype=object)
     out_conf = np.full(n, np.nan)
     out_basis = np.full(n, None, dtype=object)

@@ -175,3 +175,29 @@ def test_cli_fuse_prints_the_summary(sqlite_workspace: Workspace, tmp_path: Path
     assert res.exit_code == 0, res.output
     assert "new incidents" in res.output and "corroborated" in res.output
     assert "500 m" in res.output
+
+
+def test_sector_from_the_agreement_in_force(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    from truceline.geo.zones import ZoneIndex
+    from truceline.service.agreements import agreement_in_force, load_agreement
+
+    load_agreement(sqlite_workspace, Path(__file__).parents[1] / "examples" / "minsk-2015")
+    t = 1_500_000_000  # 2017, while the Minsk terms were in force
+    with sqlite_workspace.engine.connect() as conn:
+        agreement = agreement_in_force(conn, t)
+    assert agreement is not None
+    index = ZoneIndex.from_agreement(agreement)
+    # a point in the middle of the contact line lies in a reporting sector
+    import shapely
+
+    coords = shapely.get_coordinates(agreement.contact_line)
+    lon, lat = coords[len(coords) // 2]
+    sector = index.classify(np.array([lon]), np.array([lat])).sector[0]
+    row = {"client_id": "s1", "source_id": "mon-1", "t": t, "lon": float(lon), "lat": float(lat)}
+    _ingest(sqlite_workspace, tmp_path, "s", [row])
+    r = fuse(sqlite_workspace)
+    assert r.distance_m == float(agreement.fusion.get("distance_m", 2000.0))
+    with sqlite_workspace.engine.connect() as conn:
+        got = conn.execute(select(incidents.c.sector)).scalar_one()
+    assert got == (index.sector_ids[sector] if sector >= 0 else None)
+    assert got is not None

@@ -139,15 +139,22 @@ def source_info(
         select(g.source_id, g.valid_from, g.reliability).order_by(g.source_id, g.valid_from, g.id)
     ).all()
     rel = np.full(len(source_id), "F", dtype="<U1")
-    by_src: dict[str, tuple[list[int], list[str]]] = {}
-    for s, vf, r in rows:
-        by_src.setdefault(s, ([], []))[0].append(int(vf))
-        by_src[s][1].append(str(r))
-    for s, (vfs, grades) in by_src.items():
-        m = source_id == s
-        if m.any():
-            k = np.searchsorted(np.array(vfs), t[m], "right") - 1
-            rel[m] = np.array(grades)[np.maximum(k, 0)]
+    if not rows:
+        return gcode, rel
+    names = np.unique(np.array([r[0] for r in rows], dtype=str))
+    g_code = np.searchsorted(names, np.array([r[0] for r in rows], dtype=str))
+    g_key = (g_code << 34) + (np.array([r[1] for r in rows], np.int64) + (1 << 33))
+    g_rel = np.array([str(r[2]) for r in rows], dtype="<U1")
+    o = np.argsort(g_key, kind="stable")
+    g_key, g_code, g_rel = g_key[o], g_code[o], g_rel[o]
+    src = np.asarray(source_id, dtype=str)
+    code = np.clip(np.searchsorted(names, src), 0, len(names) - 1)
+    known = names[code] == src
+    k = np.searchsorted(g_key, (code << 34) + (t + (1 << 33)), "right") - 1
+    first = np.searchsorted(g_key, code << 34, "left")  # the earliest grade of the source
+    k = np.where((k >= 0) & (g_code[np.maximum(k, 0)] == code), k, first)
+    ok = known & (k < len(g_key))
+    rel[ok] = g_rel[k[ok]]
     return gcode, rel
 
 

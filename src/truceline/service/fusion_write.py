@@ -170,7 +170,7 @@ def _store_changes(conn: Connection, changes: list[dict[str, Any]]) -> None:
     if not changes:
         return
     items = [
-        (str(c["incident_id"]), {**{k: v for k, v in c.items() if v is not None}}) for c in changes
+        (str(c["incident_id"]), {k: v for k, v in c.items() if v is not None}) for c in changes
     ]
     for c, idx in zip(changes, log.append(conn, "status_change", items), strict=True):
         c["ledger_index"] = idx

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Incremental fusion against re-clustering everything, on the bench observations.
+
+    python benchmarks/incremental.py --work /tmp/truceline-bench --dir /tmp/tl-incr [--limit N] [--new 10000]
+
+Builds a SQLite workspace holding the bench's observations (or the first ``--limit``),
+fuses them all from scratch (``truceline fuse`` on an empty incident table: the cost of
+re-clustering everything through the service), then ingests ``--new`` late reports
+(copies of observations drawn across the whole period, moved by up to 500 m and 120 s,
+from other sources) and fuses only those (the incremental path). Also times the pure
+core clustering the whole store at once. Prints one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from truceline.fusion.cluster import cluster_xy
+from truceline.geo.projection import Projector
+from truceline.intake import write_observations
+from truceline.service.fusion import fuse
+from truceline.service.ingest import ingest_files
+from truceline.service.workspace import create_workspace
+
+
+def _table(src: pa.Table, rng: np.random.Generator | None) -> pa.Table:
+    n = src.num_rows
+    t = src.column("t").cast(pa.timestamp("s", "UTC")).cast(pa.int64()).to_numpy()
+    lon, lat = src.column("lon").to_numpy(), src.column("lat").to_numpy()
+    ids = src.column("id").to_numpy().astype(str)
+    sid = src.column("source_id").to_numpy(zero_copy_only=False).astype(str)
+    prefix = "obs-"
+    if rng is not None:  # late reports of the same events from other sources
+        ang, dist = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 500, n)
+        lon = lon + dist * np.sin(ang) / (111_195 * np.cos(np.radians(lat)))
+        lat = lat + dist * np.cos(ang) / 111_195
+        t = t + rng.integers(-120, 121, n)
+        sid = np.char.add("late-", sid)
+        prefix = "late-"
+    wc = src.column("weapon_class").to_numpy(zero_copy_only=False)
+    return pa.table(
+        {
+            "source_id": sid, "source_type": src.column("source_type"),
+            "client_id": np.char.add(prefix, ids), "t": t, "t_unc_s": np.zeros(n),
+            "lon": np.round(lon, 6), "lat": np.round(lat, 6), "radius_m": src.column("radius_m"),
+            "kind": src.column("kind"), "weapon_class": [w or None for w in wc],
+            "count": np.ones(n, np.int64), "credibility": np.full(n, 3, np.int64),
+        }
+    )  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--work", default="/tmp/truceline-bench")
+    ap.add_argument("--dir", default="/tmp/tl-incremental")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--new", type=int, default=10_000)
+    a = ap.parse_args()
+    out: dict[str, object] = {}
+    src = pq.read_table(Path(a.work) / "observations.parquet")
+    if a.limit:
+        src = src.slice(0, a.limit)
+    rng = np.random.default_rng(7)
+    late = src.take(np.sort(rng.choice(src.num_rows, a.new, replace=False)))
+    root = Path(a.dir)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    write_observations(root / "base.parquet", _table(src, None))
+    write_observations(root / "late.parquet", _table(late, rng))
+    ws = create_workspace(root / "ws")
+
+    def timed(name: str, f):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        r = f()
+        out[name] = round(time.perf_counter() - t0, 3)
+        print(f"{name}_s={out[name]}", file=sys.stderr, flush=True)
+        return r
+
+    timed("ingest_base", lambda: ingest_files(ws, [root / "base.parquet"]))
+    full = timed("fuse_all_from_scratch", lambda: fuse(ws))
+    out["base_observations"], out["base_incidents"] = full.observations_fused, full.new
+    timed("ingest_new", lambda: ingest_files(ws, [root / "late.parquet"]))
+    inc = timed("fuse_incremental", lambda: fuse(ws))
+    out.update(new_observations=inc.observations_fused, new=inc.new, updated=inc.updated,
+               merged=inc.merged)  # fmt: skip
+    both = pa.concat_tables([_table(src, None), _table(late, np.random.default_rng(7))])
+    lon, lat = both.column("lon").to_numpy(), both.column("lat").to_numpy()
+
+    def core() -> object:
+        p = Projector(48.0, 35.0)
+        x, y = p.forward(lon, lat)
+        t = both.column("t").to_numpy()
+        return cluster_xy(x, y, t, np.arange(len(t)), eps=2000.0, window=600)
+
+    timed("core_cluster_everything", core)
+    print(json.dumps(out))
+    ws.engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -179,6 +179,9 @@ def test_update_sides_from_uncertainty(workspace: Workspace) -> None:
     assert sides[along]["Q"] > 0.99
     assert sides[done] == {"P": 1.0}
     assert update_sides(workspace, control) == 0
+    assert update_sides(workspace, control, ids=[done]) == 1  # recomputed on request
+    redone = {i.id: i.side for i in list_incidents(workspace)}[done]
+    assert redone is not None and 0.4 < redone["P"] < 0.6  # on the line, 10 m radius
 
 
 def test_update_sides_uses_control_in_force_at_the_time(workspace: Workspace) -> None:

@@ -321,10 +321,13 @@ def _control_from_agreements(conn: Connection) -> Control:
     return out
 
 
-def update_sides(ws: Workspace, control: Control | None = None) -> int:
-    """Fill ``incidents.side`` where missing, from the control areas in force at each
-    incident's time; ``control`` = ``[(valid_from, valid_to|None, {party: geom})]``
-    (default: every stored agreement version's ``control`` zones). Returns the count."""
+def update_sides(
+    ws: Workspace, control: Control | None = None, ids: Sequence[int] | None = None
+) -> int:
+    """Fill ``incidents.side`` where missing (or recompute it for ``ids``, e.g. incidents
+    fusion moved), from the control areas in force at each incident's time; ``control``
+    = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
+    version's ``control`` zones). Returns the count."""
     cols = (
         incidents.c.id,
         incidents.c.t,
@@ -335,7 +338,15 @@ def update_sides(ws: Workspace, control: Control | None = None) -> int:
     )
     with store_errors("computing sides"), ws.engine.begin() as conn:
         versions = _control_from_agreements(conn) if control is None else control
-        rows = conn.execute(select(*cols).where(incidents.c.side.is_(None))).all()
+        if ids is None:
+            rows = conn.execute(select(*cols).where(incidents.c.side.is_(None))).all()
+        else:
+            q = select(*cols)
+            rows = [
+                r
+                for k in range(0, len(ids), 900)
+                for r in conn.execute(q.where(incidents.c.id.in_(list(ids[k : k + 900]))))
+            ]
         if not rows or not versions:
             return 0
         t = np.array([r._mapping["t"] for r in rows], np.int64)

@@ -1,9 +1,39 @@
-"""`truceline` commands: assess (being built)."""
+"""``truceline assess``: the breach assessment for guarantors."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import typer
+
+from truceline.cli._common import console, workspace
+from truceline.domain.errors import InputError
+
+__all__ = ["register"]
+
+
+def _date(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def assess(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="first day (YYYY-MM-DD)"),
+    date_to: str = typer.Option(..., "--to", help="day after the last (YYYY-MM-DD)"),
+    out: Path = typer.Option(..., "--out", help="folder for the HTML, PDF, JSON and map"),
+) -> None:
+    """Summarise confirmed (and, apart, open) findings of a period for guarantors."""
+    from truceline.service.findings import assess as run
+
+    paths = run(workspace(ctx), _date(date_from, "--from"), _date(date_to, "--to"), out)
+    for label, p in (("HTML", paths.html), ("PDF", paths.pdf), ("JSON", paths.json)):
+        console.print(f"{label:5} {p}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``assess`` to ``app``."""
+    app.command("assess")(assess)

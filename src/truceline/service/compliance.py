@@ -18,15 +18,17 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, select
 
+from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.rules import Context, Finding, Incidents, Notifications, evaluate
 from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.zoneview import zone_view
 from truceline.domain.vocab import IncidentStatus, ObservationKind
+from truceline.service.agreements import agreement_in_force, agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import store_findings
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
-from truceline.store.schema import agreements, incident_observations, incidents, observations
+from truceline.store.schema import incident_observations, incidents, observations
 
 __all__ = [
     "CheckResult",
@@ -58,26 +60,9 @@ class CheckResult:
         return [(r, kinds[r], new[r], upd[r]) for r in sorted(kinds)]
 
 
-def agreement_versions(conn: Connection) -> list[Any]:
-    """Every stored agreement version, oldest first (teammate A's service when present)."""
-    try:
-        from truceline.service import agreements as svc  # type: ignore[attr-defined]
-    except ImportError:
-        svc = None
-    if svc is not None and hasattr(svc, "agreement_versions"):
-        return list(svc.agreement_versions(conn))
-    from truceline.compliance.agreement.model import Agreement
-
-    q = select(agreements.c.content).order_by(agreements.c.valid_from, agreements.c.version)
-    return [Agreement.from_json(json.loads(c)) for (c,) in conn.execute(q)]
-
-
-def version_at(conn: Connection, t: int) -> Any:
+def version_at(conn: Connection, t: int) -> Agreement | None:
     """The agreement version in force at ``t``, or None."""
-    for a in reversed(agreement_versions(conn)):
-        if a.valid_from <= t and (a.valid_to is None or t < a.valid_to):
-            return a
-    return None
+    return agreement_in_force(conn, t)
 
 
 def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:

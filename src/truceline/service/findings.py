@@ -5,23 +5,29 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from truceline.compliance.findings import Merge, check_transition, merge
 from truceline.compliance.rules.base import Finding
-from truceline.domain.errors import NotFound
+from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
 from truceline.ledger.log import append
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import finding_changes, findings
 
+if TYPE_CHECKING:
+    from truceline.report.assessment import AssessmentPaths
+
 __all__ = [
     "FindingChange",
     "FindingRow",
+    "assess",
     "confirm",
     "dismiss",
     "get_finding",
@@ -195,3 +201,40 @@ def dismiss(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingR
 
 def reopen(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingRow:
     return set_status(ws, finding_id, FindingStatus.OPEN, actor, reason)
+
+
+def _evidence_incidents(conn: Connection, rows: list[FindingRow]) -> list[dict[str, Any]]:
+    """The incidents the findings rest on, for the map."""
+    from truceline.store.schema import incidents
+
+    ids = sorted({i for f in rows for i in f.evidence["incidents"]})
+    c = incidents.c
+    cols = (c.id, c.lon, c.lat, c.radius_m, c.status, c.kind, c.count)
+    out: list[dict[str, Any]] = []
+    for k in range(0, len(ids), _CHUNK):
+        q = select(*cols).where(c.id.in_(ids[k : k + _CHUNK]))
+        out.extend(dict(m) for m in conn.execute(q).mappings())
+    return out
+
+
+def assess(ws: Workspace, d1: date, d2: date, out_dir: Path) -> AssessmentPaths:
+    """The breach assessment of [d1, d2) for guarantors: HTML, PDF, JSON and map in ``out_dir``."""
+    from truceline.compliance.periods import to_epoch
+    from truceline.report.assessment import assessment_doc, write_assessment
+    from truceline.service.agreements import agreement_versions
+    from truceline.service.ledger import latest_tree_head
+
+    if d2 <= d1:
+        raise InputError(f"--to {d2} must be after --from {d1}")
+    t0, t1 = to_epoch(d1), to_epoch(d2)
+    rows = list_findings(ws, t_from=t0, t_to=t1)
+    with store_errors("reading the assessment's evidence"), ws.engine.connect() as conn:
+        versions = [
+            a for a in agreement_versions(conn) if a.valid_from < t1 and (a.valid_to or t1) > t0
+        ]
+        head = latest_tree_head(conn)
+        incs = _evidence_incidents(conn, [f for f in rows if f.status != FindingStatus.DISMISSED])
+    head_doc = None if head is None else {"size": head.size, "root_hash": head.root_hash}
+    doc = assessment_doc([asdict(f) for f in rows], d1, d2, versions, head_doc)
+    latest = versions[-1] if versions else None
+    return write_assessment(doc, out_dir, latest, incs)

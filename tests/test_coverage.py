@@ -73,3 +73,24 @@ def test_silent_sensor_found_only_where_and_when_it_could_see() -> None:
     # incident 3 was reported by the camera itself
     out = silent_sensors(lon, lat, t, [0, 3], ["osint", "cam"], recs)
     assert out == [("cam",), (), (), ()]
+
+
+def test_daily_windows() -> None:
+    from truceline.fusion.coverage import daily_windows
+
+    assert daily_windows(0, 2 * DAY, 6 * 3600, 18 * 3600) == [
+        (6 * 3600, 18 * 3600),
+        (DAY + 6 * 3600, DAY + 18 * 3600),
+    ]
+    # overnight hours, clipped to the period
+    assert daily_windows(0, DAY, 18 * 3600, 6 * 3600) == [(0, 6 * 3600), (18 * 3600, DAY)]
+    f = observed_fraction(
+        SECTORS,
+        [
+            CoverageRecord("op", "observed", a, b, S1)
+            for a, b in daily_windows(0, 3 * DAY, 0, 8 * 3600)
+        ],
+        0,
+        3 * DAY,
+    )
+    assert np.isclose(f["s1"], 1 / 3)

@@ -206,11 +206,49 @@ def test_cli_sources(workspace: Workspace, tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 0, r.output
+    r = run.invoke(
+        app,
+        [
+            *db,
+            "sources",
+            "coverage",
+            "add",
+            "ac-1",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-02-04",
+            "--hours",
+            "06:00-18:00",
+            "--geometry",
+            str(fov),
+        ],
+    )
+    assert r.exit_code == 0 and "3 coverage record(s)" in r.output, r.output
+    r = run.invoke(
+        app,
+        [
+            *db,
+            "sources",
+            "coverage",
+            "add",
+            "ac-1",
+            "--from",
+            "2025-02-01",
+            "--to",
+            "2025-02-04",
+            "--hours",
+            "6-18",
+            "--geometry",
+            str(fov),
+        ],
+    )
+    assert isinstance(r.exception, InputError)
     r = run.invoke(app, [*db, "sources", "list"])
     assert "ac-1" in r.output and "array-1" in r.output
     r = run.invoke(app, [*db, "sources", "show", "ac-1"])
     assert "calibrated" in r.output and "2025-01-01 00:00:00Z" in r.output
-    assert "observed" in r.output
+    assert r.output.count("observed") == 4
     r = run.invoke(app, [*db, "sources", "grade", "ac-1", "Q", "--reason", "x"])
     assert r.exit_code != 0 and isinstance(r.exception, InputError)
 

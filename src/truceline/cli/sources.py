@@ -200,6 +200,14 @@ def show(ctx: typer.Context, source_id: str = typer.Argument(...)) -> None:
     console.print(cov)
 
 
+def _hours(value: str) -> tuple[int, int]:
+    try:
+        a, b = (datetime.strptime(v.strip(), "%H:%M") for v in value.split("-"))
+    except ValueError as exc:
+        raise InputError(f"--hours: {value!r} is not HH:MM-HH:MM") from exc
+    return a.hour * 3600 + a.minute * 60, b.hour * 3600 + b.minute * 60
+
+
 @coverage_app.command("add")
 def coverage_add(
     ctx: typer.Context,
@@ -209,11 +217,13 @@ def coverage_add(
     end: str = typer.Option(..., "--to", help="ISO time or epoch seconds"),
     geometry: Path | None = typer.Option(None, "--geometry", help="GeoJSON file (lon/lat)"),
     buffer_m: float | None = typer.Option(None, "--buffer", help="buffer a route/point, m"),
+    hours: str | None = typer.Option(None, "--hours", help="daily hours, UTC: 06:00-18:00"),
     note: str | None = typer.Option(None, "--note"),
     actor: str = typer.Option(_user(), "--actor"),
 ) -> None:
     """Declare a field of view, a patrol route, an outage or a denied movement."""
-    from truceline.service.sources import add_coverage
+    from truceline.fusion.coverage import daily_windows
+    from truceline.service.coverage import add_coverage_windows
 
     gj = None
     if geometry is not None:
@@ -221,20 +231,15 @@ def coverage_add(
             gj = json.loads(geometry.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"{geometry}: cannot read GeoJSON ({exc})") from exc
+    t0, t1 = parse_time(start, "--from"), parse_time(end, "--to")
+    windows = [(t0, t1)] if hours is None else daily_windows(t0, t1, *_hours(hours))
     with opened(ctx) as ws:
-        c = add_coverage(
-            ws,
-            source_id,
-            kind,
-            parse_time(start, "--from"),
-            parse_time(end, "--to"),
-            gj,
-            buffer_m=buffer_m,
-            note=note,
-            actor=actor,
+        out = add_coverage_windows(
+            ws, source_id, kind, windows, gj, buffer_m=buffer_m, note=note, actor=actor
         )
     console.print(
-        f"coverage #{c.id} ({c.kind}) of {c.source_id} recorded, ledger #{c.ledger_index}"
+        f"{len(out)} coverage record(s) ({kind}) of {source_id} recorded, ledger "
+        f"#{out[0].ledger_index}..#{out[-1].ledger_index}"
     )
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "COVERAGE_KINDS",
     "CoverageRecord",
     "buffer_metres",
+    "daily_windows",
     "observed_fraction",
     "silent_sensors",
 ]
@@ -69,6 +70,21 @@ def buffer_metres(geom: BaseGeometry, metres: float) -> BaseGeometry:
     """``geom`` (lon/lat) buffered by ``metres`` on a local plane: a patrol route's swath."""
     c = geom.centroid
     return _from_plane(_to_plane(geom, c.x, c.y).buffer(metres), c.x, c.y)
+
+
+def daily_windows(t0: int, t1: int, start_s: int, end_s: int) -> list[tuple[int, int]]:
+    """The windows of ``[t0, t1)`` between ``start_s`` and ``end_s`` seconds of each UTC day
+    (``end_s <= start_s``: overnight, e.g. 18:00-06:00)."""
+    day = 86400
+    span = (end_s - start_s) % day or day
+    out = []
+    d = (t0 // day - 1) * day
+    while d < t1:
+        a, b = max(d + start_s, t0), min(d + start_s + span, t1)
+        if b > a:
+            out.append((a, b))
+        d += day
+    return out
 
 
 def _visible(active: Sequence[CoverageRecord], plane: dict[int, BaseGeometry]) -> BaseGeometry:

@@ -9,7 +9,7 @@ GeoJSON footprint and appended to the ledger in the same transaction;
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ from truceline.store.schema import coverage, sources
 __all__ = [
     "CoverageInfo",
     "add_coverage",
+    "add_coverage_windows",
     "coverage_of",
     "coverage_records",
     "sector_coverage",
@@ -92,9 +93,27 @@ def add_coverage(
     actor: str,
 ) -> CoverageInfo:
     """Declare what a source could (``observed``) or could not (``outage``, ``denied``) see."""
+    return add_coverage_windows(
+        ws, source_id, kind, [(t_start, t_end)], geometry, buffer_m=buffer_m, note=note, actor=actor
+    )[0]
+
+
+def add_coverage_windows(
+    ws: Workspace,
+    source_id: str,
+    kind: str,
+    windows: Sequence[tuple[int, int]],
+    geometry: Mapping[str, Any] | BaseGeometry | None = None,
+    *,
+    buffer_m: float | None = None,
+    note: str | None = None,
+    actor: str,
+) -> list[CoverageInfo]:
+    """One coverage record per ``(t_start, t_end)`` window (e.g. a post's daily hours,
+    see ``fusion.coverage.daily_windows``), all in one transaction."""
     if kind not in COVERAGE_KINDS:
         raise InputError(f"coverage kind {kind!r} is not one of {list(COVERAGE_KINDS)}")
-    if t_end <= t_start:
+    if not windows or any(b <= a for a, b in windows):
         raise InputError("coverage ends before it starts")
     try:
         geom = _geometry(geometry, buffer_m)
@@ -106,22 +125,31 @@ def add_coverage(
         raise InputError("an observed coverage needs its area (field of view, buffered route)")
     gj = None if geom is None else json.dumps(mapping(geom))
     bounds = (None,) * 4 if geom is None else geom.bounds
-    row: dict[str, Any] = {
+    base: dict[str, Any] = {
         "source_id": source_id,
         "kind": kind,
-        "t_start": int(t_start),
-        "t_end": int(t_end),
         "geometry": gj,
         "note": note,
         **dict(zip(("minx", "miny", "maxx", "maxy"), bounds, strict=True)),
     }
+    rows = [{**base, "t_start": int(a), "t_end": int(b)} for a, b in windows]
     with store_errors("recording coverage"), ws.engine.begin() as conn:
         if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first() is None:
             raise NotFound(f"no source {source_id!r}")
-        rec = {**{k: v for k, v in row.items() if v is not None}, "actor": actor}
-        (row["ledger_index"],) = log.append(conn, "coverage", [(source_id, rec)])
-        new_id = conn.execute(coverage.insert().values(**row).returning(coverage.c.id)).scalar_one()
-        return _coverage_info(conn.execute(select(coverage).where(coverage.c.id == new_id)).one())
+        recs = [
+            (source_id, {**{k: v for k, v in r.items() if v is not None}, "actor": actor})
+            for r in rows
+        ]
+        out = []
+        for r, i in zip(rows, log.append(conn, "coverage", recs), strict=True):
+            r["ledger_index"] = i
+            new_id = conn.execute(
+                coverage.insert().values(**r).returning(coverage.c.id)
+            ).scalar_one()
+            out.append(
+                _coverage_info(conn.execute(select(coverage).where(coverage.c.id == new_id)).one())
+            )
+        return out
 
 
 def _coverage_info(r: Row[Any]) -> CoverageInfo:

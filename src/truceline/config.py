@@ -48,6 +48,12 @@ SETTINGS: tuple[Setting, ...] = (
         "truceline.local/log",
         "the ledger's origin line in its checkpoints (C2SP tlog-checkpoint)",
     ),
+    Setting(
+        "ledger_key_file",
+        str,
+        "keys/ledger.key",
+        "the mission's Ed25519 tree-head signing key (mode 0600); relative to the workspace",
+    ),
 )
 
 
@@ -57,6 +63,7 @@ class Settings:
     fusion_distance_m: float = 2000.0
     fusion_window_s: int = 600
     log_origin: str = "truceline.local/log"
+    ledger_key_file: str = "keys/ledger.key"
 
     @classmethod
     def load(cls, file_values: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:

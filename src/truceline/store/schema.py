@@ -92,6 +92,17 @@ cosignatures = Table(
     UniqueConstraint("tree_head_id", "witness"),
 )
 
+# perfect-subtree hashes of the ledger's Merkle tree (levels >= 1; level 0 is
+# ledger_entries.leaf_hash): a cache derived from the leaves, so a root or a proof
+# reads O(log n) rows; `truceline ledger verify-store` recomputes it from the leaves
+ledger_nodes = Table(
+    "ledger_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
 # -- agreement -----------------------------------------------------------------
 
 agreements = Table(

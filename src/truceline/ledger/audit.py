@@ -1,0 +1,290 @@
+"""Offline audit of an exported ledger bundle against a published, signed tree head.
+
+No database: the bundle (JSON lines: a header with the mission's signed head,
+then one line per entry ``{idx, kind, ref, data, leaf_hash}``), the head the
+auditor kept, and the mission's public key.
+
+What can be named from what:
+
+* from the bundle alone: an entry whose data no longer matches its stated leaf
+  hash, whose envelope disagrees with its kind/ref, which is not canonical, and
+  gaps, repeats or disorder in the ``idx`` labels (naive tampering);
+* from a published head alone: whether the first ``size`` entries are exactly
+  the ones signed (the root), but not *which* entry changed: a root is one hash;
+* from a previous bundle the auditor kept (``previous``): each modified,
+  deleted, inserted or reordered entry, by index and kind, by comparing leaf
+  hashes position by position.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from truceline.domain.errors import InputError
+from truceline.ledger.canonical import canonical_bytes
+from truceline.ledger.merkle import hash_leaf, root_from_leaves
+from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint, verify_note
+
+_MAX_NAMED = 1000
+
+__all__ = [
+    "AuditReport",
+    "Bundle",
+    "Entry",
+    "Issue",
+    "audit_bundle",
+    "audit_files",
+    "diff_entries",
+    "read_bundle",
+    "read_head_text",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    idx: int
+    kind: str
+    ref: str
+    data: bytes
+    stated_hash: bytes
+    leaf_hash: bytes  # recomputed from data
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    header: dict[str, Any]
+    entries: list[Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    problem: str  # modified | deleted | inserted | reordered | relabelled | root | split_view ...
+    index: int | None
+    kind: str | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = "" if self.index is None else f"entry {self.index}"
+        if self.kind:
+            where += f" ({self.kind})"
+        return (
+            f"{self.problem}: {where}: {self.detail}" if where else f"{self.problem}: {self.detail}"
+        )
+
+
+@dataclass(slots=True)
+class AuditReport:
+    head_size: int
+    head_root: str
+    bundle_entries: int
+    computed_root: str
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def read_bundle(path: Path) -> Bundle:
+    """Parse a bundle file; a malformed line is an InputError naming the line."""
+    entries: list[Entry] = []
+    try:
+        with path.open(encoding="utf-8") as f:
+            header = json.loads(f.readline())
+            for n, line in enumerate(f, start=2):
+                try:
+                    d = json.loads(line)
+                    data = d["data"].encode("utf-8")
+                    e = Entry(
+                        int(d["idx"]),
+                        str(d["kind"]),
+                        str(d["ref"]),
+                        data,
+                        bytes.fromhex(d["leaf_hash"]),
+                        hash_leaf(data),
+                    )
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise InputError(f"{path}, line {n}: not a ledger entry: {exc}") from exc
+                entries.append(e)
+    except OSError as exc:
+        raise InputError(f"cannot read bundle {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: header is not JSON: {exc}") from exc
+    if not isinstance(header, dict) or "checkpoint" not in header:
+        raise InputError(f"{path}: line 1 is not a bundle header (no checkpoint)")
+    return Bundle(header, entries)
+
+
+def _entry_issues(entries: Sequence[Entry]) -> list[Issue]:
+    out: list[Issue] = []
+    for e in entries:
+        if e.leaf_hash != e.stated_hash:
+            out.append(Issue("modified", e.idx, e.kind, "data does not match its leaf hash"))
+        try:
+            env = json.loads(e.data)
+            if canonical_bytes(env) != e.data:
+                out.append(Issue("modified", e.idx, e.kind, "data is not in canonical form"))
+            if env.get("kind") != e.kind or env.get("ref") != e.ref:
+                out.append(Issue("relabelled", e.idx, e.kind, "kind/ref differ from the data"))
+        except (ValueError, AttributeError, InputError):
+            out.append(Issue("modified", e.idx, e.kind, "data is not a JSON ledger envelope"))
+    return out + _label_issues(entries)
+
+
+def _label_issues(entries: Sequence[Entry]) -> list[Issue]:
+    """Gaps, repeats and disorder in the entries' ``idx`` labels."""
+    out: list[Issue] = []
+    labels = {e.idx for e in entries}
+    seen: set[int] = set()
+    top = -1
+    for pos, e in enumerate(entries):
+        if e.idx == top + 1:
+            pass
+        elif e.idx > top + 1:
+            gone = [i for i in range(top + 1, e.idx) if i not in labels]
+            for i in gone[:_MAX_NAMED]:
+                out.append(Issue("deleted", i, None, "missing from the bundle"))
+            if len(gone) < e.idx - top - 1:
+                out.append(Issue("reordered", e.idx, e.kind, f"found early, at position {pos}"))
+        elif e.idx in seen:
+            out.append(
+                Issue("inserted", e.idx, e.kind, f"a second entry {e.idx} at position {pos}")
+            )
+        else:
+            out.append(Issue("reordered", e.idx, e.kind, f"found late, at position {pos}"))
+        seen.add(e.idx)
+        top = max(top, e.idx)
+    return out
+
+
+def _lis_members(seq: Sequence[int]) -> set[int]:
+    """Positions (in ``seq``) of one longest increasing subsequence."""
+    tails: list[int] = []
+    tail_pos: list[int] = []
+    parent = [-1] * len(seq)
+    for i, v in enumerate(seq):
+        k = bisect_left(tails, v)
+        if k == len(tails):
+            tails.append(v)
+            tail_pos.append(i)
+        else:
+            tails[k] = v
+            tail_pos[k] = i
+        parent[i] = tail_pos[k - 1] if k else -1
+    out: set[int] = set()
+    i = tail_pos[-1] if tail_pos else -1
+    while i >= 0:
+        out.add(i)
+        i = parent[i]
+    return out
+
+
+def diff_entries(old: Sequence[Entry], new: Sequence[Entry]) -> list[Issue]:
+    """Name each entry of ``old`` (a trusted earlier bundle) modified, deleted, moved or
+    inserted in ``new``; entries appended after all of ``old`` are not issues."""
+    old_pos = {e.leaf_hash: i for i, e in enumerate(old)}
+    new_pos = {e.leaf_hash: j for j, e in enumerate(new)}
+    issues: list[Issue] = []
+    modified: set[int] = set()
+    for i, e in enumerate(old):
+        if e.leaf_hash in new_pos:
+            continue
+        if i < len(new) and new[i].leaf_hash not in old_pos:
+            modified.add(i)
+            issues.append(Issue("modified", i, e.kind, f"now {new[i].kind} with other data"))
+        else:
+            issues.append(Issue("deleted", i, e.kind, "no longer in the log"))
+    matched = [(j, old_pos[x.leaf_hash]) for j, x in enumerate(new) if x.leaf_hash in old_pos]
+    last_old = max((j for j, _ in matched), default=-1)
+    for j, x in enumerate(new):
+        if x.leaf_hash not in old_pos and j not in modified and j < last_old:
+            issues.append(Issue("inserted", j, x.kind, "not in the earlier bundle"))
+    keep = _lis_members([i for _, i in matched])
+    moved = {j for k, (j, _) in enumerate(matched) if k not in keep}
+    moved |= {j for j, i in matched if i != j and i in moved}  # the other side of a swap
+    for j, i in matched:
+        if j in moved:
+            issues.append(Issue("reordered", i, old[i].kind, f"moved to position {j}"))
+    return issues
+
+
+def audit_bundle(
+    bundle: Bundle, head_text: str, key: Verifier, previous: Bundle | None = None
+) -> AuditReport:
+    """Check ``bundle`` against a published head signed by ``key`` (see the module doc)."""
+    head = parse_checkpoint(verify_note(head_text, key))
+    first = bundle.entries[: head.size]
+    root = root_from_leaves(b"".join(e.leaf_hash for e in first))
+    rep = AuditReport(head.size, head.root.hex(), len(bundle.entries), root.hex())
+    rep.issues.extend(_entry_issues(bundle.entries))
+    rep.issues.extend(_own_head_issues(bundle, head, key))
+    if len(bundle.entries) < head.size:
+        rep.issues.append(
+            Issue(
+                "truncated",
+                len(bundle.entries),
+                None,
+                f"bundle has {len(bundle.entries)} entries, the head signs {head.size}",
+            )
+        )
+    if root != head.root:
+        if previous is not None:
+            rep.issues.extend(diff_entries(previous.entries, bundle.entries))
+        if not any(i.index is not None for i in rep.issues):
+            rep.issues.append(
+                Issue(
+                    "root",
+                    None,
+                    None,
+                    f"entries 0..{head.size - 1} do not hash to the signed root; "
+                    "pass --previous with a bundle kept earlier to name the entries",
+                )
+            )
+    return rep
+
+
+def _own_head_issues(bundle: Bundle, head: Checkpoint, key: Verifier) -> list[Issue]:
+    try:
+        own = parse_checkpoint(verify_note(str(bundle.header["checkpoint"]), key))
+    except InputError as exc:
+        return [Issue("signature", None, None, f"the bundle's own head: {exc.message}")]
+    if own.size == head.size and own.root != head.root:
+        return [
+            Issue(
+                "split_view",
+                None,
+                None,
+                f"two signed heads of size {own.size} with different roots "
+                f"({own.root.hex()} in the bundle, {head.root.hex()} published)",
+            )
+        ]
+    return []
+
+
+def read_head_text(path: Path) -> str:
+    """The signed checkpoint in ``path``: a HEAD.json (its ``checkpoint``) or the note itself."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read head {path}: {exc}") from exc
+    if text.lstrip().startswith("{"):
+        try:
+            return str(json.loads(text)["checkpoint"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}: not a tree head JSON (no checkpoint): {exc}") from exc
+    return text
+
+
+def audit_files(
+    bundle: Path, head: Path, key: Verifier, previous: Path | None = None
+) -> AuditReport:
+    """:func:`audit_bundle` on files."""
+    prev = None if previous is None else read_bundle(previous)
+    if prev is not None:
+        audit_bundle(prev, str(prev.header["checkpoint"]), key)  # its own head must be ours
+    return audit_bundle(read_bundle(bundle), read_head_text(head), key, prev)

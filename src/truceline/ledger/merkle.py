@@ -1,0 +1,264 @@
+"""The Merkle tree of RFC 9162 (and RFC 6962), as pure functions.
+
+Hashing: ``leaf = SHA-256(0x00 || data)``, ``node = SHA-256(0x01 || left || right)``;
+the tree over ``n`` leaves splits at the largest power of two smaller than ``n``.
+
+A *perfect node* ``(level, idx)`` is the root of the complete subtree over leaves
+``[idx * 2**level, (idx + 1) * 2**level)``; level 0 holds the leaf hashes. Every
+subtree that a root or a proof needs is either a perfect node or a "right edge"
+range ``[a, n)`` that splits into ``popcount(n - a)`` perfect nodes, so a proof is
+assembled from O(log n) stored nodes (:func:`inclusion_ranges`,
+:func:`consistency_ranges`, :func:`perfect_parts`), whatever stores them: a
+database table (``ledger.nodes``) or memory (:class:`MemoryTree`).
+
+Hash arrays are ``bytes`` of concatenated 32-byte digests; each level is hashed
+in one pass over a contiguous buffer built with numpy (no per-node Python objects
+other than the digest itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "MemoryTree",
+    "Node",
+    "consistency_ranges",
+    "hash_children",
+    "hash_leaf",
+    "hash_leaves",
+    "hash_level",
+    "inclusion_ranges",
+    "perfect_parts",
+    "range_hash",
+    "resolve",
+    "root_from_leaves",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
+HASH_SIZE = 32
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+Node = tuple[int, int]  # (level, idx)
+
+_sha256 = hashlib.sha256
+
+
+def hash_leaf(data: bytes) -> bytes:
+    """SHA-256(0x00 || data)."""
+    return _sha256(b"\x00" + data).digest()
+
+
+def hash_children(left: bytes, right: bytes) -> bytes:
+    """SHA-256(0x01 || left || right)."""
+    return _sha256(b"\x01" + left + right).digest()
+
+
+def hash_leaves(datas: Iterable[bytes]) -> bytes:
+    """The concatenated leaf hashes of ``datas``."""
+    return b"".join([_sha256(b"\x00" + d).digest() for d in datas])
+
+
+def hash_level(level: bytes) -> bytes:
+    """Hash adjacent pairs of a level (an even number of 32-byte hashes) into the next."""
+    n = len(level) // (2 * HASH_SIZE)
+    if n == 0:
+        return b""
+    buf = np.empty((n, 2 * HASH_SIZE + 1), dtype=np.uint8)
+    buf[:, 0] = 1
+    buf[:, 1:] = np.frombuffer(level, dtype=np.uint8, count=n * 2 * HASH_SIZE).reshape(n, -1)
+    b = buf.tobytes()
+    w = 2 * HASH_SIZE + 1
+    return b"".join([_sha256(b[i : i + w]).digest() for i in range(0, n * w, w)])
+
+
+def _split(n: int) -> int:
+    """The largest power of two strictly smaller than ``n`` (n >= 2)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def perfect_parts(start: int, end: int) -> list[Node]:
+    """The perfect nodes, left to right, whose fold is the RFC subtree hash of [start, end).
+
+    ``start`` must be aligned as in the RFC recursion (a multiple of the largest
+    power of two not exceeding ``end - start``), which every range below is.
+    """
+    parts: list[Node] = []
+    s = start
+    while s < end:
+        level = (end - s).bit_length() - 1
+        parts.append((level, s >> level))
+        s += 1 << level
+    return parts
+
+
+def range_hash(parts: Sequence[bytes]) -> bytes:
+    """Fold perfect-node hashes from the right: the RFC hash of their union."""
+    if not parts:
+        return EMPTY_ROOT
+    acc = parts[-1]
+    for h in reversed(parts[:-1]):
+        acc = hash_children(h, acc)
+    return acc
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The subtree ranges of RFC 9162 PATH(index, D[0:size]), in proof order."""
+    if not 0 <= index < size:
+        raise ValueError(f"index {index} is outside a tree of size {size}")
+    out: list[tuple[int, int]] = []
+    lo, hi, m = 0, size, index
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if m < k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo, m = lo + k, m - k
+    out.reverse()
+    return out
+
+
+def consistency_ranges(old: int, new: int) -> list[tuple[int, int]]:
+    """The subtree ranges of RFC 9162 PROOF(old, D[0:new]), in proof order."""
+    if not 0 <= old <= new:
+        raise ValueError(f"no consistency proof from size {old} to size {new}")
+    if old in (0, new):
+        return []
+    out: list[tuple[int, int]] = []
+    lo, hi, m, whole = 0, new, old, True
+    while m != hi - lo:
+        k = _split(hi - lo)
+        if m <= k:
+            out.append((lo + k, hi))
+            hi = lo + k
+        else:
+            out.append((lo, lo + k))
+            lo, m, whole = lo + k, m - k, False
+    if not whole:
+        out.append((lo, hi))
+    out.reverse()
+    return out
+
+
+def root_from_leaves(leaves: bytes) -> bytes:
+    """The RFC root of the concatenated leaf hashes ``leaves`` (bulk, level by level)."""
+    level = leaves
+    carried: list[bytes] = []  # trailing perfect roots, smallest first
+    while len(level) > HASH_SIZE:
+        count = len(level) // HASH_SIZE
+        if count % 2:
+            carried.append(level[-HASH_SIZE:])
+            level = level[:-HASH_SIZE]
+        level = hash_level(level)
+    if not level:
+        return EMPTY_ROOT
+    carried.append(level)
+    return range_hash(carried[::-1])
+
+
+def verify_inclusion(
+    index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2: does ``proof`` place ``leaf_hash`` at ``index`` under ``root``?"""
+    if not 0 <= index < size or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hash_children(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = hash_children(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(
+    old: int, new: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 section 2.1.4.2: is the tree (new, new_root) an extension of (old, old_root)?"""
+    if not 0 <= old <= new or any(len(p) != HASH_SIZE for p in proof):
+        return False
+    if old == new:
+        return not proof and old_root == new_root
+    if old == 0:
+        return not proof
+    if not proof:
+        return False
+    path = list(proof)
+    if old & (old - 1) == 0:
+        path.insert(0, old_root)
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = hash_children(c, fr)
+            sr = hash_children(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = hash_children(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
+def resolve(
+    ranges: Sequence[tuple[int, int]], fetch: Callable[[Sequence[Node]], Mapping[Node, bytes]]
+) -> list[bytes]:
+    """The hashes of ``ranges``, reading their perfect nodes with one ``fetch`` call."""
+    parts = [perfect_parts(a, b) for a, b in ranges]
+    wanted = sorted({n for p in parts for n in p})
+    got = fetch(wanted)
+    return [range_hash([got[n] for n in p]) for p in parts]
+
+
+class MemoryTree:
+    """Every perfect node of a tree held in memory: the in-memory node store."""
+
+    def __init__(self, leaves: bytes) -> None:
+        self.size = len(leaves) // HASH_SIZE
+        self.levels = [leaves]
+        level = leaves
+        while len(level) >= 2 * HASH_SIZE:
+            even = len(level) // (2 * HASH_SIZE) * 2 * HASH_SIZE
+            level = hash_level(level[:even])
+            self.levels.append(level)
+
+    @classmethod
+    def from_data(cls, datas: Iterable[bytes]) -> MemoryTree:
+        return cls(hash_leaves(datas))
+
+    def node(self, level: int, idx: int) -> bytes:
+        return self.levels[level][idx * HASH_SIZE : (idx + 1) * HASH_SIZE]
+
+    def fetch(self, nodes: Sequence[Node]) -> dict[Node, bytes]:
+        return {(lv, i): self.node(lv, i) for lv, i in nodes}
+
+    def root(self, size: int | None = None) -> bytes:
+        n = self.size if size is None else size
+        return resolve([(0, n)], self.fetch)[0] if n else EMPTY_ROOT
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return resolve(inclusion_ranges(index, self.size if size is None else size), self.fetch)
+
+    def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
+        return resolve(consistency_ranges(old, self.size if new is None else new), self.fetch)

@@ -1,0 +1,317 @@
+"""Ledger use cases: the mission's key, signed tree heads, proofs, export and cosignatures.
+
+A tree head is a C2SP checkpoint (origin, size, root) signed by the mission's
+Ed25519 key as a C2SP signed note; witnesses' cosignatures (tlog-cosignature/v1)
+are stored beside it and appended to its text when it is published.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from truceline.domain.errors import IntegrityError, NotFound, WorkspaceError
+from truceline.ledger import keys, nodes, storecheck
+from truceline.ledger.merkle import verify_consistency
+from truceline.ledger.note import (
+    Signer,
+    Verifier,
+    add_signatures,
+    format_checkpoint,
+    parse_checkpoint,
+    parse_note,
+    sign_note,
+    verify_cosignature,
+    verify_note,
+)
+from truceline.ledger.storecheck import StoreReport
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.schema import cosignatures, ledger_entries, signing_keys, tree_heads
+
+__all__ = [
+    "KeyInfo",
+    "TreeHead",
+    "add_cosignature",
+    "consistency",
+    "current_key",
+    "export_bundle",
+    "init_key",
+    "issue_tree_head",
+    "key_path",
+    "latest_tree_head",
+    "list_keys",
+    "prove",
+    "rotate_key",
+    "tree_head",
+    "verify_store",
+]
+
+BUNDLE_FORMAT = "truceline-ledger-bundle/1"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    key_id: str
+    name: str
+    vkey: str  # the C2SP verifier key: publish this
+    created_at: int
+    retired_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    size: int
+    root_hash: str  # hex
+    issued_at: int
+    checkpoint: str  # signed note, with the witnesses' cosignature lines
+    id: int = 0
+    key_id: str = ""
+    cosigners: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cosigners"] = list(self.cosigners)
+        return d
+
+
+def key_path(ws: Workspace) -> Path:
+    p = Path(ws.settings.ledger_key_file)
+    if p.is_absolute():
+        return p
+    if ws.root is None:
+        raise WorkspaceError("no workspace directory: set TRUCELINE_LEDGER_KEY_FILE to a path")
+    return ws.root / p
+
+
+def _key_info(row: Any) -> KeyInfo:
+    v = Verifier(row.name, 0x01, bytes(row.public_key))
+    return KeyInfo(row.key_id, row.name, v.vkey, int(row.created_at), row.retired_at)
+
+
+def list_keys(conn: Connection) -> list[KeyInfo]:
+    """Every key the mission has signed heads with, oldest first."""
+    q = select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.key_id)
+    return [_key_info(r) for r in conn.execute(q)]
+
+
+def current_key(conn: Connection) -> KeyInfo | None:
+    keys_ = [k for k in list_keys(conn) if k.retired_at is None]
+    return keys_[-1] if keys_ else None
+
+
+def _register(conn: Connection, signer: Signer, now: int) -> KeyInfo:
+    v = signer.verifier
+    row = {"key_id": v.key_id, "name": v.name, "public_key": v.public, "created_at": now}
+    conn.execute(insert(signing_keys).values(**row))
+    return KeyInfo(v.key_id, v.name, v.vkey, now)
+
+
+def init_key(ws: Workspace) -> KeyInfo:
+    """Create the mission's signing key (once): private key file 0600, public key in the DB."""
+    path = key_path(ws)
+    with store_errors("creating the signing key"), ws.engine.begin() as conn:
+        if current_key(conn) is not None:
+            raise WorkspaceError(
+                "the mission already has a signing key: use `truceline keys rotate`"
+            )
+        signer = Signer.generate(ws.settings.log_origin)
+        keys.write_signer(path, signer)
+        return _register(conn, signer, int(time.time()))
+
+
+def rotate_key(ws: Workspace) -> KeyInfo:
+    """Retire the current key and sign from now on with a new one (old heads stay valid)."""
+    path = key_path(ws)
+    now = int(time.time())
+    with store_errors("rotating the signing key"), ws.engine.begin() as conn:
+        old = current_key(conn)
+        if old is not None:
+            conn.execute(
+                update(signing_keys)
+                .where(signing_keys.c.key_id == old.key_id)
+                .values(retired_at=now)
+            )
+        signer = Signer.generate(ws.settings.log_origin)
+        info = _register(conn, signer, now)
+        keys.write_signer(path, signer, overwrite=True)
+    return info
+
+
+def _signer(ws: Workspace, conn: Connection) -> Signer:
+    """The current signing key, created on first use; it must match the DB's current key."""
+    cur = current_key(conn)
+    if cur is None:
+        signer = Signer.generate(ws.settings.log_origin)
+        keys.write_signer(key_path(ws), signer)
+        _register(conn, signer, int(time.time()))
+        return signer
+    signer = keys.read_signer(key_path(ws))
+    if signer.verifier.key_id != cur.key_id:
+        raise WorkspaceError(
+            f"the key file {key_path(ws)} is not the mission's current key {cur.vkey}"
+        )
+    return signer
+
+
+def _head(conn: Connection, row: Any) -> TreeHead:
+    q = select(cosignatures.c.witness, cosignatures.c.signature_line).where(
+        cosignatures.c.tree_head_id == row.id
+    )
+    cos = sorted(conn.execute(q).all())
+    text = str(row.checkpoint) + "".join(line for _, line in cos)
+    return TreeHead(
+        int(row.size),
+        bytes(row.root_hash).hex(),
+        int(row.issued_at),
+        text,
+        int(row.id),
+        str(row.key_id),
+        tuple(w for w, _ in cos),
+    )
+
+
+def latest_tree_head(conn: Connection) -> TreeHead | None:
+    """The most recently issued tree head, with its cosignatures."""
+    q = select(tree_heads).order_by(tree_heads.c.id.desc()).limit(1)
+    row = conn.execute(q).first()
+    return None if row is None else _head(conn, row)
+
+
+def tree_head(conn: Connection, size: int) -> TreeHead:
+    q = select(tree_heads).where(tree_heads.c.size == size).order_by(tree_heads.c.id.desc())
+    row = conn.execute(q).first()
+    if row is None:
+        raise NotFound(f"no tree head of size {size} was issued")
+    return _head(conn, row)
+
+
+def issue_tree_head(ws: Workspace) -> TreeHead:
+    """Sign a checkpoint of the ledger as it is now; returns the latest one when unchanged."""
+    with store_errors("issuing a tree head"), ws.engine.begin() as conn:
+        signer = _signer(ws, conn)
+        n = nodes.size(conn)
+        root = nodes.root(conn, n)
+        last = latest_tree_head(conn)
+        key_id = signer.verifier.key_id
+        if last and last.size == n and last.root_hash == root.hex() and last.key_id == key_id:
+            return last
+        if last and n < last.size:
+            raise IntegrityError(
+                f"the ledger has {n} entries but head #{last.id} signed {last.size}: "
+                "entries were removed; run `truceline ledger verify-store`"
+            )
+        body = format_checkpoint(ws.settings.log_origin, n, root)
+        text = add_signatures(body, [sign_note(body, signer)])
+        now = int(time.time())
+        values = {"size": n, "root_hash": root, "issued_at": now, "key_id": key_id}
+        new_id = conn.execute(
+            insert(tree_heads).values(checkpoint=text, **values)
+        ).inserted_primary_key
+        assert new_id is not None
+        return TreeHead(n, root.hex(), now, text, int(new_id[0]), key_id)
+
+
+def prove(ws: Workspace, index: int, size: int | None = None) -> dict[str, Any]:
+    """Inclusion proof of entry ``index`` in the tree of ``size`` (default: the latest head)."""
+    with store_errors("proving inclusion"), ws.engine.connect() as conn:
+        n = _size_or_head(conn, size)
+        if not 0 <= index < n:
+            raise NotFound(f"entry {index} is not in the tree of size {n}")
+        row = conn.execute(select(ledger_entries).where(ledger_entries.c.idx == index)).one()
+        proof = nodes.inclusion_proof(conn, index, n)
+        return {
+            "index": index,
+            "size": n,
+            "kind": row.kind,
+            "ref": row.ref,
+            "data": nodes.as_bytes(row.data).decode("utf-8"),
+            "leaf_hash": nodes.as_bytes(row.leaf_hash).hex(),
+            "root_hash": nodes.root(conn, n).hex(),
+            "proof": [p.hex() for p in proof],
+        }
+
+
+def _size_or_head(conn: Connection, size: int | None) -> int:
+    if size is not None:
+        return size
+    head = latest_tree_head(conn)
+    return head.size if head is not None else nodes.size(conn)
+
+
+def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
+    """Consistency proof between tree sizes ``old`` and ``new``."""
+    with store_errors("proving consistency"), ws.engine.connect() as conn:
+        proof = nodes.consistency_proof(conn, old, new)
+        r_old, r_new = nodes.root(conn, old), nodes.root(conn, new)
+    assert verify_consistency(old, new, r_old, r_new, proof)
+    return {
+        "old_size": old,
+        "new_size": new,
+        "old_root": r_old.hex(),
+        "new_root": r_new.hex(),
+        "proof": [p.hex() for p in proof],
+    }
+
+
+def export_bundle(ws: Workspace, out: Path) -> TreeHead:
+    """Write every entry up to a fresh signed head, and that head, as JSON lines."""
+    head = issue_tree_head(ws)
+    with store_errors("exporting the ledger"), ws.engine.connect() as conn:
+        vkeys = {k.key_id: k.vkey for k in list_keys(conn)}
+        header = {"format": BUNDLE_FORMAT, "key": vkeys.get(head.key_id), **head.to_json()}
+        e = ledger_entries.c
+        q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash).where(e.idx < head.size)
+        rows = conn.execution_options(yield_per=10_000).execute(q.order_by(e.idx))
+        with out.open("w", encoding="utf-8") as f:
+            f.write(json.dumps(header) + "\n")
+            for idx, kind, ref, data, lh in rows:
+                rec = {"idx": idx, "kind": kind, "ref": ref}
+                data, lh = nodes.as_bytes(data), nodes.as_bytes(lh)
+                rec |= {"data": data.decode("utf-8"), "leaf_hash": lh.hex()}
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return head
+
+
+def add_cosignature(ws: Workspace, cosigned: str, witness_key: str) -> TreeHead:
+    """Store a witness's cosignature of one of our heads; a different root is a split view."""
+    v = keys.read_verifier(witness_key)
+    verify_cosignature(cosigned, v)
+    body, sigs = parse_note(cosigned)
+    cp = parse_checkpoint(body)
+    line = next(s.line for s in sigs if s.name == v.name and s.key_hash == v.key_hash)
+    with store_errors("adding a cosignature"), ws.engine.begin() as conn:
+        ours = tree_head(conn, cp.size)
+        if ours.root_hash != cp.root.hex():
+            raise IntegrityError(
+                f"split view: witness {v.name} cosigned size {cp.size} with root "
+                f"{cp.root.hex()}, but our head #{ours.id} has root {ours.root_hash}\n"
+                f"witness saw:\n{cosigned}\nwe issued:\n{ours.checkpoint}"
+            )
+        verify_note(cosigned, _verifier_of(conn, ours.key_id))
+        if v.vkey not in ours.cosigners:
+            conn.execute(
+                insert(cosignatures).values(
+                    tree_head_id=ours.id,
+                    witness=v.vkey,
+                    signature_line=line,
+                    received_at=int(time.time()),
+                )
+            )
+        return tree_head(conn, cp.size)
+
+
+def _verifier_of(conn: Connection, key_id: str) -> Verifier:
+    row = conn.execute(select(signing_keys).where(signing_keys.c.key_id == key_id)).one()
+    return Verifier(row.name, 0x01, bytes(row.public_key))
+
+
+def verify_store(ws: Workspace) -> StoreReport:
+    """Re-check the store: entries vs leaf hashes, tree nodes, signed heads, record rows."""
+    with store_errors("verifying the store"), ws.engine.connect() as conn:
+        return storecheck.verify_store(conn)

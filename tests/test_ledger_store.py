@@ -1,0 +1,123 @@
+"""The ledger on a real store (SQLite file and PostgreSQL): appends, node cache, proofs, heads."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import sqlalchemy as sa
+
+from truceline.domain.errors import IntegrityError
+from truceline.ledger import log, nodes
+from truceline.ledger.canonical import canonical_bytes
+from truceline.ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
+from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
+from truceline.service import ledger as svc
+from truceline.service.workspace import Workspace
+from truceline.store.schema import ledger_entries, ledger_nodes
+
+
+def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
+    datas = []
+    with ws.engine.connect() as conn:
+        k = log.size(conn)
+    for b in batches:
+        with ws.engine.begin() as conn:
+            items = [(f"r{k + i}", {"n": k + i, "v": (k + i) * 0.25}) for i in range(b)]
+            idx = log.append(conn, "note", items)
+            assert idx == list(range(k, k + b))
+            datas += [log.entry_data("note", r, rec) for r, rec in items]
+            k += b
+    return datas
+
+
+def test_entry_data_is_the_canonical_envelope(workspace: Workspace) -> None:
+    rec = {"kind": "artillery", "count": 2}
+    with workspace.engine.begin() as conn:
+        [i] = log.append(conn, "observation", [("uid-1", rec)])
+        data = conn.execute(sa.select(ledger_entries.c.data)).scalar_one()
+    want = canonical_bytes({"kind": "observation", "ref": "uid-1", "record": rec})
+    assert i == 0 and bytes(data) == want
+    assert json.loads(want)["record"]["kind"] == "artillery"  # the record keeps its own kind
+
+
+def test_roots_and_proofs_from_the_store_equal_the_reference(workspace: Workspace) -> None:
+    rng = random.Random(7)
+    datas = _fill(workspace, [1, 2, 5, 1, 13, 3, 40, 1, 8])
+    tree = MemoryTree.from_data(datas)
+    with workspace.engine.connect() as conn:
+        n = nodes.size(conn)
+        assert n == len(datas) == 74
+        for size in (1, 2, 3, 7, 8, 31, 64, 74):
+            assert nodes.root(conn, size) == tree.root(size)
+        for _ in range(30):
+            size = rng.randint(1, n)
+            i, old = rng.randrange(size), rng.randint(1, size)
+            p = nodes.inclusion_proof(conn, i, size)
+            assert p == tree.inclusion_proof(i, size)
+            assert verify_inclusion(i, size, tree.node(0, i), p, tree.root(size))
+            c = nodes.consistency_proof(conn, old, size)
+            assert verify_consistency(old, size, tree.root(old), tree.root(size), c)
+        # a proof touches O(log n) node rows, not the log
+        total = conn.execute(sa.select(sa.func.count()).select_from(ledger_nodes)).scalar_one()
+        assert total == sum(len(lv) // 32 for lv in tree.levels[1:])
+
+
+def test_rebuilt_nodes_equal_appended_ones(workspace: Workspace) -> None:
+    _fill(workspace, [3, 9, 20])
+    with workspace.engine.begin() as conn:
+        before = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
+        nodes.rebuild_nodes(conn)
+        after = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
+    assert [tuple(r) for r in before] == [tuple(r) for r in after]
+
+
+def test_append_refuses_entries_added_behind_the_api(workspace: Workspace) -> None:
+    _fill(workspace, [4])
+    with workspace.engine.begin() as conn:
+        d = b'{"kind":"note"}'
+        conn.execute(
+            ledger_entries.insert().values(
+                idx=4, kind="note", ref="x", data=d, leaf_hash=log.leaf_hash(d), at=0
+            )
+        )
+        conn.execute(
+            ledger_entries.insert().values(
+                idx=5, kind="note", ref="y", data=d, leaf_hash=log.leaf_hash(d), at=0
+            )
+        )
+    with pytest.raises(IntegrityError, match="outside truceline's API"):
+        with workspace.engine.begin() as conn:
+            log.append(conn, "note", [("z", {"a": 1})])
+
+
+def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) -> None:
+    _fill(workspace, [5])
+    h1 = svc.issue_tree_head(workspace)
+    assert svc.issue_tree_head(workspace) == h1  # nothing changed: same head
+    with workspace.engine.connect() as conn:
+        assert svc.latest_tree_head(conn) == h1
+        key = svc.current_key(conn)
+    assert key is not None
+    cp = parse_checkpoint(verify_note(h1.checkpoint, Verifier.parse(key.vkey)))
+    assert (cp.size, cp.root.hex(), cp.origin) == (5, h1.root_hash, "truceline.local/log")
+    _fill(workspace, [2])
+    h2 = svc.issue_tree_head(workspace)
+    assert (h2.size, h2.id) == (7, h1.id + 1)
+    proof = svc.consistency(workspace, 5, 7)
+    assert proof["old_root"] == h1.root_hash and proof["new_root"] == h2.root_hash
+
+
+def test_prove_gives_a_checkable_inclusion_proof(workspace: Workspace) -> None:
+    datas = _fill(workspace, [9])
+    svc.issue_tree_head(workspace)
+    doc = svc.prove(workspace, 4)
+    assert doc["data"].encode() == datas[4] and doc["size"] == 9
+    assert verify_inclusion(
+        4,
+        9,
+        bytes.fromhex(doc["leaf_hash"]),
+        [bytes.fromhex(p) for p in doc["proof"]],
+        bytes.fromhex(doc["root_hash"]),
+    )

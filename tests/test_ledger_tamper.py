@@ -1,0 +1,184 @@
+"""Tampering behind the API, on a real SQLite file (and PostgreSQL for the store check):
+each change is detected and named by `verify-store` and by the offline bundle audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from truceline.domain.errors import IntegrityError
+from truceline.ledger import log, nodes
+from truceline.ledger.audit import Issue, audit_files, read_bundle
+from truceline.ledger.note import Verifier
+from truceline.service import ledger as svc
+from truceline.service.ingest import ingest_files
+from truceline.service.workspace import Workspace
+from truceline.store.schema import ledger_entries, observations
+
+DATA = Path(__file__).parent / "data"
+
+
+def _world(ws: Workspace, tmp: Path) -> tuple[Path, Path, Verifier]:
+    """Real ingest of real test files, a signed head and an export kept by an auditor."""
+    ingest_files(ws, [DATA / "mixed_native.csv", DATA / "mixed.jsonl", DATA / "mixed_ucdp.csv"])
+    bundle = tmp / "kept.jsonl"
+    head = svc.export_bundle(ws, bundle)
+    head_file = tmp / "HEAD.json"
+    head_file.write_text(head.checkpoint, encoding="utf-8")
+    with ws.engine.connect() as conn:
+        key = svc.current_key(conn)
+    assert key is not None and svc.verify_store(ws).ok
+    return bundle, head_file, Verifier.parse(key.vkey)
+
+
+def _obs(ws: Workspace) -> list[tuple[int, int]]:
+    with ws.engine.connect() as conn:
+        q = sa.select(observations.c.id, observations.c.ledger_index).order_by(observations.c.id)
+        return [(int(a), int(b)) for a, b in conn.execute(q)]
+
+
+def _sql(ws: Workspace, stmt: str, **params: object) -> None:
+    with ws.engine.begin() as conn:
+        conn.execute(sa.text(stmt), params)
+
+
+def _has(issues: list[Issue], problem: str, index: int | None = None) -> bool:
+    return any(i.problem == problem and (index is None or i.index == index) for i in issues)
+
+
+def test_modified_row_is_named(workspace: Workspace, tmp_path: Path) -> None:
+    _world(workspace, tmp_path)
+    oid, li = _obs(workspace)[1]
+    _sql(workspace, "UPDATE observations SET lon = lon + 0.5, count = 9 WHERE id = :i", i=oid)
+    rep = svc.verify_store(workspace)
+    [issue] = rep.issues
+    assert issue.problem == "modified" and issue.index == li and issue.kind == "observation"
+    assert f"observations row {oid}" in issue.detail and "lon" in issue.detail
+    assert "count is 9" in issue.detail
+
+
+def test_modified_entry_data_is_named_by_store_and_bundle(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ws = sqlite_workspace
+    _, head_file, key = _world(ws, tmp_path)
+    _, li = _obs(ws)[0]
+    _sql(ws, "UPDATE ledger_entries SET data = replace(data, 'm-1', 'm-X') WHERE idx = :i", i=li)
+    rep = svc.verify_store(ws)
+    assert _has(rep.issues, "modified", li)
+    bundle = tmp_path / "now.jsonl"
+    svc.export_bundle(ws, bundle)
+    audit = audit_files(bundle, head_file, key)
+    assert _has(audit.issues, "modified", li) and not audit.ok
+
+
+def test_rewritten_history_is_caught_by_the_head_and_named_by_a_kept_bundle(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """An operator rewrites an entry with its hash and the tree nodes, and re-signs."""
+    ws = sqlite_workspace
+    kept, head_file, key = _world(ws, tmp_path)
+    _, li = _obs(ws)[2]
+    with ws.engine.begin() as conn:
+        data = conn.execute(sa.select(ledger_entries.c.data).where(ledger_entries.c.idx == li))
+        new = bytes(data.scalar_one()).replace(b'"count":', b'"count":1')
+        conn.execute(
+            ledger_entries.update()
+            .where(ledger_entries.c.idx == li)
+            .values(data=new, leaf_hash=log.leaf_hash(new))
+        )
+        nodes.rebuild_nodes(conn)
+    bundle = tmp_path / "now.jsonl"
+    svc.export_bundle(ws, bundle)  # a new head: same size, another root
+    alone = audit_files(bundle, head_file, key)
+    assert _has(alone.issues, "split_view") and _has(alone.issues, "root")
+    named = audit_files(bundle, head_file, key, previous=kept)
+    assert _has(named.issues, "modified", li)
+    assert _has(svc.verify_store(ws).issues, "root")  # the old signed head no longer matches
+
+
+def test_deleted_entry_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    kept, head_file, key = _world(ws, tmp_path)
+    _, li = _obs(ws)[0]
+    _sql(ws, "DELETE FROM ledger_entries WHERE idx = :i", i=li)
+    rep = svc.verify_store(ws)
+    assert _has(rep.issues, "deleted", li)
+    assert any(i.problem == "deleted" and "observations row" in i.detail for i in rep.issues)
+    bundle = tmp_path / "now.jsonl"
+    svc.export_bundle(ws, bundle)
+    audit = audit_files(bundle, head_file, key, previous=kept)
+    assert _has(audit.issues, "deleted", li)
+
+
+def test_swapped_entries_are_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    kept, head_file, key = _world(ws, tmp_path)
+    (_, a), (_, b) = _obs(ws)[:2]
+    with ws.engine.begin() as conn:
+        e = ledger_entries.c
+        ra = conn.execute(sa.select(e.data, e.leaf_hash, e.ref).where(e.idx == a)).one()
+        rb = conn.execute(sa.select(e.data, e.leaf_hash, e.ref).where(e.idx == b)).one()
+        for idx, r in ((a, rb), (b, ra)):
+            conn.execute(
+                ledger_entries.update()
+                .where(e.idx == idx)
+                .values(data=r.data, leaf_hash=r.leaf_hash, ref=r.ref)
+            )
+    rep = svc.verify_store(ws)
+    assert _has(rep.issues, "reordered", a) and _has(rep.issues, "reordered", b)
+    bundle = tmp_path / "now.jsonl"
+    svc.export_bundle(ws, bundle)
+    audit = audit_files(bundle, head_file, key, previous=kept)
+    assert _has(audit.issues, "reordered", a) and _has(audit.issues, "reordered", b)
+
+
+def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    kept, head_file, key = _world(ws, tmp_path)
+    n = len(read_bundle(kept).entries)
+    _sql(ws, "DELETE FROM ledger_entries WHERE idx >= :i", i=n - 3)
+    assert _has(svc.verify_store(ws).issues, "truncated", n - 3)
+    with pytest.raises(IntegrityError, match="entries were removed"):
+        svc.issue_tree_head(ws)  # the mission cannot sign a shorter log
+    short = tmp_path / "short.jsonl"
+    short.write_text("".join(kept.read_text().splitlines(True)[: n - 2]))
+    assert _has(audit_files(short, head_file, key).issues, "truncated", n - 3)
+
+
+def test_append_outside_the_api_is_named(workspace: Workspace, tmp_path: Path) -> None:
+    _world(workspace, tmp_path)
+    with workspace.engine.connect() as conn:
+        n = nodes.size(conn)
+    d = log.entry_data("observation", "forged", {"source_id": "x", "kind": "explosion"})
+    for i in (n, n + 1):
+        _sql(
+            workspace,
+            "INSERT INTO ledger_entries (idx, kind, ref, data, leaf_hash, at) "
+            "VALUES (:i, 'observation', 'forged', :d, :h, 0)",
+            i=i,
+            d=d,
+            h=log.leaf_hash(d),
+        )
+    rep = svc.verify_store(workspace)
+    assert _has(rep.issues, "appended", n) and _has(rep.issues, "orphan", n)
+    with pytest.raises(IntegrityError):
+        with workspace.engine.begin() as conn:
+            log.append(conn, "note", [("ok", {"a": 1})])
+
+
+def test_row_inserted_without_the_ledger_is_named(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ws = sqlite_workspace
+    _world(ws, tmp_path)
+    _sql(
+        ws,
+        "INSERT INTO observations (uid, source_id, t, t_unc_s, kind, count, credibility, "
+        "received_at) SELECT 'forged', source_id, t, t_unc_s, kind, count, credibility, "
+        "received_at FROM observations LIMIT 1",
+    )
+    issues = svc.verify_store(ws).issues
+    assert any(i.problem == "unledgered" and "observations row" in i.detail for i in issues)

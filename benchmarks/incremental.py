@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Incremental fusion against re-clustering everything, on the bench observations.
 
-    python benchmarks/incremental.py --work /tmp/truceline-bench --dir /tmp/tl-incr [--limit N] [--new 10000]
+    python benchmarks/incremental.py --work /tmp/truceline-bench --dir /tmp/tl-incr \
+        [--limit N] [--new 10000]
 
 Builds a SQLite workspace holding the bench's observations (or the first ``--limit``),
 fuses them all from scratch (``truceline fuse`` on an empty incident table: the cost of

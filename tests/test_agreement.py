@@ -148,7 +148,7 @@ _agreement = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(_agreement)
 def test_json_form_round_trips(a: Agreement) -> None:
     j = a.to_json()

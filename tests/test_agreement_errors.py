@@ -173,3 +173,7 @@ def test_bad_bars(tmp_path: Path) -> None:
     _refused(
         tmp_path, TOML.replace('bars = ["military"]', 'bars = ["shouting"]'), "exclusion[1].bars"
     )
+
+
+def test_bad_fusion_parameter(tmp_path: Path) -> None:
+    _refused(tmp_path, TOML + "\n[fusion]\ndistance_m = -5\n", "fusion.distance_m", "number > 0")

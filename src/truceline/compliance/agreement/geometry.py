@@ -8,8 +8,10 @@ package) was not there when this was written, so pyproj is used directly here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import shapely
@@ -47,15 +49,28 @@ class Metric:
     def fwd(self, geom: BaseGeometry, densify_deg: float = 0.01) -> BaseGeometry:
         """Project; straight lon/lat edges are first cut every ``densify_deg`` degrees so
         that they keep their shape (zones are planar in lon/lat)."""
-        tr = Transformer.from_crs("EPSG:4326", self._proj(), always_xy=True)
+        tr = _transformer(self._proj(), inverse=False)
         dense = shapely.segmentize(geom, densify_deg) if densify_deg else geom
         return shapely.transform(
             dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
         )
 
     def inv(self, geom: BaseGeometry) -> BaseGeometry:
-        tr = Transformer.from_crs(self._proj(), "EPSG:4326", always_xy=True)
+        tr = _transformer(self._proj(), inverse=True)
         return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def _transformer(proj: str, inverse: bool) -> Transformer:
+    """pyproj transformers are costly to build (~30 ms): one per projection, direction and
+    thread (a transformer is not shared between threads)."""
+    return _cached_transformer(proj, inverse, threading.get_ident())
+
+
+@lru_cache(maxsize=64)
+def _cached_transformer(proj: str, inverse: bool, _thread: int) -> Transformer:
+    if inverse:
+        return Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
+    return Transformer.from_crs("EPSG:4326", proj, always_xy=True)
 
 
 def side_of(line_m: BaseGeometry, point_m: shapely.Point) -> int:

@@ -134,6 +134,9 @@ def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
     fusion = doc.get("fusion", {})
     if not isinstance(fusion, dict):
         raise d.fail("fusion", "expected a table")
+    for key in ("distance_m", "window_s"):  # the fusion parameters (see service.fusion)
+        if key in fusion:
+            d.number(fusion[key], f"fusion.{key}")
     return Agreement(
         id=d.text(head["id"], "agreement.id"),
         version=version,

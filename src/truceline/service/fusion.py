@@ -123,9 +123,10 @@ def fuse(
         new = {k: v[located] for k, v in new.items()}
         x, y, r = x[located], y[located], r[located]
         pts = _points(new, x, y, r, new["id"], eps, win)
-        _, reach_t = reach(eps, win, eps, float(win))
+        reach_m, reach_t = reach(eps, win, eps, float(win))
         say("loading incidents within reach")
-        old = fs.fused_near(conn, new["t"], reach_t)
+        nlon, nlat = proj.inverse(x, y)
+        old = fs.fused_near(conn, new["t"], nlon, nlat, reach_t, reach_m)
         ox, oy = proj.forward(old["lon"], old["lat"])
         old_pts = _points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
         say("clustering")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Select, and_, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from truceline.geo.projection import Projector
 from truceline.store.schema import (
@@ -94,22 +94,51 @@ def _member_query() -> Select[Any]:
     )
 
 
-def fused_near(conn: Connection, t: NDArray[np.int64], reach_t: float) -> Columns:
-    """Fused observations whose time lies within ``reach_t`` of one of ``t``.
+def fused_near(
+    conn: Connection,
+    t: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    reach_t: float,
+    reach_m: float,
+    bucket_s: int = 3600,
+) -> Columns:
+    """Fused observations within reach of the new ones (``t``, ``lon``, ``lat``).
 
-    The new times are split into runs separated by more than twice the reach, one
-    indexed range query per run."""
-    if len(t) == 0:
-        return _fetch(conn, _member_query().where(OBS.id < 0))
-    ts = np.unique(t)
-    cut = np.flatnonzero(np.diff(ts) > 2 * reach_t) + 1
-    lo = ts[np.r_[0, cut]] - int(np.ceil(reach_t))
-    hi = ts[np.r_[cut - 1, len(ts) - 1]] + int(np.ceil(reach_t))
-    parts = [
-        _fetch(conn, _member_query().where(and_(OBS.t >= int(a), OBS.t <= int(b))))
-        for a, b in zip(lo, hi, strict=True)
-    ]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    One indexed time-range query per hour holding new observations, bounded by the box
+    of that hour's observations widened by the reach; so a store of millions is never
+    read whole, even when late reports are scattered over its whole period."""
+    io, ic = incident_observations.c, incidents.c
+    lon_c, lat_c = func.coalesce(OBS.lon, ic.lon), func.coalesce(OBS.lat, ic.lat)
+    base = (
+        select(
+            OBS.id, OBS.t, OBS.t_unc_s, lon_c.label("lon"), lat_c.label("lat"),
+            func.coalesce(OBS.radius_m, ic.radius_m).label("radius_m"), io.incident_id,
+        )
+        .join(incident_observations, io.observation_id == OBS.id)
+        .join(incidents, ic.id == io.incident_id)
+    )  # fmt: skip
+    parts = [_fetch(conn, base.where(OBS.id < 0))]
+    bucket = t // bucket_s
+    order = np.argsort(bucket, kind="stable")
+    cuts = np.flatnonzero(np.diff(bucket[order])) + 1
+    reach_m *= 1.25  # generous: projected distances stretch away from the centre
+    dlat = reach_m / 110_000.0
+    rt = int(np.ceil(reach_t))
+    for g in np.split(order, cuts) if len(t) else []:
+        la0, la1 = float(lat[g].min()) - dlat, float(lat[g].max()) + dlat
+        cos = np.cos(np.radians(min(89.0, max(abs(la0), abs(la1)))))
+        dlon = reach_m / (110_000.0 * cos)
+        q = base.where(
+            OBS.t >= int(t[g].min()) - rt,
+            OBS.t <= int(t[g].max()) + rt,
+            lon_c.between(float(lon[g].min()) - dlon, float(lon[g].max()) + dlon),
+            lat_c.between(la0, la1),
+        )
+        parts.append(_fetch(conn, q))
+    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    _, first = np.unique(out["id"], return_index=True)
+    return {k: v[first] for k, v in out.items()}
 
 
 def members_of(conn: Connection, ids: Sequence[int]) -> Columns:

@@ -2,8 +2,7 @@
 
 Everything metric happens in an azimuthal equidistant projection centred on the
 contact line (scale error under 0.1 % within ~500 km of the centre), and the
-results are projected back to lon/lat. ``truceline.geo.projection`` (the geo
-package) was not there when this was written, so pyproj is used directly here.
+results are projected back to lon/lat (``truceline.geo.projection.Projector``).
 """
 
 from __future__ import annotations
@@ -12,12 +11,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
+
+from truceline.geo.projection import Projector
 
 __all__ = [
     "Metric",
@@ -33,7 +34,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Metric:
-    """Forward/inverse aeqd projection centred on (lon0, lat0), in metres."""
+    """Forward/inverse aeqd projection centred on (lon0, lat0), in metres
+    (``truceline.geo.projection.Projector``), for shapely geometries."""
 
     lon0: float
     lat0: float
@@ -43,34 +45,25 @@ class Metric:
         minx, miny, maxx, maxy = geom.bounds
         return cls((minx + maxx) / 2.0, (miny + maxy) / 2.0)
 
-    def _proj(self) -> str:
-        return f"+proj=aeqd +lat_0={self.lat0} +lon_0={self.lon0} +datum=WGS84 +units=m +no_defs"
+    @property
+    def projector(self) -> Projector:
+        return _projector(self.lat0, self.lon0, threading.get_ident())
 
     def fwd(self, geom: BaseGeometry, densify_deg: float = 0.01) -> BaseGeometry:
         """Project; straight lon/lat edges are first cut every ``densify_deg`` degrees so
         that they keep their shape (zones are planar in lon/lat)."""
-        tr = _transformer(self._proj(), inverse=False)
         dense = shapely.segmentize(geom, densify_deg) if densify_deg else geom
-        return shapely.transform(
-            dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-        )
+        return cast(BaseGeometry, self.projector.geometry_forward(dense))
 
     def inv(self, geom: BaseGeometry) -> BaseGeometry:
-        tr = _transformer(self._proj(), inverse=True)
-        return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-
-
-def _transformer(proj: str, inverse: bool) -> Transformer:
-    """pyproj transformers are costly to build (~30 ms): one per projection, direction and
-    thread (a transformer is not shared between threads)."""
-    return _cached_transformer(proj, inverse, threading.get_ident())
+        return cast(BaseGeometry, self.projector.geometry_inverse(geom))
 
 
 @lru_cache(maxsize=64)
-def _cached_transformer(proj: str, inverse: bool, _thread: int) -> Transformer:
-    if inverse:
-        return Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
-    return Transformer.from_crs("EPSG:4326", proj, always_xy=True)
+def _projector(lat0: float, lon0: float, _thread: int) -> Projector:
+    """Projectors are costly to build (~30 ms): one per centre and thread (pyproj
+    transformers are not shared between threads)."""
+    return Projector(lat0, lon0)
 
 
 def side_of(line_m: BaseGeometry, point_m: shapely.Point) -> int:

@@ -173,3 +173,45 @@ def test_drawn_lines_follow_the_public_maps(real_data: Path) -> None:
         d = shapely.distance(boundary, shapely.points(shapely.get_coordinates(m.fwd(line)))) / 1000
         d = sorted(d)
         assert d[len(d) // 2] < median_km and d[-1] < 25.0, (example, d[len(d) // 2], d[-1])
+
+
+def test_build_with_a_template_keeps_its_terms(tmp_path: Path) -> None:
+    control = _control_file(tmp_path / "control.geojson")
+    b = build_from_control(
+        control,
+        dt.date(2022, 2, 1),
+        tmp_path / "built",
+        template=EXAMPLES / "reference-2025" / "agreement.toml",
+    )
+    a = b.agreement
+    assert a.id == "reference-2025" and len(a.rules) == 14
+    assert [p.name for p in a.parties] == ["Ukraine", "Russian Federation"]
+    assert a.zone("donetsk-west").kind == "withdrawal_area"  # the template's own file resolved
+    assert "built by `truceline agreement build` from control.geojson" in a.sources
+
+
+def test_build_refuses_an_unknown_party_in_a_control_file(tmp_path: Path) -> None:
+    path = write_tiny(tmp_path / "t")
+    text = path.read_text().replace('region = "region.geojson"', 'control = "control.geojson"')
+    path.write_text(text)
+    feat = {
+        "type": "Feature",
+        "properties": {"party": "Z"},
+        "geometry": shapely.geometry.mapping(shapely.box(36, 47, 37, 48)),
+    }
+    (path.parent / "control.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feat]})
+    )
+    code, out = _run("agreement", "validate", str(path))
+    assert code != 0 and "control.geojson: feature 1: property party: unknown party 'Z'" in out
+
+
+def test_init_with_the_minsk_example(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    code, out = _run(
+        "--db", db, "init", str(tmp_path / "ws"), "--agreement", str(EXAMPLES / "minsk-2015")
+    )
+    assert code == 0, out
+    assert "agreement minsk-2015 v1 loaded" in out
+    code, out = _run("--db", db, "agreement", "show")
+    assert code == 0 and "security-zone" in out and "pom-2-heavy-weapons" in out

@@ -193,6 +193,7 @@ def _template(
             doc = tomllib.loads(template.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise AgreementError(f"{template}: not a readable TOML template: {exc}") from exc
+        _absolute_files(doc, template.parent)
     if len(doc.get("parties", [])) != 2:
         raise AgreementError(f"{template}: parties: a built agreement needs exactly two parties")
     head = doc.setdefault("agreement", {})
@@ -212,6 +213,22 @@ def _template(
         p.pop("point", None)
         p.pop("side", None)
     return dict(doc)
+
+
+def _absolute_files(doc: dict[str, Any], base: Path) -> None:
+    """Make the template's own GeoJSON references (exclusion zones, withdrawal areas and
+    lines, sector files) absolute, so that they still resolve from the output directory."""
+    entries = [
+        e
+        for k in ("exclusion", "withdrawal_area", "withdrawal_line")
+        for e in doc.get(k, [])
+        if isinstance(e, dict)
+    ]
+    if isinstance(doc.get("sectors"), dict):
+        entries.append(doc["sectors"])
+    for e in entries:
+        if isinstance(e.get("file"), str):
+            e["file"] = str((base / e["file"]).resolve())
 
 
 def _write_geojson(path: Path, items: list[tuple[dict[str, Any], BaseGeometry]]) -> None:

@@ -211,14 +211,16 @@ def _control(
     metric: geo.Metric,
 ) -> dict[str, BaseGeometry]:
     if "control" in g:
-        feats = read_features(
-            d.file.parent / d.text(g["control"], "geometry.control"), "geometry.control", _AREAS
-        )
+        path = d.file.parent / d.text(g["control"], "geometry.control")
+        feats = read_features(path, "geometry.control", _AREAS)
         out: dict[str, list[BaseGeometry]] = {}
         for f in feats:
             party = f.properties.get("party")
             if party not in party_ids:
-                raise d.fail(f"geometry.control feature {f.number}", f"unknown party {party!r}")
+                raise AgreementError(
+                    f"{path}: feature {f.number}: property party: unknown party {party!r} "
+                    f"(geometry.control of {d.file})"
+                )
             out.setdefault(str(party), []).append(f.geometry)
         return {p: shapely.union_all(gs) for p, gs in sorted(out.items())}
     if "region" not in g:

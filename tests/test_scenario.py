@@ -16,7 +16,7 @@ from truceline.compliance.agreement.model import Agreement, Party, Zone
 from truceline.domain.errors import InputError
 from truceline.domain.observations import OBSERVATION_SCHEMA
 from truceline.domain.vocab import FIRE_KINDS, ObservationKind
-from truceline.scenario import describe, generate, scenario_sources
+from truceline.scenario import describe, generate, play, scenario_sources
 
 START = date(2015, 3, 1)
 
@@ -176,3 +176,21 @@ def test_sources_carry_groups_types_and_grades(agreement: Agreement, table: pa.T
 def test_too_short_a_run_is_refused(agreement: Agreement) -> None:
     with pytest.raises(InputError, match="days"):
         generate(agreement, seed=1, days=1)
+
+
+def test_on_the_shipped_minsk_agreement() -> None:
+    from truceline.compliance.agreement import load_agreement_file
+    from truceline.service.demo import default_agreement_path
+
+    minsk = load_agreement_file(default_agreement_path())
+    tab, info = play(minsk, seed=2015)
+    assert 300 <= tab.num_rows <= 5000
+    assert info.start.isoformat() == "2015-03-01" and len(info.escalation_sectors) in (1, 2)
+    seen = tab.filter(pc.equal(tab["kind"], "weapon_sighting"))
+    lon, lat = seen["lon"].to_numpy(), seen["lat"].to_numpy()
+    held = {
+        z.party
+        for z in minsk.zones_of("control")
+        if shapely.contains_xy(z.geometry, lon, lat).any()
+    }
+    assert held == {"A", "B"}

@@ -188,9 +188,12 @@ def _findings(ax: Axes, findings: Sequence[dict[str, Any]]) -> None:
         )
     if len(pts) > MAX_LABELLED:
         return
-    for n, x, y in pts:
+    at: dict[tuple[float, float], list[str]] = {}
+    for n, x, y in pts:  # findings on one incident share one label: "F5, F11"
+        at.setdefault((round(float(x), 4), round(float(y), 4)), []).append(f"F{n}")
+    for (x, y), names in at.items():
         ax.annotate(
-            f"F{n}",
+            ", ".join(names),
             (x, y),
             xytext=(7, 7),
             textcoords="offset points",

@@ -50,6 +50,7 @@ __all__ = [
     "default_start",
     "describe",
     "generate",
+    "play",
     "scenario_sources",
 ]
 
@@ -111,6 +112,14 @@ def describe(
     """The ground truth of the scenario :func:`generate` plays with the same arguments."""
     _check(days)
     return _play(agreement, seed, start, days)[1]
+
+
+def play(
+    agreement: Any, seed: int = DEFAULT_SEED, start: date | None = None, days: int = DEFAULT_DAYS
+) -> tuple[pa.Table, ScenarioInfo]:
+    """Both :func:`generate`'s table and :func:`describe`'s ground truth, drawn once."""
+    _check(days)
+    return _play(agreement, seed, start, days)
 
 
 def _play(

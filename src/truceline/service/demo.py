@@ -25,8 +25,7 @@ from truceline.scenario import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
     ScenarioInfo,
-    describe,
-    generate,
+    play,
     scenario_sources,
 )
 from truceline.service.reports import ReportPaths, busiest_day, daily_report, write_report_index
@@ -152,11 +151,11 @@ def _scenario_file(
     from truceline.intake import write_observations  # teammate D's native writer
 
     register_scenario_sources(ws, agreement, seed)
-    table = generate(agreement, seed=seed, days=days)
+    table, info = play(agreement, seed=seed, days=days)
     path = out_dir / "scenario" / f"observations-seed{seed}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_observations(path, table)
-    return path, describe(agreement, seed=seed, days=days)
+    return path, info
 
 
 def _tallies(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:

@@ -32,12 +32,12 @@ def test_control_bands_buffer_sectors(line: shapely.LineString, km: float, lengt
     assert shapely.intersection(a, b).area < 1e-9
     # A is left of the line walking north: the region's west edge midpoint is A's
     assert a.contains(shapely.Point(36.0001, 47.5))
-    # a band lies in its side and within km of the line (plus the 16-segment arc error)
+    # a band lies in its side and within km of the line (plus arc and simplification error)
     band = geo.band(line, a, km, metric)
     assert shapely.difference(band, a).area < 1e-9
     far = shapely.get_coordinates(metric.fwd(band, densify_deg=0))
     d = shapely.distance(metric.fwd(line), shapely.points(far)) / 1000.0
-    assert np.all(d <= km * 1.001 + 1e-6)
+    assert np.all(d <= km * 1.001 + 0.011)  # + the 10 m simplification before buffering
     # the buffer zone is centred: at most width/2 from the line
     buf = geo.buffer_zone(line, 2 * km, REGION, metric)
     assert shapely.difference(buf, REGION).area < 1e-9

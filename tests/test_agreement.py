@@ -155,6 +155,7 @@ def test_json_form_round_trips(a: Agreement) -> None:
     back = Agreement.from_json(json.loads(json.dumps(j)))
     assert back.to_json() == j
     assert back == a
+    assert hash(back) == hash(a) and {a, back} == {a}
 
 
 # -- the shipped examples -------------------------------------------------------------------

@@ -117,6 +117,9 @@ class Rule:
     text: str
     params: dict[str, Any] = field(default_factory=dict)
 
+    def __hash__(self) -> int:  # params is a dict: hash what identifies the rule
+        return hash((self.id, self.kind, self.text))
+
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "text": self.text, "params": self.params}
 
@@ -139,6 +142,9 @@ class Agreement:
     rules: tuple[Rule, ...]
     fusion: dict[str, Any] = field(default_factory=dict)
     sources: str = ""
+
+    def __hash__(self) -> int:  # fusion is a dict: hash what identifies the version
+        return hash((self.id, self.version, self.valid_from, self.valid_to))
 
     def zone(self, zone_id: str) -> Zone:
         """The zone with this id (``KeyError`` if there is none)."""

@@ -18,9 +18,10 @@ def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list
     only = replace(
         ctx, agreement=replace(WORLD, rules=tuple(r for r in WORLD.rules if r.id in ids))
     )
-    return sorted(evaluate(only), key=lambda f: f.anchor)
+    return sorted(evaluate(only), key=lambda f: (f.rule_id, f.incidents, f.anchor))
 
 
+DAY = 86400
 BAND = rule("band", "withdrawal_band", weapon_classes=["artillery_ge100"])
 
 
@@ -32,16 +33,16 @@ def test_withdrawal_band_finds_the_heavy_weapon_and_places_it() -> None:
         incident(3, 31.001, 48.5, "weapon_sighting", weapon_class="artillery_ge100",
                  radius_m=1000.0),  # straddles the line: no party
     ]  # fmt: skip
-    found = _found([BAND], rows)
-    assert [(f.anchor, f.party, f.severity) for f in found] == [
-        ("incident:1", "west", "high"),
-        ("incident:2", "west", "high"),
-        ("incident:3", None, "high"),
+    found = sorted(_found([BAND], rows), key=lambda f: f.incidents)
+    assert [(f.incidents, f.party, f.severity) for f in found] == [
+        ((1,), "west", "high"),
+        ((2,), "west", "high"),  # in east's band, but attributed to west
+        ((3,), None, "high"),
     ]
     assert "whole uncertainty circle" in (found[0].party_basis or "")
     assert "unit markings" in (found[1].party_basis or "")
     assert found[2].party_basis is None
-    assert found[0].incidents == (1,) and found[0].rule_id == "band"
+    assert "band-w-art" in found[0].summary and found[0].rule_id == "band"
 
 
 def test_withdrawal_band_none() -> None:
@@ -65,11 +66,10 @@ def test_buffer_fire_has_no_party_unless_attributed() -> None:
                  actor_confidence=0.7, actor_basis="acoustic bearing"),
         incident(3, 30.99, 48.6, "explosion", actor="east", actor_confidence=0.2),
     ]  # fmt: skip
-    found = _found([BUFFER], rows)
-    assert [(f.anchor, f.party) for f in found] == [
-        ("incident:1", None),
-        ("incident:2", "east"),
-        ("incident:3", None),  # attribution too weak to place
+    found = sorted(_found([BUFFER], rows), key=lambda f: f.incidents)
+    assert [(f.incidents, f.party) for f in found] == [
+        ((1, 3), None),  # 3's attribution is too weak to place it: it joins the unplaced fire
+        ((2,), "east"),
     ]
 
 
@@ -89,9 +89,9 @@ def test_exclusion_bars_what_the_zone_bars() -> None:
         incident(3, 31.5, 48.2, "movement"),  # skies bars flights only
     ]
     found = _found(rules, rows)
-    assert [(f.rule_id, f.anchor, f.party) for f in found] == [
-        ("npp", "incident:1", "west"),
-        ("sky", "incident:2", None),
+    assert [(f.rule_id, f.incidents, f.party) for f in found] == [
+        ("npp", (1,), "west"),
+        ("sky", (2,), None),
     ]
 
 
@@ -111,7 +111,7 @@ def test_withdrawal_area_after_the_date_only_for_the_withdrawing_party() -> None
         incident(3, 30.8, 48.8, "explosion", t=T0 + 40 * day),  # fire: origin unknown
     ]
     found = _found([AREA], rows)
-    assert [(f.anchor, f.party) for f in found] == [("incident:1", "west")]
+    assert [(f.incidents, f.party) for f in found] == [((1,), "west")]
 
 
 def test_withdrawal_area_none() -> None:
@@ -130,7 +130,7 @@ def test_prohibition_foreign_units_of_listed_states_on_the_territory() -> None:
         incident(3, 31.3, 48.5, "foreign_unit", state="XB"),  # other territory
     ]
     found = _found([PROHIBIT], rows)
-    assert [(f.anchor, f.party, f.severity) for f in found] == [("incident:1", "west", "high")]
+    assert [(f.incidents, f.party, f.severity) for f in found] == [((1,), "west", "high")]
 
 
 def test_prohibition_none() -> None:
@@ -147,7 +147,7 @@ def test_notification_duty_large_movement_without_notice() -> None:
         incident(2, 31.5, 48.5, "movement", count=200),  # below the threshold
     ]
     found = _found([NOTIFY], rows)
-    assert [(f.anchor, f.party) for f in found] == [("incident:1", "east")]
+    assert [(f.incidents, f.party) for f in found] == [((1,), "east")]
 
 
 def test_notification_duty_none_when_notified_in_time() -> None:
@@ -247,9 +247,23 @@ WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, *EXC
 
 
 def test_confidence_follows_verification_status() -> None:
-    rows = [
-        incident(i, 30.98, 48.5, "explosion", status=s, confidence=0.8)
+    rows = [  # one a day, so each is its own finding
+        incident(i, 30.98, 48.5, "explosion", status=s, confidence=0.8, t=T0 + (40 + i) * DAY)
         for i, s in enumerate(["verified", "corroborated", "reported", "disputed"])
     ]
-    conf = [f.confidence for f in _found([BUFFER], rows)]
+    found = sorted(_found([BUFFER], rows), key=lambda f: f.incidents)
+    conf = [f.confidence for f in found]
     assert conf == sorted(conf, reverse=True) and len(set(conf)) == 4
+
+
+def test_one_finding_per_rule_day_sector_and_party() -> None:
+    day = T0 + 40 * DAY
+    rows = [
+        incident(1, 30.98, 48.5, "explosion", t=day + 10, status="reported"),
+        incident(2, 30.97, 48.2, "burst", t=day + 5000, status="verified"),
+        incident(3, 30.98, 48.5, "explosion", t=day + DAY + 10),
+    ]
+    found = sorted(_found([BUFFER], rows), key=lambda f: f.period_start)
+    assert [(f.incidents, f.period_start) for f in found] == [((1, 2), day), ((3,), day + DAY)]
+    assert found[0].confidence == 0.9  # the strongest incident: verified (1.0) x 0.9
+    assert "1 explosion" in found[0].summary and "1 burst" in found[0].summary

@@ -9,6 +9,9 @@ from truceline.domain.errors import InputError
 __all__ = ["month_label", "month_of", "months_between", "parse_month", "to_epoch"]
 
 
+_LAST = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp())
+
+
 def to_epoch(value: object, what: str = "date") -> int:
     """Epoch seconds from an int, an ISO date (midnight UTC) or an ISO datetime."""
     if isinstance(value, bool):
@@ -57,6 +60,7 @@ def month_of(t: int) -> tuple[int, int]:
 def months_between(t0: int, t1: int) -> list[tuple[int, int]]:
     """The UTC months that end inside [t0, t1], starting with the one holding t0."""
     out: list[tuple[int, int]] = []
+    t1 = min(t1, _LAST)
     start, end = month_of(t0)
     while end <= t1:
         out.append((start, end))

@@ -23,6 +23,7 @@ __all__ = ["POLYGON_ZONE_KINDS", "zone_view"]
 
 POLYGON_ZONE_KINDS = ("withdrawal_band", "buffer", "exclusion")
 _CACHE: list[tuple[str, Any]] = []  # (digest of the zones, index): the last few built
+_BY_OBJECT: list[tuple[Any, Any]] = []  # (agreement, index): held strongly, so ids stay unique
 
 
 def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneView:
@@ -34,18 +35,28 @@ def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneVie
         known = importlib.import_module("truceline.geo.features").ZONE_KINDS
     except ImportError:
         return _fallback(agreement, x, y)
-    index = next((ix for a, ix in _CACHE if a is agreement), None)
+    index = next((ix for a, ix in _BY_OBJECT if a is agreement), None)
     if index is None:
-        # the kinds the index knows (zones it does not classify, e.g. an area to vacate,
-        # are tested by the rule that uses them)
-        feats = [
-            f for f in agreement.zones_geojson()["features"] if f["properties"]["kind"] in known
-        ]
-        parties = [str(p.id) for p in agreement.parties]
-        index = zones_mod.ZoneIndex.from_features(feats, parties=parties)
-        _CACHE[:] = [(agreement, index), *_CACHE[:3]]
+        index = _index_for(agreement, zones_mod, known)
+        _BY_OBJECT[:] = [(agreement, index), *_BY_OBJECT[:3]]
     c = index.classify(x, y)
-    return ZoneView(c.party, list(index.parties), c.dist_km, list(index.zone_ids), c.zones)
+    parties, zone_ids, sector_ids = list(index.parties), list(index.zone_ids), index.sector_ids
+    return ZoneView(c.party, parties, c.dist_km, zone_ids, c.zones, c.sector, sector_ids)
+
+
+def _index_for(agreement: Any, zones_mod: Any, known: Any) -> Any:
+    """The index of the agreement's zones, shared by equal zones (a digest of their GeoJSON).
+
+    Only the kinds the index knows are given to it: a zone it does not classify (an area to
+    vacate, say) is tested by the rule that uses it."""
+    feats = [f for f in agreement.zones_geojson()["features"] if f["properties"]["kind"] in known]
+    parties = sorted(str(p.id) for p in agreement.parties)
+    key = hashlib.sha256(json.dumps([feats, parties], sort_keys=True).encode()).hexdigest()
+    index = next((ix for k, ix in _CACHE if k == key), None)
+    if index is None:
+        index = zones_mod.ZoneIndex.from_features(feats, parties=parties)
+        _CACHE[:] = [(key, index), *_CACHE[:3]]
+    return index
 
 
 def _fallback(agreement: Any, x: np.ndarray, y: np.ndarray) -> ZoneView:
@@ -70,4 +81,9 @@ def _fallback(agreement: Any, x: np.ndarray, y: np.ndarray) -> ZoneView:
         line_km = shapely.transform(line, lambda c: c * np.array([kx, 110.57]))
         pts = shapely.points(x * kx, y * 110.57)
         dist = np.asarray(shapely.distance(pts, line_km), dtype=np.float64)
-    return ZoneView(party, parties, dist, [z.id for z in zs], zones)
+    sectors = sorted((z for z in agreement.zones if z.kind == "sector"), key=lambda z: z.id)
+    sector = np.full(n, -1, dtype=np.int64)
+    for k, z in enumerate(sectors):
+        sector[(sector < 0) & shapely.contains_xy(z.geometry, x, y)] = k
+    ids = [z.id for z in sectors]
+    return ZoneView(party, parties, dist, [z.id for z in zs], zones, sector, ids)

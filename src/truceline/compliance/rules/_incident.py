@@ -1,25 +1,46 @@
-"""Turning masked incidents into findings: one finding per incident and rule."""
+"""Turning the incidents a rule selects into findings, on arrays.
+
+Selected incidents are grouped by (subject, UTC day, reporting sector, party
+placed): one finding per group, its evidence every incident of the group. So
+a day of heavy shelling in one sector is one finding with its thousand
+incidents, not a thousand findings; a later incident of the same group grows
+that finding's evidence (an update, see ``compliance.findings``). The party is
+placed per incident (:func:`placement`), so incidents placed on different
+parties, or on none, never share a finding.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from truceline.compliance.rules.base import (
+    MIN_ACTOR_CONFIDENCE,
+    PRESENCE_KINDS,
+    STATUS_WEIGHT,
     BoolArray,
     Context,
     Finding,
-    confidence_of,
-    place,
+    FloatArray,
+    Incidents,
+    IntArray,
+    ZoneView,
 )
 from truceline.domain.vocab import IncidentStatus
 
-__all__ = ["HEAVY_CLASSES", "incident_findings", "usable"]
+__all__ = ["HEAVY_CLASSES", "Group", "incident_findings", "placement", "usable"]
 
 #: weapon classes whose presence or use weighs most
 HEAVY_CLASSES = frozenset({"artillery_ge100", "mlrs", "mlrs_long_tbm", "aircraft"})
+DAY = 86400
+_ATTRIBUTED, _ON_GROUND = 1, 2
 
 
 def usable(ctx: Context) -> BoolArray:
@@ -29,41 +50,198 @@ def usable(ctx: Context) -> BoolArray:
     return ~rejected & (inc.t >= ctx.t_from) & (inc.t < ctx.t_to)
 
 
+def placement(
+    inc: Incidents, view: ZoneView, idx: IntArray
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int8]]:
+    """Per selected incident: the party the evidence places it on (None if it does not) and
+    how (1 = attributed by fusion with enough confidence, 2 = a presence whose whole
+    uncertainty circle lies in the area a party holds, 0 = not placed)."""
+    actor = np.asarray(
+        inc.table.column("actor").take(idx).to_numpy(zero_copy_only=False), dtype=object
+    )
+    attributed = (actor != None) & (inc.actor_confidence[idx] >= MIN_ACTOR_CONFIDENCE)  # noqa: E711
+    holder = view.party[idx]
+    dist_m = view.dist_km[idx] * 1000.0
+    presence = inc.isin("kind", PRESENCE_KINDS)[idx]
+    ground = ~attributed & presence & (holder >= 0) & np.isfinite(dist_m)
+    ground &= dist_m > inc.radius_m[idx]
+    party = np.full(len(idx), None, dtype=object)
+    party[attributed] = actor[attributed]
+    names = np.asarray(view.parties + ("",), dtype=object)
+    party[ground] = names[holder[ground]]
+    how = np.where(attributed, _ATTRIBUTED, np.where(ground, _ON_GROUND, 0)).astype(np.int8)
+    return party, how
+
+
+def _weights(inc: Incidents, idx: IntArray) -> FloatArray:
+    w = np.full(len(idx), STATUS_WEIGHT[IncidentStatus.REPORTED])
+    for status, weight in STATUS_WEIGHT.items():
+        w[inc.isin("status", [status])[idx]] = weight
+    conf = np.clip(np.nan_to_num(inc.confidence[idx], nan=0.0), 0.0, 1.0)
+    out: FloatArray = np.round(w * conf, 4)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """The incidents of one finding, for the rule's wording."""
+
+    subject: str
+    day: int
+    sector: str | None
+    party: str | None
+    ids: tuple[int, ...]
+    kinds: Counter[str]
+    weapons: Counter[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def day_label(self) -> str:
+        return _day_label(self.day)
+
+    def what(self) -> str:
+        """``3 explosion, 1 burst`` (most frequent first)."""
+        return ", ".join(f"{n} {k}" for k, n in self.kinds.most_common())
+
+    def where(self) -> str:
+        return f" in sector {self.sector}" if self.sector else ""
+
+
+@lru_cache(maxsize=4096)
+def _day_label(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).date().isoformat()
+
+
+def _basis(
+    g: Group, inc: Incidents, view: ZoneView, rows: IntArray, how: npt.NDArray[np.int8]
+) -> str | None:
+    """Why the group's party is named: the attributions, the sightings on its ground."""
+    if g.party is None:
+        return None
+    parts = []
+    attributed, ground = rows[how == _ATTRIBUTED], rows[how == _ON_GROUND]
+    if len(attributed):
+        i = int(attributed[0])
+        basis = inc.str_at("actor_basis", i) or "no basis given"
+        parts.append(
+            f"{len(attributed)} incident(s) attributed to {g.party} by fusion (e.g. incident "
+            f"{inc.id[i]}: {basis}; confidence {inc.actor_confidence[i]:.2f})"
+        )
+    if len(ground):
+        near = float(view.dist_km[ground].min())
+        parts.append(
+            f"{len(ground)} sighting(s) inside the area held by {g.party}, each with its whole "
+            f"uncertainty circle on {g.party}'s side of the contact line (nearest {near:.1f} km)"
+        )
+    return "; ".join(parts)
+
+
+def _groups(*keys: IntArray) -> tuple[IntArray, IntArray]:
+    """Sort order and group starts of the rows by ``keys`` (small non-negative ints)."""
+    bits = [max(1, int(k.max()).bit_length()) if len(k) else 1 for k in keys]
+    if sum(bits) <= 62:  # one packed key: a single argsort
+        packed = np.zeros(len(keys[0]), dtype=np.int64)
+        for k, b in zip(keys, bits, strict=True):
+            packed = (packed << b) | k
+        order = np.argsort(packed, kind="stable")
+        change = packed[order][1:] != packed[order][:-1]
+    else:
+        order = np.lexsort(keys[::-1])
+        stacked = np.column_stack(keys)[order]
+        change = np.any(stacked[1:] != stacked[:-1], axis=1)
+    starts = np.concatenate([[0], np.flatnonzero(change) + 1]).astype(np.int64)
+    return order.astype(np.int64), starts
+
+
+def _counts(inc: Incidents, column: str, sidx: IntArray, starts: IntArray) -> list[Counter[str]]:
+    """Per group, how many of each value of a string column (nulls left out)."""
+    codes, values = inc.codes(column)
+    c = codes[sidx]
+    group = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(sidx))))
+    keep = c >= 0
+    width = max(1, len(values))
+    flat = np.bincount(group[keep] * width + c[keep], minlength=len(starts) * width)
+    table = flat.reshape(len(starts), width)
+    return [Counter({values[j]: n for j, n in enumerate(row) if n}) for row in table.tolist()]
+
+
 def incident_findings(
     rule: Any,
     ctx: Context,
     mask: BoolArray,
-    summary: Callable[[int], str],
-    severity: Callable[[int], str],
+    summary: Callable[[Group], str],
     *,
-    placed: Callable[[int], tuple[str | None, str | None]] | None = None,
+    subject: IntArray | None = None,
+    subjects: Sequence[str] = ("",),
+    high: BoolArray | None = None,
+    level: str = "medium",
     require_party: str | None = None,
 ) -> list[Finding]:
-    """One finding per incident selected by ``mask`` (the loop runs over findings only)."""
-    inc, a = ctx.incidents, ctx.agreement
+    """Findings for the incidents selected by ``mask``, one per (subject, day, sector, party).
+
+    ``subject`` (index into ``subjects`` per incident) separates what the rule tells apart
+    (the band, the foreign state); ``high`` marks incidents that make a finding high
+    severity, else it is ``level``."""
+    inc, view, a = ctx.incidents, ctx.view, ctx.agreement
+    idx = np.flatnonzero(mask & usable(ctx))
+    if not len(idx):
+        return []
+    party, how = placement(inc, view, idx)
+    names = sorted({p for p in party.tolist() if p is not None})
+    pcode = np.full(len(idx), -1, dtype=np.int64)
+    for k, name in enumerate(names):
+        pcode[party == name] = k
+    subj = np.zeros(len(idx), np.int64) if subject is None else subject[idx]
+    day = inc.t[idx] // DAY
+    sector = view.sector[idx]
+    order, starts = _groups(subj, day - day.min(), sector + 1, pcode + 1)
+    ends = [*starts[1:].tolist(), len(idx)]
+    sidx = idx[order]
+    n = np.diff(np.append(starts, len(idx)))
+    lon = np.add.reduceat(inc.lon[sidx], starts) / n
+    lat = np.add.reduceat(inc.lat[sidx], starts) / n
+    conf = np.maximum.reduceat(_weights(inc, sidx), starts)
+    heavy = np.zeros(len(idx), bool) if high is None else high[sidx]
+    severe = np.maximum.reduceat(heavy.astype(np.int8), starts) > 0
+    ids = inc.id[sidx].tolist()
+    kinds = _counts(inc, "kind", sidx, starts)
+    weapons = _counts(inc, "weapon_class", sidx, starts)
     out: list[Finding] = []
-    for i in np.flatnonzero(mask & usable(ctx)):
-        party, basis = (placed or (lambda j: place(inc, ctx.view, j)))(int(i))
-        if require_party is not None and party != require_party:
+    for g_no, (lo, hi) in enumerate(zip(starts.tolist(), ends, strict=True)):
+        first = int(order[lo])
+        p = None if pcode[first] < 0 else names[int(pcode[first])]
+        if require_party is not None and p != require_party:
             continue
-        t = int(inc.t[i])
+        k_sec = int(sector[first])
+        g = Group(
+            subject=subjects[int(subj[first])],
+            day=int(day[first]) * DAY,
+            sector=view.sector_ids[k_sec] if k_sec >= 0 else None,
+            party=p,
+            ids=tuple(sorted(ids[lo:hi])),
+            kinds=kinds[g_no],
+            weapons=weapons[g_no],
+        )
         out.append(
             Finding(
                 rule_id=str(rule.id),
                 rule_kind=str(rule.kind),
                 agreement_id=str(a.id),
                 agreement_version=int(a.version),
-                anchor=f"incident:{int(inc.id[i])}",
-                period_start=t,
-                period_end=t + 1,
-                party=party,
-                party_basis=basis,
-                severity=severity(int(i)),
-                confidence=confidence_of(inc.str_at("status", int(i)), float(inc.confidence[i])),
-                summary=summary(int(i)),
-                incidents=(int(inc.id[i]),),
-                lon=float(inc.lon[i]),
-                lat=float(inc.lat[i]),
+                anchor=f"{g.subject}:{g.day_label}:{g.sector or '-'}:{p or '-'}",
+                period_start=g.day,
+                period_end=g.day + DAY,
+                party=p,
+                party_basis=_basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]]),
+                severity="high" if severe[g_no] else level,
+                confidence=float(conf[g_no]),
+                summary=summary(g),
+                incidents=g.ids,
+                lon=float(lon[g_no]),
+                lat=float(lat[g_no]),
             )
         )
     return out

@@ -37,8 +37,6 @@ __all__ = [
     "Incidents",
     "Notifications",
     "ZoneView",
-    "confidence_of",
-    "place",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -97,6 +95,7 @@ class Incidents:
         self.confidence: FloatArray = self._num("confidence", 0.0)
         self.actor_confidence: FloatArray = self._num("actor_confidence", 0.0)
         self.count: IntArray = self._num("count", 1).astype(np.int64)
+        self._codes: dict[str, tuple[npt.NDArray[np.int64], list[str]]] = {}
 
     def _num(self, name: str, fill: float) -> FloatArray:
         col = pc.fill_null(self.table.column(name), fill)
@@ -105,11 +104,26 @@ class Incidents:
     def __len__(self) -> int:
         return int(self.table.num_rows)
 
+    def codes(self, name: str) -> tuple[npt.NDArray[np.int64], list[str]]:
+        """A string column dictionary-encoded once: per row an index into the returned
+        values, -1 for null."""
+        hit = self._codes.get(name)
+        if hit is None:
+            enc = pc.dictionary_encode(self.table.column(name)).combine_chunks()
+            idx = np.asarray(pc.fill_null(enc.indices, -1).to_numpy(), dtype=np.int64)
+            idx.setflags(write=False)
+            hit = (idx, [str(v) for v in enc.dictionary.to_pylist()])
+            self._codes[name] = hit
+        return hit
+
     def isin(self, name: str, values: Iterable[str]) -> BoolArray:
         """Rows whose string column ``name`` is one of ``values`` (null is never in)."""
-        vals = pa.array(sorted({str(v) for v in values}), pa.string())
-        mask = pc.fill_null(pc.is_in(self.table.column(name), value_set=vals), False)
-        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+        idx, dictionary = self.codes(name)
+        wanted = {str(v) for v in values}
+        lut = np.zeros(len(dictionary) + 1, dtype=bool)  # the last slot is null's (-1)
+        lut[[k for k, v in enumerate(dictionary) if v in wanted]] = True
+        hit: BoolArray = lut[idx]
+        return hit
 
     def str_at(self, name: str, i: int) -> str | None:
         v = self.table.column(name)[i].as_py()
@@ -129,8 +143,13 @@ class ZoneView:
         dist_km: FloatArray,
         zone_ids: Sequence[str],
         zones: BoolArray,
+        sector: npt.NDArray[np.int64] | None = None,
+        sector_ids: Sequence[str] = (),
     ) -> None:
         self.party = np.asarray(party, dtype=np.int64)
+        n = len(self.party)
+        self.sector = np.full(n, -1, np.int64) if sector is None else np.asarray(sector, np.int64)
+        self.sector_ids = tuple(sector_ids)
         self.parties = tuple(parties)
         self.dist_km = np.asarray(dist_km, dtype=np.float64)
         self.zone_ids = tuple(zone_ids)
@@ -149,10 +168,6 @@ class ZoneView:
             return np.zeros(len(self.party), dtype=bool)
         held: BoolArray = self.party == self.parties.index(party)
         return held
-
-    def party_at(self, i: int) -> str | None:
-        k = int(self.party[i])
-        return self.parties[k] if k >= 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,29 +245,3 @@ class Context:
     notifications: Notifications = Notifications()
     t_from: int = 0
     t_to: int = 2**62  # exclusive end of the checked span (and "now" for missing duties)
-
-
-def confidence_of(status: str | None, confidence: float) -> float:
-    """A finding's confidence from one incident: status weight times the incident's confidence."""
-    w = STATUS_WEIGHT.get(status or "", 0.5)
-    c = 0.0 if not np.isfinite(confidence) else min(max(float(confidence), 0.0), 1.0)
-    return round(w * c, 4)
-
-
-def place(inc: Incidents, view: ZoneView, i: int) -> tuple[str | None, str | None]:
-    """The party the evidence places incident ``i`` on, and the basis; else (None, None)."""
-    actor = inc.str_at("actor", i)
-    if actor and inc.actor_confidence[i] >= MIN_ACTOR_CONFIDENCE:
-        basis = inc.str_at("actor_basis", i) or "attributed by fusion"
-        conf = inc.actor_confidence[i]
-        return actor, f"incident {inc.id[i]} attributed to {actor} ({basis}; confidence {conf:.2f})"
-    kind = inc.str_at("kind", i)
-    holder = view.party_at(i)
-    margin_m = view.dist_km[i] * 1000.0 - inc.radius_m[i]
-    if kind in PRESENCE_KINDS and holder is not None and np.isfinite(margin_m) and margin_m > 0:
-        return holder, (
-            f"{kind} seen inside the area held by {holder}, {view.dist_km[i]:.1f} km from the "
-            f"contact line; its whole uncertainty circle (radius {inc.radius_m[i]:.0f} m) "
-            f"lies on {holder}'s side"
-        )
-    return None, None

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from truceline.compliance.rules._incident import incident_findings
-from truceline.compliance.rules.base import Context, Finding, Notifications, place
+from truceline.compliance.rules._incident import Group, incident_findings, placement
+from truceline.compliance.rules.base import Context, Finding, Notifications
 from truceline.domain.vocab import ObservationKind
 
 __all__ = ["ACTIVITY_KINDS", "notification_duty", "notified", "prohibition"]
@@ -33,13 +33,19 @@ def prohibition(rule: Any, ctx: Context) -> list[Finding]:
         & ctx.view.held_by(territory)
     )
 
-    def summary(i: int) -> str:
+    state_of = np.full(len(inc), -1, dtype=np.int64)
+    for k, st in enumerate(states):
+        state_of[mask & inc.isin("state", [st])] = k
+
+    def summary(g: Group) -> str:
         return (
-            f"forces of {inc.str_at('state', i)} seen on the territory held by {territory} "
-            f"({rule.params.get('what', 'foreign_forces')} barred)"
+            f"{g.n} sighting(s) of forces of {g.subject} on the territory held by {territory}"
+            f" on {g.day_label} (foreign forces of {', '.join(states)} barred)"
         )
 
-    return incident_findings(rule, ctx, mask, summary, lambda i: "high")
+    return incident_findings(
+        rule, ctx, mask, summary, subject=state_of, subjects=states, level="high"
+    )
 
 
 def notified(
@@ -76,16 +82,23 @@ def notification_duty(rule: Any, ctx: Context) -> list[Finding]:
     days = float(rule.params.get("days_ahead", 0))
     inc = ctx.incidents
     mask = inc.isin("kind", kinds) & (inc.count >= threshold)
-    for i in np.flatnonzero(mask):
-        party, _ = place(inc, ctx.view, int(i))
+    idx = np.flatnonzero(mask)
+    party, _ = placement(inc, ctx.view, idx)
+    for i, p in zip(idx.tolist(), party.tolist(), strict=True):
         t, lon, lat = int(inc.t[i]), float(inc.lon[i]), float(inc.lat[i])
-        if notified(ctx.notifications, activities, party, t, lon, lat, days):
+        if notified(ctx.notifications, activities, p, t, lon, lat, days):
             mask[i] = False
+    # each unnotified activity is its own finding
+    left = np.flatnonzero(mask)
+    own = np.full(len(inc), -1, dtype=np.int64)
+    own[left] = np.arange(len(left))
+    count = {int(i): int(c) for i, c in zip(inc.id[left], inc.count[left], strict=True)}
 
-    def summary(i: int) -> str:
+    def summary(g: Group) -> str:
         return (
-            f"{inc.str_at('kind', i)} of {int(inc.count[i])} (threshold {threshold}) observed "
-            f"without a notification {days:g} days ahead"
+            f"{g.what()} of {count[g.ids[0]]} (threshold {threshold}) observed on "
+            f"{g.day_label} without a notification {days:g} days ahead"
         )
 
-    return incident_findings(rule, ctx, mask, summary, lambda i: "medium")
+    subjects = [f"incident {i}" for i in inc.id[left].tolist()]
+    return incident_findings(rule, ctx, mask, summary, subject=own, subjects=subjects)

@@ -9,7 +9,7 @@ import shapely
 import shapely.ops
 
 from truceline.compliance.periods import to_epoch
-from truceline.compliance.rules._incident import HEAVY_CLASSES, incident_findings
+from truceline.compliance.rules._incident import HEAVY_CLASSES, Group, incident_findings
 from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
 from truceline.domain.vocab import FIRE_KINDS, MILITARY_KINDS, ObservationKind
 
@@ -43,8 +43,12 @@ def zone_mask(ctx: Context, zone: Any) -> BoolArray:
     return np.asarray(shapely.contains_xy(geom, ctx.incidents.lon, ctx.incidents.lat), dtype=bool)
 
 
-def _weapon(ctx: Context, i: int) -> str:
-    return ctx.incidents.str_at("weapon_class", i) or "unknown weapon"
+def _heavy(ctx: Context) -> BoolArray:
+    return ctx.incidents.isin("weapon_class", HEAVY_CLASSES)
+
+
+def _weapons(g: Group) -> str:
+    return ", ".join(f"{n} {w}" for w, n in g.weapons.most_common()) or "weapon class unknown"
 
 
 def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
@@ -64,18 +68,19 @@ def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
     for k, z in enumerate(bands):
         hit = seen & (zone_of < 0) & zone_mask(ctx, z) & inc.isin("weapon_class", [z.weapon_class])
         zone_of[hit] = k
+    by_id = {z.id: z for z in bands}
 
-    def summary(i: int) -> str:
-        z = bands[int(zone_of[i])]
+    def summary(g: Group) -> str:
+        z = by_id[g.subject]
         return (
-            f"{_weapon(ctx, i)} seen inside the {z.band_km:g} km withdrawal band "
-            f"{z.id} (side of {z.party})"
+            f"{_weapons(g)} seen inside the {z.band_km:g} km withdrawal band {z.id} "
+            f"(side of {z.party}){g.where()} on {g.day_label}"
         )
 
-    def severity(i: int) -> str:
-        return "high" if _weapon(ctx, i) in HEAVY_CLASSES else "medium"
-
-    return incident_findings(rule, ctx, zone_of >= 0, summary, severity)
+    return incident_findings(
+        rule, ctx, zone_of >= 0, summary, subject=zone_of, subjects=[z.id for z in bands],
+        high=_heavy(ctx),
+    )  # fmt: skip
 
 
 def buffer_fire(rule: Any, ctx: Context) -> list[Finding]:
@@ -86,13 +91,10 @@ def buffer_fire(rule: Any, ctx: Context) -> list[Finding]:
     inc = ctx.incidents
     mask = zone_mask(ctx, zone) & inc.isin("kind", FIRE_KINDS)
 
-    def summary(i: int) -> str:
-        return f"{inc.str_at('kind', i)} ({_weapon(ctx, i)}) inside the buffer zone {zone.id}"
+    def summary(g: Group) -> str:
+        return f"fire inside the buffer zone {zone.id}{g.where()} on {g.day_label}: {g.what()}"
 
-    def severity(i: int) -> str:
-        return "high" if _weapon(ctx, i) in HEAVY_CLASSES else "medium"
-
-    return incident_findings(rule, ctx, mask, summary, severity)
+    return incident_findings(rule, ctx, mask, summary, high=_heavy(ctx))
 
 
 def exclusion(rule: Any, ctx: Context) -> list[Finding]:
@@ -103,14 +105,13 @@ def exclusion(rule: Any, ctx: Context) -> list[Finding]:
     kinds: set[str] = set()
     for what in zone.bars:
         kinds |= _BARRED_KINDS.get(what, frozenset())
-    inc = ctx.incidents
-    mask = zone_mask(ctx, zone) & inc.isin("kind", kinds)
+    mask = zone_mask(ctx, zone) & ctx.incidents.isin("kind", kinds)
+    barred = ", ".join(sorted(zone.bars))
 
-    def summary(i: int) -> str:
-        barred = ", ".join(sorted(zone.bars))
-        return f"{inc.str_at('kind', i)} inside the exclusion zone {zone.id} (bars {barred})"
+    def summary(g: Group) -> str:
+        return f"inside the exclusion zone {zone.id} (bars {barred}) on {g.day_label}: {g.what()}"
 
-    return incident_findings(rule, ctx, mask, summary, lambda i: "high")
+    return incident_findings(rule, ctx, mask, summary, level="high")
 
 
 def area_to_vacate(agreement: Any, zone: Any, party: str) -> Any:
@@ -142,10 +143,10 @@ def withdrawal_area(rule: Any, ctx: Context) -> list[Finding]:
     inside = np.asarray(shapely.contains_xy(area, inc.lon, inc.lat), dtype=bool)
     mask = inside & inc.isin("kind", MILITARY_KINDS) & (inc.t >= by)
 
-    def summary(i: int) -> str:
+    def summary(g: Group) -> str:
         return (
-            f"{inc.str_at('kind', i)} of {party} inside {zone.id}, which {party} was to "
+            f"{g.what()} of {party} inside {zone.id} on {g.day_label}, which {party} was to "
             f"vacate by {rule.params.get('by')}"
         )
 
-    return incident_findings(rule, ctx, mask, summary, lambda i: "high", require_party=party)
+    return incident_findings(rule, ctx, mask, summary, level="high", require_party=party)

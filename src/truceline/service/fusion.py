@@ -28,7 +28,7 @@ from sqlalchemy import Connection, func, select
 
 from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.attributes import fuse_attributes
-from truceline.fusion.incremental import Points, increment, reach
+from truceline.fusion.incremental import Points, increment
 from truceline.service import fusion_store as fs
 from truceline.service.fusion_write import store_increment
 from truceline.service.workspace import Workspace
@@ -123,10 +123,10 @@ def fuse(
         new = {k: v[located] for k, v in new.items()}
         x, y, r = x[located], y[located], r[located]
         pts = _points(new, x, y, r, new["id"], eps, win)
-        reach_m, reach_t = reach(eps, win, eps, float(win))
         say("loading incidents within reach")
         nlon, nlat = proj.inverse(x, y)
-        old = fs.fused_near(conn, new["t"], nlon, nlat, reach_t, reach_m)
+        # a new point reaches an old one at eps + its own + the old one's (capped) radius
+        old = fs.fused_near(conn, new["t"], nlon, nlat, pts.tu + 2 * win, pts.r + 2 * eps)
         ox, oy = proj.forward(old["lon"], old["lat"])
         old_pts = _points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
         say("clustering")
@@ -172,7 +172,7 @@ def _write(
     if old is not None and len(old["id"]):
         okey = _remap(old["incident_id"], inc.merged)
         mx, my = proj.forward(old["lon"], old["lat"])
-        cols = {k: np.concatenate([old[k], new[k]]) for k in new}
+        cols = {k: np.concatenate([old[k], new[k]]) for k in fs.MEMBER_COLS}
         mx, my = np.concatenate([mx, x]), np.concatenate([my, y])
         mr = np.concatenate([old["radius_m"], r])
         key = np.concatenate([okey, keys_new])

@@ -7,7 +7,17 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Select, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    select,
+)
 
 from truceline.geo.projection import Projector
 from truceline.store.schema import (
@@ -40,17 +50,20 @@ _OBS_COLS = tuple(
         "count", "credibility",
     )
 )  # fmt: skip
+#: what fusion needs of an incident's members
+MEMBER_COLS = ("id", "source_id", "t", "t_unc_s", "lon", "lat", "radius_m", "kind",
+               "weapon_class", "count", "credibility")  # fmt: skip
 _FLOATS = {"t_unc_s", "lon", "lat", "radius_m", "obs_lon", "obs_lat", "bearing_deg",
            "bearing_sd_deg", "range_min_m", "range_max_m"}  # fmt: skip
 _INTS = {"id", "t", "count", "credibility", "incident_id"}
 
 
 def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     out: Columns = {}
-    for k, name in enumerate(names):
-        col = [r[k] for r in rows]
+    for name, col in zip(names, cols, strict=True):
         if name in _FLOATS:
-            out[name] = np.array([np.nan if v is None else v for v in col], np.float64)
+            out[name] = np.array(col, np.float64).reshape(len(col))  # None -> NaN
         elif name in _INTS:
             out[name] = np.array(col, np.int64).reshape(len(col))
         else:
@@ -75,23 +88,39 @@ def unfused(conn: Connection) -> Columns:
     return _fetch(conn, q)
 
 
-def _member_query() -> Select[Any]:
-    """Fused observations with their incident; a bearing-only one placed at its incident."""
-    io, ic = incident_observations.c, incidents.c
-    located = OBS.lon.isnot(None)
-    cols = [c for c in _OBS_COLS if c.name not in ("lon", "lat", "radius_m")]
-    return (
-        select(
-            *cols,
-            func.coalesce(OBS.lon, ic.lon).label("lon"),
-            func.coalesce(OBS.lat, ic.lat).label("lat"),
-            func.coalesce(OBS.radius_m, ic.radius_m).label("radius_m"),
-            io.incident_id,
-            located.label("located"),
-        )
-        .join(incident_observations, io.observation_id == OBS.id)
-        .join(incidents, ic.id == io.incident_id)
-    )
+_REACH = Table(
+    "tl_fusion_reach",
+    MetaData(),
+    *(Column(c, BigInteger) for c in ("t_lo", "t_hi")),
+    *(Column(c, Float) for c in ("lon_lo", "lon_hi", "lat_lo", "lat_hi")),
+    prefixes=["TEMPORARY"],
+)
+
+
+def _concat(parts: list[Columns]) -> Columns:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _by_ids(conn: Connection, q: Select[Any], col: Any, ids: Sequence[int]) -> Columns:
+    """``q`` restricted to ``col IN ids``, in chunks (bounded parameter lists)."""
+    parts = [
+        _fetch(conn, q.where(col.in_(list(ids[s : s + _IN_CHUNK]))))
+        for s in range(0, len(ids), _IN_CHUNK)
+    ]
+    return _concat(parts) if parts else _fetch(conn, q.where(col.in_([-1])))
+
+
+def _place_bare(conn: Connection, out: Columns) -> Columns:
+    """A bearing-only observation (no point of its own) is placed at its incident."""
+    bare = np.flatnonzero(~np.isfinite(out["lon"]))
+    if len(bare):
+        ic = incidents.c
+        inc = _by_ids(conn, select(ic.id, ic.lon, ic.lat, ic.radius_m), ic.id,
+                      sorted(set(out["incident_id"][bare].tolist())))  # fmt: skip
+        k = np.searchsorted(inc["id"], out["incident_id"][bare])
+        for c in ("lon", "lat", "radius_m"):
+            out[c][bare] = inc[c][k]
+    return out
 
 
 def fused_near(
@@ -99,56 +128,98 @@ def fused_near(
     t: NDArray[np.int64],
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
-    reach_t: float,
-    reach_m: float,
-    bucket_s: int = 3600,
+    reach_t: NDArray[np.float64],
+    reach_m: NDArray[np.float64],
 ) -> Columns:
-    """Fused observations within reach of the new ones (``t``, ``lon``, ``lat``).
+    """Fused observations within reach (per new observation, metres and seconds) of the
+    new ones (``t``, ``lon``, ``lat``).
 
-    One indexed time-range query per hour holding new observations, bounded by the box
-    of that hour's observations widened by the reach; so a store of millions is never
-    read whole, even when late reports are scattered over its whole period."""
-    io, ic = incident_observations.c, incidents.c
-    lon_c, lat_c = func.coalesce(OBS.lon, ic.lon), func.coalesce(OBS.lat, ic.lat)
+    The reach box of every new observation goes into a temporary table joined to the
+    observations on the time index, so a store of millions is never read whole, even
+    when late reports are scattered over its whole period. Bearing-only observations
+    (no point of their own) are taken in the time ranges and placed at their incident."""
+    rt = np.ceil(reach_t).astype(np.int64)
+    # 10 % spare: degrees are converted at their shortest (110 km) and projected
+    # distances stretch (< 1 % within 1,500 km of the projection centre)
+    dlat = 1.1 * reach_m / 110_000.0
+    dlon = dlat / np.cos(np.radians(np.minimum(89.0, np.abs(lat) + dlat)))
+    boxes = [
+        {"t_lo": a - r, "t_hi": a + r, "lon_lo": b - d, "lon_hi": b + d,
+         "lat_lo": c - e, "lat_hi": c + e}
+        for a, r, b, c, d, e in zip(t.tolist(), rt.tolist(), lon.tolist(), lat.tolist(),
+                                    dlon.tolist(), dlat.tolist(), strict=True)
+    ]  # fmt: skip
+    io = incident_observations.c
+    cols = [OBS[c] for c in ("id", "t", "t_unc_s", "lon", "lat", "radius_m")] + [io.incident_id]
+    _REACH.create(conn, checkfirst=True)
+    try:
+        if boxes:
+            conn.execute(_REACH.insert(), boxes)
+        b = _REACH.c
+        q = (
+            select(*cols)
+            .distinct()
+            .select_from(_REACH)
+            .join(
+                observations,
+                and_(
+                    OBS.t >= b.t_lo,
+                    OBS.t <= b.t_hi,
+                    OBS.lon >= b.lon_lo,
+                    OBS.lon <= b.lon_hi,
+                    OBS.lat >= b.lat_lo,
+                    OBS.lat <= b.lat_hi,
+                ),
+            )
+            .join(incident_observations, io.observation_id == OBS.id)
+            .order_by(OBS.id)
+        )
+        located = _fetch(conn, q)
+        bare = _bearing_only(conn, t, int(rt.max(initial=0)), cols)
+    finally:
+        _REACH.drop(conn)
+    return _place_bare(conn, _concat([located, bare]))
+
+
+def _bearing_only(conn: Connection, t: NDArray[np.int64], rt: int, cols: list[Any]) -> Columns:
+    """Fused observations without a point of their own, within ``rt`` of a time in ``t``:
+    one indexed range query per run of times closer than ``2 rt``."""
+    io = incident_observations.c
     base = (
-        select(
-            OBS.id, OBS.t, OBS.t_unc_s, lon_c.label("lon"), lat_c.label("lat"),
-            func.coalesce(OBS.radius_m, ic.radius_m).label("radius_m"), io.incident_id,
-        )
+        select(*cols)
+        .select_from(observations)
         .join(incident_observations, io.observation_id == OBS.id)
-        .join(incidents, ic.id == io.incident_id)
-    )  # fmt: skip
+    )
     parts = [_fetch(conn, base.where(OBS.id < 0))]
-    bucket = t // bucket_s
-    order = np.argsort(bucket, kind="stable")
-    cuts = np.flatnonzero(np.diff(bucket[order])) + 1
-    reach_m *= 1.25  # generous: projected distances stretch away from the centre
-    dlat = reach_m / 110_000.0
-    rt = int(np.ceil(reach_t))
-    for g in np.split(order, cuts) if len(t) else []:
-        la0, la1 = float(lat[g].min()) - dlat, float(lat[g].max()) + dlat
-        cos = np.cos(np.radians(min(89.0, max(abs(la0), abs(la1)))))
-        dlon = reach_m / (110_000.0 * cos)
-        q = base.where(
-            OBS.t >= int(t[g].min()) - rt,
-            OBS.t <= int(t[g].max()) + rt,
-            lon_c.between(float(lon[g].min()) - dlon, float(lon[g].max()) + dlon),
-            lat_c.between(la0, la1),
-        )
-        parts.append(_fetch(conn, q))
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    _, first = np.unique(out["id"], return_index=True)
-    return {k: v[first] for k, v in out.items()}
+    if len(t):
+        ts = np.unique(t)
+        cut = np.flatnonzero(np.diff(ts) > 2 * rt) + 1
+        for a, b in zip(ts[np.r_[0, cut]] - rt, ts[np.r_[cut - 1, len(ts) - 1]] + rt, strict=True):
+            q = base.where(OBS.t >= int(a), OBS.t <= int(b), OBS.lon.is_(None))
+            parts.append(_fetch(conn, q))
+    return _concat(parts)
+
+
+_IDS = Table("tl_fusion_ids", MetaData(), Column("id", BigInteger), prefixes=["TEMPORARY"])
 
 
 def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
-    """All member observations of the incidents ``ids``."""
+    """All member observations of the incidents ``ids``, with ``incident_id``."""
     io = incident_observations.c
-    parts = [
-        _fetch(conn, _member_query().where(io.incident_id.in_(list(ids[s : s + _IN_CHUNK]))))
-        for s in range(0, max(len(ids), 1), _IN_CHUNK)
-    ]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    _IDS.create(conn, checkfirst=True)
+    try:
+        if ids:
+            conn.execute(_IDS.insert(), [{"id": int(i)} for i in ids])
+        q = (
+            select(*(OBS[c] for c in MEMBER_COLS), io.incident_id)
+            .select_from(incident_observations)
+            .join(observations, OBS.id == io.observation_id)
+            .where(io.incident_id.in_(select(_IDS.c.id)))
+        )
+        out = _fetch(conn, q)
+    finally:
+        _IDS.drop(conn)
+    return _place_bare(conn, out)
 
 
 def source_info(

@@ -165,10 +165,21 @@ def _insert_grades(
     return idx
 
 
+def _is_file(value: str) -> bool:
+    try:
+        return "\n" not in value and Path(value).is_file()
+    except OSError:
+        return False
+
+
 def parse_public_key(value: str | bytes | Path) -> bytes:
     """An Ed25519 public key from base64 of its 32 raw bytes, or a PEM text or file."""
-    if isinstance(value, Path) or (isinstance(value, str) and Path(value).is_file()):
-        value = Path(value).read_bytes()
+    if isinstance(value, Path) or (isinstance(value, str) and _is_file(value)):
+        path = Path(value)
+        try:
+            value = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"public key: cannot read {path}: {exc.strerror}") from exc
     raw = value.encode() if isinstance(value, str) else value
     if b"BEGIN PUBLIC KEY" in raw:
         try:

@@ -182,3 +182,35 @@ def test_row_inserted_without_the_ledger_is_named(
     )
     issues = svc.verify_store(ws).issues
     assert any(i.problem == "unledgered" and "observations row" in i.detail for i in issues)
+
+
+def test_rows_changed_through_the_api_are_not_flagged(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A source updated by a later entry and a finding moved on by a status entry are
+    the ledger's own history; a hand edit after them is still caught."""
+    from truceline.service.sources import update_source
+    from truceline.store.schema import findings
+
+    ws = sqlite_workspace
+    _world(ws, tmp_path)
+    update_source(ws, "mon-01", group="monitors", actor="ops", reason="grouped")
+    row = {
+        "key": "k1", "rule_id": "r1", "rule_kind": "fire", "agreement_id": "a",
+        "agreement_version": 1, "period_start": 0, "period_end": 10, "severity": "minor",
+        "confidence": 0.5, "status": "open", "summary": "s", "created_at": 1,
+        "evidence": '{"incidents": [1]}',
+    }  # fmt: skip
+    with ws.engine.begin() as conn:
+        [li] = log.append(conn, "finding", [("k1", {**row, "evidence": {"incidents": [1]}})])
+        fid = conn.execute(findings.insert().values(**row, ledger_index=li)).inserted_primary_key
+        assert fid is not None
+        change = {"finding_id": fid[0], "from_status": "open", "to_status": "confirmed"}
+        log.append(conn, "finding_status", [(str(fid[0]), change)])
+        conn.execute(findings.update().values(status="confirmed"))
+    assert svc.verify_store(ws).issues == []
+    _sql(ws, "UPDATE sources SET name = 'renamed' WHERE id = 'mon-01'")
+    _sql(ws, "UPDATE findings SET status = 'dismissed', confidence = 0.9")
+    issues = svc.verify_store(ws).issues
+    assert any("sources row mon-01" in i.detail and "name" in i.detail for i in issues)
+    assert any("findings row" in i.detail and "status" in i.detail for i in issues)

@@ -45,6 +45,8 @@ class StoreReport:
 class _Ledger:
     idx: list[int] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    statuses: dict[str, set[str]] = field(default_factory=dict)  # ref -> later to_status
     stored: list[bytes] = field(default_factory=list)
     computed: list[bytes] = field(default_factory=list)
 
@@ -68,10 +70,14 @@ def _scan_entries(conn: Connection, rep: StoreReport) -> _Ledger:
             env = json.loads(data)
             if env.get("kind") != kind or env.get("ref") != ref:
                 rep.issues.append(Issue("relabelled", idx, kind, "kind/ref differ from the data"))
+            rec = env.get("record")
+            if isinstance(rec, dict) and "to_status" in rec:
+                led.statuses.setdefault(str(ref), set()).add(str(rec["to_status"]))
         except (ValueError, AttributeError):
             rep.issues.append(Issue("modified", idx, kind, "data is not a JSON ledger envelope"))
         led.idx.append(int(idx))
         led.kinds.append(str(kind))
+        led.refs.append(str(ref))
         led.stored.append(lh)
         led.computed.append(h)
     rep.entries = len(led.idx)
@@ -187,15 +193,20 @@ def _same(row_value: Any, rec_value: Any) -> bool:
     return bool(row_value == rec_value)
 
 
-def _diff(table: Table, row: Any, record: dict[str, Any]) -> list[str]:
+def _diff(
+    table: Table, row: Any, record: dict[str, Any], statuses: set[str] | None = None
+) -> list[str]:
+    """Columns of ``row`` that differ from its ledgered ``record``; a ``status`` reached by
+    a later ledgered transition (a record with ``to_status`` for this row) is not a change."""
     out = []
     for col in table.c:
         if col.name != "ledger_index" and col.name in record:
             v = row._mapping[col.name]
+            if col.name == "status" and statuses and v in statuses:
+                continue
             if not _same(v, record[col.name]):
-                out.append(
-                    f"{col.name} is {v!r} in the table but {record[col.name]!r} in the ledger"
-                )
+                want = record[col.name]
+                out.append(f"{col.name} is {v!r} in the table but {want!r} in the ledger")
     return out
 
 
@@ -207,16 +218,44 @@ def _record(data: object) -> dict[str, Any]:
     return rec if isinstance(rec, dict) else {}
 
 
+def _histories(conn: Connection, table: Table) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """For a table whose rows are updated by later entries of other kinds (a source and
+    its source_update entries): every record of those kinds by ref, in ledger order."""
+    e = ledger_entries.c
+    join = table.join(ledger_entries, e.idx == table.c.ledger_index)
+    kinds = [k for (k,) in conn.execute(select(e.kind).distinct().select_from(join))]
+    if len(kinds) < 2:
+        return {}
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    q = select(e.idx, e.ref, e.data).where(e.kind.in_(kinds)).order_by(e.idx)
+    for idx, ref, data in conn.execute(q):
+        out.setdefault(str(ref), []).append((int(idx), _record(data)))
+    return out
+
+
+def _expected(
+    hist: dict[str, list[tuple[int, dict[str, Any]]]], ref: str, li: int, record: dict[str, Any]
+) -> dict[str, Any]:
+    """The row's state: its records folded in ledger order up to its entry."""
+    merged: dict[str, Any] = {}
+    for idx, rec in hist.get(ref, []):
+        if idx > li:
+            break
+        merged.update(rec)
+    return merged or record
+
+
 def _check_rows(conn: Connection, led: _Ledger, rep: StoreReport) -> None:
     present = set(led.idx)
-    referenced: dict[int, str] = {}
+    referenced: set[int] = set()
+    row_refs: set[tuple[str, str]] = set()  # (table, ref) of the entries rows point to
     kind_tables: dict[str, set[str]] = {}
+    e = ledger_entries.c
     for t in _ledgered_tables():
         pk = list(t.primary_key.columns)[0].name
-        e = ledger_entries.c
-        q = select(t, e.data.label("_data"), e.kind.label("_kind")).outerjoin(
-            ledger_entries, e.idx == t.c.ledger_index
-        )
+        hist = _histories(conn, t)
+        q = select(t, e.data.label("_data"), e.kind.label("_kind"), e.ref.label("_ref"))
+        q = q.outerjoin(ledger_entries, e.idx == t.c.ledger_index)
         bad: list[tuple[Any, int, dict[str, Any], str]] = []
         for row in conn.execution_options(yield_per=20_000).execute(q):
             rep.rows += 1
@@ -228,19 +267,21 @@ def _check_rows(conn: Connection, led: _Ledger, rep: StoreReport) -> None:
             if li not in present:
                 rep.issues.append(Issue("deleted", li, t.name, f"{name} points to a missing entry"))
                 continue
-            referenced[li] = t.name
+            referenced.add(li)
+            row_refs.add((t.name, str(m["_ref"])))
             kind_tables.setdefault(m["_kind"], set()).add(t.name)
-            record = _record(m["_data"])
-            diffs = _diff(t, row, record)
+            record = _expected(hist, str(m["_ref"]), li, _record(m["_data"]))
+            diffs = _diff(t, row, record, led.statuses.get(str(m[pk])))
             if diffs:
                 bad.append((row, li, record, m["_kind"]))
                 rep.issues.append(Issue("modified", li, m["_kind"], f"{name}: " + "; ".join(diffs)))
         _swaps(t, bad, rep)
     for pos, i in enumerate(led.idx):
-        k = led.kinds[pos]
-        if i not in referenced and k in kind_tables:
-            tables = "/".join(sorted(kind_tables[k]))
-            rep.issues.append(Issue("orphan", i, k, f"no {tables} row refers to this entry"))
+        k, ref = led.kinds[pos], led.refs[pos]
+        tables = kind_tables.get(k, set())
+        if i not in referenced and tables and not any((tb, ref) in row_refs for tb in tables):
+            where = "/".join(sorted(tables))
+            rep.issues.append(Issue("orphan", i, k, f"no {where} row refers to this entry"))
 
 
 def _swaps(table: Table, bad: list[tuple[Any, int, dict[str, Any], str]], rep: StoreReport) -> None:

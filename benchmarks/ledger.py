@@ -25,6 +25,7 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +97,11 @@ def _store_proofs(url: str, n: int) -> dict[str, float]:
         ti, tc = [], []
         for _ in range(50):
             i, old = rng.randrange(n), rng.randint(1, n - 1)
-            dt, p = _time(lambda i=i: nodes.inclusion_proof(conn, i, n))
+            dt, p = _time(partial(nodes.inclusion_proof, conn, i, n))
             ti.append(dt)
             leaf = nodes.fetch_nodes(conn, [(0, i)])[(0, i)]
             assert verify_inclusion(i, n, leaf, p, root)
-            dt, c = _time(lambda old=old: nodes.consistency_proof(conn, old, n))
+            dt, c = _time(partial(nodes.consistency_proof, conn, old, n))
             tc.append(dt)
             assert verify_consistency(old, n, nodes.root(conn, old), root, c)
     engine.dispose()
@@ -119,7 +120,7 @@ def main() -> None:
     args = ap.parse_args()
     n = args.n
     items = _records(n)
-    envelopes = [{"kind": "observation", "ref": r, "record": rec} for r, rec in items]
+    envelopes: list[Any] = [{"kind": "observation", "ref": r, "record": rec} for r, rec in items]
     rows: list[tuple[str, float, str]] = []
 
     t_can, datas = _time(lambda: [canonical_bytes(e) for e in envelopes])

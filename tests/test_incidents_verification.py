@@ -88,7 +88,10 @@ def store(workspace: Workspace) -> dict[str, int]:
             _obs(conn, "w1", "wire-1", "B"),
             _obs(conn, "l1", "lia-A", "B"),
         ]
-        claim_only = [_obs(conn, "l2", "lia-A", "B", lon=37.15)]
+        claim_only = [
+            _obs(conn, "l2", "lia-A", "B", lon=37.15),
+            _obs(conn, "d1", "wire-2", "B", lon=37.15, kind="denial"),  # B denies: names nobody
+        ]
         plain = [_obs(conn, "w2", "wire-2", None, lon=37.15)]
         ids = {
             "named": _inc(conn, named, n_groups=3, status="corroborated"),

@@ -72,7 +72,7 @@ def show(ctx: typer.Context, incident_id: int = typer.Argument(...)) -> None:
     console.print(
         f"[bold]incident {i.id}[/bold] {i.kind} x{i.count} {i.status}  {fmt_time(i.t)} "
         f"({fmt_time(i.t_start)} .. {fmt_time(i.t_end)})\n"
-        f"  at {i.lat:.5f}, {i.lon:.5f} ± {i.radius_m:.0f} m (95 %)"
+        f"  at lat {i.lat:.5f} lon {i.lon:.5f} ± {i.radius_m:.0f} m (95 %)"
         + ("" if i.ellipse is None else f" ellipse {json.dumps(i.ellipse)}")
         + f"\n  occurred: confidence {i.confidence:.2f} from {i.n_groups} independent group(s)"
         + f"\n  actor: {i.actor or 'not attributed'}"

@@ -5,9 +5,9 @@ Run after fusion (``truceline.service.fusion.fuse``), either inside its transact
 their own (:func:`update_verification`, idempotent).
 
 * **Attribution** (``fusion.grading.attribute``): only member observations that name
-  an actor count, one term per independence group, party channels at half weight;
-  a technical basis is taken from an observation's ``attrs`` key
-  ``attribution_method`` (e.g. "crater analysis").
+  an actor count (a denial names who denies, not who acted), one term per
+  independence group, party channels at half weight; a technical basis is taken
+  from an observation's ``attrs`` key ``attribution_method`` (e.g. "crater analysis").
 * **Silent sensors** (``fusion.coverage.silent_sensors``): a fire incident that a
   camera, acoustic or UAV source's declared coverage held, at its place and time,
   while that source reported nothing, is moved to ``disputed`` (actor ``fusion``,
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, select
 
-from truceline.domain.vocab import FIRE_KINDS, IncidentStatus, SourceType
+from truceline.domain.vocab import FIRE_KINDS, IncidentStatus, ObservationKind, SourceType
 from truceline.fusion.coverage import silent_sensors
 from truceline.fusion.grading import attribute
 from truceline.service.coverage import coverage_records
@@ -80,7 +80,7 @@ def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> i
         )
         .join(observations, o.id == io.observation_id)
         .join(sources, s.id == o.source_id)
-        .where(o.actor.is_not(None))
+        .where(o.actor.is_not(None), o.kind != ObservationKind.DENIAL.value)
     )
     if ids is None:
         rows = conn.execute(q).all()

@@ -104,3 +104,8 @@ def test_competing_attributions_discount_each_other() -> None:
     assert one.actor[0] == both.actor[0] == "B"
     assert both.confidence[0] < one.confidence[0]
     assert "1 source group names A" in both.basis[0]
+
+
+def test_a_denial_names_nobody() -> None:
+    a = attribute([0, 0], [1, 2], ["B", "A"], ["A", "A"], [1, 1], denials=[False, True])
+    assert a.actor[0] == "B" and a.basis[0] == "1 source group names B"

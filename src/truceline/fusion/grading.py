@@ -152,17 +152,21 @@ def attribute(
     party_channel: ArrayLike | None = None,
     methods: Sequence[str | None] | NDArray[np.object_] | None = None,
     n_incidents: int | None = None,
+    denials: ArrayLike | None = None,
 ) -> Attribution:
     """Who acted, per incident, only from observations that name an actor.
 
     ``party_channel`` marks observations from a party's own channel (half weight);
     ``methods`` names a technical basis of an observation's attribution (e.g.
-    "crater analysis"), quoted in the basis.
+    "crater analysis"), quoted in the basis; ``denials`` marks observations that deny
+    (their actor is who denies, not who acted), which are left out.
     """
     lab = np.asarray(labels, dtype=np.int64)
     n = int(lab.max(initial=-1)) + 1 if n_incidents is None else n_incidents
     act = np.asarray(actors, dtype=object)
     named = (lab >= 0) & act.astype(np.bool_)  # None and "" name nobody
+    if denials is not None:
+        named &= ~np.asarray(denials, np.bool_)
     out_actor = np.full(n, None, dtype=object)
     out_conf = np.full(n, np.nan)
     out_basis = np.full(n, None, dtype=object)

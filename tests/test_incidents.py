@@ -145,6 +145,8 @@ def test_lifecycle_refusals(workspace: Workspace, two_incidents: tuple[int, int]
     assert [i.id for i in list_incidents(workspace)] == [a]
     assert {i.id for i in list_incidents(workspace, include_merged=True)} == {a, b}
     assert list_incidents(workspace, status="verified") == []
+    with pytest.raises(InputError, match="not one of"):
+        list_incidents(workspace, status="closed")
 
 
 def test_fusion_batch_transitions(workspace: Workspace, two_incidents: tuple[int, int]) -> None:

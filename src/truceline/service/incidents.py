@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Row, bindparam, select
 
 from truceline.domain.errors import Conflict, InputError, NotFound
+from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.lifecycle import next_status
 from truceline.fusion.side import side_probabilities
 from truceline.ledger import log
@@ -117,6 +118,8 @@ def list_incidents(
     """Incidents by time (newest first), optionally of one status and within a period."""
     q = select(incidents)
     if status:
+        if status not in {s.value for s in IncidentStatus}:
+            raise InputError(f"status {status!r} is not one of {[s.value for s in IncidentStatus]}")
         q = q.where(incidents.c.status == status)
     if since is not None:
         q = q.where(incidents.c.t >= since)

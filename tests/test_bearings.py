@@ -162,3 +162,11 @@ def test_grouping_fixed_arrays_one_bearing_per_observer(seed: int, n_events: int
     # a fix never lies behind one of its observers
     ahead = (fx.x - ox) * np.sin(np.radians(az)) + (fx.y - oy) * np.cos(np.radians(az))
     assert (ahead[fx.ok & (fx.method == "triangulated")] > 0).all()
+
+
+def test_missing_sd_takes_the_default() -> None:
+    ox, oy = np.array([0.0, 10000.0]), np.array([0.0, 0.0])
+    az = np.degrees(np.arctan2(4000.0 - ox, 6000.0 - oy))
+    fx = fix_bearings([0, 0], ox, oy, az, [np.nan, np.nan], group=[0, 0])
+    ref = fix_bearings([0, 0], ox, oy, az, [2.0, 2.0], group=[0, 0])
+    assert fx.ok.all() and np.allclose(fx.semi_major_m, ref.semi_major_m)

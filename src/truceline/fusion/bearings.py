@@ -28,11 +28,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-__all__ = ["CHI2_95_2D", "BearingFixes", "arc_polygon", "fix_bearings", "group_bearings"]
+__all__ = [
+    "CHI2_95_2D",
+    "DEFAULT_SD_DEG",
+    "BearingFixes",
+    "arc_polygon",
+    "fix_bearings",
+    "group_bearings",
+]
 
 F64 = NDArray[np.float64]
 CHI2_95_2D = float(stats.chi2.ppf(0.95, 2))  # 5.991
 Z95 = float(stats.norm.ppf(0.975))  # 1.96
+#: standard deviation assumed for a bearing that does not state its own (degrees)
+DEFAULT_SD_DEG = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,8 @@ def fix_bearings(
     tt = np.asarray(t, dtype=np.float64)
     n = tt.shape[0]
     ox, oy, az = _f(obs_x, n), _f(obs_y, n), _f(az_deg, n)
-    sd = np.maximum(_f(sd_deg, n, 1.0), 0.05)
+    sd = _f(sd_deg, n, DEFAULT_SD_DEG)
+    sd = np.maximum(np.where(np.isfinite(sd), sd, DEFAULT_SD_DEG), 0.05)
     rmin, rmax = _f(range_min_m, n), _f(range_max_m, n)
     g = np.arange(n) if group is None else np.asarray(group, dtype=np.int64).copy()
     alone = g < 0

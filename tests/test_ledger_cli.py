@@ -58,6 +58,22 @@ def test_heads_witness_cosign_and_proofs(ws: Workspace) -> None:
     _ok("ledger", "consistency", str(h1["size"]), str(h2["size"]), "--out", "P.json")
     _ok("witness", "check", "H2.json", "--state", "wstate", "--proof", "P.json", "--out", "C2.json")
     _ok("ledger", "cosign-add", "C2.json")
+    # a second witness computes the proof itself from an exported bundle
+    _ok("witness", "init", "--name", "party.example/w2", "--key-out", "w2.key",
+        "--state", "w2state", "--log-key", "mission.pub")  # fmt: skip
+    _ok("witness", "check", "H1.json", "--state", "w2state")
+    _ok("ledger", "export", "--out", "b.jsonl")
+    out = _ok("witness", "check", "H2.json", "--state", "w2state", "--bundle", "b.jsonl")
+    assert f'"previous_size": {h1["size"]}' in out
+    lines = Path("b.jsonl").read_text().splitlines(keepends=True)
+    lines[1] = lines[1].replace("intake", "forged")  # the bundle, not the workspace, is used
+    Path("bad.jsonl").write_text("".join(lines))
+    _ok("witness", "init", "--name", "party.example/w3", "--key-out", "w3.key",
+        "--state", "w3state", "--log-key", "mission.pub")  # fmt: skip
+    _ok("witness", "check", "H1.json", "--state", "w3state")
+    assert "split view" in _fails(
+        "witness", "check", "H2.json", "--state", "w3state", "--bundle", "bad.jsonl"
+    )
     latest = json.loads(_ok("ledger", "head"))
     assert latest["cosigners"] == [wkey] and wkey.split("+")[0] in latest["checkpoint"]
     # the witness now refuses a head that rewrites what it saw

@@ -164,13 +164,17 @@ def witness_check(
     head_file: Path = typer.Argument(..., help="HEAD.json (or checkpoint text) to check"),
     state: Path = typer.Option(..., "--state", help="the witness's state directory"),
     proof: Path | None = typer.Option(None, "--proof", help="consistency proof JSON"),
+    bundle: Path | None = typer.Option(None, "--bundle", help="or compute it from a bundle"),
     out: Path | None = typer.Option(None, "--out", help="write the cosigned head JSON"),
 ) -> None:
     """Verify a new head against the last one seen and cosign it (split views refused)."""
     text = audit.read_head_text(head_file)
     proof_doc = None
+    last, new = witness_core.last_seen(state), witness_core.presented_size(text)
     if proof is not None:
         proof_doc = witness_core.parse_proof(json.loads(proof.read_text(encoding="utf-8")))
+    elif bundle is not None and last is not None and new > last.size:
+        proof_doc = witness_core.proof_from_bundle(bundle, last.size, new)
     else:
         proof_doc = _proof_from_workspace(ctx, state, text)
     res = witness_core.check_head(state, text, proof_doc)

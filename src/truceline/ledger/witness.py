@@ -22,7 +22,7 @@ from typing import Any
 
 from truceline.domain.errors import Conflict, InputError, IntegrityError, WorkspaceError
 from truceline.ledger import keys
-from truceline.ledger.merkle import verify_consistency
+from truceline.ledger.merkle import MemoryTree, verify_consistency
 from truceline.ledger.note import (
     COSIGNATURE,
     Checkpoint,
@@ -41,6 +41,7 @@ __all__ = [
     "last_seen",
     "parse_proof",
     "presented_size",
+    "proof_from_bundle",
 ]
 
 
@@ -201,3 +202,14 @@ def last_seen(state: Path) -> Checkpoint | None:
 def presented_size(head_text: str) -> int:
     """The size a (not yet verified) checkpoint claims."""
     return parse_checkpoint(parse_note(head_text)[0]).size
+
+
+def proof_from_bundle(path: Path, old: int, new: int) -> tuple[int, int, list[bytes]]:
+    """A consistency proof computed by the witness itself from an exported bundle's data."""
+    from truceline.ledger.audit import read_bundle
+
+    entries = read_bundle(path).entries
+    if len(entries) < new:
+        raise InputError(f"bundle {path} has {len(entries)} entries, fewer than {new}")
+    tree = MemoryTree(b"".join(e.leaf_hash for e in entries[:new]))
+    return old, new, tree.consistency_proof(old, new)

@@ -14,7 +14,14 @@ from truceline.cli import app
 from truceline.report.daily import JSON_SHAPE
 from truceline.service.reports import busiest_day, daily_report, write_report_index
 from truceline.service.workspace import Workspace
-from truceline.store.schema import agreements, findings, incidents, observations, sources
+from truceline.store.schema import (
+    agreements,
+    coverage,
+    findings,
+    incidents,
+    observations,
+    sources,
+)
 
 DAY = date(2015, 3, 5)
 T0 = int(datetime(2015, 3, 5, tzinfo=UTC).timestamp())
@@ -92,6 +99,39 @@ def _fill(ws: Workspace) -> None:
                 for i, t, lon, lat, kind, st, sec, n in inc
             ],
         )
+        fov = {
+            "type": "Polygon",
+            "coordinates": [[[38.3, 47.1], [38.7, 47.1], [38.7, 47.5], [38.3, 47.5], [38.3, 47.1]]],
+        }
+        conn.execute(
+            coverage.insert(),
+            [
+                {
+                    "source_id": "op-1",
+                    "kind": "observed",
+                    "t_start": T0 - 86400,
+                    "t_end": T0 + 2 * 86400,
+                    "geometry": json.dumps(fov),
+                    "minx": 38.3,
+                    "miny": 47.1,
+                    "maxx": 38.7,
+                    "maxy": 47.5,
+                    "note": "field of view",
+                },
+                {
+                    "source_id": "op-1",
+                    "kind": "outage",
+                    "t_start": T0 + 43200,
+                    "t_end": T0 + 86400,
+                    "geometry": None,
+                    "minx": None,
+                    "miny": None,
+                    "maxx": None,
+                    "maxy": None,
+                    "note": "camera down",
+                },
+            ],
+        )
         conn.execute(
             findings.insert().values(
                 key="k1",
@@ -136,6 +176,9 @@ def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) ->
     }
     assert doc["findings"][0]["incidents"] == [4] and doc["findings"][0]["party"] == "A"
     assert [i["id"] for i in doc["incidents"]] == [1, 2, 3, 4]
+    assert [(c["source_id"], c["kind"]) for c in doc["coverage"]] == [("op-1", "outage")]
+    share = doc["coverage_by_sector"]
+    assert set(share) == {"S1", "S2", "S3", "S4"} and 0 < share["S1"] < 0.5 and share["S4"] == 0
     assert doc["incidents"][0]["radius_m"] == 1500.0
     html = paths.html.read_text()
     assert f'src="{paths.map_png.name}"' in html

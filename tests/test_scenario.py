@@ -194,3 +194,21 @@ def test_on_the_shipped_minsk_agreement() -> None:
         if shapely.contains_xy(z.geometry, lon, lat).any()
     }
     assert held == {"A", "B"}
+
+
+def test_coverage_declared_and_outages_keep_cameras_silent(agreement: Agreement) -> None:
+    tab, info = play(agreement, seed=7, start=START, days=21)
+    kinds = {c.kind for c in info.coverage}
+    assert kinds == {"observed", "outage", "denied"}
+    rows = tab.to_pylist()
+    for c in info.coverage:
+        if c.kind == "outage":
+            during = [
+                r for r in rows if r["source_id"] == c.source_id and c.t_start <= r["t"] < c.t_end
+            ]
+            assert during == []
+        else:
+            assert c.geometry is not None and c.geometry.geom_type == "Polygon"
+    denied = [c for c in info.coverage if c.kind == "denied"]
+    restrictions = [r for r in rows if r["kind"] == "restriction"]
+    assert len(denied) == len(restrictions) > 0

@@ -45,6 +45,8 @@ incidents: [{id, t, t_iso, t_start, t_end, kind, weapon_class?, count, status, c
 findings: [{id, rule_id, rule_kind, status, severity, confidence, party?, party_basis?,
             summary, incidents: [incident id], lon?, lat?, period_start, period_end}]
 coverage: [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?}]
+coverage_by_sector: {sector: share of the sector's area x day some source observed, 0..1}
+                    (empty when no coverage was declared for the day)
 tree_head?: {size, root_hash, issued_at, issued_iso, checkpoint}
 map: file name of the PNG map beside the JSON
 generated_at: ISO time the report was written
@@ -71,6 +73,7 @@ class DailyData:
     incidents: list[dict[str, Any]]
     findings: list[dict[str, Any]]
     coverage: list[dict[str, Any]] = field(default_factory=list)
+    coverage_by_sector: dict[str, float] = field(default_factory=dict)
     tree_head: TreeHeadView | None = None
 
 
@@ -137,6 +140,16 @@ def _coverage(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
+def _sector_coverage(conn: Connection, agreement: Any | None, t0: int, t1: int) -> dict[str, float]:
+    """Observed share of each sector over the day (teammate C2's ``coverage_of``)."""
+    from truceline.service.coverage import coverage_of, coverage_records
+
+    if agreement is None or not coverage_records(conn, t0, t1):
+        return {}
+    sectors = {z.id: z.geometry for z in agreement.zones_of("sector")}
+    return {k: round(float(v), 3) for k, v in sorted(coverage_of(conn, sectors, t0, t1).items())}
+
+
 def _tree_head(conn: Connection) -> TreeHeadView | None:
     from truceline.service.ledger import latest_tree_head  # teammate E's
 
@@ -161,15 +174,17 @@ def gather_daily(conn: Connection, day: date) -> DailyData:
         .where(and_(observations.c.t >= t0, observations.c.t < t1))
         .group_by(observations.c.kind)
     ).all()
+    agreement = _agreement(conn, t0 + 43200)
     return DailyData(
         day=day,
         start=t0,
         end=t1,
-        agreement=_agreement(conn, t0 + 43200),
+        agreement=agreement,
         obs_by_kind={str(k): int(n) for k, n in sorted(by_kind)},
         incidents=_incidents(conn, t0, t1),
         findings=_findings(conn, t0, t1),
         coverage=_coverage(conn, t0, t1),
+        coverage_by_sector=_sector_coverage(conn, agreement, t0, t1),
         tree_head=_tree_head(conn),
     )
 
@@ -225,6 +240,7 @@ def daily_json(data: DailyData, map_name: str, now: datetime | None = None) -> d
         "incidents": data.incidents,
         "findings": data.findings,
         "coverage": data.coverage,
+        "coverage_by_sector": data.coverage_by_sector,
         "tree_head": None
         if th is None
         else {

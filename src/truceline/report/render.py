@@ -112,7 +112,8 @@ def write_index(out_dir: Path, days: list[tuple[date, int]], title: str = "") ->
         html_name = report_names(d)[0]
         href = html_name if (out_dir / html_name).is_file() else ""
         rows.append({"date": d.isoformat(), "incidents": n, "href": href})
-    html = _env().get_template("index.html.j2").render(days=rows, title=title)
+    peak = max([n for _, n in days] or [1])
+    html = _env().get_template("index.html.j2").render(days=rows, title=title, peak=peak)
     path = out_dir / INDEX_NAME
     path.write_text(html, encoding="utf-8")
     return path

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from truceline.domain.errors import InputError
 from truceline.scenario.claims import observe_open_sources, observe_parties
+from truceline.scenario.coverage import CoverageSpec, denials_of, draw_outages, fields_of_view
 from truceline.scenario.events import Episode, draw_episode, draw_fire, draw_sightings
 from truceline.scenario.observe import to_table
 from truceline.scenario.roster import SourceSpec, build_roster
@@ -43,6 +44,7 @@ from truceline.scenario.sensors import (
 from truceline.scenario.theatre import build_theatre
 
 __all__ = [
+    "CoverageSpec",
     "DEFAULT_DAYS",
     "DEFAULT_SEED",
     "ScenarioInfo",
@@ -69,6 +71,7 @@ class ScenarioInfo:
     escalation_end: datetime
     n_fire_events: int
     n_band_sightings: int
+    coverage: tuple[CoverageSpec, ...] = ()  # fields of view, outages, denials
 
 
 def default_start(agreement: Any) -> date:
@@ -77,7 +80,7 @@ def default_start(agreement: Any) -> date:
 
 
 def _rngs(seed: int) -> list[np.random.Generator]:
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
 
 
 def _t0(start: date) -> int:
@@ -126,21 +129,26 @@ def _play(
     agreement: Any, seed: int, start: date | None, days: int
 ) -> tuple[pa.Table, ScenarioInfo]:
     th = build_theatre(agreement)
-    r_roster, r_truth, r_sense, r_claims = _rngs(seed)
+    r_roster, r_truth, r_sense, r_claims, r_cover = _rngs(seed)
     ro = build_roster(th, r_roster)
     day0 = start or default_start(agreement)
     t0 = _t0(day0)
     ep: Episode = draw_episode(th, r_truth, days)
     fire = draw_fire(th, r_truth, t0, days, ep, ro.hotspots)
     seen = draw_sightings(th, r_truth, t0, days)
+    outages = draw_outages(ro, r_cover, t0, days)
+    down: dict[str, list[tuple[int, int]]] = {}
+    for o in outages:
+        down.setdefault(o.source_id, []).append((o.t_start, o.t_end))
     blocks = [
-        *observe_cameras(th, r_sense, ro, fire),
+        *observe_cameras(th, r_sense, ro, fire, down),
         *observe_acoustic(th, r_sense, ro, fire),
         *observe_patrols(th, r_sense, ro, fire, seen, t0, days),
         *observe_uav(th, r_sense, ro, seen),
         *observe_parties(th, r_claims, ro, fire, t0, days),
         *observe_open_sources(th, r_claims, ro, fire),
     ]
+    table = to_table(blocks)
     info = ScenarioInfo(
         start=day0,
         days=days,
@@ -149,5 +157,6 @@ def _play(
         escalation_end=datetime.fromtimestamp(t0 + ep.end_h * 3600, UTC),
         n_fire_events=len(fire),
         n_band_sightings=len(seen),
+        coverage=(*fields_of_view(th, ro, t0, days), *outages, *denials_of(th, table)),
     )
-    return to_table(blocks), info
+    return table, info

@@ -17,8 +17,15 @@ __all__ = ["observe_acoustic", "observe_cameras", "observe_patrols", "observe_ua
 _LOUD = np.array(["explosion", "projectile"])
 
 
-def observe_cameras(th: Theatre, rng: np.random.Generator, ro: Roster, f: Fire) -> list[Block]:
-    """Each post sees fire near it (both its cameras usually report it: one group)."""
+def observe_cameras(
+    th: Theatre,
+    rng: np.random.Generator,
+    ro: Roster,
+    f: Fire,
+    down: dict[str, list[tuple[int, int]]] | None = None,
+) -> list[Block]:
+    """Each post sees fire near it (both its cameras usually report it: one group);
+    a camera reports nothing while it is ``down`` (source id -> outage windows)."""
     out: list[Block] = []
     small = ~np.isin(f.kind, _LOUD)
     for post in range(0, len(ro.cameras), 2):
@@ -27,7 +34,10 @@ def observe_cameras(th: Theatre, rng: np.random.Generator, ro: Roster, f: Fire) 
         p = np.where(small, 0.6 * np.exp(-d / 1500.0), 0.9 * np.exp(-d / 6000.0))
         seen = (rng.random(len(f)) < p) & (d < 12_000.0)
         for cam in cams:
-            idx = np.flatnonzero(seen & (rng.random(len(f)) < 0.9))
+            up = np.ones(len(f), dtype=bool)
+            for a, b in (down or {}).get(cam.id, []):
+                up &= (f.t < a - 120) | (f.t >= b + 120)  # a margin for the clock error
+            idx = np.flatnonzero(seen & (rng.random(len(f)) < 0.9) & up)
             sd = 150.0 + 0.08 * d[idx]
             out.append(
                 block(

@@ -63,6 +63,10 @@ class Theatre:
         lon, lat = self._inv.transform(x, y)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
+    def from_lonlat(self, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+        x, y = self._fwd.transform(lon, lat)
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
     def side_of(self, x: FloatArray, y: FloatArray) -> NDArray[np.int64]:
         """Index into ``parties`` of the area holding each point; -1 where none does."""
         out = np.full(len(x), -1, dtype=np.int64)

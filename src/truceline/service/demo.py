@@ -155,6 +155,9 @@ def _scenario_file(
     path = out_dir / "scenario" / f"observations-seed{seed}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_observations(path, table)
+    add = _service("coverage", "add_coverage")
+    for c in info.coverage:  # what the posts could see, outages, patrols turned back
+        add(ws, c.source_id, c.kind, c.t_start, c.t_end, c.geometry, note=c.note, actor="demo")
     return path, info
 
 

@@ -217,3 +217,21 @@ def test_reference_2025_example_encodes_every_kind_of_term() -> None:
     assert a.zone("control-A").geometry.contains(shapely.Point(32.60, 46.64))
     assert a.zone("control-B").geometry.contains(shapely.Point(37.80, 48.01))
     assert len(a.contact_line.coords) >= 40
+
+
+def test_withdrawal_line_zone_and_rule(tmp_path: Path) -> None:
+    from test_agreement_helpers import TOML, feature_collection
+
+    toml = TOML + (
+        '\n[[withdrawal_line]]\nid = "pullback"\nfile = "pullback.geojson"\n'
+        '\n[[rules]]\nid = "pull-back"\nkind = "withdrawal_area"\n'
+        'text = "A withdraws behind the line by June"\n'
+        'params = { zone = "pullback", party = "A", by = 2020-06-01 }\n'
+    )
+    path = write_tiny(tmp_path / "t", toml)
+    geom = {"type": "LineString", "coordinates": [[36.6, 46.8], [36.6, 48.2]]}
+    (path.parent / "pullback.geojson").write_text(json.dumps(feature_collection(geom)))
+    a = load_agreement_file(path)
+    assert a.zone("pullback").kind == "withdrawal_line"
+    assert a.zone("pullback").geometry.geom_type == "LineString"
+    assert a.rules[-1].params == {"zone": "pullback", "party": "A", "by": "2020-06-01"}

@@ -9,7 +9,13 @@ from typing import Any
 import typer
 
 from truceline.cli._common import console, workspace
-from truceline.domain.errors import IntegrityError, Problem, TrucelineError, WorkspaceError
+from truceline.domain.errors import (
+    InputError,
+    IntegrityError,
+    Problem,
+    TrucelineError,
+    WorkspaceError,
+)
 from truceline.ledger import audit
 from truceline.ledger import witness as witness_core
 from truceline.ledger.audit import Issue
@@ -30,6 +36,16 @@ def _emit(doc: dict[str, Any], out: Path | None) -> None:
     else:
         out.write_text(text, encoding="utf-8")
         console.print(f"wrote {out}")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable JSON file: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: expected a JSON object")
+    return doc
 
 
 def _fail_on(issues: list[Issue], what: str) -> None:
@@ -140,9 +156,11 @@ def cosign_add(
     witness_key: str | None = typer.Option(None, "--witness-key", help="override its key"),
 ) -> None:
     """Store a witness's cosignature with the tree head it cosigned."""
-    doc = json.loads(cosigned.read_text(encoding="utf-8"))
+    doc = _read_json(cosigned)
     vkey = witness_key or str(doc.get("witness_key", ""))
-    h = svc.add_cosignature(workspace(ctx), str(doc["checkpoint"]), vkey)
+    if not vkey or "checkpoint" not in doc:
+        raise InputError(f"{cosigned}: not a `truceline witness check` output (no witness key)")
+    h = svc.add_cosignature(workspace(ctx), str(doc.get("checkpoint", "")), vkey)
     console.print(f"head #{h.id} (size {h.size}) now has {len(h.cosigners)} cosignature(s)")
 
 
@@ -172,7 +190,7 @@ def witness_check(
     proof_doc = None
     last, new = witness_core.last_seen(state), witness_core.presented_size(text)
     if proof is not None:
-        proof_doc = witness_core.parse_proof(json.loads(proof.read_text(encoding="utf-8")))
+        proof_doc = witness_core.parse_proof(_read_json(proof))
     elif bundle is not None and last is not None and new > last.size:
         proof_doc = witness_core.proof_from_bundle(bundle, last.size, new)
     else:

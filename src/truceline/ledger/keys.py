@@ -43,6 +43,8 @@ def read_signer(path: Path) -> Signer:
 
 def read_verifier(text_or_path: str) -> Verifier:
     """A verifier key given inline (``name+hash+key``) or as a file holding one."""
+    if not text_or_path.strip():
+        raise InputError("no verifier key given")
     p = Path(text_or_path)
     if "+" not in text_or_path or p.is_file():
         try:

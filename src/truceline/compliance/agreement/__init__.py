@@ -8,6 +8,7 @@ build_from_control(...)                     an agreement directory from a contro
 
 from __future__ import annotations
 
+from truceline.compliance.agreement.build import Built, build_from_control
 from truceline.compliance.agreement.loader import (
     AGREEMENT_FILE,
     agreement_path,
@@ -30,10 +31,12 @@ __all__ = [
     "RULE_KINDS",
     "ZONE_KINDS",
     "Agreement",
+    "Built",
     "Party",
     "Rule",
     "Zone",
     "agreement_path",
+    "build_from_control",
     "load_agreement_file",
     "parse_agreement",
 ]

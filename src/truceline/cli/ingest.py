@@ -1,9 +1,110 @@
-"""`truceline` commands: ingest (being built)."""
+"""``truceline ingest FILE...``: read observation files into the store."""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from truceline.cli._common import console, err_console, workspace
+from truceline.domain.errors import InputError, Problem, RejectedBatch
+
+if TYPE_CHECKING:
+    from truceline.service.ingest import FileReport
+
+__all__ = ["register"]
+
+_SHOWN = 50
+_BAR_BYTES = 5 << 20  # files at least this big get a progress bar
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.command("ingest")(ingest)
+
+
+def _write_errors(path: Path, problems: Sequence[Problem]) -> None:
+    try:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "line", "field", "record", "reason"])
+            for p in problems:
+                w.writerow([p.file or "", p.line or "", p.field or "", p.record or "", p.reason])
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write the errors file: {exc}") from exc
+
+
+@contextmanager
+def _progress(files: Sequence[Path]) -> Iterator[Progress | None]:
+    if sum(f.stat().st_size for f in files if f.is_file()) < _BAR_BYTES:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        yield bar
+
+
+def ingest(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="observation files (CSV, Parquet, JSON, ...)"),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="native|parquet|jsonl|geojson|acled|ucdp (default: from extension and header)",
+    ),
+    strict: bool = typer.Option(False, "--strict", help="any bad record refuses its whole file"),
+    errors: Path | None = typer.Option(None, "--errors", help="write every problem to this CSV"),
+) -> None:
+    """Validate and store observations; bad records are listed, the good ones go in."""
+    from truceline.service.ingest import ingest_files
+
+    ws = workspace(ctx)
+    tasks: dict[str, TaskID] = {}
+    with _progress(files) as bar:
+
+        def progress(path: str, done: int, total: int, _unit: str) -> None:
+            if bar is not None:
+                if path not in tasks:
+                    tasks[path] = bar.add_task(Path(path).name, total=total)
+                bar.update(tasks[path], completed=done)
+
+        try:
+            report = ingest_files(ws, files, fmt=fmt, strict=strict, progress=progress)
+        except RejectedBatch as exc:
+            if errors is not None:
+                _write_errors(errors, exc.errors)
+            raise
+    _show_problems(report.problems)
+    if errors is not None:
+        _write_errors(errors, report.problems)
+    _summary(report.files)
+    if report.accepted == 0 and report.duplicates == 0 and report.rejected > 0:
+        raise typer.Exit(1)
+
+
+def _show_problems(problems: Sequence[Problem]) -> None:
+    if not problems:
+        return
+    err_console.print(f"[yellow]{len(problems)} problem(s)[/yellow] (records refused):")
+    for p in problems[:_SHOWN]:
+        err_console.print(f"  {p}", markup=False, highlight=False)
+    if len(problems) > _SHOWN:
+        err_console.print(f"  ... and {len(problems) - _SHOWN} more (use --errors FILE.csv)")
+
+
+def _summary(files: Sequence[FileReport]) -> None:
+    table = Table(title="ingest")
+    for col in ("file", "format", "read", "accepted", "duplicates", "rejected"):
+        table.add_column(col, justify="left" if col in ("file", "format") else "right")
+    for f in files:
+        table.add_row(
+            Path(f.path).name, f.format, *map(str, (f.read, f.accepted, f.duplicates, f.rejected))
+        )
+    console.print(table)

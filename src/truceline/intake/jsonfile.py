@@ -1,0 +1,195 @@
+"""JSON lines and GeoJSON, streamed.
+
+JSON lines: one observation object per line (native field names); a line may
+also hold a GeoJSON Feature (RFC 8142 style). GeoJSON: a FeatureCollection of
+Point features whose properties are the native fields (``lon``/``lat`` come from
+the point; a bearing-only observation has a null geometry). The collection is
+scanned feature by feature, never loaded whole. ``lines`` are JSON line numbers
+or 1-based feature numbers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+
+from truceline.domain.errors import InputError, Problem
+from truceline.intake.chunk import CHUNK_ROWS, ParsedChunk, RawChunk
+from truceline.intake.native import NATIVE_COLUMNS, native_columns
+from truceline.intake.validate import normalise
+
+__all__ = ["read_geojson", "read_jsonl"]
+
+_NAMES = tuple(sorted(NATIVE_COLUMNS | {"id"}))
+_WS = re.compile(r"\s*")
+_DECODER = json.JSONDecoder()
+_READ = 1 << 20
+
+Row = dict[str, Any]
+
+
+def _flatten(obj: Any) -> Row | str:
+    """The observation fields of a JSON object or GeoJSON Feature, or why there are none."""
+    if not isinstance(obj, dict):
+        return "expected a JSON object"
+    if obj.get("type") != "Feature":
+        return obj
+    props = obj.get("properties") or {}
+    if not isinstance(props, dict):
+        return "feature properties must be an object"
+    row = dict(props)
+    geom = obj.get("geometry")
+    if geom is not None:
+        coords = geom.get("coordinates") if isinstance(geom, dict) else None
+        if not isinstance(geom, dict) or geom.get("type") != "Point":
+            return "geometry must be a Point (or null for a bearing)"
+        if not isinstance(coords, list) or len(coords) < 2:
+            return "a Point needs coordinates [lon, lat]"
+        row["lon"], row["lat"] = coords[0], coords[1]
+    if "client_id" not in row and "id" not in row and obj.get("id") is not None:
+        row["client_id"] = obj["id"]
+    return row
+
+
+def _column(values: list[Any]) -> pa.Array:
+    vals = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
+    try:
+        return pa.array(vals)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in vals], type=pa.string())
+
+
+class _Batcher:
+    """Gathers flattened rows into normalised chunks."""
+
+    def __init__(self, path: Path, total: int) -> None:
+        self.path, self.total = path, total
+        self.rows: list[Row] = []
+        self.lines: list[int] = []
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, obj: Any) -> None:
+        row = _flatten(obj)
+        if isinstance(row, str):
+            field = "geometry" if "geometry" in row or "Point" in row else None
+            self.problems.append(Problem(row, str(self.path), line, field))
+        else:
+            self.rows.append(row)
+            self.lines.append(line)
+
+    def full(self) -> bool:
+        return len(self.rows) + len(self.problems) >= CHUNK_ROWS
+
+    def flush(self, done: int) -> ParsedChunk:
+        present: set[str] = set().union(*self.rows) if self.rows else set()
+        cols = {n: _column([r.get(n) for r in self.rows]) for n in _NAMES if n in present}
+        raw = RawChunk(
+            native_columns(cols), np.array(self.lines, np.int64), self.problems, done, self.total
+        )
+        self.rows, self.lines, self.problems = [], [], []
+        return normalise(raw, str(self.path))
+
+
+def read_jsonl(path: Path) -> Iterator[ParsedChunk]:
+    batcher = _Batcher(path, os.path.getsize(path))
+    try:
+        with path.open("rb") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except ValueError as exc:
+                    batcher.problems.append(Problem(f"not valid JSON: {exc}", str(path), n))
+                    continue
+                batcher.add(n, obj)
+                if batcher.full():
+                    yield batcher.flush(f.tell())
+            yield batcher.flush(batcher.total)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+
+
+class _Scanner:
+    """Incremental JSON tokens over a byte stream (enough to walk a FeatureCollection)."""
+
+    def __init__(self, f: BinaryIO, path: Path) -> None:
+        self.f, self.path = f, path
+        self.dec = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf, self.pos, self.eof, self.done = "", 0, False, 0
+
+    def _more(self) -> bool:
+        data = self.f.read(_READ)
+        self.done += len(data)
+        self.eof = not data
+        self.buf = self.buf[self.pos :] + self.dec.decode(data, final=self.eof)
+        self.pos = 0
+        return not self.eof
+
+    def peek(self) -> str:
+        while True:
+            m = _WS.match(self.buf, self.pos)
+            self.pos = m.end() if m else self.pos
+            if self.pos < len(self.buf) or not self._more():
+                return self.buf[self.pos : self.pos + 1]
+
+    def expect(self, ch: str) -> None:
+        if self.peek() != ch:
+            raise InputError(f"{self.path}: not a GeoJSON FeatureCollection (expected {ch!r})")
+        self.pos += 1
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                val, end = _DECODER.raw_decode(self.buf, self.pos)
+            except ValueError as exc:
+                if self._more():
+                    continue
+                raise InputError(f"{self.path}: invalid JSON: {exc}") from exc
+            if end == len(self.buf) and not self.eof and self._more():
+                continue
+            self.pos = end
+            return val
+
+
+def _features(s: _Scanner) -> Iterator[Any]:
+    s.expect("{")
+    while s.peek() != "}":
+        key = s.value()
+        s.expect(":")
+        if key != "features":
+            s.value()
+        else:
+            s.expect("[")
+            while s.peek() != "]":
+                yield s.value()
+                if s.peek() == ",":
+                    s.pos += 1
+            s.pos += 1
+        if s.peek() == ",":
+            s.pos += 1
+        elif s.peek() != "}":
+            raise InputError(f"{s.path}: not a GeoJSON FeatureCollection (expected ',' or '}}')")
+
+
+def read_geojson(path: Path) -> Iterator[ParsedChunk]:
+    batcher = _Batcher(path, os.path.getsize(path))
+    try:
+        with path.open("rb") as f:
+            scanner = _Scanner(f, path)
+            for n, feature in enumerate(_features(scanner), start=1):
+                batcher.add(n, feature)
+                if batcher.full():
+                    yield batcher.flush(scanner.done)
+            yield batcher.flush(batcher.total)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc

@@ -1,0 +1,138 @@
+"""Ingest into a real store (SQLite file and PostgreSQL): good rows in, bad rows listed,
+re-ingest adds nothing, strict refuses whole files, everything accepted is ledgered."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from truceline.domain.errors import RejectedBatch
+from truceline.service.ingest import ingest_files
+from truceline.service.workspace import Workspace
+from truceline.store.schema import ledger_entries, observations, sources
+
+DATA = Path(__file__).parent / "data"
+
+#: file -> (read, accepted, rejected, client ids accepted)
+EXPECTED = {
+    "mixed_native.csv": (11, 3, 8, {"m-1", "m-2", "m-6"}),
+    "mixed.jsonl": (8, 3, 5, {"j-1", "j-4", "j-5"}),
+    "mixed.geojson": (6, 2, 4, {"g-1", "g-6"}),
+    "mixed_ucdp.csv": (6, 3, 3, {"900001", "900002", "900006"}),
+    "mixed_acled.csv": (5, 3, 2, {"TST1", "TST2", "TST3"}),
+}
+
+
+def _count(ws: Workspace, table: object = observations) -> int:
+    with ws.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_mixed_file_good_in_bad_listed_again_nothing(workspace: Workspace, name: str) -> None:
+    read, accepted, rejected, ids = EXPECTED[name]
+    report = ingest_files(workspace, [DATA / name])
+    (f,) = report.files
+    assert (f.read, f.accepted, f.duplicates, f.rejected) == (read, accepted, 0, rejected)
+    assert all(p.line is not None and p.reason for p in f.problems)
+    assert {p.line for p in f.problems} and len({p.line for p in f.problems}) == rejected
+    with workspace.engine.connect() as conn:
+        stored = conn.execute(select(observations.c.client_id, observations.c.ledger_index))
+        rows = stored.all()
+        assert {r.client_id for r in rows} == ids
+        assert all(r.ledger_index is not None for r in rows)
+        q = select(func.count()).where(ledger_entries.c.kind == "observation")
+        assert conn.execute(q).scalar_one() == accepted
+    again = ingest_files(workspace, [DATA / name]).files[0]
+    assert (again.accepted, again.duplicates, again.rejected) == (0, accepted, rejected)
+    assert _count(workspace) == accepted
+
+
+def test_strict_refuses_the_whole_file(workspace: Workspace) -> None:
+    with pytest.raises(RejectedBatch) as exc:
+        ingest_files(workspace, [DATA / "mixed_native.csv"], strict=True)
+    assert len(exc.value.errors) == 9 and "nothing of this file was stored" in exc.value.message
+    assert _count(workspace) == 0 and _count(workspace, ledger_entries) == 0
+    assert _count(workspace, sources) == 0
+
+
+def test_strict_accepts_a_clean_file(workspace: Workspace, tmp_path: Path) -> None:
+    lines = (DATA / "mixed_native.csv").read_text().splitlines()
+    clean = tmp_path / "clean.csv"
+    clean.write_text("\n".join([lines[0], lines[1], lines[2], lines[6]]) + "\n")
+    report = ingest_files(workspace, [clean], strict=True)
+    assert report.accepted == 3 and report.rejected == 0
+    assert _count(workspace) == 3
+
+
+def test_sources_registered_once_with_type(sqlite_workspace: Workspace) -> None:
+    ingest_files(sqlite_workspace, [DATA / "mixed_native.csv", DATA / "mixed.jsonl"])
+    with sqlite_workspace.engine.connect() as conn:
+        got = {r.id: r.type for r in conn.execute(select(sources.c.id, sources.c.type))}
+    assert got == {"mon-01": "monitor", "cam-07": "camera", "ac-03": "acoustic", "osint-x": "osint"}
+
+
+def test_repeated_rows_within_a_file_are_duplicates(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    lines = (DATA / "mixed_native.csv").read_text().splitlines()
+    twice = tmp_path / "twice.csv"
+    twice.write_text("\n".join([lines[0], lines[1], lines[1], lines[2]]) + "\n")
+    f = ingest_files(sqlite_workspace, [twice]).files[0]
+    assert (f.read, f.accepted, f.duplicates, f.rejected) == (3, 2, 1, 0)
+
+
+def test_same_content_under_two_names_is_one_record(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.geojson"
+    shutil.copy(DATA / "mixed.geojson", copy)
+    report = ingest_files(sqlite_workspace, [DATA / "mixed.geojson", copy])
+    assert [f.accepted for f in report.files] == [2, 0]
+    assert report.duplicates == 2
+
+
+def test_progress_reaches_the_end(sqlite_workspace: Workspace) -> None:
+    seen: list[tuple[int, int, str]] = []
+    ingest_files(
+        sqlite_workspace,
+        [DATA / "mixed.jsonl"],
+        progress=lambda _p, d, t, u: seen.append((d, t, u)),
+    )
+    assert seen and seen[-1][0] == seen[-1][1] == (DATA / "mixed.jsonl").stat().st_size
+
+
+#: the only reasons a UCDP GED row may be refused
+UCDP_REASONS = ("where_prec must be 1..7", "date_start is not a date", "date_end is before")
+
+
+@pytest.mark.realdata
+def test_ucdp_ged_real_file(real_data: Path, sqlite_workspace: Workspace) -> None:
+    path = real_data / "ucdp_ged231_ukraine_2014_2022-02-23.csv"
+    f = ingest_files(sqlite_workspace, [path]).files[0]
+    assert f.format == "ucdp" and f.read == 3077
+    assert all(any(r in p.reason for r in UCDP_REASONS) for p in f.problems), f.problems[:5]
+    assert f.accepted + f.rejected == 3077 and f.accepted == 3077
+    with sqlite_workspace.engine.connect() as conn:
+        rows = conn.execute(select(observations.c.radius_m, observations.c.attrs)).all()
+    # the README's total of UCDP's best fatality estimates survives intake in attrs
+    assert sum(json.loads(r.attrs)["best"] for r in rows) == 8342
+    assert sum(1 for r in rows if r.radius_m == 2_000) == 751  # where_prec 1: exact place
+    assert ingest_files(sqlite_workspace, [path]).files[0].duplicates == 3077
+
+
+@pytest.mark.realdata
+def test_ucdp_candidate_real_file(real_data: Path) -> None:
+    from truceline.intake import read_observations
+
+    path = real_data / "ucdp_candidate_ukraine_2022-02-24_2023-02-28.csv"
+    chunks = list(read_observations(path))
+    assert sum(c.read for c in chunks) == 894
+    problems = [p for c in chunks for p in c.problems]
+    assert all(any(r in p.reason for r in UCDP_REASONS) for p in problems), problems[:5]
+    t = [x for c in chunks for x in c.batch.column("t").to_pylist()]
+    assert min(t) >= 1645660800  # 2022-02-24T00:00Z: no date was misread

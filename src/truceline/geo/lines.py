@@ -29,6 +29,7 @@ IntArray = npt.NDArray[np.int64]
 FANOUT = 2  # children per axis from one level to the next
 ROOT_CELLS = 64  # stop coarsening once a level has at most this many cells
 BLOCK = 1 << 15  # pairs per vectorised block
+POINT_BLOCK = 1 << 14  # points per block of the final, exact step
 
 
 def point_segment_distance(
@@ -154,12 +155,16 @@ class SegmentIndex:
             cx, cy, size = levels[lvl]
             owner = np.arange(len(cx)) if lvl == len(levels) - 1 else parents[lvl]
             ptr, cand = self._refine(cx, cy, size, x0, y0, owner, ptr, cand)
-        # The points against their leaf cell's candidates.
-        item, pos = _expand(ptr, point_cell)
-        d = self._dist(px[item], py[item], cand[pos])
-        starts = ptr[point_cell + 1] - ptr[point_cell]
-        first = np.cumsum(starts) - starts
-        return np.asarray(np.minimum.reduceat(d, first), dtype=np.float64)
+        # The points against their leaf cell's candidates, a block at a time.
+        out = np.empty(len(px))
+        for s in range(0, len(px), POINT_BLOCK):
+            cell = point_cell[s : s + POINT_BLOCK]
+            item, pos = _expand(ptr, cell)
+            item += s
+            d = self._dist(px[item], py[item], cand[pos])
+            cnt = ptr[cell + 1] - ptr[cell]
+            out[s : s + POINT_BLOCK] = np.minimum.reduceat(d, np.cumsum(cnt) - cnt)
+        return out
 
     def _refine(
         self,

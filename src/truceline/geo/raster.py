@@ -4,15 +4,22 @@ A regular lon/lat grid covers all zones.  A cell touched by a zone's boundary
 (the edges are cut into pieces shorter than half a cell, each piece's bounding box
 widened by a hair) is *dirty* for that zone; every other cell lies wholly inside
 or wholly outside the zone, and one exact ``shapely.contains_xy`` on the cell
-centre per row run of clean cells decides which.  Points then read the answer
-for clean cells from the raster, and only (point, zone) pairs whose cell is
-dirty for the zone are tested exactly.  The answer is therefore the same as
-``shapely.contains_xy`` (interior containment, planar in lon/lat) everywhere.
+centre per row run of clean cells decides which.  Points read the answer for
+clean cells from the raster; (point, zone) pairs whose cell is dirty for the zone
+are tested exactly with ``shapely.contains_xy``.
+
+Zones often share a stretch of boundary (the control areas and every withdrawal
+band run along the contact line).  Where several zones have exactly the same
+edges inside a cell, one of them (the *master*) is tested and the others follow:
+off the shared edges, crossing an edge flips every one of them, so
+``in(z) = in(master) XOR (in(z) XOR in(master) at the cell centre)``; on the
+shared edges (``intersects_xy`` but not ``contains_xy`` of the master) all are
+out.  The answer is therefore ``shapely.contains_xy`` (interior containment,
+planar in lon/lat) everywhere, for valid polygons.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,95 +27,51 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from truceline.geo.edges import boundary_cells
 from truceline.geo.errors import geo_errors
+from truceline.geo.grid import Grid
 
-__all__ = ["Grid", "PolygonRaster"]
+__all__ = ["AMBIGUOUS", "PolygonRaster"]
 
-FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 AMBIGUOUS = -2  # more than one zone of a one-of layer covers the cell
 
 
-@dataclass(frozen=True)
-class Grid:
-    """Square cells of side ``cell`` from (x0, y0); cell key = row * ncols + col."""
-
-    x0: float
-    y0: float
-    cell: float
-    ncols: int
-    nrows: int
-
-    @property
-    def ncells(self) -> int:
-        return self.ncols * self.nrows
-
-    @classmethod
-    def fit(cls, bounds: tuple[float, float, float, float], max_cells: int) -> Grid:
-        minx, miny, maxx, maxy = bounds
-        w, h = max(maxx - minx, 0.0), max(maxy - miny, 0.0)
-        cell = max(math.sqrt(w * h / max_cells), max(w, h) / max_cells, 1e-9)
-        return cls(minx, miny, cell, int(w // cell) + 1, int(h // cell) + 1)
-
-    def locate(self, x: FloatArray, y: FloatArray) -> IntArray:
-        """Cell keys of points; ``ncells`` for points off the grid (or NaN)."""
-        with np.errstate(invalid="ignore"):
-            fc = np.floor((x - self.x0) / self.cell)
-            fr = np.floor((y - self.y0) / self.cell)
-            off = ~((fc >= 0) & (fc < self.ncols) & (fr >= 0) & (fr < self.nrows))
-        key = np.where(off, 0.0, fr * self.ncols + fc).astype(np.int64)
-        key[off] = self.ncells
-        return key
-
-    def centres(self, key: IntArray) -> tuple[FloatArray, FloatArray]:
-        row, col = np.divmod(key, self.ncols)
-        return self.x0 + (col + 0.5) * self.cell, self.y0 + (row + 0.5) * self.cell
+def _csr(cell: IntArray, ncells: int) -> IntArray:
+    """Row pointers (ncells + 2 entries) for items sorted by cell."""
+    ptr = np.zeros(ncells + 2, dtype=np.int64)
+    np.cumsum(np.bincount(cell, minlength=ncells + 1), out=ptr[1:])
+    return ptr
 
 
-def _edges(geoms: npt.NDArray[np.object_]) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Boundary edges of polygonal geometries: start points, end points, zone index."""
-    parts, pidx = shapely.get_parts(geoms, return_index=True)
-    rings, ridx = shapely.get_rings(parts, return_index=True)
-    coords, cidx = shapely.get_coordinates(rings, return_index=True)
-    same = cidx[1:] == cidx[:-1]
-    zone = pidx[ridx[cidx[:-1][same]]].astype(np.int64)
-    return coords[:-1][same], coords[1:][same], zone
-
-
-def _dirty_pairs(geoms: npt.NDArray[np.object_], grid: Grid) -> IntArray:
-    """Sorted unique ``zone * ncells + cell`` for every cell a zone boundary touches."""
-    a, b, zone = _edges(geoms)
-    half = grid.cell / 2.0
-    span = np.maximum(np.abs(b[:, 0] - a[:, 0]), np.abs(b[:, 1] - a[:, 1]))
-    n = np.maximum(1, np.ceil(span / half)).astype(np.int64)
-    e = np.repeat(np.arange(len(n)), n)
-    j = np.arange(len(e)) - np.repeat(np.cumsum(n) - n, n)
-    t0 = (j / n[e])[:, None]
-    t1 = ((j + 1) / n[e])[:, None]
-    d = b[e] - a[e]
-    p0, p1 = a[e] + t0 * d, a[e] + t1 * d
-    eps = grid.cell * 1e-6
-    lo = np.floor((np.minimum(p0, p1) - eps - (grid.x0, grid.y0)) / grid.cell).astype(np.int64)
-    hi = np.floor((np.maximum(p0, p1) + eps - (grid.x0, grid.y0)) / grid.cell).astype(np.int64)
-    top = np.array([grid.ncols - 1, grid.nrows - 1])
-    lo, hi = np.clip(lo, 0, top), np.clip(hi, 0, top)
-    out = []
-    for dc in (0, 1):
-        for dr in (0, 1):
-            ok = (lo[:, 0] + dc <= hi[:, 0]) & (lo[:, 1] + dr <= hi[:, 1])
-            cell = (lo[ok, 1] + dr) * grid.ncols + lo[ok, 0] + dc
-            out.append(zone[e[ok]] * grid.ncells + cell)
-    return np.unique(np.concatenate(out))
+def _expand(ptr: IntArray, key: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """(point, item) for every item of every point's cell, and each point's first pair."""
+    lo = ptr[key]
+    cnt = ptr[key + 1] - lo
+    first = np.cumsum(cnt) - cnt
+    pos = np.flatnonzero(cnt)
+    c = cnt[pos]
+    pts = np.repeat(pos, c)
+    item = np.arange(len(pts)) - np.repeat(first[pos], c) + lo[pts]
+    return pts, item, first
 
 
 @dataclass(frozen=True)
 class PolygonRaster:
-    """Per cell: the zones whose boundary touches it (CSR) and runs of clean inside cells."""
+    """Per cell: zones to test (CSR), zones that follow a tested master (CSR), and the
+    runs of clean cells inside each zone."""
 
     grid: Grid
-    dirty_ptr: IntArray  # ncells + 2 entries; the last cell (key ncells) is "off the grid"
-    dirty_zone: IntArray
+    test_ptr: IntArray
+    test_zone: IntArray
+    test_touch: BoolArray  # has followers: also tell "on the boundary" from "outside"
+    follow_ptr: IntArray
+    follow_zone: IntArray
+    follow_master: IntArray  # offset of the master within the cell's tested zones
+    follow_flip: BoolArray
     run_zone: IntArray
     run_start: IntArray
     run_stop: IntArray
@@ -119,7 +82,10 @@ class PolygonRaster:
         with geo_errors("zone rasterisation"):
             bounds = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)
             grid = Grid.fit(tuple(float(v) for v in bounds), max_cells)  # type: ignore[arg-type]
-            keys = _dirty_pairs(geoms, grid) if len(geoms) else np.zeros(0, np.int64)
+            if len(geoms):
+                keys, sig = boundary_cells(geoms, grid)
+            else:
+                keys, sig = np.zeros(0, np.int64), np.zeros(0, np.uint64)
             zone, cell = np.divmod(keys, grid.ncells)
             gap = (zone[1:] == zone[:-1]) & (cell[1:] - cell[:-1] > 1)
             gap &= cell[1:] // grid.ncols == cell[:-1] // grid.ncols
@@ -127,11 +93,8 @@ class PolygonRaster:
             cx, cy = grid.centres(start)
             shapely.prepare(geoms)
             inside = shapely.contains_xy(geoms[rz], cx, cy)
-        order = np.argsort(cell, kind="stable")
-        counts = np.bincount(cell, minlength=grid.ncells + 1)
-        ptr = np.zeros(grid.ncells + 2, dtype=np.int64)
-        np.cumsum(counts, out=ptr[1:])
-        return cls(grid, ptr, zone[order], rz[inside], start[inside], stop[inside])
+            parts = _followers(geoms, grid, zone, cell, sig)
+        return cls(grid, *parts, rz[inside], start[inside], stop[inside])
 
     def _cover(self, weight: npt.NDArray[np.generic], dtype: type) -> npt.NDArray[np.generic]:
         """Sum of ``weight[zone]`` over the zones whose clean inside runs cover each cell."""
@@ -160,12 +123,64 @@ class PolygonRaster:
             out[:, w] = self._cover(weight.astype(np.uint64), np.uint64)
         return out
 
-    def dirty_pairs(self, key: IntArray) -> tuple[IntArray, IntArray]:
-        """(point position, zone) for every point whose cell is dirty for the zone."""
-        lo = self.dirty_ptr[key]
-        cnt = self.dirty_ptr[key + 1] - lo
-        pos = np.flatnonzero(cnt)
-        c = cnt[pos]
-        pts = np.repeat(pos, c)
-        off = np.arange(len(pts)) - np.repeat(np.cumsum(c) - c, c)
-        return pts, self.dirty_zone[lo[pts] + off]
+    def hits(
+        self, geoms: npt.NDArray[np.object_], key: IntArray, x: FloatArray, y: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """(point position, zone) for every zone whose boundary touches the point's cell
+        and whose interior contains the point (``geoms`` as given to :meth:`build`)."""
+        pts, item, first = _expand(self.test_ptr, key)
+        zone = self.test_zone[item]
+        with geo_errors("point in zone"):
+            hit = shapely.contains_xy(geoms[zone], x[pts], y[pts])
+            ask = np.flatnonzero(self.test_touch[item] & ~hit)
+            edge = np.zeros(len(hit), dtype=bool)
+            edge[ask] = shapely.intersects_xy(geoms[zone[ask]], x[pts[ask]], y[pts[ask]])
+        fpts, fitem, _ = _expand(self.follow_ptr, key)
+        m = first[fpts] + self.follow_master[fitem]
+        fhit = (hit[m] ^ self.follow_flip[fitem]) & ~edge[m]
+        return (
+            np.concatenate([pts[hit], fpts[fhit]]),
+            np.concatenate([zone[hit], self.follow_zone[fitem][fhit]]),
+        )
+
+
+def _followers(
+    geoms: npt.NDArray[np.object_], grid: Grid, zone: IntArray, cell: IntArray, sig: Any
+) -> tuple[IntArray, IntArray, BoolArray, IntArray, IntArray, IntArray, BoolArray]:
+    """Split the dirty (zone, cell) pairs into tested masters and their followers."""
+    order = np.lexsort((zone, sig, cell))
+    zone, cell, sig = zone[order], cell[order], sig[order]
+    n = len(zone)
+    new = np.ones(n, dtype=bool)
+    new[1:] = (cell[1:] != cell[:-1]) | (sig[1:] != sig[:-1])
+    group = np.cumsum(new) - 1
+    head = np.flatnonzero(new)
+    size = np.diff(np.r_[head, n])
+    shared = size[group] > 1
+    inside = np.zeros(n, dtype=bool)
+    on_edge = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(shared)
+    if len(idx):
+        cx, cy = grid.centres(cell[idx])
+        inside[idx] = shapely.contains_xy(geoms[zone[idx]], cx, cy)
+        on_edge[idx] = shapely.intersects_xy(geoms[zone[idx]], cx, cy) & ~inside[idx]
+    bad = np.zeros(len(head), dtype=bool)
+    np.logical_or.at(bad, group, on_edge)  # centre on the shared edges: test each zone
+    master = head[group]
+    follow = shared & ~new & ~bad[group]
+    test = ~follow
+    rank = np.cumsum(test) - 1  # position among the tested pairs
+    test_ptr = _csr(cell[test], grid.ncells)
+    touch = np.zeros(n, dtype=bool)
+    touch[master[follow]] = True
+    f = np.flatnonzero(follow)
+    master_off = rank[master[f]] - test_ptr[cell[f]]
+    return (
+        test_ptr,
+        zone[test],
+        touch[test],
+        _csr(cell[f], grid.ncells),
+        zone[f],
+        master_off,
+        inside[f] ^ inside[master[f]],
+    )

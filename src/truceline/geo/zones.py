@@ -176,10 +176,7 @@ class ZoneIndex:
         party = self._party_r[key]
         bits = self._bits_r[key]
         amb_s, amb_p = sector == AMBIGUOUS, party == AMBIGUOUS
-        pts, zone = self._raster.dirty_pairs(key)
-        with geo_errors("point in zone"):
-            hit = shapely.contains_xy(self._geoms[zone], x[pts], y[pts])
-        pts, zone = pts[hit], zone[hit]
+        pts, zone = self._raster.hits(self._geoms, key, x, y)
         v = self._sector_of[zone]
         m = v >= 0
         if m.any():

@@ -158,3 +158,20 @@ def test_each_incident_is_judged_under_the_version_in_force(workspace: Workspace
 def test_check_window(world: Workspace) -> None:
     res = check(world, t_from=T0, t_to=T0 + 40 * DAY + 100, now=NOW)
     assert sorted(f.rule_id for f in res.new) == ["band", "buf"]
+
+
+def test_a_finding_whose_incidents_are_rejected_is_dismissed_by_the_recheck(
+    world: Workspace,
+) -> None:
+    from sqlalchemy import update
+
+    first = check(world, now=NOW)
+    assert first.retired == [] and set(first.timings) == {"read", "rules", "store"}
+    with world.engine.begin() as conn:
+        conn.execute(update(incidents).where(incidents.c.id == 2).values(status="rejected"))
+    again = check(world, now=NOW)
+    buf = list_findings(world, rule_id="buf")[0]
+    assert again.retired == [buf.id] and buf.status == "dismissed"
+    change = get_finding(world, buf.id).changes[-1]
+    assert change.actor == "truceline check" and "rejected" in change.reason
+    assert check(world, now=NOW).retired == []  # already dismissed: nothing more

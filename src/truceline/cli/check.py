@@ -39,9 +39,10 @@ def check(
     for rule_id, kind, n_new, n_upd in res.by_rule():
         table.add_row(rule_id, kind, str(n_new), str(n_upd))
     console.print(table)
+    took = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings.items())
     console.print(
         f"{res.incidents} incidents under {res.versions} agreement version(s); "
-        f"{res.unchanged} findings unchanged"
+        f"{res.unchanged} findings unchanged, {len(res.retired)} dismissed as stale ({took})"
     )
 
 

@@ -21,11 +21,12 @@ from sqlalchemy import Connection, select
 from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.rules import Context, Finding, Incidents, Notifications, evaluate
 from truceline.compliance.rules.base import INCIDENT_COLUMNS
+from truceline.compliance.rules.registry import INCIDENT_RULE_KINDS
 from truceline.compliance.zoneview import zone_view
 from truceline.domain.vocab import IncidentStatus, ObservationKind
 from truceline.service.agreements import agreement_in_force, agreement_versions
 from truceline.service.declarations import load_declarations
-from truceline.service.findings import store_findings
+from truceline.service.findings import retire_stale, store_findings
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import incident_observations, incidents, observations
@@ -49,8 +50,10 @@ class CheckResult:
     new: list[Finding] = field(default_factory=list)
     updated: list[Finding] = field(default_factory=list)
     unchanged: int = 0
+    retired: list[int] = field(default_factory=list)  # finding ids dismissed as stale
     incidents: int = 0
     versions: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: read, rules, store
 
     def by_rule(self) -> list[tuple[str, str, int, int]]:
         """(rule id, kind, new, updated) per rule, in rule order."""
@@ -145,22 +148,33 @@ def check(
     end = min(now, t_to if t_to is not None else _END)
     start = 0 if t_from is None else t_from
     result = CheckResult()
+    clock = {"read": 0.0, "rules": 0.0, "store": 0.0}
     with store_errors("checking compliance"), ws.engine.begin() as conn:
+        tick = time.perf_counter()
         versions = agreement_versions(conn)
         decls = load_declarations(conn)
         notes = notifications(conn)
         found: list[Finding] = []
+        spans: list[tuple[str, int, int, int]] = []
         for a in versions:
             t0 = max(start, int(a.valid_from))
             t1 = min(end, _END if a.valid_to is None else int(a.valid_to))
             if t0 >= t1:
                 continue
             inc = load_incidents(conn, t0, t1)
+            tock = time.perf_counter()
+            clock["read"] += tock - tick
             result.incidents += len(inc)
             result.versions += 1
+            spans.append((str(a.id), int(a.version), t0, t1))
             found.extend(judge(a, inc, decls, notes, t0, t1))
+            tick = time.perf_counter()
+            clock["rules"] += tick - tock
         found = _ledger_of_incidents(conn, found)
         merged = store_findings(conn, found, now)
+        result.retired = retire_stale(conn, spans, INCIDENT_RULE_KINDS, {f.key for f in found}, now)
+        clock["store"] += time.perf_counter() - tick
+    result.timings = clock
     by_key = {f.key: f for f in found}
     result.new = [by_key[r["key"]] for r in merged.new]
     result.updated = [by_key[r["key"]] for _, r in merged.changed]

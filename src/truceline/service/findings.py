@@ -33,6 +33,7 @@ __all__ = [
     "get_finding",
     "list_findings",
     "reopen",
+    "retire_stale",
     "set_status",
     "store_findings",
 ]
@@ -118,6 +119,40 @@ def store_findings(conn: Connection, found: list[Finding], now: int | None = Non
 def _ledgered(row: dict[str, Any]) -> dict[str, Any]:
     """The ledger record of a finding row: its content with the evidence as JSON."""
     return {**row, "evidence": json.loads(row["evidence"])}
+
+
+def retire_stale(
+    conn: Connection,
+    spans: Sequence[tuple[str, int, int, int]],
+    kinds: frozenset[str],
+    produced: set[str],
+    at: int,
+) -> list[int]:
+    """Dismiss open findings of incident rules that a re-check of their span no longer
+    produces (their incidents were rejected or merged away); who and why are recorded.
+
+    ``spans`` are (agreement id, version, t0, t1) judged by the check."""
+    stale: list[tuple[int, str]] = []
+    f = findings.c
+    for agreement_id, version, t0, t1 in spans:
+        q = select(f.id, f.key).where(
+            f.agreement_id == agreement_id, f.agreement_version == version,
+            f.status == FindingStatus.OPEN, f.rule_kind.in_(sorted(kinds)),
+            f.period_start >= t0, f.period_end <= t1,
+        )  # fmt: skip
+        stale.extend((int(i), k) for i, k in conn.execute(q) if k not in produced)
+    reason = "a re-check no longer finds it: its incidents were rejected or merged"
+    for fid, key in stale:
+        record = {"finding_id": fid, "finding_key": key, "from_status": FindingStatus.OPEN,
+                  "to_status": FindingStatus.DISMISSED, "actor": "truceline check", "at": at,
+                  "reason": reason}  # fmt: skip
+        [leaf] = append(conn, "finding_status", [(str(fid), record)])
+        row = {k: v for k, v in record.items() if k != "finding_key"}
+        conn.execute(finding_changes.insert().values(**row, ledger_index=leaf))
+        conn.execute(
+            update(findings).where(findings.c.id == fid).values(status=FindingStatus.DISMISSED)
+        )
+    return [fid for fid, _ in stale]
 
 
 def list_findings(

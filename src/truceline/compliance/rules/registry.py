@@ -15,7 +15,7 @@ from truceline.compliance.rules.zones import (
     withdrawal_band,
 )
 
-__all__ = ["RULE_KINDS", "RuleCheck", "evaluate"]
+__all__ = ["INCIDENT_RULE_KINDS", "RULE_KINDS", "RuleCheck", "evaluate"]
 
 RuleCheck = Callable[[Any, Context], list[Finding]]
 
@@ -30,6 +30,12 @@ RULE_KINDS: dict[str, RuleCheck] = {
     "sharing": sharing,
     "declaration_duty": declaration_duty,
 }
+
+#: kinds judged on incidents (their findings' evidence is incidents, over a day)
+INCIDENT_RULE_KINDS = frozenset(
+    {"withdrawal_band", "buffer_fire", "exclusion", "withdrawal_area", "prohibition",
+     "notification_duty"}
+)  # fmt: skip
 
 
 def evaluate(ctx: Context, kinds: dict[str, RuleCheck] | None = None) -> list[Finding]:

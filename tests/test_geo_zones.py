@@ -239,3 +239,44 @@ def test_equals_the_obvious_reference(
         / 1000
     )
     np.testing.assert_allclose(c.dist_km, ref, rtol=1e-12, atol=1e-9)
+
+
+# ---------------------------------------------------------------- shared boundaries
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000), st.sampled_from([64, 2000, 1 << 16]))
+def test_zones_sharing_the_line_equal_the_reference(seed: int, max_cells: int) -> None:
+    """Controls and bands built on the very same line vertices (as agreements build
+    them): the zones decided together still equal contains_xy, on and off the line."""
+    rng = np.random.default_rng(seed)
+    ys = np.linspace(0.0, 10.0, 40)
+    xs = 5 + np.cumsum(rng.normal(0, 0.15, len(ys)))
+    line = np.column_stack([xs, ys])
+    west = shapely.Polygon([*line, (0, 10), (0, 0)])
+    east = shapely.Polygon([*line, (12, 10), (12, 0)])
+    bands = {}
+    for w in (0.3, 0.8):
+        bands[f"band-W-{w}"] = shapely.Polygon([*line, *(line[::-1] - (w, 0))])
+        bands[f"band-E-{w}"] = shapely.Polygon([*line, *(line[::-1] + (w, 0))])
+    feats = [
+        feature("line", "contact_line", shapely.LineString(line)),
+        feature("c-W", "control", west, "W"),
+        feature("c-E", "control", east, "E"),
+        *(feature(k, "withdrawal_band", g) for k, g in bands.items()),
+    ]
+    index = ZoneIndex.from_features(feats, Projector(5, 5), max_cells=max_cells)
+    assert all(g.is_valid for g in (west, east, *bands.values()))
+    mid = (line[1:] + line[:-1]) / 2
+    near = line[rng.integers(0, len(line), 3000)] + rng.normal(0, 0.05, (3000, 2))
+    p = np.concatenate([line, mid, near, rng.uniform(0, 12, (2000, 2))])
+    c = index.classify(p[:, 0], p[:, 1])
+    for j, zid in enumerate(index.zone_ids):
+        np.testing.assert_array_equal(
+            c.zones[:, j], shapely.contains_xy(bands[zid], p[:, 0], p[:, 1])
+        )
+    in_w = shapely.contains_xy(west, p[:, 0], p[:, 1])
+    in_e = shapely.contains_xy(east, p[:, 0], p[:, 1])
+    expect = np.where(in_w, index.parties.index("W"), np.where(in_e, index.parties.index("E"), -1))
+    np.testing.assert_array_equal(c.party, expect)
+    assert (c.party[: len(line)] == -1).all()  # the vertices are on the line: no side
+    if max_cells > 64:
+        assert len(index._raster.follow_zone) > 0  # the shared-edge path was taken

@@ -153,6 +153,23 @@ def _fill(ws: Workspace) -> None:
                 created_at=T0,
             )
         )
+        conn.execute(  # the day before's finding, its period ending as this day starts
+            findings.insert().values(
+                key="k0",
+                rule_id="buffer-fire",
+                rule_kind="buffer_fire",
+                agreement_id=a.id,
+                agreement_version=1,
+                period_start=T0 - 86400,
+                period_end=T0,
+                severity="high",
+                confidence=0.5,
+                status="open",
+                summary="fire inside the buffer zone on the day before",
+                evidence=json.dumps({"incidents": [5]}),
+                created_at=T0,
+            )
+        )
 
 
 def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from truceline.store.schema import coverage, findings, incidents, observations, sources
 
@@ -115,7 +115,7 @@ def _findings(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
         select(f.id, f.rule_id, f.rule_kind, f.status, f.severity, f.confidence, f.party)
         .add_columns(f.party_basis, f.summary, f.evidence, f.lon, f.lat)
         .add_columns(f.period_start, f.period_end)
-        .where(and_(f.period_start < t1, f.period_end >= t0))
+        .where(f.period_start < t1, or_(f.period_end > t0, f.period_start >= t0))
         .order_by(f.rule_id, f.id)
     )
     out = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -121,3 +122,25 @@ def test_prove_gives_a_checkable_inclusion_proof(workspace: Workspace) -> None:
         [bytes.fromhex(p) for p in doc["proof"]],
         bytes.fromhex(doc["root_hash"]),
     )
+
+
+def test_upgrade_builds_the_node_cache_of_an_existing_ledger(tmp_path: Path) -> None:
+    from alembic import command
+
+    from truceline.store.db import _alembic_config, migrate, open_engine
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    command.upgrade(_alembic_config(engine), "0001")
+    datas = [log.entry_data("note", str(i), {"i": i}) for i in range(13)]
+    with engine.begin() as conn:
+        for i, d in enumerate(datas):
+            conn.execute(
+                ledger_entries.insert().values(
+                    idx=i, kind="note", ref=str(i), data=d, leaf_hash=log.leaf_hash(d), at=0
+                )
+            )
+    migrate(engine)
+    with engine.begin() as conn:
+        assert nodes.root(conn, 13) == MemoryTree.from_data(datas).root()
+        log.append(conn, "note", [("13", {"i": 13})])  # the cache covers the old entries
+    engine.dispose()

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         )
         t.add_column(style="bold")
         t.add_column()
-        t.add_row("input", f"{r.input_file} ({r.read} read)")
+        t.add_row("input", f"{r.input_file.name} ({r.read} read)")
         t.add_row("observations", f"{r.accepted} accepted, {r.rejected} rejected")
         t.add_row(
             "incidents", ", ".join(f"{s} {n}" for s, n in r.incidents_by_status.items()) or "none"

@@ -109,3 +109,41 @@ def test_competing_attributions_discount_each_other() -> None:
 def test_a_denial_names_nobody() -> None:
     a = attribute([0, 0], [1, 2], ["B", "A"], ["A", "A"], [1, 1], denials=[False, True])
     assert a.actor[0] == "B" and a.basis[0] == "1 source group names B"
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 4),
+            st.sampled_from([None, "A", "B"]),
+            st.sampled_from("ABCDEF"),
+            st.integers(1, 6),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_attribution_is_neutral_under_renaming(
+    rows: list[tuple[int, int, str | None, str, int, bool]],
+) -> None:
+    lab, grp, act, rel, cred, party = (list(c) for c in zip(*rows, strict=True))
+    swap = {"A": "B", "B": "A", None: None}
+    one = attribute(lab, grp, act, rel, cred, party, n_incidents=4)
+    two = attribute(lab, grp, [swap[a] for a in act], rel, cred, party, n_incidents=4)
+    for i in range(4):
+        if one.actor[i] is None:
+            assert two.actor[i] is None
+            continue
+        assert two.actor[i] == swap[one.actor[i]]
+        assert np.isclose(one.confidence[i], two.confidence[i])
+    contested = [b for b in one.basis if b and "contested" in b]
+    assert all(one.actor[k] is None for k, b in enumerate(one.basis) if b in contested)
+
+
+def test_equal_support_is_contested_not_attributed() -> None:
+    a = attribute([0, 0], [1, 2], ["A", "B"], ["B", "B"], [2, 2])
+    assert a.actor[0] is None and np.isnan(a.confidence[0])
+    assert a.basis[0] == "1 source group names A; 1 source group names B; contested: not attributed"

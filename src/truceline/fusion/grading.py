@@ -22,7 +22,8 @@ group once (best report), party channels at half weight (a party's claim about
 its adversary is a claim, not evidence). For each named actor
 ``s_a = 1 - prod_g (1 - p_g)``; the actor with the highest support is returned
 with ``s_a * prod_{b != a} (1 - s_b)`` (discounted by competing attributions) and a
-basis in words. Occurrence confidence and the side of the line never enter it.
+basis in words; when two actors have equal support none is named (the basis says
+"contested"). Occurrence confidence and the side of the line never enter it.
 """
 
 from __future__ import annotations
@@ -199,12 +200,16 @@ def attribute(
     bounds = np.searchsorted(k_inc, np.r_[k_inc[top], k_inc[top] + 1].reshape(2, -1))
     for j, lo, hi in zip(top, bounds[0], bounds[1], strict=True):
         i = int(k_inc[j])
-        out_actor[i] = str(names[k_act[j]])
-        out_conf[i] = float(support[j] * np.exp(total_miss[i] - s_miss[j]))
+        tie = any(r != j and np.isclose(support[r], support[j]) for r in range(lo, hi))
         rows = sorted(range(lo, hi), key=lambda r: (r != j, str(names[k_act[r]])))
         words = [_phrase(int(n_grp[r]), str(names[k_act[r]]), bool(only_party[r])) for r in rows]
-        if methods_of.get(int(j)):
-            words.append("method: " + ", ".join(sorted(methods_of[int(j)])))
+        if tie:  # equal support for two actors: naming one would be arbitrary
+            words = sorted(words) + ["contested: not attributed"]
+        else:
+            out_actor[i] = str(names[k_act[j]])
+            out_conf[i] = float(support[j] * np.exp(total_miss[i] - s_miss[j]))
+            if methods_of.get(int(j)):
+                words.append("method: " + ", ".join(sorted(methods_of[int(j)])))
         out_basis[i] = "; ".join(words)
     return Attribution(out_actor, out_conf, out_basis)
 

@@ -116,7 +116,8 @@ def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> i
     }
     upd = []
     for k, iid in enumerate(inc.tolist()):
-        new = (a.actor[k], round(float(a.confidence[k]), 6), a.basis[k])
+        conf = float(a.confidence[k])
+        new = (a.actor[k], None if np.isnan(conf) else round(conf, 6), a.basis[k])
         old = cur.get(iid)
         if old is None or (old[0], None if old[1] is None else round(old[1], 6), old[2]) != new:
             upd.append({"iid": iid, "ac": new[0], "acc": new[1], "ab": new[2]})

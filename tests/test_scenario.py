@@ -10,12 +10,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon, box
 
 from truceline.compliance.agreement.model import Agreement, Party, Zone
 from truceline.domain.errors import InputError
 from truceline.domain.observations import OBSERVATION_SCHEMA
-from truceline.domain.vocab import FIRE_KINDS, ObservationKind
+from truceline.domain.vocab import FIRE_KINDS, ObservationKind, WeaponClass
 from truceline.scenario import describe, generate, play, scenario_sources
 
 START = date(2015, 3, 1)
@@ -212,3 +214,22 @@ def test_coverage_declared_and_outages_keep_cameras_silent(agreement: Agreement)
     denied = [c for c in info.coverage if c.kind == "denied"]
     restrictions = [r for r in rows if r["kind"] == "restriction"]
     assert len(denied) == len(restrictions) > 0
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), days=st.integers(3, 10))
+def test_every_record_is_well_formed(seed: int, days: int) -> None:
+    tab = generate(small_agreement(), seed=seed, start=START, days=days)
+    rows = tab.to_pylist()
+    kinds = {k.value for k in ObservationKind}
+    classes = {w.value for w in WeaponClass}
+    for r in rows:
+        point = r["lon"] is not None and r["lat"] is not None and r["radius_m"] is not None
+        bearing = r["obs_lon"] is not None and r["bearing_deg"] is not None
+        assert point != bearing, r  # a point or a bearing, never both nor neither
+        assert r["kind"] in kinds and (r["weapon_class"] is None or r["weapon_class"] in classes)
+        assert r["count"] >= 1 and 1 <= r["credibility"] <= 6 and r["t_unc_s"] > 0
+        if point:
+            assert 36 < r["lon"] < 41 and 46 < r["lat"] < 50 and r["radius_m"] > 0
+        else:
+            assert 0 <= r["bearing_deg"] < 360 and r["bearing_sd_deg"] > 0

@@ -8,6 +8,12 @@ classes and the exclusion zone barring military activity) and the shipped
 ``examples/reference-2025`` agreement.
 
     .venv/bin/python benchmarks/compliance_speed.py [--work /tmp/truceline-bench] [--limit N]
+    .venv/bin/python benchmarks/compliance_speed.py --store [--limit N]
+
+``--store`` measures ``truceline check`` end to end instead: a SQLite workspace with
+the reference agreement and the observations stored as incidents of one day
+(2025-12-15, inside the agreement's validity), then ``check`` with its own split
+of the time into reading, rules and storing findings.
 """
 
 from __future__ import annotations
@@ -83,11 +89,52 @@ def run(a: Any, inc: Incidents) -> dict[str, float]:
             "findings": len(found)}  # fmt: skip
 
 
+def store_run(work: Path, limit: int | None) -> None:
+    import tempfile
+
+    from truceline.service.agreements import load_agreement
+    from truceline.service.compliance import check
+    from truceline.service.workspace import create_workspace
+    from truceline.store.schema import incidents
+
+    inc = read(work, limit)
+    day = 1765756800  # 2025-12-15
+    t = day + (inc.t - inc.t.min()) % 86400
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = create_workspace(Path(tmp) / "ws")
+        load_agreement(ws, ROOT / "examples/reference-2025/agreement.toml")
+        kinds = inc.table.column("kind").to_pylist()
+        weapons = inc.table.column("weapon_class").to_pylist()
+        rows = [
+            {"id": int(i), "t": int(tt), "t_start": int(tt), "t_end": int(tt), "lon": float(x),
+             "lat": float(y), "radius_m": float(r), "kind": k, "weapon_class": w, "count": 1,
+             "status": "reported", "n_observations": 1, "n_groups": 1, "confidence": 0.5,
+             "created_at": day, "updated_at": day}
+            for i, tt, x, y, r, k, w in zip(inc.id, t, inc.lon, inc.lat, inc.radius_m, kinds,
+                                            weapons, strict=True)
+        ]  # fmt: skip
+        with ws.engine.begin() as conn:
+            for k in range(0, len(rows), 50_000):
+                conn.execute(incidents.insert(), rows[k : k + 50_000])
+        del rows
+        t0 = time.perf_counter()
+        res = check(ws, now=day + 86400)
+        total = time.perf_counter() - t0
+        split = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings.items())
+        print(f"check of {res.incidents} incidents: {total:.2f} s ({split}); "
+              f"{len(res.new)} findings")  # fmt: skip
+        ws.engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=Path("/tmp/truceline-bench"))
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--store", action="store_true", help="check end to end on a SQLite store")
     args = ap.parse_args()
+    if args.store:
+        store_run(args.work, args.limit)
+        return
     t0 = time.perf_counter()
     inc = read(args.work, args.limit)
     t_read = time.perf_counter() - t0

@@ -86,7 +86,7 @@ AGREEMENTS = {
 }
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(rows_st, decls_st)
 def test_swapping_party_names_swaps_the_findings(rows: list[Any], decls: list[Any]) -> None:
     def run(swap: bool) -> list[tuple[Any, ...]]:
@@ -106,3 +106,29 @@ def test_swapping_party_names_swaps_the_findings(rows: list[Any], decls: list[An
         )
 
     assert run(False) == run(True)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(-3, 3), st.integers(0, 2**40), st.integers(-1, 5)), min_size=1)
+)
+def test_grouping_is_the_same_packed_or_sorted(rows: list[tuple[int, int, int]]) -> None:
+    """Rows with equal keys form exactly one group, whichever way the keys are sorted."""
+    import numpy as np
+
+    from truceline.compliance.rules._incident import _groups
+
+    cols = [np.array(c, dtype=np.int64) for c in zip(*rows, strict=True)]
+    wide = [*cols, cols[1] << 20]  # a function of the keys, too wide to pack with them
+
+    def partition(keys: list[Any]) -> set[frozenset[int]]:
+        order, starts = _groups(*keys)
+        ends = [*starts[1:].tolist(), len(order)]
+        return {frozenset(order[a:b].tolist()) for a, b in zip(starts.tolist(), ends, strict=True)}
+
+    expected: dict[tuple[int, int, int], set[int]] = {}
+    for i, r in enumerate(rows):
+        expected.setdefault(r, set()).add(i)
+    truth = {frozenset(v) for v in expected.values()}
+    assert partition(cols) == truth
+    assert partition(wide) == truth

@@ -140,7 +140,8 @@ def _basis(
 
 
 def _groups(*keys: IntArray) -> tuple[IntArray, IntArray]:
-    """Sort order and group starts of the rows by ``keys`` (small non-negative ints)."""
+    """Sort order and group starts of the rows by ``keys`` (small ints)."""
+    keys = tuple(k - k.min() for k in keys)
     bits = [max(1, int(k.max()).bit_length()) if len(k) else 1 for k in keys]
     if sum(bits) <= 62:  # one packed key: a single argsort
         packed = np.zeros(len(keys[0]), dtype=np.int64)
@@ -197,7 +198,7 @@ def incident_findings(
     subj = np.zeros(len(idx), np.int64) if subject is None else subject[idx]
     day = inc.t[idx] // DAY
     sector = view.sector[idx]
-    order, starts = _groups(subj, day - day.min(), sector + 1, pcode + 1)
+    order, starts = _groups(subj, day, sector, pcode)
     ends = [*starts[1:].tolist(), len(idx)]
     sidx = idx[order]
     n = np.diff(np.append(starts, len(idx)))

@@ -59,3 +59,12 @@ def test_outside_every_area_and_zero_radius() -> None:
     sp = side_probabilities([20.0, LON0 + 0.01], [48.0, 48.0], [100.0, 0.0], CONTROL)
     assert sp.p[0].sum() == 0.0
     assert sp.p[1].tolist() == [0.0, 1.0]
+
+
+def test_renaming_parties_renames_the_answer() -> None:
+    rng = np.random.default_rng(3)
+    lon, lat, r = rng.uniform(37.3, 37.7, 200), rng.uniform(47, 49, 200), rng.uniform(0, 9e3, 200)
+    one = side_probabilities(lon, lat, r, {"P": WEST, "Q": EAST})
+    two = side_probabilities(lon, lat, r, {"P": EAST, "Q": WEST})
+    assert np.allclose(one.p, two.p[:, ::-1])
+    assert (one.p.sum(axis=1) <= 1 + 1e-9).all()

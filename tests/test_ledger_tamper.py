@@ -214,3 +214,26 @@ def test_rows_changed_through_the_api_are_not_flagged(
     issues = svc.verify_store(ws).issues
     assert any("sources row mon-01" in i.detail and "name" in i.detail for i in issues)
     assert any("findings row" in i.detail and "status" in i.detail for i in issues)
+
+
+def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    ws = sqlite_workspace
+    _, head1, key = _world(ws, tmp_path)
+    with ws.engine.begin() as conn:
+        n = nodes.size(conn)
+        log.append(conn, "note", [(str(i), {"i": i}) for i in range(6)])
+    head2 = tmp_path / "HEAD2.json"
+    head2.write_text(svc.issue_tree_head(ws).checkpoint)
+    with ws.engine.begin() as conn:
+        new = log.entry_data("note", "3", {"i": 333})
+        conn.execute(
+            ledger_entries.update()
+            .where(ledger_entries.c.idx == n + 3)
+            .values(data=new, leaf_hash=log.leaf_hash(new))
+        )
+        nodes.rebuild_nodes(conn)
+    bundle = tmp_path / "now.jsonl"
+    svc.export_bundle(ws, bundle)
+    rep = audit_files(bundle, [head2, head1], key)
+    [root] = [i for i in rep.issues if i.problem == "root"]
+    assert root.index == n and f"entries {n}..{n + 5}" in root.detail

@@ -129,7 +129,9 @@ def export(
 @ledger_app.command("verify")
 def verify(
     bundle: Path = typer.Argument(..., help="bundle from `truceline ledger export`"),
-    head_file: Path = typer.Option(..., "--head", help="the published HEAD.json you kept"),
+    head_file: list[Path] = typer.Option(
+        ..., "--head", help="a published HEAD.json you kept (repeat for earlier heads)"
+    ),
     key: str = typer.Option(..., "--key", help="mission verifier key, or a file holding it"),
     previous: Path | None = typer.Option(None, "--previous", help="a bundle you kept earlier"),
 ) -> None:

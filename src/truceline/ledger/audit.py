@@ -27,7 +27,7 @@ from typing import Any
 
 from truceline.domain.errors import InputError
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.merkle import hash_leaf, root_from_leaves
+from truceline.ledger.merkle import MemoryTree, hash_leaf, root_from_leaves
 from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint, verify_note
 
 _MAX_NAMED = 1000
@@ -214,9 +214,14 @@ def diff_entries(old: Sequence[Entry], new: Sequence[Entry]) -> list[Issue]:
 
 
 def audit_bundle(
-    bundle: Bundle, head_text: str, key: Verifier, previous: Bundle | None = None
+    bundle: Bundle,
+    head_text: str,
+    key: Verifier,
+    previous: Bundle | None = None,
+    earlier_heads: Sequence[str] = (),
 ) -> AuditReport:
-    """Check ``bundle`` against a published head signed by ``key`` (see the module doc)."""
+    """Check ``bundle`` against a published head signed by ``key`` (see the module doc);
+    ``earlier_heads`` (smaller signed heads the auditor kept) narrow down a root mismatch."""
     head = parse_checkpoint(verify_note(head_text, key))
     first = bundle.entries[: head.size]
     root = root_from_leaves(b"".join(e.leaf_hash for e in first))
@@ -236,16 +241,28 @@ def audit_bundle(
         if previous is not None:
             rep.issues.extend(diff_entries(previous.entries, bundle.entries))
         if not any(i.index is not None for i in rep.issues):
-            rep.issues.append(
-                Issue(
-                    "root",
-                    None,
-                    None,
-                    f"entries 0..{head.size - 1} do not hash to the signed root; "
-                    "pass --previous with a bundle kept earlier to name the entries",
-                )
+            heads = [parse_checkpoint(verify_note(t, key)) for t in earlier_heads]
+            good = _last_matching(bundle, [*heads, head])
+            where = (
+                f"a change among entries {good}..{head.size - 1}: the head of size {good} "
+                f"still matches, the head of size {head.size} does not"
+                if good
+                else f"entries 0..{head.size - 1} do not hash to the signed root"
             )
+            hint = "; pass --previous with a bundle kept earlier to name the entries"
+            rep.issues.append(Issue("root", good or None, None, where + hint))
     return rep
+
+
+def _last_matching(bundle: Bundle, heads: Sequence[Checkpoint]) -> int:
+    """The largest size among ``heads`` whose root the bundle's entries still give."""
+    tree = MemoryTree(b"".join(e.leaf_hash for e in bundle.entries))
+    good = 0
+    for h in sorted(heads, key=lambda h: h.size):
+        if h.size > tree.size or tree.root(h.size) != h.root:
+            break
+        good = h.size
+    return good
 
 
 def _own_head_issues(bundle: Bundle, head: Checkpoint, key: Verifier) -> list[Issue]:
@@ -281,10 +298,14 @@ def read_head_text(path: Path) -> str:
 
 
 def audit_files(
-    bundle: Path, head: Path, key: Verifier, previous: Path | None = None
+    bundle: Path, head: Path | Sequence[Path], key: Verifier, previous: Path | None = None
 ) -> AuditReport:
-    """:func:`audit_bundle` on files."""
+    """:func:`audit_bundle` on files; of several heads, the largest is checked in full."""
     prev = None if previous is None else read_bundle(previous)
     if prev is not None:
         audit_bundle(prev, str(prev.header["checkpoint"]), key)  # its own head must be ours
-    return audit_bundle(read_bundle(bundle), read_head_text(head), key, prev)
+    texts = [read_head_text(p) for p in ([head] if isinstance(head, Path) else head)]
+    if not texts:
+        raise InputError("give the published head to check against (--head)")
+    texts.sort(key=lambda t: parse_checkpoint(verify_note(t, key)).size)
+    return audit_bundle(read_bundle(bundle), texts[-1], key, prev, texts[:-1])

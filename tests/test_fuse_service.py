@@ -150,7 +150,7 @@ def test_arrival_order_does_not_change_the_incidents(tmp_path: Path) -> None:
 
 
 def test_bearings_located_and_fused(sqlite_workspace: Workspace, tmp_path: Path) -> None:
-    """Two cameras' bearings on one flash and a monitor's point report: one incident."""
+    """Two cameras' bearings on one flash, then a monitor's point report: one incident."""
     tgt_lon, tgt_lat = 37.8, 48.2
     posts = [(37.75, 48.17), (37.86, 48.18)]
     rows: list[dict[str, object]] = []
@@ -162,11 +162,17 @@ def test_bearings_located_and_fused(sqlite_workspace: Workspace, tmp_path: Path)
                      "bearing_deg": float(np.degrees(np.arctan2(dx, dy)) % 360),
                      "bearing_sd_deg": 1.0, "lon": None, "lat": None,
                      "radius_m": None})  # fmt: skip
-    rows.append(_point("p", "mon-1", 100, 20))
     _ingest(sqlite_workspace, tmp_path, "b", rows)
     r = fuse(sqlite_workspace)
-    assert (r.new, r.observations_fused, r.unlocated) == (1, 3, 0)
+    assert (r.new, r.observations_fused, r.unlocated) == (1, 2, 0)
+    # a later point report joins through the bearing-only members, placed at their fix
+    _ingest(sqlite_workspace, tmp_path, "p", [_point("p", "mon-1", 100, 20)])
+    r = fuse(sqlite_workspace)
+    assert (r.new, r.updated, r.observations_fused) == (0, 1, 1)
     assert _partition(sqlite_workspace) == {frozenset({"b0", "b1", "p"})}
+    with sqlite_workspace.engine.connect() as conn:
+        inc = conn.execute(select(incidents)).one()
+    assert abs(inc.lat - tgt_lat) < 500 * M_LAT and inc.n_groups == 3
 
 
 def test_cli_fuse_prints_the_summary(sqlite_workspace: Workspace, tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ __all__ = [
 
 Columns = dict[str, NDArray[Any]]
 _IN_CHUNK = 900
+_MAX_RUNS = 15
 PROJECTION_KEY = "fusion_projection_centre"
 OBS = observations.c
 _OBS_COLS = tuple(
@@ -183,7 +184,8 @@ def fused_near(
 
 def _bearing_only(conn: Connection, t: NDArray[np.int64], rt: int, cols: list[Any]) -> Columns:
     """Fused observations without a point of their own, within ``rt`` of a time in ``t``:
-    one indexed range query per run of times closer than ``2 rt``."""
+    one indexed range query per run of times closer than ``2 rt`` (at most ``_MAX_RUNS``
+    + 1 runs: scanning a longer range costs less than many queries)."""
     io = incident_observations.c
     base = (
         select(*cols)
@@ -193,7 +195,9 @@ def _bearing_only(conn: Connection, t: NDArray[np.int64], rt: int, cols: list[An
     parts = [_fetch(conn, base.where(OBS.id < 0))]
     if len(t):
         ts = np.unique(t)
-        cut = np.flatnonzero(np.diff(ts) > 2 * rt) + 1
+        gaps = np.diff(ts)
+        cut = np.flatnonzero(gaps > 2 * rt)
+        cut = np.sort(cut[np.argsort(gaps[cut])[::-1][:_MAX_RUNS]]) + 1  # widest gaps only
         for a, b in zip(ts[np.r_[0, cut]] - rt, ts[np.r_[cut - 1, len(ts) - 1]] + rt, strict=True):
             q = base.where(OBS.t >= int(a), OBS.t <= int(b), OBS.lon.is_(None))
             parts.append(_fetch(conn, q))

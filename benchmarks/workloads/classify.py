@@ -60,8 +60,12 @@ def _names(mask: np.ndarray, ids: list[str]) -> np.ndarray:
     if not ids:
         return np.full(len(mask), "", dtype=object)
     code = mask.astype(np.int64) @ (1 << np.arange(len(ids), dtype=np.int64))
-    uniq, inv = np.unique(code, return_inverse=True)
-    names = [";".join(b for k, b in enumerate(ids) if int(u) >> k & 1) for u in uniq]
+    order = np.argsort(code, kind="stable")
+    s = code[order]
+    new = np.r_[True, s[1:] != s[:-1]] if len(s) else np.zeros(0, bool)
+    inv = np.empty(len(code), dtype=np.int64)
+    inv[order] = np.cumsum(new) - 1
+    names = [";".join(b for k, b in enumerate(ids) if int(u) >> k & 1) for u in s[new]]
     return np.array(names, dtype=object)[inv]
 
 

@@ -211,8 +211,12 @@ def _unique_inverse(key: IntArray, space: int) -> tuple[IntArray, IntArray]:
     """Sorted distinct keys and each key's position among them (``np.unique``, but by
     counting when the key space is small enough)."""
     if space > 8 * len(key) + 1024:
-        keys, inv = np.unique(key, return_inverse=True)
-        return keys, inv.ravel()
+        order = np.argsort(key)
+        s = key[order]
+        new = np.r_[True, s[1:] != s[:-1]]
+        inv = np.empty(len(key), dtype=np.int64)
+        inv[order] = np.cumsum(new) - 1
+        return s[new], inv
     seen = np.zeros(space, dtype=bool)
     seen[key] = True
     keys = np.flatnonzero(seen)

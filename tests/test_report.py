@@ -222,10 +222,12 @@ def test_report_command(sqlite_workspace: Workspace, tmp_path: Path) -> None:
             "--out",
             str(out),
             "--no-issue-head",
+            "--pdf",
         ],
     )
     assert res.exit_code == 0, res.output
     assert (out / "daily-2015-03-05.html").is_file() and (out / "index.html").is_file()
+    assert (out / "daily-2015-03-05.pdf").read_bytes()[:5] == b"%PDF-"
     bad = CliRunner().invoke(app, ["--db", sqlite_workspace.url, "report", "--date", "5 March"])
     assert bad.exit_code != 0
 

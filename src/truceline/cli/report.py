@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
             None, "--date", help="the UTC day YYYY-MM-DD (default: the busiest day)"
         ),
         out: Path = typer.Option(Path("reports"), "--out", help="folder to write the report in"),
+        pdf: bool = typer.Option(False, "--pdf", help="also print the report to PDF"),
         head: bool = typer.Option(
             True, "--issue-head/--no-issue-head", help="issue a signed tree head first"
         ),
@@ -41,10 +42,12 @@ def register(app: typer.Typer) -> None:
 
         ws = workspace(ctx)
         chosen = _day(day) or busiest_day(ws)
-        paths = daily_report(ws, chosen, out, issue_head=head, with_index_link=True)
+        paths = daily_report(ws, chosen, out, issue_head=head, with_index_link=True, pdf=pdf)
         index = write_report_index(ws, out)
         console.print(f"[bold]Daily report {chosen.isoformat()}[/bold]")
         console.print(f"  HTML  {paths.html}")
         console.print(f"  JSON  {paths.json}")
         console.print(f"  map   {paths.map_png}")
+        if paths.pdf is not None:
+            console.print(f"  PDF   {paths.pdf}")
         console.print(f"  index {index}")

@@ -29,6 +29,7 @@ class ReportPaths:
     html: Path
     json: Path
     map_png: Path
+    pdf: Path | None = None
 
 
 def report_names(day: date) -> tuple[str, str, str]:
@@ -71,8 +72,11 @@ def _rule_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [rows[k] for k in sorted(rows)]
 
 
-def write_daily(data: DailyData, out_dir: Path, with_index_link: bool = False) -> ReportPaths:
-    """Render ``data`` into ``out_dir`` (created if needed); returns the paths written."""
+def write_daily(
+    data: DailyData, out_dir: Path, with_index_link: bool = False, pdf: bool = False
+) -> ReportPaths:
+    """Render ``data`` into ``out_dir`` (created if needed); returns the paths written.
+    With ``pdf`` the HTML is also printed to ``daily-DATE.pdf`` by WeasyPrint."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -101,7 +105,19 @@ def write_daily(data: DailyData, out_dir: Path, with_index_link: bool = False) -
         )
     )
     (out_dir / html_name).write_text(html, encoding="utf-8")
-    return ReportPaths(data.day, out_dir / html_name, out_dir / json_name, out_dir / png_name)
+    pdf_path = _pdf(out_dir / html_name) if pdf else None
+    return ReportPaths(
+        data.day, out_dir / html_name, out_dir / json_name, out_dir / png_name, pdf_path
+    )
+
+
+def _pdf(html: Path) -> Path:
+    """Print the HTML report (with its map) to PDF beside it."""
+    import weasyprint
+
+    out = html.with_suffix(".pdf")
+    weasyprint.HTML(filename=str(html)).write_pdf(str(out))
+    return out
 
 
 def write_index(out_dir: Path, days: list[tuple[date, int]], title: str = "") -> Path:

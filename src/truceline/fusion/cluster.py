@@ -42,8 +42,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Pairs = tuple[I64, I64, NDArray[np.bool_]]
-#: candidate pairs examined per chunk (bounds the working memory to ~100 MB)
-CHUNK_PAIRS = 2_000_000
+#: candidate pairs examined per chunk (bounds the working memory to ~60 MB)
+CHUNK_PAIRS = 1_000_000
 _HALF = ((1, -1), (1, 0), (1, 1), (0, 1))  # spatial half-neighbourhood besides the cell
 
 

@@ -133,3 +133,18 @@ def test_equals_the_bench_peer_on_bench_like_data():
     got = cluster_lonlat(lon, lat, t, ids, eps=2000.0, window=600, crs=common.METRIC_CRS)
     assert np.array_equal(got, want)
     assert len(np.unique(want)) < n  # there are real clusters
+
+
+def test_many_small_chunks_give_the_same_answer(monkeypatch):
+    """The chunked pair search must not lose pairs across chunk boundaries."""
+    import truceline.fusion.cluster as core
+
+    rng = np.random.default_rng(9)
+    n = 400
+    x, y = rng.normal(0, 2500, n), rng.normal(0, 2500, n)
+    t = rng.integers(0, 2400, n).astype(np.int64)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    want = brute_force(x, y, t, ids, 2000.0, 600)
+    monkeypatch.setattr(core, "CHUNK_PAIRS", 37)
+    assert np.array_equal(cluster_xy(x, y, t, ids, eps=2000.0, window=600), want)
+    assert len(np.unique(want)) > 1

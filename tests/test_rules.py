@@ -95,6 +95,13 @@ def test_exclusion_bars_what_the_zone_bars() -> None:
     ]
 
 
+def test_fire_in_a_zone_with_its_own_buffer_fire_rule_is_judged_once() -> None:
+    rows = [incident(1, 30.98, 48.5, "explosion")]
+    bufx = rule("bufx", "exclusion", zone="buffer")
+    assert [f.rule_id for f in _found([BUFFER, bufx], rows)] == ["buf"]
+    assert [f.rule_id for f in _found([bufx], rows)] == ["bufx"]  # alone, it judges the fire
+
+
 def test_exclusion_none() -> None:
     rows = [incident(1, 30.5, 48.2, "casualty"), incident(2, 30.7, 48.2, "movement")]
     assert _found([rule("npp", "exclusion", zone="npp")], rows) == []
@@ -242,7 +249,11 @@ def test_declaration_duty_none() -> None:
     assert _found([DUTY], decls=decls, t_to=T0 + 86400 * 75) == []
 
 
-EXCL = [rule("npp", "exclusion", zone="npp"), rule("sky", "exclusion", zone="skies")]
+EXCL = [
+    rule("npp", "exclusion", zone="npp"),
+    rule("sky", "exclusion", zone="skies"),
+    rule("bufx", "exclusion", zone="buffer"),
+]
 WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, *EXCL])
 
 

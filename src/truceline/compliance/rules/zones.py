@@ -102,11 +102,16 @@ def exclusion(rule: Any, ctx: Context) -> list[Finding]:
     zone = _zone(ctx, str(rule.params.get("zone")))
     if zone is None:
         return []
+    bars = set(zone.bars)
+    if any(
+        r.kind == "buffer_fire" and r.params.get("zone") == zone.id for r in ctx.agreement.rules
+    ):
+        bars.discard("fire")  # the buffer_fire rule on this zone judges its fire: not twice
     kinds: set[str] = set()
-    for what in zone.bars:
+    for what in bars:
         kinds |= _BARRED_KINDS.get(what, frozenset())
     mask = zone_mask(ctx, zone) & ctx.incidents.isin("kind", kinds)
-    barred = ", ".join(sorted(zone.bars))
+    barred = ", ".join(sorted(bars))
 
     def summary(g: Group) -> str:
         return f"inside the exclusion zone {zone.id} (bars {barred}) on {g.day_label}: {g.what()}"

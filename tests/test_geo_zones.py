@@ -279,4 +279,4 @@ def test_zones_sharing_the_line_equal_the_reference(seed: int, max_cells: int) -
     np.testing.assert_array_equal(c.party, expect)
     assert (c.party[: len(line)] == -1).all()  # the vertices are on the line: no side
     if max_cells > 64:
-        assert len(index._raster.follow_zone) > 0  # the shared-edge path was taken
+        assert len(index._layers().raster.follow_zone) > 0  # the shared-edge path was taken

@@ -21,6 +21,7 @@ the index's :class:`Projector`, reported in km.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +63,14 @@ class Classification:
     zones: BoolArray
 
 
+@dataclass(frozen=True)
+class _Layers:
+    raster: PolygonRaster
+    sector: npt.NDArray[np.integer[Any]]  # per cell: sector index, -1 none, AMBIGUOUS
+    party: npt.NDArray[np.integer[Any]]  # per cell: party index, -1 none, AMBIGUOUS
+    bits: npt.NDArray[np.uint64]  # per cell: zone-matrix bits of the clean zones
+
+
 class ZoneIndex:
     """Classifies points against an agreement's zones (see the module docstring)."""
 
@@ -101,10 +110,9 @@ class ZoneIndex:
             [zidx[z.id] if z.kind not in LAYER_KINDS else -1 for z in layer], dtype=np.int64
         )
         self._words = max(1, -(-len(self.zone_ids) // 64))
-        self._raster = PolygonRaster.build(self._geoms, max_cells)
-        self._sector_r = self._raster.one_of(self._sector_of)
-        self._party_r = self._raster.one_of(self._party_of)
-        self._bits_r = self._raster.bitset(self._bit_of, self._words)
+        self._max_cells = max_cells
+        self._built: _Layers | None = None  # the raster, made on first use (see _layers)
+        self._lock = threading.Lock()
         self._line = self._contact_line(line_cell_m)
 
     # ------------------------------------------------------------------ construction
@@ -154,6 +162,7 @@ class ZoneIndex:
 
         with ThreadPoolExecutor(max_workers=THREADS) as pool:
             projected = [pool.submit(self.projector.forward, x[s:e], y[s:e]) for s, e in spans]
+            self._layers()  # built here (once) while the pool projects
             contained = [pool.submit(contain, s, e) for s, e in spans]
             px = np.concatenate([f.result()[0] for f in projected]) if n else np.zeros(0)
             py = np.concatenate([f.result()[1] for f in projected]) if n else np.zeros(0)
@@ -165,18 +174,32 @@ class ZoneIndex:
                 f.result()
         return Classification(sector, party, dist, zones)
 
+    def _layers(self) -> _Layers:
+        """The raster and its per-cell answers, built on first use (thread-safe)."""
+        with self._lock:
+            if self._built is None:
+                raster = PolygonRaster.build(self._geoms, self._max_cells)
+                self._built = _Layers(
+                    raster,
+                    raster.one_of(self._sector_of),
+                    raster.one_of(self._party_of),
+                    raster.bitset(self._bit_of, self._words),
+                )
+            return self._built
+
     def _distance_km(self, px: FloatArray, py: FloatArray) -> FloatArray:
         if self._line is None:
             return np.full(len(px), np.inf)
         return self._line.distance(px, py) / 1000.0
 
     def _contain(self, x: FloatArray, y: FloatArray) -> tuple[IntArray, IntArray, BoolArray]:
-        key = self._raster.grid.locate(x, y)
-        sector = self._sector_r[key]
-        party = self._party_r[key]
-        bits = self._bits_r[key]
+        layers = self._layers()
+        key = layers.raster.grid.locate(x, y)
+        sector = layers.sector[key]
+        party = layers.party[key]
+        bits = layers.bits[key]
         amb_s, amb_p = sector == AMBIGUOUS, party == AMBIGUOUS
-        pts, zone = self._raster.hits(self._geoms, key, x, y)
+        pts, zone = layers.raster.hits(self._geoms, key, x, y)
         v = self._sector_of[zone]
         m = v >= 0
         if m.any():

@@ -280,3 +280,20 @@ def test_zones_sharing_the_line_equal_the_reference(seed: int, max_cells: int) -
     assert (c.party[: len(line)] == -1).all()  # the vertices are on the line: no side
     if max_cells > 64:
         assert len(index._layers().raster.follow_zone) > 0  # the shared-edge path was taken
+
+
+def test_empty_input_and_minimal_indexes() -> None:
+    only_line = ZoneIndex.from_features([FEATURES[0]])
+    c = only_line.classify(np.zeros(0), np.zeros(0))
+    assert c.sector.shape == c.party.shape == c.dist_km.shape == (0,)
+    assert c.zones.shape == (0, 0)
+    c = only_line.classify([35.0, 36.0], [47.0, 47.0])
+    assert c.sector.tolist() == [-1, -1] and c.party.tolist() == [-1, -1]
+    assert c.dist_km[0] == pytest.approx(0.0, abs=1e-9) and 70 < c.dist_km[1] < 80
+    only_sector = ZoneIndex.from_features([FEATURES[3]])
+    c = only_sector.classify([35.0], [47.5])
+    assert c.sector.tolist() == [0] and np.isinf(c.dist_km).all()
+    with pytest.raises(InputError, match="differ in length"):
+        only_sector.classify([1.0, 2.0], [1.0])
+    with pytest.raises(InputError, match="at least one zone"):
+        ZoneIndex.from_features([])

@@ -60,7 +60,7 @@ def add_incident(ws: Workspace, iid: int, lon: float, lat: float, kind: str, t: 
             conn.execute(
                 insert(incidents).values(
                     id=iid, t=t, t_start=t, t_end=t, lon=lon, lat=lat, radius_m=300.0,
-                    kind=kind, count=1, status=kw.pop("status", "corroborated"),
+                    kind=kind, count=kw.pop("count", 1), status=kw.pop("status", "corroborated"),
                     n_observations=n_obs, n_groups=1, confidence=0.9,
                     created_at=t, updated_at=t, **kw,
                 )

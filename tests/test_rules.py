@@ -102,6 +102,14 @@ def test_fire_in_a_zone_with_its_own_buffer_fire_rule_is_judged_once() -> None:
     assert [f.rule_id for f in _found([bufx], rows)] == ["bufx"]  # alone, it judges the fire
 
 
+def test_an_exclusion_rule_may_bar_part_of_what_the_zone_bars() -> None:
+    rows = [incident(1, 30.98, 48.5, "explosion"), incident(2, 30.99, 48.4, "drone")]
+    flights = rule("bufx", "exclusion", zone="buffer", bars=["flight"])
+    world = replace(WORLD, rules=(flights,))
+    found = evaluate(context(world, rows))
+    assert [(f.rule_id, f.incidents) for f in found] == [("bufx", (2,))]
+
+
 def test_exclusion_none() -> None:
     rows = [incident(1, 30.5, 48.2, "casualty"), incident(2, 30.7, 48.2, "movement")]
     assert _found([rule("npp", "exclusion", zone="npp")], rows) == []

@@ -101,6 +101,8 @@ def sharing(rule: Any, ctx: Context) -> list[Finding]:
             continue
         if d.attrs.get("plant", plant) != plant:
             continue
+        if p.get("operator") and d.declarant != p["operator"]:
+            continue  # only the operator's metering counts
         by_period[d.period_start][d.item.removeprefix("delivered_to:")] = d
     out: list[Finding] = []
     for start, got in sorted(by_period.items()):

@@ -16,6 +16,7 @@ __all__ = ["ACTIVITY_KINDS", "notification_duty", "notified", "prohibition"]
 ACTIVITY_KINDS: dict[str, frozenset[str]] = {
     "exercise": frozenset({ObservationKind.MOVEMENT}),
     "movement": frozenset({ObservationKind.MOVEMENT}),
+    "rotation": frozenset({ObservationKind.MOVEMENT}),
     "flight": frozenset({ObservationKind.FLIGHT}),
 }
 

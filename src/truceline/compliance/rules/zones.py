@@ -102,11 +102,12 @@ def exclusion(rule: Any, ctx: Context) -> list[Finding]:
     zone = _zone(ctx, str(rule.params.get("zone")))
     if zone is None:
         return []
-    bars = set(zone.bars)
-    if any(
-        r.kind == "buffer_fire" and r.params.get("zone") == zone.id for r in ctx.agreement.rules
-    ):
-        bars.discard("fire")  # the buffer_fire rule on this zone judges its fire: not twice
+    bars = set(rule.params.get("bars") or ())  # the rule may bar only part of the zone's bars
+    if not bars:
+        bars = set(zone.bars)
+        rules = ctx.agreement.rules
+        if any(r.kind == "buffer_fire" and r.params.get("zone") == zone.id for r in rules):
+            bars.discard("fire")  # the buffer_fire rule on this zone judges its fire: not twice
     kinds: set[str] = set()
     for what in bars:
         kinds |= _BARRED_KINDS.get(what, frozenset())

@@ -148,3 +148,17 @@ def test_truncated_geojson_is_an_input_error(tmp_path: Path) -> None:
     p.write_text((DATA / "mixed.geojson").read_text()[:700])
     with pytest.raises(InputError, match="invalid JSON"):
         list(read_observations(p))
+
+
+def test_json_extension_told_apart(tmp_path: Path) -> None:
+    lines = tmp_path / "obs.json"
+    lines.write_text((DATA / "mixed.jsonl").read_text())
+    collection = tmp_path / "fc.json"
+    collection.write_text((DATA / "mixed.geojson").read_text())
+    one_line = tmp_path / "one.json"
+    one_line.write_text('{"type": "FeatureCollection", "features": []}')
+    assert [detect_format(p) for p in (lines, collection, one_line)] == [
+        "jsonl",
+        "geojson",
+        "geojson",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,9 +38,15 @@ _NATIVE_NEEDS = frozenset({"t", "kind", "source_id"})
 
 
 def _json_kind(path: Path) -> str:
+    """JSON lines if the first line is a whole JSON object (not a collection), else GeoJSON."""
     with path.open("rb") as f:
-        head = f.read(4096).decode("utf-8", errors="replace")
-    return "geojson" if "FeatureCollection" in head and "\n{" not in head.strip() else "jsonl"
+        first = f.readline(1 << 20)
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return "geojson"
+    is_line = isinstance(obj, dict) and obj.get("type") != "FeatureCollection"
+    return "jsonl" if is_line else "geojson"
 
 
 def _csv_kind(path: Path) -> str:

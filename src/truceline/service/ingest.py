@@ -183,13 +183,10 @@ def _store_rows(
         return
     ensure_sources(conn, {(cols["source_id"][i], cols["source_type"][i]) for _, i in new})
     indices = log.append(conn, "observation", [(uid, records[i]) for uid, i in new])
-    now = int(time.time())
-    sig = cols["signature"]
-    rows = [
-        (*(records[i].get(k) for k in RECORD_FIELDS), sig[i], uid, now, li)
-        for (uid, i), li in zip(new, indices, strict=True)
-    ]
-    _insert(conn, rows)
+    rows_at = [i for _, i in new]
+    columns = [[cols[k][i] for i in rows_at] for k in _STORED]
+    now = [int(time.time())] * len(new)
+    _insert(conn, list(zip(*columns, [uid for uid, _ in new], now, indices, strict=True)))
 
 
 def _store_chunk(conn: Connection, path: str, chunk: ParsedChunk, tally: _Tally) -> None:

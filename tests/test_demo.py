@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from truceline.cli import app
 from truceline.compliance.agreement import load_agreement_file
 from truceline.domain.errors import Conflict
+from truceline.domain.observations import observation_record
+from truceline.ledger.signatures import verify_record
 from truceline.service.demo import DemoResult, default_agreement_path, run_demo
 from truceline.service.workspace import open_workspace
 from truceline.store.schema import findings, observations, sources
@@ -47,11 +49,24 @@ def test_demo_builtin_through_the_cli(tmp_path: Path) -> None:
             kinds = set(conn.execute(select(findings.c.rule_kind)).scalars())
             groups = dict(conn.execute(select(sources.c.id, sources.c.independence_group)).all())
             n_obs = len(conn.execute(select(observations.c.id)).all())
+            signed = (
+                conn.execute(
+                    select(observations, sources.c.public_key)
+                    .join(sources, sources.c.id == observations.c.source_id)
+                    .where(sources.c.type == "monitor")
+                )
+                .mappings()
+                .all()
+            )
     finally:
         ws.engine.dispose()
     assert {"withdrawal_band", "buffer_fire"} <= kinds  # weapons in bands, fire in the zone
     assert groups["outlet-1"] == groups["wire-agency"]  # the roster went in with its groups
     assert 300 <= n_obs <= 5000
+    assert signed and all(r["signature"] for r in signed)  # monitors sign on the device
+    for r in signed[:5]:
+        rec = observation_record(dict(r))
+        assert verify_record(bytes(r["public_key"]), rec, r["signature"]) is None
     html = sorted((out / "reports").glob("daily-*.html"))
     assert len(html) == 1 and (out / "reports" / "index.html").is_file()
 

@@ -8,6 +8,8 @@ a native file and ingested like any other), so the demo shows the real path.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import shutil
 from collections.abc import Callable
@@ -17,10 +19,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from truceline.compliance.agreement import load_agreement_file
 from truceline.domain.errors import Conflict, InputError, TrucelineError, WorkspaceError
+from truceline.domain.observations import observation_record
+from truceline.domain.vocab import SourceType
+from truceline.ledger.signatures import sign_record
 from truceline.scenario import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
@@ -130,6 +137,9 @@ def register_scenario_sources(ws: Workspace, agreement: Any, seed: int) -> int:
         known = set(conn.execute(select(sources.c.id)).scalars())
     new = [s for s in scenario_sources(agreement, seed) if s.id not in known]
     for s in new:
+        signed = s.type == SourceType.MONITOR.value
+        raw = _monitor_key(seed, s.id).public_key().public_bytes_raw()
+        key = base64.b64encode(raw).decode() if signed else None
         register(
             ws,
             s.id,
@@ -138,11 +148,31 @@ def register_scenario_sources(ws: Workspace, agreement: Any, seed: int) -> int:
             party=s.party,
             group=s.group,
             reliability=s.reliability,
-            signature_policy="optional",  # the scenario does not sign its records
+            signature_policy="required" if signed else "optional",
+            public_key=key,
             actor="demo",
             reason="built-in scenario roster",
         )
     return len(new)
+
+
+def _monitor_key(seed: int, source_id: str) -> Ed25519PrivateKey:
+    """A demo-only key for a monitor's device, derived from the seed (never for real use)."""
+    return Ed25519PrivateKey.from_private_bytes(
+        hashlib.sha256(f"truceline-demo:{seed}:{source_id}".encode()).digest()
+    )
+
+
+def _sign_monitors(table: pa.Table, monitors: set[str], seed: int) -> pa.Table:
+    """The monitors sign their submissions on the device, as DESIGN has it."""
+    sigs = [
+        sign_record(_monitor_key(seed, row["source_id"]), observation_record(row))
+        if row["source_id"] in monitors
+        else None
+        for row in table.to_pylist()
+    ]
+    i = table.schema.get_field_index("signature")
+    return table.set_column(i, table.schema.field(i), pa.array(sigs, pa.string()))
 
 
 def _scenario_file(
@@ -152,6 +182,8 @@ def _scenario_file(
 
     register_scenario_sources(ws, agreement, seed)
     table, info = play(agreement, seed=seed, days=days)
+    monitors = {s.id for s in scenario_sources(agreement, seed) if s.type == SourceType.MONITOR}
+    table = _sign_monitors(table, monitors, seed)
     path = out_dir / "scenario" / f"observations-seed{seed}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_observations(path, table)

@@ -133,7 +133,10 @@ def fuse(
         inc = increment(old_pts, pts, eps=eps, window=win)
         say("writing incidents")
         new_ids = _write(conn, new, x, y, r, inc, proj, agreement)
-        return FuseResult(
+        touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
+        say("attribution and contradictions")
+        _verify(conn, touched)
+        result = FuseResult(
             new=len(new_ids),
             updated=len(set(inc.touched) - set(inc.merged)),
             merged=len(inc.merged),
@@ -143,6 +146,29 @@ def fuse(
             distance_m=eps,
             window_s=win,
         )
+    say("side of the line")
+    _sides(ws, touched)
+    return result
+
+
+def _verify(conn: Connection, ids: list[int]) -> None:
+    """Attribution and silent-sensor disputes of the touched incidents, in this
+    transaction (``service.verification``, when present)."""
+    try:
+        from truceline.service.verification import attribute_incidents, dispute_silent
+    except ImportError:
+        return
+    attribute_incidents(conn, ids)
+    dispute_silent(conn, ids)
+
+
+def _sides(ws: Workspace, ids: list[int]) -> None:
+    """Probability of each side of the line for the touched incidents (its own transaction)."""
+    try:
+        from truceline.service.incidents import update_sides
+    except ImportError:
+        return
+    update_sides(ws, ids=ids)
 
 
 def _by_status(conn: Connection) -> dict[str, int]:

@@ -1,14 +1,18 @@
 """Findings as records: what is stored and ledgered, and how a re-check merges.
 
 Idempotency (decided here): a finding's ``key`` digests the agreement, the rule
-and the *anchor* of its evidence (the incident for an incident rule; the
-declarant, item and period for a declaration rule), not the evidence itself.
-Running ``check`` again therefore adds nothing. When the evidence behind the
-same anchor changes (more observations fused into the incident, a corrected
-declaration, a new verification status), the stored finding is updated in
-place (its status kept) and the new content is appended to the ledger as a
-``finding_update`` leaf; ``ledger_index`` then points at that newest leaf,
-while earlier leaves stay in the ledger.
+and the *anchor* of its evidence, not the evidence itself. For an incident rule
+the anchor is (subject, UTC day, reporting sector, party placed), the subject
+being what the rule tells apart (the band, the foreign state; see
+``rules._incident``); for a declaration rule it is the declarant, item and
+period. Running ``check`` again therefore adds nothing. When the evidence
+behind the same anchor changes (another incident that day in that sector, more
+observations fused into an incident, a corrected declaration, a new
+verification status), the stored finding is updated in place, its status kept,
+and the new content is appended to the ledger as a ``finding_update`` leaf;
+``ledger_index`` then points at that newest leaf, earlier leaves stay in the
+ledger. An open finding a re-check no longer produces (its incidents rejected
+or merged away) is dismissed by ``truceline check`` with that reason.
 """
 
 from __future__ import annotations

@@ -5,11 +5,13 @@ agreement version in force, the incidents of that version's time span as
 columns (pyarrow + numpy), the zone classification of those incidents, the
 declarations and the notification register. Rules never touch the store.
 
-Responsibility is placed only where the evidence places it (:func:`place`):
+Responsibility is placed only where the evidence places it (``_incident.placement``):
 an attributed incident (an ``actor`` with enough confidence) goes to that
 party; a presence (a weapon or unit *seen*, not fire whose origin is unknown)
 goes to the party holding the ground when its whole uncertainty circle lies
 on that party's side of the contact line. Everything else has no party.
+Incident rules group what they select into one finding per rule, subject, UTC
+day, reporting sector and party placed (``rules._incident``).
 """
 
 from __future__ import annotations

@@ -210,3 +210,16 @@ def test_sector_from_the_agreement_in_force(sqlite_workspace: Workspace, tmp_pat
     # on the line itself: both parties' areas are possible (service.incidents.update_sides)
     probs = json.loads(side)
     assert abs(sum(probs.values()) - 1.0) < 0.05 and len(probs) == 2
+
+
+def test_unlocatable_bearing_is_counted_and_left_unfused(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    row = {"client_id": "lone", "source_id": "cam-1", "source_type": "camera", "t": T0,
+           "obs_lon": 37.7, "obs_lat": 48.1, "bearing_deg": 45.0, "bearing_sd_deg": 2.0,
+           "lon": None, "lat": None, "radius_m": None}  # fmt: skip
+    _ingest(sqlite_workspace, tmp_path, "lone", [row])
+    r = fuse(sqlite_workspace)
+    assert (r.new, r.observations_fused, r.unlocated) == (0, 0, 1)
+    assert _partition(sqlite_workspace) == set()
+    assert fuse(sqlite_workspace).unlocated == 1  # still waiting for a second bearing

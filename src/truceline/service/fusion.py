@@ -80,7 +80,8 @@ def _locate(new: fs.Columns, proj: Any) -> tuple[NDArray[np.float64], ...]:
             return x, y, r
         ox, oy = proj.forward(new["obs_lon"][bear], new["obs_lat"][bear])
         t, az = new["t"][bear], new["bearing_deg"][bear]
-        groups = group_bearings(t, ox, oy, az)
+        # (a lone bearing is its own group; group_bearings needs two to pair)
+        groups = group_bearings(t, ox, oy, az) if len(t) > 1 else np.zeros(len(t), np.int64)
         fix = fix_bearings(
             t, ox, oy, az, new["bearing_sd_deg"][bear],
             new["range_min_m"][bear], new["range_max_m"][bear], groups,
@@ -120,6 +121,8 @@ def fuse(
         x, y, r = _locate(new, proj)
         located = np.isfinite(x) & np.isfinite(y)
         unlocated = int((~located).sum())
+        if not located.any():
+            return FuseResult(0, 0, 0, 0, unlocated, _by_status(conn), eps, win)
         new = {k: v[located] for k, v in new.items()}
         x, y, r = x[located], y[located], r[located]
         pts = _points(new, x, y, r, new["id"], eps, win)

@@ -148,3 +148,22 @@ def test_many_small_chunks_give_the_same_answer(monkeypatch):
     monkeypatch.setattr(core, "CHUNK_PAIRS", 37)
     assert np.array_equal(cluster_xy(x, y, t, ids, eps=2000.0, window=600), want)
     assert len(np.unique(want)) > 1
+
+
+def test_lonlat_over_a_continent_falls_back_to_exact_projection():
+    import pyproj
+
+    from truceline.fusion import fastproj
+
+    rng = np.random.default_rng(4)
+    n = 300
+    lon = np.r_[rng.uniform(-60, 60, n // 2), np.full(n // 2, 10.0)]
+    lat = np.r_[rng.uniform(-50, 60, n // 2), 40.0 + np.arange(n // 2) * 0.012]
+    t = np.zeros(n, np.int64)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    fit = fastproj.fit_projection((-60.0, -50.0, 60.0, 60.0), AEQD)
+    assert fit.error_m > fastproj.MAX_POLY_ERROR_M  # too wide for the polynomial
+    x, y = pyproj.Transformer.from_crs("EPSG:4326", AEQD, always_xy=True).transform(lon, lat)
+    want = brute_force(np.asarray(x), np.asarray(y), t, ids, 2000.0, 600)
+    got = cluster_lonlat(lon, lat, t, ids, eps=2000.0, window=600, crs=AEQD)
+    assert np.array_equal(got, want) and len(np.unique(want)) < n

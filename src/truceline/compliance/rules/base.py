@@ -140,12 +140,12 @@ class ZoneView:
 
     def __init__(
         self,
-        party: npt.NDArray[np.int64],
+        party: npt.ArrayLike,
         parties: Sequence[str],
         dist_km: FloatArray,
         zone_ids: Sequence[str],
         zones: BoolArray,
-        sector: npt.NDArray[np.int64] | None = None,
+        sector: npt.ArrayLike | None = None,
         sector_ids: Sequence[str] = (),
     ) -> None:
         self.party = np.asarray(party, dtype=np.int64)

@@ -77,7 +77,7 @@ class PolygonRaster:
     run_stop: IntArray
 
     @classmethod
-    def build(cls, geoms: npt.NDArray[np.object_], max_cells: int = 1 << 21) -> PolygonRaster:
+    def build(cls, geoms: npt.NDArray[np.object_], max_cells: int = 1 << 20) -> PolygonRaster:
         geoms = np.asarray(geoms, dtype=object)
         with geo_errors("zone rasterisation"):
             bounds = shapely.total_bounds(geoms) if len(geoms) else np.zeros(4)

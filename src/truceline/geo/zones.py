@@ -79,7 +79,7 @@ class ZoneIndex:
         zones: Sequence[ZoneFeature],
         projector: Projector | None = None,
         parties: Iterable[str] = (),
-        max_cells: int = 1 << 21,
+        max_cells: int = 1 << 20,
         line_cell_m: float = 500.0,
     ) -> None:
         self.features = tuple(zones)

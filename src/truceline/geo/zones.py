@@ -17,6 +17,16 @@ the index's :class:`Projector`, reported in km.
   polygonal zones: withdrawal_band, buffer, exclusion, withdrawal_area, a
   polygonal withdrawal_line, and any further kind an agreement defines
   (``zone_kinds`` gives each column's kind).
+* ``dist_km``: unsigned; ``inf`` when the index has no contact line, NaN for a
+  NaN coordinate (which is in no zone).
+
+How it is fast (a million points in about a second on two cores): a raster
+prefilter answers containment for points away from zone boundaries and sends
+only boundary cells to GEOS, deciding zones that share edges together
+(:mod:`truceline.geo.raster`); the distance comes from a quadtree of candidate
+segments, exact with no KD-tree search per point (:mod:`truceline.geo.lines`);
+PROJ, GEOS and numpy release the GIL, so two threads project, test and measure
+side by side, in chunks that keep memory flat.
 """
 
 from __future__ import annotations

@@ -297,3 +297,31 @@ def test_empty_input_and_minimal_indexes() -> None:
         only_sector.classify([1.0, 2.0], [1.0])
     with pytest.raises(InputError, match="at least one zone"):
         ZoneIndex.from_features([])
+
+
+@pytest.mark.parametrize("max_cells", [16, 1 << 12, 1 << 20])
+def test_holes_and_multipolygons(max_cells: int) -> None:
+    ring = shapely.Polygon([(0, 0), (6, 0), (6, 6), (0, 6)], [[(2, 2), (4, 2), (4, 4), (2, 4)]])
+    multi = shapely.MultiPolygon([shapely.box(7, 0, 8, 1), shapely.box(9, 0, 10, 1)])
+    feats = [
+        feature("ring", "exclusion", ring),
+        feature("pair", "buffer", multi),
+        feature("S1", "sector", multi),
+        feature("c", "control", ring, "A"),
+    ]
+    index = ZoneIndex.from_features(feats, max_cells=max_cells)
+    rng = np.random.default_rng(5)
+    p = np.concatenate(
+        [rng.uniform(-1, 11, (4000, 2)), [(3, 3), (2, 3), (1, 1), (7.5, 0.5), (8.5, 0.5), (8, 0.5)]]
+    )
+    c = index.classify(p[:, 0], p[:, 1])
+    np.testing.assert_array_equal(
+        c.zones[:, index.zone_ids.index("ring")], shapely.contains_xy(ring, p[:, 0], p[:, 1])
+    )
+    np.testing.assert_array_equal(
+        c.zones[:, index.zone_ids.index("pair")], shapely.contains_xy(multi, p[:, 0], p[:, 1])
+    )
+    np.testing.assert_array_equal(c.sector == 0, shapely.contains_xy(multi, p[:, 0], p[:, 1]))
+    np.testing.assert_array_equal(c.party == 0, shapely.contains_xy(ring, p[:, 0], p[:, 1]))
+    assert c.party[-6:].tolist() == [-1, -1, 0, -1, -1, -1]  # hole, hole's edge, inside, ...
+    assert c.sector[-6:].tolist() == [-1, -1, -1, 0, -1, -1]

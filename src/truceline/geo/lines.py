@@ -119,8 +119,11 @@ class SegmentIndex:
         """Distance (metres) from each point to the nearest segment; NaN for NaN input."""
         px = np.asarray(x, dtype=np.float64).ravel()
         py = np.asarray(y, dtype=np.float64).ravel()
+        finite = np.isfinite(px) & np.isfinite(py)
+        if finite.all():
+            return self._distance(px, py) if len(px) else np.zeros(0)
         out = np.full(px.shape, np.nan)
-        ok = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
+        ok = np.flatnonzero(finite)
         if len(ok):
             out[ok] = self._distance(px[ok], py[ok])
         return out

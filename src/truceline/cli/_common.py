@@ -16,6 +16,11 @@ err_console = Console(stderr=True)
 
 
 def workspace(ctx: typer.Context, cwd: Path | None = None) -> Workspace:
-    """The workspace named by ``--db`` or found from the current directory."""
+    """The workspace named by ``--db`` or found from the current directory.
+
+    Its connections are closed when the command's context closes.
+    """
     db = (ctx.find_root().obj or {}).get("db")
-    return open_workspace(db, cwd=cwd)
+    ws = open_workspace(db, cwd=cwd)
+    ctx.call_on_close(ws.engine.dispose)
+    return ws

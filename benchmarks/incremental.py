@@ -10,6 +10,11 @@ re-clustering everything through the service), then ingests ``--new`` late repor
 (copies of observations drawn across the whole period, moved by up to 500 m and 120 s,
 from other sources) and fuses only those (the incremental path). Also times the pure
 core clustering the whole store at once. Prints one JSON line with every figure.
+
+Measured at scale 1 on the 2-core machine (SQLite): fusing the 1,000,000 observations
+from scratch 113 s (167,181 incidents); fusing 10,000 late reports into that store
+4.8-8.6 s (8,674 incidents updated, 134 merged); the pure core alone re-clusters all
+1,010,000 in 1.3-1.9 s.
 """
 
 from __future__ import annotations

@@ -149,8 +149,6 @@ def fuse(
             distance_m=eps,
             window_s=win,
         )
-    say("side of the line")
-    _sides(ws, touched)
     return result
 
 
@@ -163,15 +161,6 @@ def _verify(conn: Connection, ids: list[int]) -> None:
         return
     attribute_incidents(conn, ids)
     dispute_silent(conn, ids)
-
-
-def _sides(ws: Workspace, ids: list[int]) -> None:
-    """Probability of each side of the line for the touched incidents (its own transaction)."""
-    try:
-        from truceline.service.incidents import update_sides
-    except ImportError:
-        return
-    update_sides(ws, ids=ids)
 
 
 def _by_status(conn: Connection) -> dict[str, int]:

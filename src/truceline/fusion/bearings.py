@@ -390,6 +390,8 @@ def _mutual_nearest(
     a: NDArray[np.intp], b: NDArray[np.intp], obs: NDArray[np.int64], tt: F64
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Keep the pairs each of whose ends is the other's nearest in time of that observer."""
+    if a.size == 0:
+        return a, b
     src, dst = np.r_[a, b], np.r_[b, a]
     score = np.abs(tt[src] - tt[dst])
     o = np.lexsort((dst, score, obs[dst], src))

@@ -7,7 +7,9 @@ new ones and lets ``fusion.incremental`` decide joins, new incidents and merges
 recomputes each touched incident (``fusion.attributes``), scores it by
 independent source groups (``fusion.grading``), classifies its sector against the
 agreement in force, and stores everything with its ledger entries and
-``status_changes`` rows (actor ``fusion``) in the same transaction.
+``status_changes`` rows (actor ``fusion``) in the same transaction. Attribution
+and silent-sensor disputes run in that transaction too; the side of the line of the
+touched incidents is recomputed right after it commits (derived, not ledgered).
 
 Two observations may be one incident when their distance is at most
 ``distance_m`` plus both location uncertainties and their times differ by at most
@@ -28,9 +30,13 @@ from sqlalchemy import Connection, func, select
 
 from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.attributes import fuse_attributes
+from truceline.fusion.bearings import fix_bearings, group_bearings
 from truceline.fusion.incremental import Points, increment
 from truceline.service import fusion_store as fs
+from truceline.service.agreements import agreement_in_force
 from truceline.service.fusion_write import store_increment
+from truceline.service.incidents import update_sides
+from truceline.service.verification import attribute_incidents, dispute_silent
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import incidents
@@ -55,13 +61,7 @@ class FuseResult:
 
 def _params(ws: Workspace, conn: Connection, t_max: int, d: float | None, w: int | None) -> Any:
     distance, window = ws.settings.fusion_distance_m, ws.settings.fusion_window_s
-    agreement = None
-    try:
-        from truceline.service.agreements import agreement_in_force
-
-        agreement = agreement_in_force(conn, t_max)
-    except ImportError:
-        pass
+    agreement = agreement_in_force(conn, t_max)
     if agreement is not None:
         distance = float(agreement.fusion.get("distance_m", distance))
         window = int(agreement.fusion.get("window_s", window))
@@ -74,18 +74,11 @@ def _locate(new: fs.Columns, proj: Any) -> tuple[NDArray[np.float64], ...]:
     x, y, r = np.array(x, float), np.array(y, float), new["radius_m"].copy()
     bear = ~np.isfinite(x) & np.isfinite(new["bearing_deg"]) & np.isfinite(new["obs_lon"])
     if bear.any():
-        try:
-            from truceline.fusion.bearings import fix_bearings, group_bearings
-        except ImportError:
-            return x, y, r
         ox, oy = proj.forward(new["obs_lon"][bear], new["obs_lat"][bear])
         t, az = new["t"][bear], new["bearing_deg"][bear]
-        # (a lone bearing is its own group; group_bearings needs two to pair)
-        groups = group_bearings(t, ox, oy, az) if len(t) > 1 else np.zeros(len(t), np.int64)
-        fix = fix_bearings(
-            t, ox, oy, az, new["bearing_sd_deg"][bear],
-            new["range_min_m"][bear], new["range_max_m"][bear], groups,
-        )  # fmt: skip
+        rmin, rmax = new["range_min_m"][bear], new["range_max_m"][bear]
+        groups = group_bearings(t, ox, oy, az, rmin, rmax)
+        fix = fix_bearings(t, ox, oy, az, new["bearing_sd_deg"][bear], rmin, rmax, groups)
         ok = np.asarray(fix.ok, bool)
         idx = np.flatnonzero(bear)[ok]
         x[idx], y[idx], r[idx] = fix.x[ok], fix.y[ok], fix.radius_m[ok]
@@ -149,16 +142,13 @@ def fuse(
             distance_m=eps,
             window_s=win,
         )
+    say("side of the line")
+    update_sides(ws, ids=touched)
     return result
 
 
 def _verify(conn: Connection, ids: list[int]) -> None:
-    """Attribution and silent-sensor disputes of the touched incidents, in this
-    transaction (``service.verification``, when present)."""
-    try:
-        from truceline.service.verification import attribute_incidents, dispute_silent
-    except ImportError:
-        return
+    """Attribution and silent-sensor disputes of the touched incidents, in this transaction."""
     attribute_incidents(conn, ids)
     dispute_silent(conn, ids)
 

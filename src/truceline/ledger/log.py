@@ -24,7 +24,7 @@ from sqlalchemy import Connection, text
 from truceline.ledger import nodes
 from truceline.ledger.canonical import canonical_bytes
 
-__all__ = ["append", "entry_data", "leaf_hash", "size"]
+__all__ = ["append", "entry_data", "leaf_hash", "lock", "size"]
 
 _PG_LOCK_KEY = 0x7472_7563  # "truc"
 _sha256 = hashlib.sha256
@@ -45,12 +45,23 @@ def size(conn: Connection) -> int:
     return nodes.size(conn)
 
 
+def lock(conn: Connection) -> None:
+    """Take the single-writer lock for the rest of the transaction.
+
+    SQLite already holds it (``BEGIN IMMEDIATE``); PostgreSQL takes a
+    transaction-scoped advisory lock. Callers that must check for duplicates before
+    appending (intake) take it first, so two writers cannot both find a record new.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+
+
 def append(conn: Connection, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
     """Append ``(ref, record)`` items of one ``kind``; returns their leaf indices."""
     if not items:
         return []
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        lock(conn)
     start = nodes.size(conn)
     nodes.check_nodes_cover(conn, start)
     now = int(time.time())

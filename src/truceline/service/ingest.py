@@ -14,9 +14,9 @@ checked. The signature covers ``observation_record(row)`` of the normalised row
 (defaults filled in), as :func:`truceline.ledger.signatures.sign_record` makes it.
 A source with neither has its signatures stored unchecked.
 
-Duplicates are found by ``uid`` before the insert; on PostgreSQL two ingests of
-the same new records at the same moment can still clash on the unique ``uid``
-(reported as a ``StoreError``; run it again and they count as duplicates).
+Duplicates are found by ``uid`` under the ledger's single-writer lock
+(:func:`truceline.ledger.log.lock`), so two ingests of the same new records at
+the same moment store them once, on PostgreSQL as on SQLite.
 """
 
 from __future__ import annotations
@@ -175,6 +175,7 @@ def _store_rows(
     signed_off = tally.rejected
     records, keep = _check(conn, path, lines, cols, tally)
     signed_off = tally.rejected - signed_off
+    log.lock(conn)  # no other writer may store these uids between the check and the insert
     stored = _existing(conn, list(keep))
     new = [(uid, i) for uid, i in keep.items() if uid not in stored]
     tally.duplicates += batch.num_rows - signed_off - len(new)

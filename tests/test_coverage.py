@@ -94,3 +94,15 @@ def test_daily_windows() -> None:
         3 * DAY,
     )
     assert np.isclose(f["s1"], 1 / 3)
+
+
+def test_silence_is_judged_per_group_and_over_the_whole_uncertainty() -> None:
+    recs = [CoverageRecord(c, "observed", 0, DAY, S1) for c in ("cam1", "cam2")]
+    lon, lat, t = [37.05, 37.05, 37.05], [48.05, 48.05, 48.05], [7200, 7200, 7200]
+    groups = {"cam1": "post-1", "cam2": "post-1"}
+    out = silent_sensors(lon, lat, t, [0], ["cam1"], recs, group_of=groups)
+    assert out[0] == ()  # its twin reported it: one pair of eyes, not silent
+    assert out[1] == ("cam1", "cam2")
+    wide = silent_sensors(lon, lat, t, [], [], recs, radius_m=[0.0, 50_000.0, 0.0],
+                          t_end=[7200, 7200, 2 * DAY])  # fmt: skip
+    assert wide == [("cam1", "cam2"), (), ()]  # beyond the view in space, then in time

@@ -93,11 +93,16 @@ def store(workspace: Workspace) -> dict[str, int]:
             _obs(conn, "d1", "wire-2", "B", lon=37.15, kind="denial"),  # B denies: names nobody
         ]
         plain = [_obs(conn, "w2", "wire-2", None, lon=37.15)]
+        lone = [_obs(conn, "m2", "mon", None, t=T0 + 60)]
+        vague = [_obs(conn, "w3", "wire-1", None, t=T0 + 120, radius_m=8000.0)]
         ids = {
             "named": _inc(conn, named, n_groups=3, status="corroborated"),
             "claim": _inc(conn, claim_only, lon=37.15),
             "plain": _inc(conn, plain, lon=37.15, t=T0 + 10),
-        }
+            "lone": _inc(conn, lone, t=T0 + 60, t_start=T0 + 60, t_end=T0 + 60),
+            "vague": _inc(conn, vague, t=T0 + 120, t_start=T0 + 120, t_end=T0 + 120,
+                          radius_m=8000.0),
+        }  # fmt: skip
     # the camera watched the first sector all day and reported nothing
     add_coverage(
         workspace,
@@ -134,12 +139,16 @@ def test_silent_camera_disputes_only_where_it_could_see(
     with workspace.engine.begin() as conn:
         assert dispute_silent(conn) == 1
         assert dispute_silent(conn) == 0
-    d = show_incident(workspace, store["named"])
+    d = show_incident(workspace, store["lone"])  # one source, where the camera must have seen
     assert d.incident.status == "disputed"
     assert d.history[-1].actor == "fusion" and "cam" in d.history[-1].reason
-    assert d.history[-1].evidence["sources"] == ["lia-A", "mon", "wire-1"]
+    assert d.history[-1].evidence["sources"] == ["mon"]
+    # three independent groups are not overturned by one silent camera
+    assert show_incident(workspace, store["named"]).incident.status == "corroborated"
     for k in ("claim", "plain"):  # outside the camera's field of view
         assert show_incident(workspace, store[k]).incident.status == "reported"
+    # inside it, but its 8 km uncertainty reaches beyond what the camera could see
+    assert show_incident(workspace, store["vague"]).incident.status == "reported"
 
 
 def test_update_verification_runs_all_passes(workspace: Workspace, store: dict[str, int]) -> None:
@@ -147,7 +156,7 @@ def test_update_verification_runs_all_passes(workspace: Workspace, store: dict[s
     assert (u.attributed, u.disputed) == (2, 1)
     with workspace.engine.connect() as conn:
         statuses = dict(conn.execute(select(incidents.c.id, incidents.c.status)).all())
-    assert statuses[store["named"]] == "disputed"
+    assert statuses[store["lone"]] == "disputed"
 
 
 def test_cli_refresh(workspace: Workspace, store: dict[str, int]) -> None:

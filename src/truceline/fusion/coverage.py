@@ -148,30 +148,51 @@ def silent_sensors(
     obs_labels: ArrayLike,
     obs_sources: Sequence[str] | NDArray[np.object_],
     records: Sequence[CoverageRecord],
+    *,
+    t_end: ArrayLike | None = None,
+    radius_m: ArrayLike | None = None,
+    group_of: Mapping[str, str] | None = None,
 ) -> list[tuple[str, ...]]:
-    """Per incident, sources whose coverage held its place and time yet did not report it.
+    """Per incident, sources that must have seen it yet did not report it.
 
-    ``obs_labels``/``obs_sources`` give the incident and the source of each member
-    observation; pass only the records of sources that would have detected the kind.
+    A source must have seen an incident when its declared view held the incident's
+    whole uncertainty: every moment of ``[t, t_end]`` and the whole disc of
+    ``radius_m`` around the point (checked conservatively in degrees), with no outage
+    or denial of that source overlapping the time. A source whose independence
+    group (``group_of``) reported the incident is not silent: two cameras of one
+    post are one pair of eyes. ``obs_labels``/``obs_sources`` give the incident and
+    the source of each member observation; pass only the records of sources that
+    would have detected the kind.
     """
     x, y, tt = (np.asarray(a, np.float64) for a in (lon, lat, t))
     n = x.size
+    te = tt if t_end is None else np.asarray(t_end, np.float64)
+    rr = np.zeros(n) if radius_m is None else np.nan_to_num(np.asarray(radius_m, np.float64))
+    # metres per degree along the shorter (longitude) axis: a lower bound of the margin
+    m_per_deg = 111_320.0 * np.cos(np.radians(y))
+    pts = shapely.points(x, y) if rr.any() else None
     seen: dict[str, NDArray[np.bool_]] = {}
     blocked: dict[str, NDArray[np.bool_]] = {}
     for r in records:
-        when = (tt >= r.t_start) & (tt < r.t_end)
-        where = when if r.geometry is None else when & shapely.contains_xy(r.geometry, x, y)
-        target = seen if r.kind == "observed" else blocked
-        if r.kind == "observed" and r.geometry is None:
-            continue
-        target[r.source_id] = target.get(r.source_id, np.zeros(n, np.bool_)) | where
+        if r.kind == "observed":
+            if r.geometry is None:
+                continue
+            where = (tt >= r.t_start) & (te < r.t_end) & shapely.contains_xy(r.geometry, x, y)
+            if pts is not None and where.any():
+                margin = shapely.distance(r.geometry.boundary, pts) * m_per_deg
+                where &= margin >= rr
+            seen[r.source_id] = seen.get(r.source_id, np.zeros(n, np.bool_)) | where
+        else:
+            when = (te >= r.t_start) & (tt < r.t_end)
+            where = when if r.geometry is None else when & shapely.contains_xy(r.geometry, x, y)
+            blocked[r.source_id] = blocked.get(r.source_id, np.zeros(n, np.bool_)) | where
+    group = (lambda s: s) if group_of is None else (lambda s: group_of.get(s, s))
     lab = np.asarray(obs_labels, np.int64)
-    src = np.asarray(obs_sources, dtype=object)
-    reported = set(zip(lab.tolist(), src.tolist(), strict=True))
+    reported = {(i, group(s)) for i, s in zip(lab.tolist(), list(obs_sources), strict=True)}
     out: list[list[str]] = [[] for _ in range(n)]
     for s in sorted(seen):
         held = seen[s] & ~blocked.get(s, np.zeros(n, np.bool_))
         for i in np.flatnonzero(held).tolist():
-            if (i, s) not in reported:
+            if (i, group(s)) not in reported:
                 out[i].append(s)
     return [tuple(v) for v in out]

@@ -19,9 +19,10 @@ from truceline.scenario.theatre import Theatre
 
 __all__ = ["CoverageSpec", "denials_of", "draw_outages", "fields_of_view"]
 
-#: how far a post's camera and an acoustic array are taken to see or hear (metres)
-CAMERA_RANGE_M = 10_000.0
-ACOUSTIC_RANGE_M = 20_000.0
+#: how far a post's camera and an acoustic array are sure to see or hear an explosion
+#: or a launch (metres): what they declare as observed; they report some beyond it
+CAMERA_RANGE_M = 4_000.0
+ACOUSTIC_RANGE_M = 8_000.0
 #: a patrol turned back cannot see this far around the checkpoint for the rest of its day
 DENIED_RADIUS_M = 10_000.0
 

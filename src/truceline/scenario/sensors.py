@@ -7,6 +7,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from truceline.scenario.coverage import ACOUSTIC_RANGE_M, CAMERA_RANGE_M
 from truceline.scenario.events import Fire, Sightings
 from truceline.scenario.observe import Block, block, fire_words
 from truceline.scenario.roster import Roster, SourceSpec
@@ -31,13 +32,15 @@ def observe_cameras(
     for post in range(0, len(ro.cameras), 2):
         cams = ro.cameras[post : post + 2]
         d = np.hypot(f.x - cams[0].x, f.y - cams[0].y)
-        p = np.where(small, 0.6 * np.exp(-d / 1500.0), 0.9 * np.exp(-d / 6000.0))
+        # within the declared field of view a post does not miss an explosion or a launch
+        loud_p = np.where(d <= CAMERA_RANGE_M, 0.99, 0.9 * np.exp(-d / 6000.0))
+        p = np.where(small, 0.6 * np.exp(-d / 1500.0), loud_p)
         seen = (rng.random(len(f)) < p) & (d < 12_000.0)
         for cam in cams:
             up = np.ones(len(f), dtype=bool)
             for a, b in (down or {}).get(cam.id, []):
                 up &= (f.t < a - 120) | (f.t >= b + 120)  # a margin for the clock error
-            idx = np.flatnonzero(seen & (rng.random(len(f)) < 0.9) & up)
+            idx = np.flatnonzero(seen & ((rng.random(len(f)) < 0.9) | ~small) & up)
             sd = 150.0 + 0.08 * d[idx]
             out.append(
                 block(
@@ -65,9 +68,8 @@ def observe_acoustic(th: Theatre, rng: np.random.Generator, ro: Roster, f: Fire)
     loud = np.isin(f.kind, _LOUD)
     for arr in ro.acoustic:
         d = np.hypot(f.x - arr.x, f.y - arr.y)
-        idx = np.flatnonzero(
-            loud & (d < 20_000.0) & (rng.random(len(f)) < 0.95 * np.exp(-d / 20e3))
-        )
+        p = np.where(d <= ACOUSTIC_RANGE_M, 0.99, 0.95 * np.exp(-d / 20e3))
+        idx = np.flatnonzero(loud & (d < 20_000.0) & (rng.random(len(f)) < p))
         out.append(
             block(
                 th,

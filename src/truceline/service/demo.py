@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from truceline.compliance.agreement import load_agreement_file
-from truceline.domain.errors import Conflict, InputError, TrucelineError, WorkspaceError
+from truceline.compliance.agreement import Agreement, load_agreement_file
+from truceline.domain.errors import Conflict, InputError, WorkspaceError
 from truceline.domain.observations import observation_record
 from truceline.domain.vocab import SourceType
+from truceline.intake import write_observations
 from truceline.ledger.signatures import sign_record
 from truceline.scenario import (
     DEFAULT_DAYS,
@@ -35,7 +34,14 @@ from truceline.scenario import (
     play,
     scenario_sources,
 )
+from truceline.service.agreements import load_agreement
+from truceline.service.compliance import check
+from truceline.service.coverage import add_coverage
+from truceline.service.fusion import fuse
+from truceline.service.ingest import ingest_files
+from truceline.service.ledger import issue_tree_head
 from truceline.service.reports import ReportPaths, busiest_day, daily_report, write_report_index
+from truceline.service.sources import register_source
 from truceline.service.workspace import WORKSPACE_FILE, Workspace, create_workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import findings, incidents, sources
@@ -101,17 +107,6 @@ def default_agreement_path(name: str = DEFAULT_AGREEMENT) -> Path:
     )
 
 
-def _service(module: str, name: str) -> Callable[..., Any]:
-    """A teammate's service function, or a clear error naming what this build lacks."""
-    try:
-        fn = getattr(importlib.import_module(f"truceline.service.{module}"), name)
-    except (ImportError, AttributeError) as exc:
-        raise TrucelineError(
-            f"the demo needs truceline.service.{module}.{name}, which this build lacks"
-        ) from exc
-    return fn  # type: ignore[no-any-return]
-
-
 def _fresh(out_dir: Path) -> None:
     """Make ``out_dir`` ready: empty, or a previous demo (whose files are replaced)."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -129,10 +124,9 @@ def _fresh(out_dir: Path) -> None:
     (out_dir / _MARKER).write_text("a truceline demo lives here; `truceline demo` replaces it\n")
 
 
-def register_scenario_sources(ws: Workspace, agreement: Any, seed: int) -> int:
-    """Register the scenario's sources with their types, groups, parties and grades
-    (teammate C2's ``register_source``); returns how many were new."""
-    register = _service("sources", "register_source")
+def register_scenario_sources(ws: Workspace, agreement: Agreement, seed: int) -> int:
+    """Register the scenario's sources with their types, groups, parties and grades;
+    returns how many were new."""
     with ws.engine.connect() as conn:
         known = set(conn.execute(select(sources.c.id)).scalars())
     new = [s for s in scenario_sources(agreement, seed) if s.id not in known]
@@ -140,7 +134,7 @@ def register_scenario_sources(ws: Workspace, agreement: Any, seed: int) -> int:
         signed = s.type == SourceType.MONITOR.value
         raw = _monitor_key(seed, s.id).public_key().public_bytes_raw()
         key = base64.b64encode(raw).decode() if signed else None
-        register(
+        register_source(
             ws,
             s.id,
             s.type,
@@ -176,10 +170,8 @@ def _sign_monitors(table: pa.Table, monitors: set[str], seed: int) -> pa.Table:
 
 
 def _scenario_file(
-    ws: Workspace, agreement: Any, out_dir: Path, seed: int, days: int
+    ws: Workspace, agreement: Agreement, out_dir: Path, seed: int, days: int
 ) -> tuple[Path, ScenarioInfo]:
-    from truceline.intake import write_observations  # teammate D's native writer
-
     register_scenario_sources(ws, agreement, seed)
     table, info = play(agreement, seed=seed, days=days)
     monitors = {s.id for s in scenario_sources(agreement, seed) if s.type == SourceType.MONITOR}
@@ -187,9 +179,10 @@ def _scenario_file(
     path = out_dir / "scenario" / f"observations-seed{seed}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_observations(path, table)
-    add = _service("coverage", "add_coverage")
     for c in info.coverage:  # what the posts could see, outages, patrols turned back
-        add(ws, c.source_id, c.kind, c.t_start, c.t_end, c.geometry, note=c.note, actor="demo")
+        add_coverage(
+            ws, c.source_id, c.kind, c.t_start, c.t_end, c.geometry, note=c.note, actor="demo"
+        )
     return path, info
 
 
@@ -235,7 +228,7 @@ def run_demo(
 def _pipeline(
     ws: Workspace,
     out_dir: Path,
-    compiled: Any,
+    compiled: Agreement,
     apath: Path,
     events: Path | None,
     seed: int,
@@ -243,7 +236,7 @@ def _pipeline(
     say: Step,
 ) -> DemoResult:
     say(f"agreement {compiled.id} from {apath}")
-    loaded = _service("agreements", "load_agreement")(ws, apath)
+    loaded = load_agreement(ws, apath)
     info: ScenarioInfo | None = None
     if events is None:
         say(f"built-in scenario, seed {seed}, {days} days")
@@ -251,13 +244,13 @@ def _pipeline(
     else:
         path = events
     say(f"ingest {path.name}")
-    rep = _service("ingest", "ingest_files")(ws, [path])
+    rep = ingest_files(ws, [path])
     say("fuse observations into incidents")
-    _service("fusion", "fuse")(ws)
+    fuse(ws)
     say("check the agreement's rules")
-    _service("compliance", "check")(ws)
+    check(ws)
     say("issue a signed tree head")
-    head = _service("ledger", "issue_tree_head")(ws)
+    head = issue_tree_head(ws)
     t0 = int(compiled.valid_from)
     t1 = None if compiled.valid_to is None else int(compiled.valid_to)
     day = busiest_day(ws, since=_day_of(t0), until=None if t1 is None else _day_of(t1 - 1))

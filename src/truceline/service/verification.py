@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, bindparam, func, select
 
-from truceline.domain.vocab import FIRE_KINDS, IncidentStatus, ObservationKind, SourceType
+from truceline.domain.vocab import IncidentStatus, ObservationKind, SourceType
 from truceline.fusion.coverage import silent_sensors
 from truceline.fusion.grading import attribute
 from truceline.service.coverage import coverage_records
@@ -37,7 +37,8 @@ from truceline.store.schema import incident_observations, incidents, observation
 __all__ = ["VerificationUpdate", "attribute_incidents", "dispute_silent", "update_verification"]
 
 _DETECTORS = {SourceType.CAMERA.value, SourceType.ACOUSTIC.value, SourceType.UAV.value}
-_OPEN = (IncidentStatus.REPORTED.value, IncidentStatus.CORROBORATED.value)
+#: kinds a camera or acoustic array declaring a view cannot miss (small-arms fire it can)
+_DETECTABLE = (ObservationKind.EXPLOSION.value, ObservationKind.PROJECTILE.value)
 _CHUNK = 900
 
 
@@ -136,12 +137,17 @@ def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> i
 
 
 def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
-    """Move open fire incidents (``ids``, or all in a coverage window) that a detecting
-    sensor's coverage held but that sensor did not report to ``disputed``."""
+    """Move fire incidents (``ids``, or all in a coverage window) resting on one source
+    group that a detecting sensor must have seen (its declared view held the incident's
+    whole time window and location uncertainty) but whose independence group did not
+    report, to ``disputed``. A corroborated incident (two or more independent groups)
+    is not overturned by one silent sensor: that weighing is the analyst's."""
     lo, hi = conn.execute(select(func.min(incidents.c.t), func.max(incidents.c.t))).one()
     if lo is None:
         return 0
-    types = dict(conn.execute(select(sources.c.id, sources.c.type)).all())
+    kinds = conn.execute(select(sources.c.id, sources.c.type, sources.c.independence_group)).all()
+    types = {str(k[0]): str(k[1]) for k in kinds}
+    group_of = {str(k[0]): str(k[2]) for k in kinds}
     recs = [
         r
         for r in coverage_records(conn, int(lo), int(hi) + 1)
@@ -150,8 +156,10 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
     if not any(r.kind == "observed" for r in recs):
         return 0
     c = incidents.c
-    q = select(c.id, c.t, c.lon, c.lat, c.status).where(
-        c.status.in_(_OPEN), c.merged_into.is_(None), c.kind.in_([k.value for k in FIRE_KINDS])
+    q = select(c.id, c.t, c.lon, c.lat, c.status, c.t_start, c.t_end, c.radius_m).where(
+        c.status == IncidentStatus.REPORTED.value,
+        c.merged_into.is_(None),
+        c.kind.in_(_DETECTABLE),
     )
     rows: list[Any] = []
     if ids is None:
@@ -181,6 +189,9 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
         [pos[int(m[0])] for m in mem],
         [m[1] for m in mem],
         recs,
+        t_end=[r[6] for r in rows],
+        radius_m=[r[7] for r in rows],
+        group_of=group_of,
     )
     moved = 0
     for r, quiet in zip(rows, silent, strict=True):

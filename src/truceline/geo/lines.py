@@ -6,10 +6,13 @@ to some point of the cell: with ``c`` the cell centre, ``r`` its half diagonal
 and ``m`` the distance from ``c`` to the line, every point ``p`` of the cell is
 at most ``m + r`` from the line, and a segment ``s`` is at least
 ``d(c, s) - r`` from ``p``; so the nearest segment of any point of the cell is
-among the segments with ``d(c, s) <= m + 2r``.  The root cells test all
-segments; each child tests only its parent's candidates; the points of a leaf
-cell (``cell_m`` wide) are finally measured exactly against the leaf's few
-candidates.  The result equals the minimum over all segments (no approximation).
+among the segments with ``d(c, s) <= m + 2r``.  Far from the line a sharper
+bound that uses the direction from each segment to the centre keeps the list
+short (see ``_bound``).  The root cells test all segments; each child tests only
+its parent's candidates; the points of a leaf cell (``cell_m`` wide) are finally
+measured exactly against the leaf's few candidates.  The result equals the
+minimum over all segments (no approximation; the bounds carry a margin for
+rounding).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 FANOUT = 2  # children per axis from one level to the next
-ROOT_CELLS = 64  # stop coarsening once a level has at most this many cells
+ROOT_CELLS = 64  # stop coarsening once a level has at most this many cells ...
+ROOT_PAIRS = 1 << 22  # ... or its cells times the segments are at most this many
 BLOCK = 1 << 15  # pairs per vectorised block
 POINT_BLOCK = 1 << 14  # points per block of the final, exact step
 
@@ -142,7 +146,7 @@ class SegmentIndex:
         size = h
         while True:
             levels.append((cx, cy, size))
-            if len(cx) <= ROOT_CELLS:
+            if len(cx) <= max(1, min(ROOT_CELLS, ROOT_PAIRS // self.n_segments)):
                 break
             px_, py_ = cx // FANOUT, cy // FANOUT
             ncol = int(px_.max()) + 1

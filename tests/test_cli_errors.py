@@ -12,7 +12,11 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TRUCELINE_DATABASE_URL"}
     return subprocess.run(
         [sys.executable, "-c", "from truceline.cli import main; main()", *args],
-        cwd=cwd, capture_output=True, text=True, env=env, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console, workspace
-from truceline.domain.errors import InputError
+from truceline.cli._common import console, parse_date, workspace
 
 __all__ = ["register"]
 
@@ -104,10 +102,7 @@ def build(
     """Derive an agreement's geometry from a control map: line, areas, buffer, bands, sectors."""
     from truceline.compliance.agreement.build import build_from_control
 
-    try:
-        day = dt.date.fromisoformat(date)
-    except ValueError:
-        raise InputError(f"--date: expected YYYY-MM-DD, got {date!r}") from None
+    day = parse_date(date, "--date")
     b = build_from_control(control, day, out, country, template, tolerance_km)
     console.print(
         f"wrote [bold]{b.path}[/bold]: control of {b.control_date}, contact line "

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, workspace
-from truceline.domain.errors import InputError
+from truceline.cli._common import console, parse_date, workspace
 
 __all__ = ["register"]
-
-
-def _date(text: str, what: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def assess(
@@ -29,7 +20,7 @@ def assess(
     """Summarise confirmed (and, apart, open) findings of a period for guarantors."""
     from truceline.service.findings import assess as run
 
-    paths = run(workspace(ctx), _date(date_from, "--from"), _date(date_to, "--to"), out)
+    paths = run(workspace(ctx), parse_date(date_from, "--from"), parse_date(date_to, "--to"), out)
     for label, p in (("HTML", paths.html), ("PDF", paths.pdf), ("JSON", paths.json)):
         console.print(f"{label:5} {p}")
 

@@ -8,8 +8,7 @@ from collections.abc import Callable
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console
-from truceline.cli.sources import fmt_time, opened, parse_time
+from truceline.cli._common import console, fmt_time, parse_time, workspace
 
 __all__ = ["register"]
 
@@ -36,14 +35,14 @@ def list_(
     """Incidents, newest first."""
     from truceline.service.incidents import list_incidents
 
-    with opened(ctx) as ws:
-        found = list_incidents(
-            ws,
-            status=status,
-            limit=limit,
-            since=None if since is None else parse_time(since, "--since"),
-            until=None if until is None else parse_time(until, "--until"),
-        )
+    ws = workspace(ctx)
+    found = list_incidents(
+        ws,
+        status=status,
+        limit=limit,
+        since=None if since is None else parse_time(since, "--since"),
+        until=None if until is None else parse_time(until, "--until"),
+    )
     table = Table("id", "time", "kind", "status", "conf", "groups", "obs", "actor", "side")
     for i in found:
         actor = "" if i.actor is None else f"{i.actor} ({i.actor_confidence or 0:.2f})"
@@ -66,8 +65,8 @@ def show(ctx: typer.Context, incident_id: int = typer.Argument(...)) -> None:
     """An incident, its observations and its history."""
     from truceline.service.incidents import show_incident
 
-    with opened(ctx) as ws:
-        d = show_incident(ws, incident_id)
+    ws = workspace(ctx)
+    d = show_incident(ws, incident_id)
     i = d.incident
     console.print(
         f"[bold]incident {i.id}[/bold] {i.kind} x{i.count} {i.status}  {fmt_time(i.t)} "
@@ -109,8 +108,8 @@ def refresh(ctx: typer.Context) -> None:
     """Attribution, silent-sensor disputes and side of the line for fused incidents."""
     from truceline.service.verification import update_verification
 
-    with opened(ctx) as ws:
-        u = update_verification(ws)
+    ws = workspace(ctx)
+    u = update_verification(ws)
     console.print(
         f"{u.attributed} attribution(s) changed, {u.disputed} incident(s) disputed by a "
         f"silent sensor, {u.sides} side(s) of the line computed"
@@ -126,8 +125,8 @@ def _act(action: str) -> Callable[..., None]:
     ) -> None:
         from truceline.service.incidents import change_status
 
-        with opened(ctx) as ws:
-            c = change_status(ws, incident_id, action, reason=reason, actor=actor)
+        ws = workspace(ctx)
+        c = change_status(ws, incident_id, action, reason=reason, actor=actor)
         console.print(
             f"incident {c.incident_id}: {c.from_status} -> {c.to_status} by {c.actor} "
             f"(ledger #{c.ledger_index})"

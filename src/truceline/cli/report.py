@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, workspace
-from truceline.domain.errors import InputError
+from truceline.cli._common import console, parse_date, workspace
 
 __all__ = ["register"]
-
-
-def _day(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"--date: expected YYYY-MM-DD, got {text!r}") from exc
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +30,7 @@ def register(app: typer.Typer) -> None:
         from truceline.service.reports import busiest_day, daily_report, write_report_index
 
         ws = workspace(ctx)
-        chosen = _day(day) or busiest_day(ws)
+        chosen = (parse_date(day, "--date") if day else None) or busiest_day(ws)
         paths = daily_report(ws, chosen, out, issue_head=head, with_index_link=True, pdf=pdf)
         index = write_report_index(ws, out)
         console.print(f"[bold]Daily report {chosen.isoformat()}[/bold]")

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console, workspace
+from truceline.cli._common import console, fmt_time, parse_time, workspace
 from truceline.domain.errors import InputError
-from truceline.service.workspace import Workspace
 
-__all__ = ["fmt_time", "opened", "parse_time", "register"]
+__all__ = ["register"]
 
 sources_app = typer.Typer(help="The source registry: types, grades, independence, coverage.")
 coverage_app = typer.Typer(help="What a source could observe, and when.")
@@ -26,33 +23,6 @@ def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     sources_app.add_typer(coverage_app, name="coverage")
     app.add_typer(sources_app, name="sources")
-
-
-def parse_time(value: str, name: str) -> int:
-    """Epoch seconds from ISO 8601 (a date, or a date and time; UTC unless an offset
-    is given) or from an integer of epoch seconds."""
-    v = value.strip()
-    if v.lstrip("-").isdigit():
-        return int(v)
-    try:
-        dt = datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InputError(f"{name}: {value!r} is not an ISO 8601 time or epoch seconds") from exc
-    return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
-
-
-def fmt_time(t: int | None) -> str:
-    return "" if t is None else datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-@contextmanager
-def opened(ctx: typer.Context) -> Iterator[Workspace]:
-    """The command's workspace, its connections closed when the command is done."""
-    ws = workspace(ctx)
-    try:
-        yield ws
-    finally:
-        ws.engine.dispose()
 
 
 def _user() -> str:
@@ -80,21 +50,21 @@ def add(
     """Register a source."""
     from truceline.service.sources import register_source
 
-    with opened(ctx) as ws:
-        s = register_source(
-            ws,
-            source_id,
-            type_,
-            name=name,
-            party=party,
-            group=group,
-            signature_policy=signature,
-            public_key=public_key,
-            reliability=grade,
-            valid_from=parse_time(valid_from, "--from"),
-            actor=actor,
-            reason=reason,
-        )
+    ws = workspace(ctx)
+    s = register_source(
+        ws,
+        source_id,
+        type_,
+        name=name,
+        party=party,
+        group=group,
+        signature_policy=signature,
+        public_key=public_key,
+        reliability=grade,
+        valid_from=parse_time(valid_from, "--from"),
+        actor=actor,
+        reason=reason,
+    )
     console.print(
         f"source [bold]{s.id}[/bold] ({s.type}) registered: group {s.independence_group}, "
         f"grade {s.reliability}, signatures {s.signature_policy}, ledger #{s.ledger_index}"
@@ -116,18 +86,18 @@ def set_(
     """Change a source's name, party, independence group, signature policy or key."""
     from truceline.service.sources import update_source
 
-    with opened(ctx) as ws:
-        s = update_source(
-            ws,
-            source_id,
-            name=name,
-            party=party,
-            group=group,
-            signature_policy=signature,
-            public_key=public_key,
-            actor=actor,
-            reason=reason,
-        )
+    ws = workspace(ctx)
+    s = update_source(
+        ws,
+        source_id,
+        name=name,
+        party=party,
+        group=group,
+        signature_policy=signature,
+        public_key=public_key,
+        actor=actor,
+        reason=reason,
+    )
     console.print(f"source [bold]{s.id}[/bold] updated: group {s.independence_group}")
 
 
@@ -144,8 +114,8 @@ def grade(
     from truceline.service.sources import grade_source
 
     vf = None if valid_from is None else parse_time(valid_from, "--from")
-    with opened(ctx) as ws:
-        g = grade_source(ws, source_id, reliability, valid_from=vf, actor=actor, reason=reason)
+    ws = workspace(ctx)
+    g = grade_source(ws, source_id, reliability, valid_from=vf, actor=actor, reason=reason)
     console.print(
         f"source [bold]{g.source_id}[/bold] graded {g.reliability} from {fmt_time(g.valid_from)}"
         f" (ledger #{g.ledger_index})"
@@ -158,8 +128,8 @@ def list_(ctx: typer.Context) -> None:
     from truceline.service.sources import list_sources
 
     table = Table("id", "type", "name", "party", "group", "grade", "signatures", "key")
-    with opened(ctx) as ws:
-        found = list_sources(ws)
+    ws = workspace(ctx)
+    found = list_sources(ws)
     for s in found:
         table.add_row(
             s.id,
@@ -179,8 +149,8 @@ def show(ctx: typer.Context, source_id: str = typer.Argument(...)) -> None:
     """A source, its grade history and its coverage."""
     from truceline.service.sources import show_source
 
-    with opened(ctx) as ws:
-        d = show_source(ws, source_id)
+    ws = workspace(ctx)
+    d = show_source(ws, source_id)
     s = d.source
     console.print(
         f"[bold]{s.id}[/bold] {s.type} {s.name!r} party={s.party or '-'} "
@@ -233,10 +203,10 @@ def coverage_add(
             raise InputError(f"{geometry}: cannot read GeoJSON ({exc})") from exc
     t0, t1 = parse_time(start, "--from"), parse_time(end, "--to")
     windows = [(t0, t1)] if hours is None else daily_windows(t0, t1, *_hours(hours))
-    with opened(ctx) as ws:
-        out = add_coverage_windows(
-            ws, source_id, kind, windows, gj, buffer_m=buffer_m, note=note, actor=actor
-        )
+    ws = workspace(ctx)
+    out = add_coverage_windows(
+        ws, source_id, kind, windows, gj, buffer_m=buffer_m, note=note, actor=actor
+    )
     console.print(
         f"{len(out)} coverage record(s) ({kind}) of {source_id} recorded, ledger "
         f"#{out[0].ledger_index}..#{out[-1].ledger_index}"
@@ -252,8 +222,8 @@ def coverage_summary(
     """Share of each sector's area x period that some source could observe."""
     from truceline.service.coverage import sector_coverage
 
-    with opened(ctx) as ws:
-        fr = sector_coverage(ws, parse_time(start, "--from"), parse_time(end, "--to"))
+    ws = workspace(ctx)
+    fr = sector_coverage(ws, parse_time(start, "--from"), parse_time(end, "--to"))
     table = Table("sector", "observed", "note")
     for sid, f in sorted(fr.items()):
         note = "nobody could see: silence here is not calm" if f == 0 else ""

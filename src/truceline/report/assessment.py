@@ -17,10 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from truceline.domain.errors import InputError
 from truceline.report.mapping import render_map
+from truceline.report.render import template_env
 
 __all__ = ["BASIS", "AssessmentPaths", "assessment_doc", "write_assessment"]
 
@@ -127,18 +126,6 @@ def assessment_doc(
     }
 
 
-def _env() -> Environment:
-    env = Environment(
-        loader=PackageLoader("truceline.report", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["iso"] = lambda t: datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%d %H:%M")
-    return env
-
-
 def write_assessment(
     doc: dict[str, Any],
     out_dir: Path,
@@ -155,7 +142,9 @@ def write_assessment(
     paths.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     title = f"Findings {doc['period']['from']} to {doc['period']['to']} (confirmed and open)"
     render_map(agreement, incidents, doc["findings"], paths.map_png, title)
-    html = _env().get_template("assessment.html.j2").render(r=doc, map_png=paths.map_png.name)
+    html = (
+        template_env().get_template("assessment.html.j2").render(r=doc, map_png=paths.map_png.name)
+    )
     paths.html.write_text(html, encoding="utf-8")
     _pdf(html, out_dir, paths.pdf)
     return paths

@@ -16,7 +16,14 @@ from truceline.domain.errors import InputError
 from truceline.report.daily import DailyData, daily_json
 from truceline.report.mapping import render_map
 
-__all__ = ["INDEX_NAME", "ReportPaths", "report_names", "write_daily", "write_index"]
+__all__ = [
+    "INDEX_NAME",
+    "ReportPaths",
+    "report_names",
+    "template_env",
+    "write_daily",
+    "write_index",
+]
 
 INDEX_NAME = "index.html"
 
@@ -38,7 +45,8 @@ def report_names(day: date) -> tuple[str, str, str]:
     return f"{stem}.html", f"{stem}.json", f"{stem}.png"
 
 
-def _env() -> Environment:
+def template_env() -> Environment:
+    """The Jinja2 environment of the report templates (autoescaped, strict)."""
     env = Environment(
         loader=PackageLoader("truceline.report", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
@@ -92,7 +100,7 @@ def write_daily(
     )
     kinds, sector_rows = _sector_table(doc)
     html = (
-        _env()
+        template_env()
         .get_template("daily.html.j2")
         .render(
             r=doc,
@@ -129,7 +137,7 @@ def write_index(out_dir: Path, days: list[tuple[date, int]], title: str = "") ->
         href = html_name if (out_dir / html_name).is_file() else ""
         rows.append({"date": d.isoformat(), "incidents": n, "href": href})
     peak = max([n for _, n in days] or [1])
-    html = _env().get_template("index.html.j2").render(days=rows, title=title, peak=peak)
+    html = template_env().get_template("index.html.j2").render(days=rows, title=title, peak=peak)
     path = out_dir / INDEX_NAME
     path.write_text(html, encoding="utf-8")
     return path

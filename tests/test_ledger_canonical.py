@@ -47,6 +47,12 @@ def test_numbers_and_strings_follow_rfc8785() -> None:
     assert canonical_many([{"x": 1}, {"x": 2}]) == [b'{"x":1}', b'{"x":2}']
 
 
+@pytest.mark.parametrize("v", [2.0**53, 9007199254740994.0, -9.5e15, 1e16 - 2, 2.0**60, 1e20])
+def test_large_integral_floats_print_without_fraction(v: float) -> None:
+    # Python's repr writes 9007199254740994.0; ECMAScript (RFC 8785) writes 9007199254740994
+    assert canonical_bytes({"x": v, "y": [v]}) == rfc8785.dumps({"x": v, "y": [v]})
+
+
 def test_values_outside_json_are_input_errors() -> None:
     with pytest.raises(InputError, match="RFC 8785"):
         canonical_bytes({"x": float("nan")})

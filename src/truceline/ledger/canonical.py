@@ -11,7 +11,8 @@ fast path through the standard library's C JSON encoder, whose output is then
 byte-for-byte RFC 8785 (a property test checks this against ``rfc8785``):
 sorting ASCII keys by code point equals sorting by UTF-16 code units, Python's
 escapes are RFC 8785's (``\\b \\t \\n \\f \\r``, other controls ``\\u00xx``), an
-integral float prints as the integer, and Python's shortest round-trip ``repr``
+integral float within +-2**53 prints as the integer (larger ones take the slow
+path: Python writes ``9007199254740994.0``), and Python's shortest round-trip ``repr``
 equals ECMAScript's digits whenever neither uses an exponent. Everything else
 goes to ``rfc8785`` itself.
 """
@@ -43,8 +44,10 @@ class _Slow(Exception):
 
 
 def _float(v: float) -> float | int:
-    if v.is_integer() and -_MAX_INT <= v <= _MAX_INT:
-        return int(v)
+    if v.is_integer():
+        if -_MAX_INT <= v <= _MAX_INT:
+            return int(v)
+        raise _Slow  # repr prints 2**53 .. 1e16 with a ".0" that ECMAScript omits
     r = repr(v)
     if "e" in r or "n" in r:  # exponent forms, nan, inf
         raise _Slow

@@ -167,3 +167,14 @@ def test_cli_refresh(workspace: Workspace, store: dict[str, int]) -> None:
     r = CliRunner().invoke(app, ["--db", workspace.url, "incidents", "refresh"])
     assert r.exit_code == 0, r.output
     assert "2 attribution(s) changed, 1 incident(s) disputed" in r.output
+
+
+def test_silent_camera_needs_the_whole_window(workspace: Workspace, store: dict[str, int]) -> None:
+    """An incident whose first report predates the camera's watch is not disputed by it,
+    though its median time falls inside the watch."""
+    with workspace.engine.begin() as conn:
+        early = [_obs(conn, "m3", "mon", None, t=T0 - 7200), _obs(conn, "m4", "mon", None, t=T0)]
+        iid = _inc(conn, early, t=T0, t_start=T0 - 7200, t_end=T0)
+        dispute_silent(conn, [iid, store["lone"]])
+    assert show_incident(workspace, iid).incident.status == "reported"
+    assert show_incident(workspace, store["lone"]).incident.status == "disputed"

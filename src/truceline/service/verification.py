@@ -185,7 +185,7 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
     silent = silent_sensors(
         [r[2] for r in rows],
         [r[3] for r in rows],
-        [r[1] for r in rows],
+        [r[5] for r in rows],  # the incident's whole window: earliest report to latest
         [pos[int(m[0])] for m in mem],
         [m[1] for m in mem],
         recs,

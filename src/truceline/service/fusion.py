@@ -28,10 +28,11 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, func, select
 
-from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.attributes import fuse_attributes
 from truceline.fusion.bearings import fix_bearings, group_bearings
+from truceline.fusion.grading import score_incidents
 from truceline.fusion.incremental import Points, increment
+from truceline.geo.zones import ZoneIndex
 from truceline.service import fusion_store as fs
 from truceline.service.agreements import agreement_in_force
 from truceline.service.fusion_write import store_increment
@@ -174,7 +175,7 @@ def _write(
 ) -> list[int]:
     """Store the increment: new incidents, updated and merged ones, memberships."""
     now = int(time.time())
-    survivors = [k for k in inc.touched]
+    survivors = list(inc.touched)
     old = fs.members_of(conn, survivors + sorted(inc.merged)) if survivors else None
     keys_new = inc.incident
     if old is not None and len(old["id"]):
@@ -209,7 +210,7 @@ def _write(
     o = np.argsort(label, kind="stable")
     parts = np.split(cols["id"][o], np.flatnonzero(np.diff(label[o])) + 1)
     members = {int(k): p.tolist() for k, p in zip(ukeys, parts, strict=True)}
-    fresh = [i for i in np.flatnonzero(ukeys < 0)[::-1].tolist()]  # -1, -2, ...: oldest first
+    fresh = np.flatnonzero(ukeys < 0)[::-1].tolist()  # -1, -2, ...: oldest first
     return store_increment(
         conn, now, ukeys, rows, status, fresh, members, inc.merged, new["id"], keys_new
     )
@@ -219,22 +220,12 @@ def _score(
     conn: Connection, label: NDArray[np.int64], n: int, cols: fs.Columns
 ) -> tuple[list[str], NDArray[np.float64], NDArray[np.int64]]:
     gcode, rel = fs.source_info(conn, cols["source_id"], cols["t"])
-    try:
-        from truceline.fusion.grading import score_incidents
-    except ImportError:  # simple rule: one group reported, two or more corroborated
-        ng = np.array([len(set(gcode[label == k])) for k in range(n)], np.int64)
-        st = [IncidentStatus.CORROBORATED.value if g >= 2 else "reported" for g in ng]
-        return st, np.where(ng >= 2, 0.75, 0.5), ng
     s = score_incidents(label, gcode, rel, cols["credibility"], cols["kind"], n_incidents=n)
     return [str(v) for v in s.status], np.asarray(s.confidence), np.asarray(s.n_groups)
 
 
 def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[Any]:
     if agreement is None or len(lon) == 0:
-        return [None] * len(lon)
-    try:
-        from truceline.geo.zones import ZoneIndex
-    except ImportError:
         return [None] * len(lon)
     index = ZoneIndex.from_agreement(agreement)
     c = index.classify(lon, lat)

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, select, update
 
-from truceline.domain.vocab import IncidentStatus
+from truceline.fusion.lifecycle import after_fusion
 from truceline.ledger import log
 from truceline.store.schema import incident_observations, incidents, status_changes
 
@@ -26,18 +26,7 @@ __all__ = ["MERGED", "store_increment"]
 ACTOR = "fusion"
 #: ``to_status`` of the status change that records a merge (the incident keeps its status)
 MERGED = "merged"
-_KEEP = {IncidentStatus.VERIFIED.value, IncidentStatus.REJECTED.value}
 _IN_CHUNK = 900
-
-
-def _after_fusion(current: str | None, computed: str) -> str:
-    try:
-        from truceline.fusion.lifecycle import after_fusion
-    except ImportError:  # analysts' verified/rejected and a dispute stay
-        if current in _KEEP or current == IncidentStatus.DISPUTED.value:
-            return current
-        return computed
-    return str(after_fusion(current, computed).value)
 
 
 def _current(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
@@ -73,7 +62,7 @@ def store_increment(
     """Store the incidents ``ukeys`` (negative = new) with ``rows``; returns the new ids."""
     existing = [int(k) for k in ukeys if k > 0]
     current = _current(conn, existing + sorted(merged))
-    final = [_after_fusion(current.get(int(k)), status[i]) for i, k in enumerate(ukeys)]
+    final = [after_fusion(current.get(int(k)), status[i]).value for i, k in enumerate(ukeys)]
     new_rows = [{**rows[i], "status": final[i]} for i in fresh]
     new_ids = _insert_new(conn, new_rows, now)
     ids = [int(k) for k in ukeys]

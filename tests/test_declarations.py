@@ -90,3 +90,22 @@ def test_cli_declare_and_findings(sqlite_workspace: Workspace) -> None:
     r = run(app, [*db, "findings", "show", "1"])
     assert "own figure" in r.output and "declarations [1]" in r.output
     assert NOW > T0
+
+
+def test_a_duty_due_after_an_amendment_is_still_judged_under_the_version_in_force(
+    workspace: Workspace,
+) -> None:
+    """January's declaration falls due after version 1 ends (mid-February): it is still missing,
+    and January and February (both begun under version 1) are judged under version 1."""
+    duty = [rule("duty", "declaration_duty", subject="personnel", item="army", every="month",
+                 due_days=20)]  # fmt: skip
+    amended = T0 + 45 * DAY
+    store_agreement(workspace, agreement(duty, version=1, valid_to=amended))
+    store_agreement(workspace, agreement(duty, version=2, valid_from=amended))
+    res = check(workspace, now=T0 + 100 * DAY)  # March is over but not yet due
+    got = sorted((f.anchor, f.agreement_version) for f in res.new)
+    assert got == sorted(
+        (f"missing:{p}:personnel:army:{t}", 1)
+        for t in (T0, T0 + 31 * DAY)
+        for p in ("east", "west")
+    )

@@ -113,11 +113,18 @@ def notifications(conn: Connection) -> Notifications:
 
 
 def judge(
-    a: Any, inc: Incidents, decls: list[Any], notes: Notifications, t0: int, t1: int
+    a: Any,
+    inc: Incidents,
+    decls: list[Any],
+    notes: Notifications,
+    t0: int,
+    t1: int,
+    now: int | None = None,
 ) -> list[Finding]:
-    """Pure: every rule of version ``a`` over incidents and declarations of [t0, t1)."""
+    """Pure: every rule of version ``a`` over incidents and declarations of [t0, t1);
+    declaration duties fall due up to ``now`` (default ``t1``)."""
     view = zone_view(a, inc.lon, inc.lat)
-    return evaluate(Context(a, inc, view, tuple(decls), notes, t0, t1))
+    return evaluate(Context(a, inc, view, tuple(decls), notes, t0, t1, now))
 
 
 def _ledger_of_incidents(conn: Connection, found: list[Finding]) -> list[Finding]:
@@ -173,7 +180,7 @@ def check(
             result.incidents += len(inc)
             result.versions += 1
             spans.append((str(a.id), int(a.version), t0, t1))
-            found.extend(judge(a, inc, decls, notes, t0, t1))
+            found.extend(judge(a, inc, decls, notes, t0, t1, end))
             tick = time.perf_counter()
             clock["rules"] += tick - tock
         found = _ledger_of_incidents(conn, found)

@@ -246,4 +246,10 @@ class Context:
     declarations: tuple[Declaration, ...] = ()
     notifications: Notifications = Notifications()
     t_from: int = 0
-    t_to: int = 2**62  # exclusive end of the checked span (and "now" for missing duties)
+    t_to: int = 2**62  # exclusive end of the checked span (this version's part of it)
+    now: int | None = None  # the check's horizon, when a duty falls due (default: t_to)
+
+    @property
+    def horizon(self) -> int:
+        """Up to when declarations are due: the check's end, not this version's end."""
+        return self.t_to if self.now is None else self.now

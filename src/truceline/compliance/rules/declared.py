@@ -150,7 +150,7 @@ def _duty_findings(
     key = f"{who}:{subject}:{item}:{ps}"
     base: dict[str, Any] = dict(period_start=ps, period_end=pe, party=party, confidence=1.0)
     if not ds:
-        if pe + due > ctx.t_to:
+        if pe + due > ctx.horizon:
             return []
         missing = f"no declaration by {who} on record"
         summary = f"{who} did not declare {what} (due within {due // 86400} days)"
@@ -206,8 +206,11 @@ def _duty_findings(
 def declaration_duty(rule: Any, ctx: Context) -> list[Finding]:
     """Missing, late and inconsistent declarations of a subject and item, per declarant and month.
 
-    The duty lies on the parties (``party``/``parties``, default all) or, with
-    ``declarant``, on that operator; an operator's lapses name no party."""
+    A month is judged under the version in force at its start (as ``in_span`` does for the
+    other declaration terms), once it has ended by the check's horizon: a month that ends or
+    falls due after an amendment is still this version's. The duty lies on the parties
+    (``party``/``parties``, default all) or, with ``declarant``, on that operator; an
+    operator's lapses name no party."""
     p = rule.params
     subject, item = str(p.get("subject")), str(p.get("item"))
     operator = p.get("declarant")
@@ -218,8 +221,9 @@ def declaration_duty(rule: Any, ctx: Context) -> list[Finding]:
         if d.subject == subject and d.item == item and by is not None:
             filed[(by, d.period_start)].append(d)
     start = max(ctx.t_from, int(ctx.agreement.valid_from))
+    periods = [m for m in months_between(start, ctx.horizon) if start <= m[0] < ctx.t_to]
     out: list[Finding] = []
-    for period in months_between(start, ctx.t_to):
+    for period in periods:
         for who in who_list:
             ds = sorted(filed.get((who, period[0]), []), key=lambda d: (d.filed_at, d.id))
             out.extend(_duty_findings(rule, ctx, who, ds, period))

@@ -90,6 +90,15 @@ def test_unknown_format_is_one_line_error(sqlite_workspace: Workspace, tmp_path:
     assert r.returncode == 1 and "InputError: unknown format 'viina'" in r.stderr
 
 
+@pytest.mark.parametrize("name", ["absent.json", "absent.csv", "absent.parquet"])
+def test_missing_file_is_one_line_error(
+    sqlite_workspace: Workspace, tmp_path: Path, name: str
+) -> None:
+    r = _main(["--db", sqlite_workspace.url, "ingest", str(tmp_path / name)], tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("InputError:") and name in "".join(r.stderr.split())
+
+
 @pytest.fixture(scope="module")
 def small_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small workload from the shared benchmark generator (same layout as scale 1)."""

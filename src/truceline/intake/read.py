@@ -39,8 +39,11 @@ _NATIVE_NEEDS = frozenset({"t", "kind", "source_id"})
 
 def _json_kind(path: Path) -> str:
     """JSON lines if the first line is a whole JSON object (not a collection), else GeoJSON."""
-    with path.open("rb") as f:
-        first = f.readline(1 << 20)
+    try:
+        with path.open("rb") as f:
+            first = f.readline(1 << 20)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
     try:
         obj = json.loads(first)
     except ValueError:

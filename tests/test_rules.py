@@ -197,6 +197,17 @@ def test_ceiling_none() -> None:
     assert _found([CEIL], decls=decls) == []
 
 
+def test_a_figure_filed_about_a_party_by_another_is_not_its_declaration() -> None:
+    """east's later figure for west's army neither replaces west's own declaration under the
+    ceiling nor is west's: no finding names west on it, and west's duty is met on time."""
+    decls = [
+        decl(1, "west", "personnel", "army", "2026-01", 790000),
+        decl(2, "west", "personnel", "army", "2026-01", 900000, declarant="east", filed_days=30),
+        decl(3, "east", "personnel", "army", "2026-01", 700000),
+    ]
+    assert _found([CEIL, DUTY], decls=decls, t_to=T0 + 86400 * 50) == []
+
+
 SHARE = rule("npp-share", "sharing", plant="npp", shares={"west": 0.5, "east": 0.5},
              tolerance=0.05, period="month")  # fmt: skip
 

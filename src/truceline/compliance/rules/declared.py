@@ -10,12 +10,18 @@ from typing import Any
 from truceline.compliance.periods import month_label, months_between
 from truceline.compliance.rules.base import Context, Declaration, Finding
 
-__all__ = ["ceiling", "declaration_duty", "effective", "in_span", "sharing"]
+__all__ = ["ceiling", "declaration_duty", "effective", "in_span", "own", "sharing"]
 
 
 def in_span(ctx: Context, decls: Iterable[Declaration]) -> list[Declaration]:
     """Declarations whose period starts inside the checked span (and this version's time)."""
     return [d for d in decls if ctx.t_from <= d.period_start < ctx.t_to]
+
+
+def own(d: Declaration) -> bool:
+    """Whether ``d`` is its party's own declaration (a figure another declarant files about a
+    party is not: it neither replaces the party's figure nor is held against it)."""
+    return d.party is not None and d.declarant == d.party
 
 
 def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration]:
@@ -57,7 +63,12 @@ def ceiling(rule: Any, ctx: Context) -> list[Finding]:
     parties = set(_parties(rule, ctx))
     totals: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
     for d in effective(in_span(ctx, ctx.declarations)).values():
-        if d.party not in parties or d.subject != subject or (item and d.item != item):
+        if (
+            not own(d)
+            or d.party not in parties
+            or d.subject != subject
+            or (item and d.item != item)
+        ):
             continue
         if unit and d.unit.lower() != str(unit).lower():
             continue
@@ -217,7 +228,7 @@ def declaration_duty(rule: Any, ctx: Context) -> list[Finding]:
     who_list = [str(operator)] if operator else _parties(rule, ctx)
     filed: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
     for d in ctx.declarations:
-        by = d.declarant if operator else d.party
+        by = d.declarant if operator else d.party if own(d) else None
         if d.subject == subject and d.item == item and by is not None:
             filed[(by, d.period_start)].append(d)
     start = max(ctx.t_from, int(ctx.agreement.valid_from))

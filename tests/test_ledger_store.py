@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from truceline.domain.errors import IntegrityError
+from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger import log, nodes
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
@@ -108,6 +108,9 @@ def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) 
     assert (h2.size, h2.id) == (7, h1.id + 1)
     proof = svc.consistency(workspace, 5, 7)
     assert proof["old_root"] == h1.root_hash and proof["new_root"] == h2.root_hash
+
+    with pytest.raises(InputError, match="from size 7 to size 5"):
+        svc.consistency(workspace, 7, 5)
 
 
 def test_prove_gives_a_checkable_inclusion_proof(workspace: Workspace) -> None:

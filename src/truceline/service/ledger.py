@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from truceline.domain.errors import IntegrityError, NotFound, WorkspaceError
+from truceline.domain.errors import InputError, IntegrityError, NotFound, WorkspaceError
 from truceline.ledger import keys, nodes, storecheck
 from truceline.ledger.merkle import verify_consistency
 from truceline.ledger.note import (
@@ -246,6 +246,8 @@ def _size_or_head(conn: Connection, size: int | None) -> int:
 
 def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
     """Consistency proof between tree sizes ``old`` and ``new``."""
+    if not 0 <= old <= new:
+        raise InputError(f"no consistency proof from size {old} to size {new}: need old <= new")
     with store_errors("proving consistency"), ws.engine.connect() as conn:
         proof = nodes.consistency_proof(conn, old, new)
         r_old, r_new = nodes.root(conn, old), nodes.root(conn, new)

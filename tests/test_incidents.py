@@ -214,3 +214,16 @@ def test_cli_incidents(workspace: Workspace, two_incidents: tuple[int, int]) -> 
     assert "cam-2" in r.output and "seen" in r.output and "not attributed" in r.output
     r = run.invoke(app, [*db, "incidents", "list", "--since", time.strftime("%Y-%m-%d")])
     assert r.exit_code == 0 and "verified" not in r.output  # all incidents are older
+
+
+def test_update_sides_takes_the_latest_starting_control_in_force(workspace: Workspace) -> None:
+    """Two open-ended versions overlap after the second starts: as ``agreement_in_force``,
+    the latest-starting one decides, whatever the order the versions are listed in."""
+    later = (T0 + 100, None, {"P": box(30, 44, 45, 52)})
+    earlier = (T0, None, {"Q": box(30, 44, 45, 52)})
+    with workspace.engine.begin() as conn:
+        first = _incident(conn, T0 + 50, 38.0, 48.0, 100.0)
+        second = _incident(conn, T0 + 200, 38.0, 48.0, 100.0)
+    assert update_sides(workspace, [later, earlier]) == 2
+    sides = {i.id: i.side for i in list_incidents(workspace)}
+    assert sides[first] == {"Q": 1.0} and sides[second] == {"P": 1.0}

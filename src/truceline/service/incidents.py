@@ -328,7 +328,8 @@ def update_sides(
     ws: Workspace, control: Control | None = None, ids: Sequence[int] | None = None
 ) -> int:
     """Fill ``incidents.side`` where missing (or recompute it for ``ids``, e.g. incidents
-    fusion moved), from the control areas in force at each incident's time; ``control``
+    fusion moved), from the control areas in force at each incident's time (of overlapping
+    versions, the latest-starting); ``control``
     = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
     version's ``control`` zones). Returns the count."""
     cols = (
@@ -353,11 +354,14 @@ def update_sides(
         if not rows or not versions:
             return 0
         t = np.array([r._mapping["t"] for r in rows], np.int64)
+        # as agreement_in_force: of the versions in force at t, the latest-starting decides
+        versions = sorted(versions, key=lambda v: v[0])
+        chosen = np.full(len(rows), -1)
+        for k, (vf, vt, _) in enumerate(versions):
+            chosen[(t >= vf) & (t < (vt if vt is not None else np.iinfo(np.int64).max))] = k
         done = 0
-        for vf, vt, areas in versions:
-            sel = np.flatnonzero(
-                (t >= vf) & (t < (vt if vt is not None else np.iinfo(np.int64).max))
-            )
+        for k, (_, _, areas) in enumerate(versions):
+            sel = np.flatnonzero(chosen == k)
             if sel.size == 0 or not areas:
                 continue
             part = [rows[int(i)] for i in sel]

@@ -174,6 +174,20 @@ def test_notification_duty_none_when_notified_in_time() -> None:
     assert len(_found([NOTIFY], rows, notes=late)) == 1
 
 
+def test_notification_duty_of_named_parties_only() -> None:
+    """A duty on west alone is not held against a movement the evidence places on east; an
+    unplaced movement (straddling the line) may be either side's and stays."""
+    west_only = rule("notify-w", "notification_duty", activities=["exercise"],
+                     threshold_personnel=1000, days_ahead=7, parties=["west"])  # fmt: skip
+    rows = [
+        incident(1, 31.5, 48.5, "movement", count=3000),  # on east's ground
+        incident(2, 31.001, 48.5, "movement", count=3000, radius_m=1000.0),
+        incident(3, 30.5, 48.5, "movement", count=3000),  # on west's ground
+    ]
+    found = evaluate(context(agreement([west_only]), rows))
+    assert sorted((f.incidents, f.party) for f in found) == [((2,), None), ((3,), "west")]
+
+
 CEIL = rule("army", "ceiling", subject="personnel", item="army", parties=["west", "east"],
             max=800000, unit="persons")  # fmt: skip
 

@@ -74,7 +74,8 @@ def notified(
 
 
 def notification_duty(rule: Any, ctx: Context) -> list[Finding]:
-    """An activity above the threshold observed with no notification in time."""
+    """An activity above the threshold observed with no notification in time, unless the
+    evidence places it on a party outside the duty's ``parties``."""
     activities = {str(a) for a in rule.params.get("activities") or ["exercise", "movement"]}
     kinds: set[str] = set()
     for a in activities:
@@ -85,9 +86,12 @@ def notification_duty(rule: Any, ctx: Context) -> list[Finding]:
     mask = inc.isin("kind", kinds) & (inc.count >= threshold)
     idx = np.flatnonzero(mask)
     party, _ = placement(inc, ctx.view, idx)
+    bound = {str(x) for x in rule.params.get("parties") or []}  # the duty's parties (all if none)
     for i, p in zip(idx.tolist(), party.tolist(), strict=True):
         t, lon, lat = int(inc.t[i]), float(inc.lon[i]), float(inc.lat[i])
-        if notified(ctx.notifications, activities, p, t, lon, lat, days):
+        if bound and p is not None and p not in bound:
+            mask[i] = False  # placed on a party the duty does not bind
+        elif notified(ctx.notifications, activities, p, t, lon, lat, days):
             mask[i] = False
     # each unnotified activity is its own finding
     left = np.flatnonzero(mask)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -220,3 +221,23 @@ def test_unlocatable_bearing_is_counted_and_left_unfused(
     assert (r.new, r.observations_fused, r.unlocated) == (0, 0, 1)
     assert _partition(sqlite_workspace) == set()
     assert fuse(sqlite_workspace).unlocated == 1  # still waiting for a second bearing
+
+
+def test_confidence_uses_the_grade_in_force_at_each_observation(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A grade given from T does not reach back: before it the source cannot be judged
+    (F), as ``reliability_at`` and attribution have it."""
+    from truceline.fusion.grading import report_weight
+    from truceline.service.sources import register_source
+
+    register_source(sqlite_workspace, "mon-9", "monitor", signature_policy="optional",
+                    reliability="A", valid_from=T0 + 3600, actor="ana")  # fmt: skip
+    _ingest(sqlite_workspace, tmp_path, "g", [
+        _point("before", "mon-9", 0, 0), _point("after", "mon-9", 50_000, 7200),
+    ])  # fmt: skip
+    fuse(sqlite_workspace)
+    with sqlite_workspace.engine.connect() as conn:
+        conf = dict(conn.execute(select(incidents.c.t, incidents.c.confidence)).all())
+    assert conf[T0] == pytest.approx(float(report_weight(["F"], [2])[0]))
+    assert conf[T0 + 7200] == pytest.approx(float(report_weight(["A"], [2])[0]))

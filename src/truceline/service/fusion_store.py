@@ -20,12 +20,12 @@ from sqlalchemy import (
 )
 
 from truceline.geo.projection import Projector
+from truceline.service.sources import reliability_at
 from truceline.store.schema import (
     incident_observations,
     incidents,
     observations,
     settings,
-    source_grades,
     sources,
 )
 
@@ -230,7 +230,7 @@ def source_info(
     conn: Connection, source_id: NDArray[Any], t: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
     """Per observation: its source's independence-group code and the reliability grade in
-    force at the observation's time (the earliest grade if none was yet)."""
+    force at the observation's time (``service.sources.reliability_at``: F before any)."""
     srcs = {r[0]: r[1] for r in conn.execute(select(sources.c.id, sources.c.independence_group))}
     groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
     gcode = np.array([groups.get(srcs.get(s, s), -1) for s in source_id], np.int64)
@@ -238,28 +238,7 @@ def source_info(
     if unknown.any():
         extra = {s: len(groups) + k for k, s in enumerate(sorted(set(source_id[unknown])))}
         gcode[unknown] = [extra[s] for s in source_id[unknown]]
-    g = source_grades.c
-    rows = conn.execute(
-        select(g.source_id, g.valid_from, g.reliability).order_by(g.source_id, g.valid_from, g.id)
-    ).all()
-    rel = np.full(len(source_id), "F", dtype="<U1")
-    if not rows:
-        return gcode, rel
-    names = np.unique(np.array([r[0] for r in rows], dtype=str))
-    g_code = np.searchsorted(names, np.array([r[0] for r in rows], dtype=str))
-    g_key = (g_code << 34) + (np.array([r[1] for r in rows], np.int64) + (1 << 33))
-    g_rel = np.array([str(r[2]) for r in rows], dtype="<U1")
-    o = np.argsort(g_key, kind="stable")
-    g_key, g_code, g_rel = g_key[o], g_code[o], g_rel[o]
-    src = np.asarray(source_id, dtype=str)
-    code = np.clip(np.searchsorted(names, src), 0, len(names) - 1)
-    known = names[code] == src
-    k = np.searchsorted(g_key, (code << 34) + (t + (1 << 33)), "right") - 1
-    first = np.searchsorted(g_key, code << 34, "left")  # the earliest grade of the source
-    k = np.where((k >= 0) & (g_code[np.maximum(k, 0)] == code), k, first)
-    ok = known & (k < len(g_key))
-    rel[ok] = g_rel[k[ok]]
-    return gcode, rel
+    return gcode, reliability_at(conn, source_id, t)
 
 
 def projector_for(

@@ -94,7 +94,8 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True)
         write_observations(root / "base.parquet", _table(src, None))
-    write_observations(root / "late.parquet", _table(late, rng))
+    late_tab = _table(late, rng)
+    write_observations(root / "late.parquet", late_tab)
     ws = create_workspace(root / "ws")
 
     def timed(name: str, f):  # type: ignore[no-untyped-def]
@@ -114,7 +115,7 @@ def main() -> int:
     inc = timed("fuse_incremental", lambda: fuse(ws))
     out.update(new_observations=inc.observations_fused, new=inc.new, updated=inc.updated,
                merged=inc.merged)  # fmt: skip
-    both = pa.concat_tables([_table(src, None), _table(late, np.random.default_rng(7))])
+    both = pa.concat_tables([_table(src, None), late_tab])  # the very reports ingested
     lon, lat = both.column("lon").to_numpy(), both.column("lat").to_numpy()
 
     def core() -> object:

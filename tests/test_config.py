@@ -40,3 +40,13 @@ def test_bad_settings_name_the_key() -> None:
         Settings.load({"nope": 1}, {})
     with pytest.raises(InputError, match="fusion_window_s: expected int"):
         Settings.load({"fusion_window_s": "soon"}, {})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("fusion_window_s", 600.5), ("fusion_window_s", True), ("fusion_distance_m", "nan")],
+)
+def test_values_are_not_truncated_nor_non_finite(key: str, value: object) -> None:
+    with pytest.raises(InputError, match=f"{key}: expected"):
+        Settings.load({key: value}, {})
+    assert Settings.load({"fusion_window_s": 600.0}, {}).fusion_window_s == 600

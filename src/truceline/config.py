@@ -9,6 +9,7 @@ secrets never sit in the file. ``environ`` is passed in, never read globally.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,7 +92,15 @@ def resolve_env(value: Any, environ: Mapping[str, str]) -> Any:
 
 
 def _coerce(s: Setting, value: Any, where: str) -> Any:
+    """``value`` as ``s.type``; never truncated (600.5 is not an int) nor non-finite."""
     try:
-        return s.type(value)
+        if s.type is not str and isinstance(value, bool):
+            raise TypeError(value)
+        out = s.type(value)
+        if s.type is int and isinstance(value, float | str) and float(value) != out:
+            raise ValueError(value)
+        if isinstance(out, float) and not math.isfinite(out):
+            raise ValueError(value)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{where}: {s.name}: expected {s.type.__name__}, got {value!r}") from exc
+    return out

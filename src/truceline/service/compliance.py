@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -24,7 +24,7 @@ from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.rules.registry import INCIDENT_RULE_KINDS
 from truceline.compliance.zoneview import zone_view
 from truceline.domain.vocab import IncidentStatus, ObservationKind
-from truceline.service.agreements import agreement_in_force, agreement_versions
+from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings
 from truceline.service.workspace import Workspace
@@ -38,7 +38,6 @@ __all__ = [
     "judge",
     "load_incidents",
     "notifications",
-    "version_at",
 ]
 
 _CHUNK = 500
@@ -61,11 +60,6 @@ class CheckResult:
         new = Counter(f.rule_id for f in self.new)
         upd = Counter(f.rule_id for f in self.updated)
         return [(r, kinds[r], new[r], upd[r]) for r in sorted(kinds)]
-
-
-def version_at(conn: Connection, t: int) -> Agreement | None:
-    """The agreement version in force at ``t``, or None."""
-    return agreement_in_force(conn, t)
 
 
 def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
@@ -113,7 +107,7 @@ def notifications(conn: Connection) -> Notifications:
 
 
 def judge(
-    a: Any,
+    a: Agreement,
     inc: Incidents,
     decls: list[Any],
     notes: Notifications,
@@ -129,8 +123,6 @@ def judge(
 
 def _ledger_of_incidents(conn: Connection, found: list[Finding]) -> list[Finding]:
     """Add the ledger indices of each finding's incidents' observations to its evidence."""
-    from dataclasses import replace
-
     ids = sorted({i for f in found for i in f.incidents})
     leaves: dict[int, set[int]] = {}
     for k in range(0, len(ids), _CHUNK):

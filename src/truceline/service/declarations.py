@@ -26,6 +26,7 @@ from truceline.compliance.rules import Declaration
 from truceline.domain.errors import InputError, Problem
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.log import append
+from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
 from truceline.store.schema import declarations
@@ -131,9 +132,7 @@ def _validate(d: DeclarationIn, parties: set[str] | None) -> dict[str, Any]:
 
 def _due(conn: Connection, row: dict[str, Any]) -> int | None:
     """When the declaration duty in force for this period falls due, if one applies."""
-    from truceline.service.compliance import version_at
-
-    a = version_at(conn, row["period_start"])
+    a = agreement_in_force(conn, row["period_start"])
     if a is None:
         return None
     for r in a.rules:
@@ -145,9 +144,7 @@ def _due(conn: Connection, row: dict[str, Any]) -> int | None:
 
 
 def _store(conn: Connection, d: DeclarationIn) -> Stored:
-    from truceline.service.compliance import version_at
-
-    a = version_at(conn, parse_month(d.period)[0]) if _month_ok(d.period) else None
+    a = agreement_in_force(conn, parse_month(d.period)[0]) if _month_ok(d.period) else None
     row = _validate(d, None if a is None else {p.id for p in a.parties})
     found = conn.execute(select(declarations).where(declarations.c.uid == row["uid"])).first()
     if found is not None:

@@ -86,6 +86,17 @@ def test_jsonl_good_rows_in_bad_rows_listed() -> None:
     assert rows["j-5"]["credibility"] == 6 and rows["j-5"]["t_unc_s"] == 0.0  # defaults
 
 
+def test_lone_surrogate_escape_is_a_bad_row(tmp_path: Path) -> None:
+    good = '"source_id": "m", "t": 0, "kind": "explosion", "lon": 37, "lat": 48, "radius_m": 9'
+    path = tmp_path / "s.jsonl"
+    path.write_text(
+        f'{{{good}, "client_id": "a"}}\n{{{good}, "client_id": "b", "description": "\\ud800"}}\n'
+    )
+    (chunk,) = read_observations(path)
+    assert chunk.batch.column("client_id").to_pylist() == ["a"]
+    assert [(p.line, p.field) for p in chunk.problems] == [(2, "description")]
+
+
 def test_geojson_features_numbered() -> None:
     table, lines, problems, read = _read("mixed.geojson")
     assert table.column("client_id").to_pylist() == ["g-1", "g-6"]

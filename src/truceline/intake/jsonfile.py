@@ -59,6 +59,15 @@ def _flatten(obj: Any) -> Row | str:
     return row
 
 
+def _unencodable_field(row: Row) -> str | None:
+    for k, v in row.items():
+        try:
+            json.dumps([k, v], ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return k.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return None
+
+
 def _column(values: list[Any]) -> pa.Array:
     vals = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
     try:
@@ -88,9 +97,29 @@ class _Batcher:
     def full(self) -> bool:
         return len(self.rows) + len(self.problems) >= CHUNK_ROWS
 
-    def flush(self, done: int) -> ParsedChunk:
+    def _columns(self) -> dict[str, pa.Array]:
         present: set[str] = set().union(*self.rows) if self.rows else set()
-        cols = {n: _column([r.get(n) for r in self.rows]) for n in _NAMES if n in present}
+        return {n: _column([r.get(n) for r in self.rows]) for n in _NAMES if n in present}
+
+    def _drop_unencodable(self) -> None:
+        """Refuse the rows holding text that is not Unicode (a lone ``\\udXXX`` escape)."""
+        rows, lines = [], []
+        for row, line in zip(self.rows, self.lines, strict=True):
+            field = _unencodable_field(row)
+            if field is None:
+                rows.append(row)
+                lines.append(line)
+            else:
+                reason = "text holds a lone surrogate escape (not valid Unicode)"
+                self.problems.append(Problem(reason, str(self.path), line, field))
+        self.rows, self.lines = rows, lines
+
+    def flush(self, done: int) -> ParsedChunk:
+        try:
+            cols = self._columns()
+        except UnicodeEncodeError:  # rare: checked row by row only then
+            self._drop_unencodable()
+            cols = self._columns()
         raw = RawChunk(
             native_columns(cols), np.array(self.lines, np.int64), self.problems, done, self.total
         )

@@ -71,3 +71,32 @@ def test_assess_empty_period_and_cli(sqlite_workspace: Workspace, tmp_path: Path
     )  # fmt: skip
     assert bad.exit_code != 0
     assert NOW > T0
+
+
+def test_each_term_is_worded_as_in_the_version_that_judged_it_and_every_finding_is_trended() -> (
+    None
+):
+    from dataclasses import replace
+
+    from test_compliance import RULES as RULES_
+
+    from truceline.report.assessment import assessment_doc
+
+    v1 = agreement(RULES_, version=1, valid_to=T0 + 45 * DAY)
+    v2 = agreement([replace(RULES_[0], text="amended band")], version=2, valid_from=T0 + 45 * DAY)
+
+    def finding(i: int, version: int, start: int, end: int) -> dict[str, object]:
+        return {"id": i, "status": "confirmed", "rule_id": "band", "rule_kind": "withdrawal_band",
+                "agreement_id": "world", "agreement_version": version, "period_start": start,
+                "period_end": end, "party": None, "party_basis": None, "severity": "high",
+                "confidence": 1.0, "summary": "s", "evidence": {}, "lon": None, "lat": None,
+                "ledger_index": None}  # fmt: skip
+
+    jan = finding(1, 1, T0, T0 + 31 * DAY)  # a month begun before the assessed period
+    feb = finding(2, 1, T0 + 40 * DAY, T0 + 41 * DAY)
+    doc = assessment_doc([jan, feb], date(2026, 2, 1), date(2026, 3, 1), [v1, v2])
+    assert doc["confirmed"]["by_term"][0]["text"] == "text of band"
+    assert sum(w["n"] for w in doc["confirmed"]["trend"]) == doc["confirmed"]["total"] == 2
+    both = assessment_doc([feb, {**feb, "id": 3, "agreement_version": 2}], date(2026, 2, 1),
+                          date(2026, 3, 1), [v1, v2])  # fmt: skip
+    assert both["confirmed"]["by_term"][0]["text"] == "text of band / amended band"

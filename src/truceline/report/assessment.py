@@ -60,25 +60,30 @@ def _weeks(d1: date, d2: date) -> list[str]:
 
 
 def _summary(
-    fs: Sequence[dict[str, Any]], weeks: list[str], texts: dict[str, str]
+    fs: Sequence[dict[str, Any]], weeks: list[str], texts: dict[tuple[Any, ...], str], t0: int
 ) -> dict[str, Any]:
     by_term: dict[str, dict[str, Any]] = {}
     for f in fs:
         rid = f["rule_id"]
         t = by_term.setdefault(
             rid,
-            {"rule_id": rid, "rule_kind": f["rule_kind"], "text": texts.get(rid, ""),
+            {"rule_id": rid, "rule_kind": f["rule_kind"], "texts": [],
              "n": 0, "by_party": Counter(), "by_severity": Counter()},
         )  # fmt: skip
+        text = texts.get((f["agreement_id"], f["agreement_version"], rid), "")
+        if text and text not in t["texts"]:
+            t["texts"].append(text)  # the term as worded in the version judging the finding
         t["n"] += 1
         t["by_party"][f["party"] or NOT_DETERMINED] += 1
         t["by_severity"][f["severity"]] += 1
-    trend = Counter(_week(int(f["period_start"])) for f in fs)
+    # a finding whose period began before the assessment's counts in its first week
+    trend = Counter(_week(max(int(f["period_start"]), t0)) for f in fs)
     return {
         "total": len(fs),
         "by_term": [
             {
-                **t,
+                **{k: v for k, v in t.items() if k != "texts"},
+                "text": " / ".join(t["texts"]),
                 "by_party": dict(sorted(t["by_party"].items())),
                 "by_severity": {s: t["by_severity"][s] for s in SEVERITIES if t["by_severity"][s]},
             }
@@ -99,8 +104,9 @@ def assessment_doc(
     generated_at: int | None = None,
 ) -> dict[str, Any]:
     """The JSON document of the assessment of [d1, d2)."""
-    texts = {r.id: r.text for a in agreements for r in a.rules}
+    texts = {(a.id, a.version, r.id): r.text for a in agreements for r in a.rules}
     weeks = _weeks(d1, d2)
+    t0 = int(datetime(d1.year, d1.month, d1.day, tzinfo=UTC).timestamp())
     keep = ("id", "status", "rule_id", "rule_kind", "agreement_id", "agreement_version",
             "period_start", "period_end", "party", "party_basis", "severity", "confidence",
             "summary", "evidence", "lon", "lat", "ledger_index")  # fmt: skip
@@ -116,8 +122,8 @@ def assessment_doc(
         "agreements": [{"id": a.id, "version": a.version, "title": a.title} for a in agreements],
         "parties": sorted({(p.id, p.name) for a in agreements for p in a.parties}),
         "basis": BASIS,
-        "confirmed": _summary(confirmed, weeks, texts),
-        "open": _summary(open_, weeks, texts),
+        "confirmed": _summary(confirmed, weeks, texts, t0),
+        "open": _summary(open_, weeks, texts, t0),
         "dismissed": sum(1 for f in findings if f["status"] == "dismissed"),
         "findings": sorted(
             listed, key=lambda f: (f["status"] != "confirmed", f["period_start"], f["id"])

@@ -241,3 +241,54 @@ def test_confidence_uses_the_grade_in_force_at_each_observation(
         conf = dict(conn.execute(select(incidents.c.t, incidents.c.confidence)).all())
     assert conf[T0] == pytest.approx(float(report_weight(["F"], [2])[0]))
     assert conf[T0 + 7200] == pytest.approx(float(report_weight(["A"], [2])[0]))
+
+
+def test_fusion_waits_for_an_analyst_and_keeps_the_decision(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """fuse reads the statuses under the writer lock: an analyst's decision committed
+    meanwhile stands (and the two transactions cannot deadlock)."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from truceline.ledger import log
+    from truceline.service.incidents import record_transitions
+
+    if workspace.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE already serialises writers")
+    _ingest(workspace, tmp_path, "a", [_point("a1", "mon-1", 0, 0)])
+    fuse(workspace)
+    with workspace.engine.connect() as conn:
+        iid = conn.execute(select(incidents.c.id)).scalar_one()
+    _ingest(workspace, tmp_path, "b", [_point("b1", "mon-2", 100, 30)])
+    out: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            out["result"] = fuse(workspace)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            out["error"] = exc
+
+    with workspace.engine.connect() as held, workspace.engine.connect() as probe:
+        tx = held.begin()
+        log.lock(held)
+        pid = held.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        other = threading.Thread(target=run)
+        other.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :p = ANY(pg_blocking_pids(pid))"
+        )
+        for _ in range(600):  # until fuse waits for our lock
+            if probe.execute(waiting, {"p": pid}).scalar_one():
+                break
+            probe.rollback()
+            time.sleep(0.05)
+        record_transitions(held, [(iid, "reported", "verified")], actor="ana", reason="imagery")
+        tx.commit()
+        other.join(60)
+    assert "error" not in out, out
+    with workspace.engine.connect() as conn:
+        row = conn.execute(select(incidents).where(incidents.c.id == iid)).one()
+    assert (row.status, row.n_observations) == ("verified", 2)

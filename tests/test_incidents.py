@@ -227,3 +227,46 @@ def test_update_sides_takes_the_latest_starting_control_in_force(workspace: Work
     assert update_sides(workspace, [later, earlier]) == 2
     sides = {i.id: i.side for i in list_incidents(workspace)}
     assert sides[first] == {"Q": 1.0} and sides[second] == {"P": 1.0}
+
+
+def test_concurrent_decisions_are_serialised(
+    workspace: Workspace, two_incidents: tuple[int, int]
+) -> None:
+    """A decision reads the status under the writer lock: another analyst's decision that
+    commits meanwhile is seen, not overwritten from a stale status."""
+    import threading
+
+    from sqlalchemy import text
+
+    from truceline.ledger import log
+
+    if workspace.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's BEGIN IMMEDIATE already serialises writers")
+    a, _ = two_incidents
+    out: dict[str, object] = {}
+
+    def decide() -> None:
+        try:
+            out["change"] = verify(workspace, a, reason="seen on imagery", actor="ana")
+        except Conflict as exc:
+            out["refused"] = exc
+
+    with workspace.engine.connect() as held, workspace.engine.connect() as probe:
+        tx = held.begin()
+        log.lock(held)
+        pid = held.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        other = threading.Thread(target=decide)
+        other.start()
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :p = ANY(pg_blocking_pids(pid))"
+        )
+        for _ in range(600):  # until the other decision waits for our lock
+            if probe.execute(waiting, {"p": pid}).scalar_one():
+                break
+            probe.rollback()
+            time.sleep(0.05)
+        record_transitions(held, [(a, "corroborated", "rejected")], actor="bob", reason="staged")
+        tx.commit()
+        other.join(60)
+    assert isinstance(out.get("refused"), Conflict), out
+    assert show_incident(workspace, a).incident.status == "rejected"

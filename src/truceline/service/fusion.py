@@ -33,6 +33,7 @@ from truceline.fusion.bearings import fix_bearings, group_bearings
 from truceline.fusion.grading import score_incidents
 from truceline.fusion.incremental import Points, increment
 from truceline.geo.zones import ZoneIndex
+from truceline.ledger import log
 from truceline.service import fusion_store as fs
 from truceline.service.agreements import agreement_in_force
 from truceline.service.fusion_write import store_increment
@@ -102,6 +103,7 @@ def fuse(
     """Fuse every observation not yet in an incident; see the module docstring."""
     say = progress or (lambda _msg: None)
     with store_errors("fusing observations"), ws.engine.begin() as conn:
+        log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
         new = fs.unfused(conn)
         if len(new["id"]) == 0:

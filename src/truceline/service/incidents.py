@@ -278,6 +278,7 @@ def change_status(
     if not actor.strip():
         raise InputError("a status change needs an actor")
     with store_errors("changing an incident's status"), ws.engine.begin() as conn:
+        log.lock(conn)  # read the status as the last writer left it (PostgreSQL)
         row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
             raise NotFound(f"no incident {incident_id}")

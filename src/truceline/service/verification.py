@@ -27,6 +27,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from truceline.domain.vocab import IncidentStatus, ObservationKind, SourceType
 from truceline.fusion.coverage import silent_sensors
 from truceline.fusion.grading import attribute
+from truceline.ledger import log
 from truceline.service.coverage import coverage_records
 from truceline.service.incidents import record_transitions, update_sides
 from truceline.service.sources import reliability_at
@@ -207,6 +208,7 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
 def update_verification(ws: Workspace) -> VerificationUpdate:
     """Attribution, silent-sensor disputes and sides over the whole store (idempotent)."""
     with store_errors("updating verification"), ws.engine.begin() as conn:
+        log.lock(conn)  # statuses as the last writer left them (PostgreSQL)
         attributed = attribute_incidents(conn)
         disputed = dispute_silent(conn)
     return VerificationUpdate(attributed, disputed, update_sides(ws))

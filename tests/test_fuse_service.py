@@ -111,6 +111,9 @@ def test_bridge_merges_into_the_oldest(workspace: Workspace, tmp_path: Path) -> 
     assert absorbed.merged_into == first and survivor.merged_into is None
     assert survivor.n_observations == 3 and survivor.status == "corroborated"
     assert merge.reason == f"merged into {first}"
+    with workspace.engine.connect() as conn:
+        east = conn.execute(select(observations.c.id).where(observations.c.client_id == "e"))
+        assert json.loads(merge.evidence)["observations"] == [east.scalar_one()]
     record = json.loads(ledgered)
     assert record.get("record", record)["reason"] == f"merged into {first}"
     assert _partition(workspace) == {frozenset({"w", "e", "mid"})}

@@ -38,6 +38,19 @@ def _current(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
     return out
 
 
+def _members(conn: Connection, ids: Sequence[int]) -> dict[int, list[int]]:
+    """Member observation ids of each incident in ``ids``, ascending."""
+    io = incident_observations.c
+    out: dict[int, list[int]] = {}
+    for s in range(0, len(ids), _IN_CHUNK):
+        q = select(io.incident_id, io.observation_id).where(
+            io.incident_id.in_(list(ids[s : s + _IN_CHUNK]))
+        )
+        for i, o in conn.execute(q.order_by(io.observation_id)):
+            out.setdefault(int(i), []).append(int(o))
+    return out
+
+
 def _insert_new(conn: Connection, rows: list[dict[str, Any]], now: int) -> list[int]:
     if not rows:
         return []
@@ -74,6 +87,7 @@ def store_increment(
         c = incidents.c
         stmt = update(incidents).where(c.id == bindparam("b_id"))
         conn.execute(stmt, upd)
+    absorbed = _members(conn, sorted(merged))  # before their members move to the survivor
     _memberships(conn, obs_ids, obs_keys, key_to_id, merged)
     changes: list[dict[str, Any]] = []
     for i, k in enumerate(ukeys):
@@ -83,7 +97,8 @@ def store_increment(
             changes.append(_change(ids[i], before, final[i], why, rows[i], members[int(k)], now))
     for a, s in sorted(merged.items()):
         snap = {"merged_into": s}
-        changes.append(_change(a, current.get(a), MERGED, f"merged into {s}", snap, [], now))
+        why = f"merged into {s}"
+        changes.append(_change(a, current.get(a), MERGED, why, snap, absorbed.get(a, []), now))
     _ledger_incidents(conn, ids, rows, final, members, ukeys)
     if merged:
         conn.execute(

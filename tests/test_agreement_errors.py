@@ -177,3 +177,31 @@ def test_bad_bars(tmp_path: Path) -> None:
 
 def test_bad_fusion_parameter(tmp_path: Path) -> None:
     _refused(tmp_path, TOML + "\n[fusion]\ndistance_m = -5\n", "fusion.distance_m", "number > 0")
+
+
+def test_control_areas_of_two_parties_that_overlap(tmp_path: Path) -> None:
+    """Ground held by both parties would be placed on whichever id sorts last: refused."""
+    path = write_tiny(tmp_path / "t")
+    path.write_text(
+        path.read_text().replace('region = "region.geojson"', 'control = "control.geojson"')
+    )
+
+    def control(a_east: float, b_west: float) -> None:
+        boxes = {"A": (36.0, a_east), "B": (b_west, 38.0)}
+        feats = [
+            {"type": "Feature", "properties": {"party": p},
+             "geometry": {"type": "Polygon", "coordinates": [[[x0, 46.9], [x1, 46.9], [x1, 48.1],
+                                                             [x0, 48.1], [x0, 46.9]]]}}
+            for p, (x0, x1) in boxes.items()
+        ]  # fmt: skip
+        (path.parent / "control.geojson").write_text(
+            json.dumps({"type": "FeatureCollection", "features": feats})
+        )
+
+    control(37.1, 36.9)  # 0.2 degrees held by both
+    with pytest.raises(AgreementError) as info:
+        load_agreement_file(path)
+    msg = info.value.message
+    assert "control.geojson" in msg and "'A' and 'B' overlap" in msg, msg
+    control(37.0, 37.0)  # sharing only an edge is fine
+    assert load_agreement_file(path).zone("control-A").party == "A"

@@ -222,7 +222,9 @@ def _control(
                     f"(geometry.control of {d.file})"
                 )
             out.setdefault(str(party), []).append(f.geometry)
-        return {p: shapely.union_all(gs) for p, gs in sorted(out.items())}
+        areas = {p: shapely.union_all(gs) for p, gs in sorted(out.items())}
+        _refuse_overlaps(areas, f"{path} (geometry.control of {d.file})")
+        return areas
     if "region" not in g:
         return {}
     region = shapely.union_all(d.geojson(g["region"], "geometry.region", _AREAS))
@@ -240,6 +242,20 @@ def _control(
         return geo.control_areas(region, line, side_of, metric)
     except ValueError as exc:
         raise d.fail("geometry.region", str(exc)) from None
+
+
+def _refuse_overlaps(areas: dict[str, BaseGeometry], where: str) -> None:
+    """Ground held by two parties would be placed on neither fairly: refuse it (a shared
+    edge, or a sliver below a millionth of the smaller area, is no overlap)."""
+    items = list(areas.items())
+    for i, (p, a) in enumerate(items):
+        for q, b in items[i + 1 :]:
+            shared = shapely.intersection(a, b).area
+            if shared > 1e-6 * min(a.area, b.area):
+                raise AgreementError(
+                    f"{where}: the control areas of {p!r} and {q!r} overlap "
+                    f"({shared:.4g} square degrees): ground is held by one party"
+                )
 
 
 def _buffer(

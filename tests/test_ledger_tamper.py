@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from truceline.domain.errors import IntegrityError
+from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger import log, nodes
 from truceline.ledger.audit import Issue, audit_files, read_bundle
 from truceline.ledger.note import Verifier
@@ -133,6 +133,19 @@ def test_swapped_entries_are_named(sqlite_workspace: Workspace, tmp_path: Path) 
     svc.export_bundle(ws, bundle)
     audit = audit_files(bundle, head_file, key, previous=kept)
     assert _has(audit.issues, "reordered", a) and _has(audit.issues, "reordered", b)
+
+
+def test_a_tampered_kept_bundle_is_refused_as_previous(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    kept, head_file, key = _world(sqlite_workspace, tmp_path)
+    text = kept.read_text(encoding="utf-8")
+    assert '\\"count\\":1,' in text  # an observation's count, inside an entry's data
+    kept.write_text(text.replace('\\"count\\":1,', '\\"count\\":7,', 1), encoding="utf-8")
+    now = tmp_path / "now.jsonl"
+    svc.export_bundle(sqlite_workspace, now)
+    with pytest.raises(InputError, match="kept bundle does not match its own signed head"):
+        audit_files(now, head_file, key, previous=kept)
 
 
 def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:

@@ -302,8 +302,13 @@ def audit_files(
 ) -> AuditReport:
     """:func:`audit_bundle` on files; of several heads, the largest is checked in full."""
     prev = None if previous is None else read_bundle(previous)
-    if prev is not None:
-        audit_bundle(prev, str(prev.header["checkpoint"]), key)  # its own head must be ours
+    if prev is not None:  # the kept bundle names entries only if it is itself intact
+        own = audit_bundle(prev, str(prev.header["checkpoint"]), key)
+        if not own.ok:
+            raise InputError(
+                f"{previous}: the kept bundle does not match its own signed head "
+                f"({own.issues[0]}): it cannot name what changed"
+            )
     texts = [read_head_text(p) for p in ([head] if isinstance(head, Path) else head)]
     if not texts:
         raise InputError("give the published head to check against (--head)")

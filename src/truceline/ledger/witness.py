@@ -22,6 +22,7 @@ from typing import Any
 
 from truceline.domain.errors import Conflict, InputError, IntegrityError, WorkspaceError
 from truceline.ledger import keys
+from truceline.ledger.audit import read_bundle
 from truceline.ledger.merkle import MemoryTree, verify_consistency
 from truceline.ledger.note import (
     COSIGNATURE,
@@ -206,8 +207,6 @@ def presented_size(head_text: str) -> int:
 
 def proof_from_bundle(path: Path, old: int, new: int) -> tuple[int, int, list[bytes]]:
     """A consistency proof computed by the witness itself from an exported bundle's data."""
-    from truceline.ledger.audit import read_bundle
-
     entries = read_bundle(path).entries
     if len(entries) < new:
         raise InputError(f"bundle {path} has {len(entries)} entries, fewer than {new}")

@@ -233,12 +233,12 @@ def source_info(
     force at the observation's time (``service.sources.reliability_at``: F before any)."""
     srcs = {r[0]: r[1] for r in conn.execute(select(sources.c.id, sources.c.independence_group))}
     groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
-    gcode = np.array([groups.get(srcs.get(s, s), -1) for s in source_id], np.int64)
-    unknown = gcode < 0  # a source not registered is its own group
-    if unknown.any():
-        extra = {s: len(groups) + k for k, s in enumerate(sorted(set(source_id[unknown])))}
-        gcode[unknown] = [extra[s] for s in source_id[unknown]]
-    return gcode, reliability_at(conn, source_id, t)
+    # per distinct source (a few), not per observation (up to millions)
+    names, inv = np.unique(np.asarray(source_id, dtype=str), return_inverse=True)
+    code = np.array([groups.get(srcs.get(s, s), -1) for s in names.tolist()], np.int64)
+    unknown = np.flatnonzero(code < 0)  # a source not registered is its own group
+    code[unknown] = len(groups) + np.arange(unknown.size)
+    return code[inv.ravel()], reliability_at(conn, source_id, t)
 
 
 def projector_for(

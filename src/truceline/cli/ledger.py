@@ -189,30 +189,28 @@ def witness_check(
 ) -> None:
     """Verify a new head against the last one seen and cosign it (split views refused)."""
     text = audit.read_head_text(head_file)
-    proof_doc = None
     last, new = witness_core.last_seen(state), witness_core.presented_size(text)
+    old = None if last is None or new <= last.size else last.size  # a proof is needed
+    proof_doc = None
     if proof is not None:
         proof_doc = witness_core.parse_proof(_read_json(proof))
-    elif bundle is not None and last is not None and new > last.size:
-        proof_doc = witness_core.proof_from_bundle(bundle, last.size, new)
-    else:
-        proof_doc = _proof_from_workspace(ctx, state, text)
+    elif old is not None and bundle is not None:
+        proof_doc = witness_core.proof_from_bundle(bundle, old, new)
+    elif old is not None:
+        proof_doc = _proof_from_workspace(ctx, old, new)
     res = witness_core.check_head(state, text, proof_doc)
     _emit(res.to_json(), out)
 
 
 def _proof_from_workspace(
-    ctx: typer.Context, state: Path, text: str
+    ctx: typer.Context, old: int, new: int
 ) -> tuple[int, int, list[bytes]] | None:
     """Without --proof, ask the workspace (when there is one) for the consistency proof."""
-    last, new = witness_core.last_seen(state), witness_core.presented_size(text)
-    if last is None or new <= last.size:
-        return None
     try:
         ws = workspace(ctx)
     except WorkspaceError:
         return None
-    return witness_core.parse_proof(svc.consistency(ws, last.size, new))
+    return witness_core.parse_proof(svc.consistency(ws, old, new))
 
 
 def register(app: typer.Typer) -> None:

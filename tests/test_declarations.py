@@ -80,6 +80,10 @@ def test_cli_declare_and_findings(sqlite_workspace: Workspace) -> None:
     assert "stored" in r.output
     r = run(app, [*db, "declare", "--party", "west", "--subject", "personnel"])
     assert r.exit_code != 0
+    r = run(app, [*db, "declare", "--party", "west", "--subject", "personnel", "--item", "",
+                  "--period", "2026-01", "--value", "1", "--unit", "persons"])  # fmt: skip
+    assert isinstance(r.exception, InputError), r.exception  # main() prints it, no traceback
+    assert "give --file, or --item" in r.exception.message
     r = run(app, [*db, "check", "--from", "2026-01-01", "--to", "2026-03-01"])
     assert r.exit_code == 0, r.output
     assert "army" in r.output and "3 new" in r.output  # the ceiling; west late, east missing

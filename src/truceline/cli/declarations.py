@@ -40,7 +40,8 @@ def declare(
             raise typer.Exit(1)
         return
     missing = [n for n, v in (("--subject", subject), ("--item", item), ("--period", period),
-                              ("--value", value), ("--unit", unit)) if v is None]  # fmt: skip
+                              ("--value", value), ("--unit", unit))
+               if v is None or (isinstance(v, str) and not v.strip())]  # fmt: skip
     if missing:
         raise InputError(f"give --file, or {', '.join(missing)}")
     assert subject and item and period and unit and value is not None

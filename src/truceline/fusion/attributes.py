@@ -61,7 +61,9 @@ class Fused:
 def _mode_by_rank(labels: I64, n: int, values: NDArray[np.object_], rank: tuple[str, ...]) -> I64:
     """Per label, the index into ``rank`` of the most frequent value (ties: lowest index);
     -1 where no member has a ranked value."""
-    codes = np.array([rank.index(v) if v in rank else -1 for v in values], dtype=np.int64)
+    lookup = {v: k for k, v in enumerate(rank)}
+    distinct, inv = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    codes = np.array([lookup.get(v, -1) for v in distinct.tolist()], np.int64)[inv.ravel()]
     ok = codes >= 0
     m = len(rank)
     tally = np.bincount(labels[ok] * m + codes[ok], minlength=n * m).reshape(n, m)

@@ -245,6 +245,15 @@ def test_sharing_outside_the_tolerance() -> None:
     assert "west 62.0%" in f.summary
 
 
+def test_sharing_reads_each_plant_apart() -> None:
+    """Another plant's figures for the same month, filed later, do not hide this plant's."""
+    other = [decl(i, None, "energy", f"delivered_to:{p}", "2026-01", 500.0, unit="MWh",
+                  declarant="operator", plant="other", filed_days=5)
+             for i, p in ((3, "west"), (4, "east"))]  # fmt: skip
+    decls = [_energy(1, "west", "2026-01", 620.0), _energy(2, "east", "2026-01", 380.0), *other]
+    assert [f.declarations for f in _found([SHARE], decls=decls)] == [(1, 2)]
+
+
 def test_sharing_none() -> None:
     decls = [_energy(1, "west", "2026-01", 500.0), _energy(2, "east", "2026-01", 500.0)]
     assert _found([SHARE], decls=decls) == []

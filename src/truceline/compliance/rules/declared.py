@@ -25,10 +25,12 @@ def own(d: Declaration) -> bool:
 
 
 def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration]:
-    """The latest filed declaration per (party, subject, item, period)."""
+    """The latest filed declaration per (party, declarant, subject, item, plant, period): a
+    correction replaces its declarant's own figure, never another declarant's or plant's."""
     out: dict[tuple[Any, ...], Declaration] = {}
     for d in sorted(decls, key=lambda d: (d.filed_at, d.id)):
-        out[(d.party, d.subject, d.item, d.period_start)] = d
+        plant = d.attrs.get("plant")
+        out[(d.party, d.declarant, d.subject, d.item, plant, d.period_start)] = d
     return out
 
 

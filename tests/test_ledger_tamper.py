@@ -148,6 +148,16 @@ def test_a_tampered_kept_bundle_is_refused_as_previous(
         audit_files(now, head_file, key, previous=kept)
 
 
+def test_edited_tree_node_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    """An upper node feeds inclusion and consistency proofs; a wrong one must be caught."""
+    ws = sqlite_workspace
+    _world(ws, tmp_path)
+    _sql(ws, "UPDATE ledger_nodes SET hash = :h WHERE level = 2 AND idx = 0", h=bytes(32))
+    issues = svc.verify_store(ws).issues
+    assert [(i.problem, i.index) for i in issues] == [("modified", 0)]
+    assert "tree node (level 2, index 0) over entries 0..3" in issues[0].detail
+
+
 def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     kept, head_file, key = _world(ws, tmp_path)

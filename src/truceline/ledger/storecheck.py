@@ -89,24 +89,28 @@ def _check_nodes(conn: Connection, led: _Ledger, rep: StoreReport, signed: int) 
     n = ledger_nodes.c
     found = 0
     seen: set[tuple[int, int]] = set()
+    tainted: set[tuple[int, int]] = set()  # parents of a bad node: they differ in cascade
     q = select(n.level, n.idx, n.hash).order_by(n.level, n.idx)
     for level, idx, h in conn.execution_options(yield_per=50_000).execute(q):
         seen.add((level, idx))
         if level >= len(tree.levels) or tree.node(level, idx) != as_bytes(h):
+            tainted.add((level + 1, idx >> 1))
+            if (level, idx) in tainted or found >= _MAX_PER_CHECK:
+                continue
+            found += 1
             lo, hi = idx << level, min((idx + 1) << level, tree.size)
-            if level == 1 and found < _MAX_PER_CHECK:
-                found += 1
+            if level == 1:
                 kinds = "/".join(
                     sorted({led.kinds[i] for i in range(lo, hi) if i < len(led.kinds)})
                 )
-                rep.issues.append(
-                    Issue(
-                        "modified",
-                        lo,
-                        kinds or None,
-                        f"entries {lo}..{hi - 1} no longer hash to the tree's stored node",
-                    )
+                what = f"entries {lo}..{hi - 1} no longer hash to the tree's stored node"
+            else:  # its children hash right: the node row itself was edited
+                kinds = ""
+                what = (
+                    f"tree node (level {level}, index {idx}) over entries {lo}..{hi - 1} is "
+                    "not the hash of the nodes below it: ledger_nodes was edited"
                 )
+            rep.issues.append(Issue("modified", lo, kinds or None, what))
     missing = [
         (lv, i)
         for lv in range(1, len(tree.levels))

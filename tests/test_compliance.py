@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from test_rules_world import T0, agreement, rule
 
 from truceline.compliance.agreement.model import Agreement
-from truceline.domain.errors import Conflict
+from truceline.domain.errors import Conflict, InputError
 from truceline.ledger.log import append
 from truceline.service.compliance import check
 from truceline.service.findings import confirm, dismiss, get_finding, list_findings
@@ -158,6 +158,8 @@ def test_each_incident_is_judged_under_the_version_in_force(workspace: Workspace
 def test_check_window(world: Workspace) -> None:
     res = check(world, t_from=T0, t_to=T0 + 40 * DAY + 100, now=NOW)
     assert sorted(f.rule_id for f in res.new) == ["band", "buf"]
+    with pytest.raises(InputError, match="must be after"):
+        check(world, t_from=T0 + DAY, t_to=T0, now=NOW)  # not silently nothing
 
 
 def test_a_finding_whose_incidents_are_rejected_is_dismissed_by_the_recheck(

@@ -13,6 +13,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from truceline.compliance.rules import Context, Finding, Incidents, Notification
 from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.rules.registry import INCIDENT_RULE_KINDS
 from truceline.compliance.zoneview import zone_view
+from truceline.domain.errors import InputError
 from truceline.domain.vocab import IncidentStatus, ObservationKind
 from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
@@ -149,6 +151,9 @@ def check(
     ws: Workspace, t_from: int | None = None, t_to: int | None = None, now: int | None = None
 ) -> CheckResult:
     """Check everything in [t_from, t_to) (default: all, up to now) and store the findings."""
+    if t_from is not None and t_to is not None and t_to <= t_from:
+        iso = [datetime.fromtimestamp(t, UTC).isoformat() for t in (t_to, t_from)]
+        raise InputError(f"--to {iso[0]} must be after --from {iso[1]}")
     now = int(time.time()) if now is None else now
     end = min(now, t_to if t_to is not None else _END)
     start = 0 if t_from is None else t_from

@@ -158,6 +158,17 @@ def test_edited_tree_node_is_named(sqlite_workspace: Workspace, tmp_path: Path) 
     assert "tree node (level 2, index 0) over entries 0..3" in issues[0].detail
 
 
+def test_deleted_tree_node_is_not_called_an_append(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    ws = sqlite_workspace
+    _world(ws, tmp_path)
+    _sql(ws, "DELETE FROM ledger_nodes WHERE level = 2 AND idx = 1")
+    issues = svc.verify_store(ws).issues
+    assert [(i.problem, i.index) for i in issues] == [("deleted", 4)]
+    assert "(level 2, index 1) over entries 4..7" in issues[0].detail
+
+
 def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     kept, head_file, key = _world(ws, tmp_path)

@@ -111,13 +111,25 @@ def _check_nodes(conn: Connection, led: _Ledger, rep: StoreReport, signed: int) 
                     "not the hash of the nodes below it: ledger_nodes was edited"
                 )
             rep.issues.append(Issue("modified", lo, kinds or None, what))
-    missing = [
-        (lv, i)
-        for lv in range(1, len(tree.levels))
-        for i in range(len(tree.levels[lv]) // HASH_SIZE)
-        if (lv, i) not in seen
-    ]
-    if missing:
+    missing = [node for node in _all(tree) if node not in seen]
+    # entries appended behind the API leave every node from some end on missing; a node
+    # present past the first missing one means rows of ledger_nodes were deleted
+    first_end = min(((i + 1) << lv for lv, i in missing), default=0)
+    if missing and any(
+        node in seen for node in _all(tree) if (node[1] + 1) << node[0] >= first_end
+    ):
+        lv, i = missing[0]
+        rep.issues.append(
+            Issue(
+                "deleted",
+                i << lv,
+                None,
+                f"{len(missing)} tree node(s) missing, the first (level {lv}, index {i}) over "
+                f"entries {i << lv}..{((i + 1) << lv) - 1}, while later ones are present: "
+                "ledger_nodes rows were deleted",
+            )
+        )
+    elif missing:
         pairs = sum(1 for lv, _ in seen if lv == 1)
         lo = signed if signed in (2 * pairs, 2 * pairs + 1) else missing[0][1] << missing[0][0]
         rep.issues.append(
@@ -129,6 +141,13 @@ def _check_nodes(conn: Connection, led: _Ledger, rep: StoreReport, signed: int) 
                 "entries were appended behind the API",
             )
         )
+
+
+def _all(tree: MemoryTree) -> Iterator[tuple[int, int]]:
+    """Every perfect node (level >= 1) of ``tree``."""
+    for lv in range(1, len(tree.levels)):
+        for i in range(len(tree.levels[lv]) // HASH_SIZE):
+            yield lv, i
 
 
 def _check_heads(conn: Connection, led: _Ledger, rep: StoreReport) -> int:

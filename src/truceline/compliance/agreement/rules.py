@@ -174,9 +174,9 @@ assert set(SPECS) == set(RULE_KINDS)
 
 
 def validate_params(kind: str, params: Mapping[str, Any], ctx: RuleContext) -> dict[str, Any]:
-    """The checked params of a rule of ``kind``; ``KeyError``/``ValueError`` name the param.
+    """The checked params of a rule of ``kind``.
 
-    Raises ``LookupError(param, reason)`` for a problem with one param.
+    Raises ``LookupError(param, reason)`` for an unknown kind or a problem with one param.
     """
     if kind not in SPECS:
         raise LookupError("kind", f"unknown rule kind {kind!r} (known: {', '.join(RULE_KINDS)})")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from truceline.domain.errors import WorkspaceError
 from truceline.ledger import log
 from truceline.service.workspace import Workspace, create_workspace, open_workspace
 from truceline.store.db import schema_current
@@ -40,6 +42,12 @@ def test_workspace_found_from_subdirectory(sqlite_workspace: Workspace) -> None:
     ws = open_workspace(cwd=sub, environ={})
     assert ws.url == sqlite_workspace.url
     ws.engine.dispose()
+
+
+def test_settings_not_a_table_is_named(tmp_path: Path) -> None:
+    (tmp_path / "truceline.toml").write_text("settings = 3\n", encoding="utf-8")
+    with pytest.raises(WorkspaceError, match=r"truceline.toml: settings must be a table"):
+        open_workspace(cwd=tmp_path, environ={})
 
 
 def test_ledger_append_is_transactional(workspace: Workspace) -> None:

@@ -48,11 +48,15 @@ def find_workspace(start: Path) -> Path | None:
 def _settings_for(root: Path | None, environ: Mapping[str, str]) -> Settings:
     file_values: dict[str, object] = {}
     if root is not None:
+        path = root / WORKSPACE_FILE
         try:
-            doc = tomllib.loads((root / WORKSPACE_FILE).read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise WorkspaceError(f"{root / WORKSPACE_FILE}: {exc}") from exc
-        file_values = dict(doc.get("settings", {}))
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+            raise WorkspaceError(f"{path}: {exc}") from exc
+        table = doc.get("settings", {})
+        if not isinstance(table, dict):
+            raise WorkspaceError(f"{path}: settings must be a table ([settings])")
+        file_values = dict(table)
     settings = Settings.load(file_values, environ)
     if root is not None:
         settings = replace(settings, database_url=_absolute_url(settings.database_url, root))

@@ -21,6 +21,7 @@ BREAKS: list[tuple[str, Any]] = [
     ("t", "noon"),
     ("t", "2025-03-01T00:00:00"),  # no time zone
     ("count", 0),
+    ("count", 2**31),  # beyond the store's INTEGER column
     ("credibility", 7),
     ("radius_m", -1.0),
     ("weapon_class", "slingshot"),
@@ -77,3 +78,12 @@ def test_exactly_the_good_rows_pass(tmp_path: Path, suffix: str, plan: list[int 
         (i + first, BREAKS[b][0]) for i, b in enumerate(plan) if b is not None
     )
     assert all(p.record == f"c{(p.line or 0) - first}" for p in problems)
+
+
+def test_count_fits_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "obs.jsonl"
+    rows = [{**_good(0), "count": 2**31 - 1}, {**_good(1), "count": 2**31}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (chunk,) = read_observations(path)
+    assert chunk.batch.column("count").to_pylist() == [2**31 - 1]
+    assert [(p.line, p.field) for p in chunk.problems] == [(2, "count")]

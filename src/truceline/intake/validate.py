@@ -42,6 +42,7 @@ _ENUMS = {
     "weapon_class": tuple(w.value for w in WeaponClass),
     "source_type": tuple(s.value for s in SourceType),
 }
+_MAX_COUNT = 2**31 - 1  # the store's INTEGER column (PostgreSQL would refuse the whole chunk)
 #: (field, low, high, low inclusive, high inclusive, words)
 _RANGES: tuple[tuple[str, float, float, bool, bool, str], ...] = (
     ("lon", -180, 180, True, True, "between -180 and 180"),
@@ -54,7 +55,7 @@ _RANGES: tuple[tuple[str, float, float, bool, bool, str], ...] = (
     ("bearing_sd_deg", 0, 180, False, True, "> 0 and <= 180"),
     ("range_min_m", 0, np.inf, True, True, ">= 0"),
     ("range_max_m", 0, np.inf, False, True, "> 0"),
-    ("count", 1, np.inf, True, True, ">= 1"),
+    ("count", 1, _MAX_COUNT, True, True, f"from 1 to {_MAX_COUNT}"),
     ("credibility", min(CREDIBILITY), max(CREDIBILITY), True, True, "from 1 to 6"),
 )
 

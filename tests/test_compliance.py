@@ -155,6 +155,20 @@ def test_each_incident_is_judged_under_the_version_in_force(workspace: Workspace
     assert got == [("band", (1,), 1), ("buf", (3,), 2)]
 
 
+def test_an_amendment_in_the_middle_of_a_day_splits_that_day(workspace: Workspace) -> None:
+    """Fire before and after a noon amendment: one finding under each version, none lost."""
+    amended = T0 + 40 * DAY + DAY // 2
+    store_agreement(workspace, agreement(RULES, version=1, valid_to=amended))
+    store_agreement(workspace, agreement(RULES, version=2, valid_from=amended))
+    add_incident(workspace, 1, 30.98, 48.5, "explosion", amended - 3600)
+    add_incident(workspace, 2, 30.98, 48.5, "explosion", amended + 3600)
+    res = check(workspace, now=NOW)
+    got = sorted((f.agreement_version, f.incidents, f.period_start, f.period_end) for f in res.new)
+    day = T0 + 40 * DAY
+    assert got == [(1, (1,), day, amended), (2, (2,), amended, day + DAY)]
+    assert check(workspace, now=NOW).new == []
+
+
 def test_check_window(world: Workspace) -> None:
     res = check(world, t_from=T0, t_to=T0 + 40 * DAY + 100, now=NOW)
     assert sorted(f.rule_id for f in res.new) == ["band", "buf"]

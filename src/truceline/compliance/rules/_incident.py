@@ -1,7 +1,8 @@
 """Turning the incidents a rule selects into findings, on arrays.
 
 Selected incidents are grouped by (subject, UTC day, reporting sector, party
-placed): one finding per group, its evidence every incident of the group. So
+placed): one finding per group, its evidence every incident of the group (a day
+that an amendment cuts is two periods, one judged under each version). So
 a day of heavy shelling in one sector is one finding with its thousand
 incidents, not a thousand findings; a later incident of the same group grows
 that finding's evidence (an update, see ``compliance.findings``). The party is
@@ -115,6 +116,10 @@ def _day_label(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).date().isoformat()
 
 
+def _time_label(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
 def _basis(
     g: Group, inc: Incidents, view: ZoneView, rows: IntArray, how: npt.NDArray[np.int8]
 ) -> str | None:
@@ -208,6 +213,9 @@ def incident_findings(
     heavy = np.zeros(len(idx), bool) if high is None else high[sidx]
     severe = np.maximum.reduceat(heavy.astype(np.int8), starts) > 0
     ids = inc.id[sidx].tolist()
+    # a day cut by an amendment is two periods, one under each version (keys stay apart)
+    v_from = int(a.valid_from)
+    v_to = 2**62 if a.valid_to is None else int(a.valid_to)
     kinds = _counts(inc, "kind", sidx, starts)
     weapons = _counts(inc, "weapon_class", sidx, starts)
     out: list[Finding] = []
@@ -226,15 +234,17 @@ def incident_findings(
             kinds=kinds[g_no],
             weapons=weapons[g_no],
         )
+        start, end = max(g.day, v_from), min(g.day + DAY, v_to)
+        when = g.day_label if start == g.day else _time_label(start)
         out.append(
             Finding(
                 rule_id=str(rule.id),
                 rule_kind=str(rule.kind),
                 agreement_id=str(a.id),
                 agreement_version=int(a.version),
-                anchor=f"{g.subject}:{g.day_label}:{g.sector or '-'}:{p or '-'}",
-                period_start=g.day,
-                period_end=g.day + DAY,
+                anchor=f"{g.subject}:{when}:{g.sector or '-'}:{p or '-'}",
+                period_start=start,
+                period_end=end,
                 party=p,
                 party_basis=_basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]]),
                 severity="high" if severe[g_no] else level,

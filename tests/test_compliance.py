@@ -169,6 +169,24 @@ def test_an_amendment_in_the_middle_of_a_day_splits_that_day(workspace: Workspac
     assert check(workspace, now=NOW).new == []
 
 
+def test_an_amendment_that_drops_a_term_retires_its_open_findings(workspace: Workspace) -> None:
+    """Version 2, loaded later from a date in the past, no longer has the buffer term: the
+    findings version 1 made on its days are dismissed, with the amendment among the reasons."""
+    from sqlalchemy import update
+
+    store_agreement(workspace, agreement(RULES, version=1))
+    add_incident(workspace, 1, 30.98, 48.5, "explosion", T0 + 70 * DAY)
+    (buf,) = check(workspace, now=NOW).new
+    amended = T0 + 60 * DAY
+    with workspace.engine.begin() as conn:
+        conn.execute(update(agreements).values(valid_to=amended))
+    store_agreement(workspace, agreement(RULES[:1], version=2, valid_from=amended))
+    again = check(workspace, now=NOW)
+    (row,) = list_findings(workspace, rule_id="buf")
+    assert again.retired == [row.id] and row.status == "dismissed"
+    assert "amended" in get_finding(workspace, row.id).changes[-1].reason
+
+
 def test_check_window(world: Workspace) -> None:
     res = check(world, t_from=T0, t_to=T0 + 40 * DAY + 100, now=NOW)
     assert sorted(f.rule_id for f in res.new) == ["band", "buf"]

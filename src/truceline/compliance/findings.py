@@ -12,7 +12,8 @@ verification status), the stored finding is updated in place, its status kept,
 and the new content is appended to the ledger as a ``finding_update`` leaf;
 ``ledger_index`` then points at that newest leaf, earlier leaves stay in the
 ledger. An open finding a re-check no longer produces (its incidents rejected
-or merged away) is dismissed by ``truceline check`` with that reason.
+or merged away, or its term amended away by a version loaded since) is dismissed
+by ``truceline check`` with that reason.
 """
 
 from __future__ import annotations

@@ -129,20 +129,26 @@ def retire_stale(
     at: int,
 ) -> list[int]:
     """Dismiss open findings of incident rules that a re-check of their span no longer
-    produces (their incidents were rejected or merged away); who and why are recorded.
+    produces (their incidents were rejected or merged away, or an amendment loaded since
+    dropped or changed the term); who and why are recorded.
 
-    ``spans`` are (agreement id, version, t0, t1) judged by the check."""
-    stale: list[tuple[int, str]] = []
+    ``spans`` are (agreement id, version, t0, t1) judged by the check: an open finding in
+    a span is stale whichever version judged it before, since the span is now judged under
+    the version in force."""
+    stale: dict[int, str] = {}
     f = findings.c
-    for agreement_id, version, t0, t1 in spans:
+    for agreement_id, _version, t0, t1 in spans:
         q = select(f.id, f.key).where(
-            f.agreement_id == agreement_id, f.agreement_version == version,
+            f.agreement_id == agreement_id,
             f.status == FindingStatus.OPEN, f.rule_kind.in_(sorted(kinds)),
             f.period_start >= t0, f.period_end <= t1,
         )  # fmt: skip
-        stale.extend((int(i), k) for i, k in conn.execute(q) if k not in produced)
-    reason = "a re-check no longer finds it: its incidents were rejected or merged"
-    for fid, key in stale:
+        stale.update((int(i), k) for i, k in conn.execute(q) if k not in produced)
+    reason = (
+        "a re-check under the agreement version in force no longer finds it: its incidents "
+        "were rejected or merged, or the term was amended"
+    )
+    for fid, key in sorted(stale.items()):
         record = {"finding_id": fid, "finding_key": key, "from_status": FindingStatus.OPEN,
                   "to_status": FindingStatus.DISMISSED, "actor": "truceline check", "at": at,
                   "reason": reason}  # fmt: skip
@@ -152,7 +158,7 @@ def retire_stale(
         conn.execute(
             update(findings).where(findings.c.id == fid).values(status=FindingStatus.DISMISSED)
         )
-    return [fid for fid, _ in stale]
+    return sorted(stale)
 
 
 def list_findings(

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from truceline.cli import app
 from truceline.domain.errors import Conflict, InputError, NotFound
+from truceline.service.coverage import add_coverage_windows
 from truceline.service.sources import (
     add_coverage,
     coverage_of,
@@ -129,6 +130,8 @@ def test_coverage_and_fraction(workspace: Workspace) -> None:
         add_coverage(workspace, "op", "observed", 0, DAY, route, actor="a")
     with pytest.raises(InputError, match="ends before"):
         add_coverage(workspace, "op", "denied", DAY, 0, None, actor="a")
+    with pytest.raises(InputError, match="no window"):  # not "ends before it starts"
+        add_coverage_windows(workspace, "op", "outage", [], None, actor="a")
     with workspace.engine.connect() as conn:
         f = coverage_of(conn, {"s1": s1, "s2": s2}, 0, DAY)
     assert np.isclose(f["s1"], 0.75)

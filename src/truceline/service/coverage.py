@@ -113,7 +113,9 @@ def add_coverage_windows(
     see ``fusion.coverage.daily_windows``), all in one transaction."""
     if kind not in COVERAGE_KINDS:
         raise InputError(f"coverage kind {kind!r} is not one of {list(COVERAGE_KINDS)}")
-    if not windows or any(b <= a for a, b in windows):
+    if not windows:
+        raise InputError("coverage: no window (the daily hours never fall within the period)")
+    if any(b <= a for a, b in windows):
         raise InputError("coverage ends before it starts")
     try:
         geom = _geometry(geometry, buffer_m)

@@ -132,6 +132,16 @@ def test_ucdp_mapping() -> None:
     assert '"best": 2' in r1["attrs"] and '"side_b": "Rebels of Y"' in r1["attrs"]
 
 
+def test_ucdp_unreadable_date_end_is_refused_not_narrowed(tmp_path: Path) -> None:
+    text = (DATA / "mixed_ucdp.csv").read_text(encoding="utf-8").splitlines()
+    rows = [text[0], text[1], text[2].replace("2016-05-31", "2016-05-xx")]
+    path = tmp_path / "ged.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    table, lines, problems, _ = _read(str(path))
+    assert lines == [2]  # the window is not shrunk to date_start's day
+    assert [(p.line, p.field) for p in problems] == [(3, "date_end")]
+
+
 def test_acled_mapping() -> None:
     table, _, problems, _ = _read("mixed_acled.csv")
     rows = table.to_pylist()

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from truceline.intake.chunk import ParsedChunk, RawChunk
+from truceline.intake.convert import null_mask, to_text
 from truceline.intake.csvfile import iter_csv, require_columns
 from truceline.intake.mapped import DAY, attrs_json, constant, lookup, parse_dates, whole_numbers
 from truceline.intake.validate import normalise
@@ -85,10 +86,13 @@ def _times(
     cols: dict[str, pa.Array], n: int, bad: list[tuple[int, str, str]]
 ) -> tuple[pa.Array, pa.Array]:
     start, bad_start = parse_dates(cols["date_start"], ["%Y-%m-%d"])
-    end, bad_end = parse_dates(cols.get("date_end", cols["date_start"]), ["%Y-%m-%d"])
-    end = np.where(bad_end, start, end) + DAY
+    end, bad_end = parse_dates(cols["date_end"], ["%Y-%m-%d"])
+    given_end = ~null_mask(to_text(cols["date_end"]))
+    end = np.where(bad_end, start, end) + DAY  # a blank date_end: the day of date_start
     for row in np.flatnonzero(bad_start):
         bad.append((int(row), "date_start", "date_start is not a date (YYYY-MM-DD)"))
+    for row in np.flatnonzero(bad_end & given_end):  # not narrowed to date_start's day
+        bad.append((int(row), "date_end", "date_end is not a date (YYYY-MM-DD)"))
     for row in np.flatnonzero(~bad_start & (end <= start)):
         bad.append((int(row), "date_end", "date_end is before date_start"))
     floor = lookup(cols.get("date_prec", pa.nulls(n)), DATE_PREC_UNC_S, pa.float64())

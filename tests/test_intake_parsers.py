@@ -152,6 +152,22 @@ def test_acled_mapping() -> None:
     assert _where(problems) == {(5, "event_date"), (6, "lat")}
 
 
+def test_acled_unknown_precision_is_refused_not_guessed(tmp_path: Path) -> None:
+    text = (DATA / "mixed_acled.csv").read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    t_at, g_at = header.index("time_precision"), header.index("geo_precision")
+    rows = [text[0]]
+    for i, (t, g) in enumerate([("9", "1"), ("1", "7"), ("", "")]):
+        cells = text[1].split(",")
+        cells[0], cells[t_at], cells[g_at] = f"P{i}", t, g
+        rows.append(",".join(cells))
+    path = tmp_path / "acled.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    table, lines, problems, _ = _read(str(path))
+    assert _where(problems) == {(2, "time_precision"), (3, "geo_precision")}
+    assert lines == [4] and table.to_pylist()[0]["t_unc_s"] == 43_200
+
+
 def test_forced_format_with_wrong_columns_is_refused() -> None:
     with pytest.raises(InputError, match="missing column"):
         list(read_observations(DATA / "mixed_native.csv", "ucdp"))

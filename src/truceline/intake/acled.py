@@ -12,8 +12,8 @@ One event becomes one observation of source ``acled`` (type ``osint``), with
 * kind: from ``sub_event_type`` (:data:`SUB_EVENT_KIND`), else from ``event_type``;
   no ``weapon_class`` or ``actor`` (ACLED names actors, not the parties of an agreement).
 * attrs: event id, types, actors, fatalities, outlets (``source``), admin names.
-* a missing or unknown precision code counts as the coarser default: +- half a
-  day, 25 km.
+* a blank or missing precision code counts as +- half a day and 25 km; a code
+  other than 1, 2 or 3 is a bad row.
 * description: ``notes``.
 """
 
@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truceline.intake.chunk import ParsedChunk, RawChunk
+from truceline.intake.convert import to_text
 from truceline.intake.csvfile import iter_csv, require_columns
 from truceline.intake.mapped import DAY, attrs_json, constant, lookup, parse_dates, whole_numbers
 from truceline.intake.validate import normalise
@@ -83,14 +84,26 @@ _ATTRS = (
 )
 
 
+def _precision(
+    col: pa.Array, table: dict[str, float], what: str, bad: list[tuple[int, str, str]]
+) -> pa.Array:
+    """The uncertainty of each precision code; a code given but unknown is a bad row
+    (guessing the finest would understate the uncertainty)."""
+    out = lookup(col, table, pa.float64())
+    unknown = pc.and_(pc.is_null(out), pc.is_valid(to_text(col)))
+    for row in np.flatnonzero(np.asarray(unknown.to_numpy(zero_copy_only=False), dtype=bool)):
+        bad.append((int(row), f"{what}_precision", f"{what}_precision must be 1, 2 or 3"))
+    return out
+
+
 def _observations(raw: RawChunk) -> RawChunk:
     cols, n, bad = raw.columns, raw.n, list[tuple[int, str, str]]()
     day, bad_day = parse_dates(cols["event_date"], _DATE_FORMATS)
     for row in np.flatnonzero(bad_day):
         bad.append((int(row), "event_date", "event_date is not a date (YYYY-MM-DD)"))
     none = pa.nulls(n, pa.string())
-    unc = lookup(cols.get("time_precision", none), TIME_PRECISION_UNC_S, pa.float64())
-    radius = lookup(cols.get("geo_precision", none), GEO_PRECISION_RADIUS_M, pa.float64())
+    unc = _precision(cols.get("time_precision", none), TIME_PRECISION_UNC_S, "time", bad)
+    radius = _precision(cols.get("geo_precision", none), GEO_PRECISION_RADIUS_M, "geo", bad)
     kind = pc.coalesce(
         lookup(cols.get("sub_event_type", none), SUB_EVENT_KIND, pa.string()),
         lookup(cols.get("event_type", none), EVENT_KIND, pa.string()),

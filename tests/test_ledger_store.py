@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from truceline.domain.errors import InputError, IntegrityError
+from truceline.domain.errors import InputError, IntegrityError, NotFound
 from truceline.ledger import log, nodes
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
@@ -111,6 +111,10 @@ def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) 
 
     with pytest.raises(InputError, match="from size 7 to size 5"):
         svc.consistency(workspace, 7, 5)
+    with pytest.raises(NotFound, match="no tree of size 8: the ledger has 7 entries"):
+        svc.consistency(workspace, 5, 8)
+    with pytest.raises(NotFound, match="no tree of size 99"):
+        svc.prove(workspace, 0, 99)
 
 
 def test_prove_gives_a_checkable_inclusion_proof(workspace: Workspace) -> None:

@@ -239,9 +239,17 @@ def prove(ws: Workspace, index: int, size: int | None = None) -> dict[str, Any]:
 
 def _size_or_head(conn: Connection, size: int | None) -> int:
     if size is not None:
+        _tree_exists(conn, size)
         return size
     head = latest_tree_head(conn)
     return head.size if head is not None else nodes.size(conn)
+
+
+def _tree_exists(conn: Connection, size: int) -> None:
+    """A size the user asks for beyond the log is not found (not an integrity failure)."""
+    have = nodes.size(conn)
+    if size > have:
+        raise NotFound(f"no tree of size {size}: the ledger has {have} entries")
 
 
 def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
@@ -249,6 +257,7 @@ def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
     if not 0 <= old <= new:
         raise InputError(f"no consistency proof from size {old} to size {new}: need old <= new")
     with store_errors("proving consistency"), ws.engine.connect() as conn:
+        _tree_exists(conn, new)
         proof = nodes.consistency_proof(conn, old, new)
         r_old, r_new = nodes.root(conn, old), nodes.root(conn, new)
     assert verify_consistency(old, new, r_old, r_new, proof)

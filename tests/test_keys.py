@@ -15,6 +15,7 @@ from truceline.ledger.note import (
     Verifier,
     add_signatures,
     format_checkpoint,
+    parse_checkpoint,
     sign_note,
     verify_cosignature,
     verify_note,
@@ -79,6 +80,13 @@ def test_good_bad_and_wrong_key_signatures() -> None:
         verify_note(spoof, mission.verifier)  # right name and key hash, wrong signer
     with pytest.raises(InputError):
         Verifier.parse(GO_VKEY.replace("c74f20a3", "c74f20a4"))
+
+
+@pytest.mark.parametrize("size", ["\u00b2", "\u0663", "07", "-1", ""])
+def test_checkpoint_size_is_ascii_decimal(size: str) -> None:
+    body = format_checkpoint("log.example", 3, bytes(32)).replace("\n3\n", f"\n{size}\n")
+    with pytest.raises(InputError, match="not a decimal number"):
+        parse_checkpoint(body)
 
 
 def test_keys_cli_init_show_rotate(

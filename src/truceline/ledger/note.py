@@ -28,7 +28,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from truceline.domain.errors import InputError, SignatureError
 
@@ -126,8 +131,6 @@ class Signer:
         return Verifier(self.name, self.alg, pub)
 
     def to_text(self) -> str:
-        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
-
         seed = self.private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
         enc = base64.b64encode(bytes([self.alg]) + seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.verifier.key_hash.hex()}+{enc}\n"
@@ -233,7 +236,8 @@ def parse_checkpoint(body: str) -> Checkpoint:
     if len(lines) < 4 or lines[-1] != "":
         raise InputError("a checkpoint has origin, size and root hash lines")
     origin, size_text, root_text = lines[:3]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    digits = size_text.isascii() and size_text.isdigit()  # "²" and "٣" are isdigit() too
+    if not digits or (size_text != "0" and size_text.startswith("0")):
         raise InputError(f"checkpoint size {size_text!r} is not a decimal number")
     root = _b64(root_text, "checkpoint root hash")
     if len(root) != 32:

@@ -190,6 +190,7 @@ def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) ->
         "total": 1,
         "by_rule": {"band-artillery": 1},
         "by_party": {"A": 1},
+        "dismissed": 0,
     }
     assert doc["findings"][0]["incidents"] == [4] and doc["findings"][0]["party"] == "A"
     assert [i["id"] for i in doc["incidents"]] == [1, 2, 3, 4]
@@ -239,3 +240,20 @@ def test_empty_day_still_writes_a_report(sqlite_workspace: Workspace, tmp_path: 
     assert doc["counts"]["incidents"]["total"] == 0 and doc["incidents"] == []
     assert paths.map_png.is_file()
     assert "No incidents on this day." in paths.html.read_text()
+
+
+def test_a_dismissed_finding_is_listed_but_counted_against_no_party() -> None:
+    from datetime import date
+
+    from truceline.report.daily import DailyData, daily_json
+
+    def f(i: int, status: str, party: str | None) -> dict[str, object]:
+        return {"id": i, "rule_id": "buffer-fire", "rule_kind": "buffer_fire", "status": status,
+                "party": party, "incidents": [i]}  # fmt: skip
+
+    rows = [f(1, "open", "A"), f(2, "dismissed", "B"), f(3, "confirmed", None)]
+    data = DailyData(date(2015, 3, 5), T0, T0 + 86400, None, {}, [], rows)
+    c = daily_json(data, "map.png")["counts"]["findings"]
+    assert c == {"total": 2, "by_rule": {"buffer-fire": 2},
+                 "by_party": {"(not determined)": 1, "A": 1}, "dismissed": 1}  # fmt: skip
+    assert [r["id"] for r in daily_json(data, "map.png")["findings"]] == [1, 2, 3]

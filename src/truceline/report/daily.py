@@ -26,6 +26,7 @@ __all__ = [
     "day_bounds",
     "days_with_incidents",
     "gather_daily",
+    "standing",
 ]
 
 #: The report's JSON, one key per line (``?`` marks a key that may be null).
@@ -38,7 +39,8 @@ counts: {observations: {total, by_kind: {kind: n}},
                      by_sector: {sector|"(none)": n},
                      by_sector_kind: [{sector?, kind, n}]},
          findings: {total, by_rule: {rule_id: n},
-                    by_party: {party|"(not determined)": n}}}
+                    by_party: {party|"(not determined)": n}, dismissed}}
+         (findings counts are of open and confirmed findings; dismissed ones only listed)
 incidents: [{id, t, t_iso, t_start, t_end, kind, weapon_class?, count, status, confidence,
              sector?, lon, lat, radius_m, ellipse?, n_observations, n_groups,
              actor?, actor_confidence?, actor_basis?}]
@@ -189,8 +191,15 @@ def gather_daily(conn: Connection, day: date) -> DailyData:
     )
 
 
+def standing(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings that stand (open or confirmed): a dismissed one is listed with its
+    status but counted against no rule or party."""
+    return [f for f in findings if f["status"] != "dismissed"]
+
+
 def _counts(data: DailyData) -> dict[str, Any]:
     inc = data.incidents
+    standing_ = standing(data.findings)
     by_sk = Counter((i["sector"], i["kind"]) for i in inc)
     return {
         "observations": {"total": sum(data.obs_by_kind.values()), "by_kind": data.obs_by_kind},
@@ -205,11 +214,12 @@ def _counts(data: DailyData) -> dict[str, Any]:
             ],
         },
         "findings": {
-            "total": len(data.findings),
-            "by_rule": dict(sorted(Counter(f["rule_id"] for f in data.findings).items())),
+            "total": len(standing_),
+            "by_rule": dict(sorted(Counter(f["rule_id"] for f in standing_).items())),
             "by_party": dict(
-                sorted(Counter(f["party"] or "(not determined)" for f in data.findings).items())
+                sorted(Counter(f["party"] or "(not determined)" for f in standing_).items())
             ),
+            "dismissed": len(data.findings) - len(standing_),
         },
     }
 

@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from truceline.domain.errors import InputError
-from truceline.report.daily import DailyData, daily_json
+from truceline.report.daily import DailyData, daily_json, standing
 from truceline.report.mapping import render_map
 
 __all__ = [
@@ -68,9 +68,9 @@ def _sector_table(doc: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[
 
 
 def _rule_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Findings per rule: kind, count and how many each party is placed in."""
+    """Standing findings per rule: kind, count and how many each party is placed in."""
     rows: dict[str, dict[str, Any]] = {}
-    for f in doc["findings"]:
+    for f in standing(doc["findings"]):
         r = rows.setdefault(
             f["rule_id"], {"rule_id": f["rule_id"], "rule_kind": f["rule_kind"], "n": 0, "by": {}}
         )

@@ -246,6 +246,8 @@ def test_confidence_uses_the_grade_in_force_at_each_observation(
     assert conf[T0 + 7200] == pytest.approx(float(report_weight(["A"], [2])[0]))
 
 
+# SQLite serialises writers with BEGIN IMMEDIATE; the advisory lock is what PostgreSQL needs
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_fusion_waits_for_an_analyst_and_keeps_the_decision(
     workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -259,8 +261,6 @@ def test_fusion_waits_for_an_analyst_and_keeps_the_decision(
     from truceline.ledger import log
     from truceline.service.incidents import record_transitions
 
-    if workspace.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's BEGIN IMMEDIATE already serialises writers")
     _ingest(workspace, tmp_path, "a", [_point("a1", "mon-1", 0, 0)])
     fuse(workspace)
     with workspace.engine.connect() as conn:

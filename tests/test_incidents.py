@@ -229,6 +229,8 @@ def test_update_sides_takes_the_latest_starting_control_in_force(workspace: Work
     assert sides[first] == {"Q": 1.0} and sides[second] == {"P": 1.0}
 
 
+# SQLite serialises writers with BEGIN IMMEDIATE; the advisory lock is what PostgreSQL needs
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_concurrent_decisions_are_serialised(
     workspace: Workspace, two_incidents: tuple[int, int]
 ) -> None:
@@ -240,8 +242,6 @@ def test_concurrent_decisions_are_serialised(
 
     from truceline.ledger import log
 
-    if workspace.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's BEGIN IMMEDIATE already serialises writers")
     a, _ = two_incidents
     out: dict[str, object] = {}
 

@@ -139,3 +139,32 @@ def test_strict_refuses_file_with_one_bad_signature(
         ingest_files(sqlite_workspace, [_write(tmp_path / "s.jsonl", rows)], strict=True)
     assert [p.record for p in exc.value.errors] == ["unsigned"]
     assert _stored(sqlite_workspace) == set()
+
+
+def test_signature_is_ledgered_checkable_offline_and_guarded(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    import base64
+    import json
+
+    from truceline.ledger.signatures import verify_record
+    from truceline.service.ledger import verify_store
+    from truceline.service.sources import register_source
+    from truceline.store.schema import ledger_entries
+
+    pub = KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    register_source(workspace, "mon-01", "monitor", signature_policy="required",
+                    public_key=base64.b64encode(pub).decode(), actor="test")  # fmt: skip
+    assert ingest_files(workspace, [_write(tmp_path / "s.jsonl", [_signed(_row("a"))])]).accepted
+    with workspace.engine.connect() as conn:
+        data = conn.execute(
+            select(ledger_entries.c.data).where(ledger_entries.c.kind == "observation")
+        ).scalar_one()
+    record = json.loads(bytes(data))["record"]
+    signature = record.pop("signature")
+    assert verify_record(pub, record, signature) is None  # an auditor needs no database
+    forged = _signed(_row("a"), OTHER)["signature"]
+    with workspace.engine.begin() as conn:
+        conn.execute(update(observations).values(signature=forged))
+    issues = verify_store(workspace).issues
+    assert any(i.problem == "modified" and "signature" in i.detail for i in issues)

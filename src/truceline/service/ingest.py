@@ -168,6 +168,12 @@ def _check(
     return records, keep
 
 
+def _ledgered(record: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    """The ledger's copy of an observation: its record and, when sent, the source's
+    signature over that record, so that an auditor can check it offline."""
+    return record if signature is None else {**record, "signature": signature}
+
+
 def _store_rows(
     conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> None:
@@ -183,7 +189,9 @@ def _store_rows(
     if not new:
         return
     ensure_sources(conn, {(cols["source_id"][i], cols["source_type"][i]) for _, i in new})
-    indices = log.append(conn, "observation", [(uid, records[i]) for uid, i in new])
+    indices = log.append(
+        conn, "observation", [(uid, _ledgered(records[i], cols["signature"][i])) for uid, i in new]
+    )
     rows_at = [i for _, i in new]
     columns = [[cols[k][i] for i in rows_at] for k in _STORED]
     now = [int(time.time())] * len(new)

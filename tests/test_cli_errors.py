@@ -38,3 +38,10 @@ def test_init_creates_a_migrated_workspace(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "ws" / "truceline.toml").is_file()
     assert (tmp_path / "ws" / "truceline.db").is_file()
+
+
+def test_check_without_an_agreement_says_so(tmp_path: Path) -> None:
+    assert _run(["init", "ws"], tmp_path).returncode == 0
+    p = _run(["check"], tmp_path / "ws")
+    assert p.returncode == 0, p.stderr
+    assert "no agreement is loaded" in p.stderr

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console, workspace
+from truceline.cli._common import console, err_console, workspace
 from truceline.compliance.periods import to_epoch
+from truceline.service.workspace import Workspace
 
 __all__ = ["register"]
 
@@ -32,7 +33,8 @@ def check(
     """Check incidents and declarations against the agreement; store new findings."""
     from truceline.service.compliance import check as run
 
-    res = run(workspace(ctx), _day(date_from, "--from"), _day(date_to, "--to"))
+    ws = workspace(ctx)
+    res = run(ws, _day(date_from, "--from"), _day(date_to, "--to"))
     table = Table(title=f"findings: {len(res.new)} new, {len(res.updated)} updated")
     for col in ("rule", "kind", "new", "updated"):
         table.add_column(col, justify="right" if col in ("new", "updated") else "left")
@@ -44,6 +46,18 @@ def check(
         f"{res.incidents} incidents under {res.versions} agreement version(s); "
         f"{res.unchanged} findings unchanged, {len(res.retired)} dismissed as stale ({took})"
     )
+    if res.versions == 0 and not _has_agreement(ws):
+        err_console.print(
+            "[yellow]no agreement is loaded, so nothing was checked: "
+            "`truceline agreement load PATH`[/yellow]"
+        )
+
+
+def _has_agreement(ws: Workspace) -> bool:
+    from truceline.service.agreements import agreement_versions
+
+    with ws.engine.connect() as conn:
+        return bool(agreement_versions(conn))
 
 
 @findings_app.command("list")

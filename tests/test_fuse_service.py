@@ -295,3 +295,43 @@ def test_fusion_waits_for_an_analyst_and_keeps_the_decision(
     with workspace.engine.connect() as conn:
         row = conn.execute(select(incidents).where(incidents.c.id == iid)).one()
     assert (row.status, row.n_observations) == ("verified", 2)
+
+
+def test_a_triangulated_incident_keeps_its_ellipse_and_its_uncertainty(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """Three bearings of one flash: the incident carries the fix's 95 % ellipse, and the
+    three rows of one fix count as one measurement (the radius is not shrunk by sqrt 3)."""
+    import json
+
+    from truceline.fusion.bearings import fix_bearings
+
+    tgt_lon, tgt_lat = 37.8, 48.2
+    posts = [(37.75, 48.17), (37.86, 48.18), (37.80, 48.25)]
+    rows: list[dict[str, object]] = []
+    obs_x, obs_y, az = [], [], []
+    for k, (plon, plat) in enumerate(posts):
+        dx = (tgt_lon - plon) * 111_195 * np.cos(np.radians(tgt_lat))
+        dy = (tgt_lat - plat) * 111_195
+        a = float(np.degrees(np.arctan2(dx, dy)) % 360)
+        obs_x.append(-dx)
+        obs_y.append(-dy)
+        az.append(a)
+        rows.append({"client_id": f"b{k}", "source_id": f"cam-{k}", "source_type": "camera",
+                     "t": T0 + 5, "obs_lon": plon, "obs_lat": plat, "bearing_deg": a,
+                     "bearing_sd_deg": 1.0, "lon": None, "lat": None,
+                     "radius_m": None})  # fmt: skip
+    _ingest(sqlite_workspace, tmp_path, "b", rows)
+    assert fuse(sqlite_workspace).new == 1
+    with sqlite_workspace.engine.connect() as conn:
+        inc = conn.execute(select(incidents)).one()
+    ell = json.loads(inc.ellipse)
+    assert ell["method"] == "triangulated" and ell["confidence"] == 0.95
+    assert 0 < ell["semi_minor_m"] <= ell["semi_major_m"]
+    # the same fix computed directly (target-centred plane): radius equals its cover
+    n = len(az)
+    fix = fix_bearings(np.full(n, T0 + 5), np.array(obs_x), np.array(obs_y), np.array(az),
+                       np.ones(n), np.full(n, np.nan), np.full(n, np.nan),
+                       np.zeros(n, np.int64))  # fmt: skip
+    assert inc.radius_m == pytest.approx(float(fix.radius_m[0]), rel=0.02)
+    assert ell["semi_major_m"] == pytest.approx(float(fix.semi_major_m[0]), rel=0.02)

@@ -19,6 +19,7 @@ Two observations may be one incident when their distance is at most
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,10 +71,30 @@ def _params(ws: Workspace, conn: Connection, t_max: int, d: float | None, w: int
     return (distance if d is None else float(d)), (window if w is None else int(w)), agreement
 
 
-def _locate(new: fs.Columns, proj: Any) -> tuple[NDArray[np.float64], ...]:
-    """x, y, radius of each new observation; NaN where it cannot be located."""
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """Where each new observation is: a point, or the fix of its bearing group."""
+
+    x: NDArray[np.float64]  # NaN where it cannot be located
+    y: NDArray[np.float64]
+    r: NDArray[np.float64]  # 95 % radius (reach in clustering)
+    weight_r: NDArray[np.float64]  # radius for weighting: a fix of k bearings counts once
+    fix: NDArray[np.int64]  # bearing group of a triangulated fix; -1 for a point or an arc
+    ellipse: NDArray[np.float64]  # (n, 3): semi-major, semi-minor, azimuth; NaN if none
+
+    def take(self, keep: NDArray[np.bool_]) -> _Located:
+        return _Located(
+            self.x[keep], self.y[keep], self.r[keep], self.weight_r[keep], self.fix[keep],
+            self.ellipse[keep],
+        )  # fmt: skip
+
+
+def _locate(new: fs.Columns, proj: Any) -> _Located:
+    """Each new observation's place; bearing-only ones from their group's fix."""
     x, y = proj.forward(new["lon"], new["lat"])
     x, y, r = np.array(x, float), np.array(y, float), new["radius_m"].copy()
+    wr, fixid = r.copy(), np.full(len(x), -1, np.int64)
+    ell = np.full((len(x), 3), np.nan)
     bear = ~np.isfinite(x) & np.isfinite(new["bearing_deg"]) & np.isfinite(new["obs_lon"])
     if bear.any():
         ox, oy = proj.forward(new["obs_lon"][bear], new["obs_lat"][bear])
@@ -84,7 +105,35 @@ def _locate(new: fs.Columns, proj: Any) -> tuple[NDArray[np.float64], ...]:
         ok = np.asarray(fix.ok, bool)
         idx = np.flatnonzero(bear)[ok]
         x[idx], y[idx], r[idx] = fix.x[ok], fix.y[ok], fix.radius_m[ok]
-    return x, y, r
+        # the k rows of one fix share one measurement: together they weigh as one
+        wr[idx] = fix.radius_m[ok] * np.sqrt(np.maximum(fix.n_bearings[ok], 1))
+        tri = np.asarray(fix.method[ok] == "triangulated")
+        fixid[idx[tri]] = np.asarray(groups, np.int64)[ok][tri]
+        ell[idx] = np.column_stack([fix.semi_major_m[ok], fix.semi_minor_m[ok],
+                                    fix.azimuth_deg[ok]])  # fmt: skip
+    return _Located(x, y, r, wr, fixid, ell)
+
+
+def _ellipses(label: NDArray[np.int64], n: int, n_old: int, loc: _Located) -> list[str | None]:
+    """The error ellipse of each incident that rests on one triangulated fix alone (no
+    point reports, no earlier members): the fix's 95 % ellipse, as JSON."""
+    fg = np.concatenate([np.full(n_old, -2, np.int64), loc.fix])
+    lo = np.full(n, np.iinfo(np.int64).max, np.int64)
+    hi = np.full(n, np.iinfo(np.int64).min, np.int64)
+    np.minimum.at(lo, label, fg)
+    np.maximum.at(hi, label, fg)
+    first = np.full(n, -1, np.int64)
+    first[label[n_old:]] = np.arange(len(loc.fix))  # any row of a fix: they share it
+    out: list[str | None] = []
+    for k in range(n):
+        if lo[k] != hi[k] or lo[k] < 0:
+            out.append(None)
+            continue
+        a, b, az = (float(v) for v in loc.ellipse[first[k]])
+        out.append(json.dumps({"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1),
+                               "azimuth_deg": round(az, 2), "confidence": 0.95,
+                               "method": "triangulated"}))  # fmt: skip
+    return out
 
 
 def _points(cols: fs.Columns, x: Any, y: Any, r: Any, key: Any, eps: float, win: int) -> Points:
@@ -114,13 +163,14 @@ def fuse(
         lat = np.where(np.isfinite(new["lat"]), new["lat"], new["obs_lat"])
         proj = fs.projector_for(conn, lon, lat)
         say("locating bearings")
-        x, y, r = _locate(new, proj)
-        located = np.isfinite(x) & np.isfinite(y)
+        loc = _locate(new, proj)
+        located = np.isfinite(loc.x) & np.isfinite(loc.y)
         unlocated = int((~located).sum())
         if not located.any():
             return FuseResult(0, 0, 0, 0, unlocated, _by_status(conn), eps, win)
         new = {k: v[located] for k, v in new.items()}
-        x, y, r = x[located], y[located], r[located]
+        loc = loc.take(located)
+        x, y, r = loc.x, loc.y, loc.r
         pts = _points(new, x, y, r, new["id"], eps, win)
         say("loading incidents within reach")
         nlon, nlat = proj.inverse(x, y)
@@ -131,7 +181,7 @@ def fuse(
         say("clustering")
         inc = increment(old_pts, pts, eps=eps, window=win)
         say("writing incidents")
-        new_ids = _write(conn, new, x, y, r, inc, proj, agreement)
+        new_ids = _write(conn, new, loc, inc, proj, agreement)
         touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
         say("attribution and contradictions")
         _verify(conn, touched)
@@ -166,16 +216,10 @@ def _by_status(conn: Connection) -> dict[str, int]:
 
 
 def _write(
-    conn: Connection,
-    new: fs.Columns,
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    r: NDArray[np.float64],
-    inc: Any,
-    proj: Any,
-    agreement: Any,
+    conn: Connection, new: fs.Columns, loc: _Located, inc: Any, proj: Any, agreement: Any
 ) -> list[int]:
     """Store the increment: new incidents, updated and merged ones, memberships."""
+    x, y, r = loc.x, loc.y, loc.weight_r
     now = int(time.time())
     survivors = list(inc.touched)
     old = fs.members_of(conn, survivors + sorted(inc.merged)) if survivors else None
@@ -189,6 +233,7 @@ def _write(
         key = np.concatenate([okey, keys_new])
     else:
         cols, mx, my, mr, key = new, x, y, r, keys_new
+    n_old = len(key) - len(keys_new)
     ukeys, label = np.unique(key, return_inverse=True)
     n = len(ukeys)
     fused = fuse_attributes(
@@ -198,6 +243,7 @@ def _write(
     status, conf, ngroups = _score(conn, label, n, cols)
     lon, lat = proj.inverse(fused.x, fused.y)
     sector = _sectors(agreement, lon, lat)
+    ellipse = _ellipses(label, n, n_old, loc)
     rows = [
         {
             "t": int(fused.t[k]), "t_start": int(fused.t_start[k]), "t_end": int(fused.t_end[k]),
@@ -205,7 +251,7 @@ def _write(
             "kind": str(fused.kind[k]), "weapon_class": fused.weapon_class[k],
             "count": int(fused.count[k]), "n_observations": int(fused.n_observations[k]),
             "n_groups": int(ngroups[k]), "confidence": float(conf[k]), "sector": sector[k],
-            "updated_at": now,
+            "ellipse": ellipse[k], "updated_at": now,
         }
         for k in range(n)
     ]  # fmt: skip

@@ -13,12 +13,35 @@ __all__ = [
     "WeaponClass",
     "CREDIBILITY",
     "RELIABILITY",
+    "CIVILIAN_HARM_KINDS",
     "FIRE_KINDS",
     "MILITARY_KINDS",
+    "RESTRICTION_KINDS",
 ]
 
 
 class ObservationKind(StrEnum):
+    """What an observation reports.
+
+    Restrictions of the mission's freedom of movement are their own kinds, placed where
+    the restriction happened (a checkpoint, the area a UAV was jammed over); the party
+    controlling that area is found from the agreement's map, or named in ``actor``:
+
+    - ``restriction``: a restriction of unstated type;
+    - ``access_denied``: a patrol or inspection refused passage or entry;
+    - ``access_delayed``: passage granted only after a delay (minutes in ``attrs.delay_min``);
+    - ``access_conditional``: passage granted only on conditions (escort, route, no
+      equipment), stated in ``description``;
+    - ``uav_jamming``: the mission's UAV jammed (GNSS or control link), or shot at.
+
+    Harm to civilians, reported apart from the fire that caused it:
+
+    - ``civilian_casualty``: civilians killed or injured (``count`` = persons);
+    - ``civilian_damage``: damage to civilian infrastructure (housing, power, water,
+      hospitals, schools); ``casualty`` and ``damage`` stay for reports that do not say
+      whether the victims or objects were civilian.
+    """
+
     EXPLOSION = "explosion"
     PROJECTILE = "projectile"
     BURST = "burst"
@@ -30,8 +53,14 @@ class ObservationKind(StrEnum):
     CASUALTY = "casualty"
     DAMAGE = "damage"
     RESTRICTION = "restriction"  # restriction of the monitors' freedom of movement
+    ACCESS_DENIED = "access_denied"
+    ACCESS_DELAYED = "access_delayed"
+    ACCESS_CONDITIONAL = "access_conditional"
+    UAV_JAMMING = "uav_jamming"
+    CIVILIAN_CASUALTY = "civilian_casualty"
+    CIVILIAN_DAMAGE = "civilian_damage"
     FOREIGN_UNIT = "foreign_unit"  # a unit of a foreign state sighted
-    DENIAL = "denial"  # a party denies an event happened
+    DENIAL = "denial"  # a party denies an event happened (not a denial of access)
     OTHER = "other"
 
 
@@ -52,6 +81,21 @@ MILITARY_KINDS = FIRE_KINDS | {
     ObservationKind.FLIGHT,
     ObservationKind.FOREIGN_UNIT,
 }
+
+#: kinds that restrict the mission's freedom of movement (rule freedom_of_movement).
+RESTRICTION_KINDS = frozenset(
+    {
+        ObservationKind.RESTRICTION,
+        ObservationKind.ACCESS_DENIED,
+        ObservationKind.ACCESS_DELAYED,
+        ObservationKind.ACCESS_CONDITIONAL,
+        ObservationKind.UAV_JAMMING,
+    }
+)
+#: kinds that report harm to civilians or civilian objects.
+CIVILIAN_HARM_KINDS = frozenset(
+    {ObservationKind.CIVILIAN_CASUALTY, ObservationKind.CIVILIAN_DAMAGE}
+)
 
 
 class WeaponClass(StrEnum):

@@ -31,8 +31,9 @@ I64 = NDArray[np.int64]
 KIND_RANK: tuple[str, ...] = tuple(
     k.value
     for k in (K.WEAPON_SIGHTING, K.FOREIGN_UNIT, K.EXPLOSION, K.PROJECTILE, K.BURST, K.SHOT,
-              K.FLIGHT, K.DRONE, K.MOVEMENT, K.CASUALTY, K.DAMAGE, K.RESTRICTION, K.OTHER,
-              K.DENIAL)
+              K.FLIGHT, K.DRONE, K.MOVEMENT, K.CIVILIAN_CASUALTY, K.CASUALTY,
+              K.CIVILIAN_DAMAGE, K.DAMAGE, K.ACCESS_DENIED, K.ACCESS_DELAYED,
+              K.ACCESS_CONDITIONAL, K.UAV_JAMMING, K.RESTRICTION, K.OTHER, K.DENIAL)
 )  # fmt: skip
 #: heaviest first
 WEAPON_RANK: tuple[str, ...] = tuple(

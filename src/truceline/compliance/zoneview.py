@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -21,13 +21,16 @@ from truceline.compliance.rules.base import ZoneView
 from truceline.geo.features import ZONE_KINDS
 from truceline.geo.zones import ZoneIndex
 
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Agreement
+
 __all__ = ["index_for", "zone_view"]
 
 _BY_DIGEST: list[tuple[str, ZoneIndex]] = []  # the last few built
-_BY_OBJECT: list[tuple[Any, ZoneIndex]] = []  # held strongly, so ids stay unique
+_BY_OBJECT: list[tuple[Agreement, ZoneIndex]] = []  # held strongly, so ids stay unique
 
 
-def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneView:
+def zone_view(agreement: Agreement, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneView:
     """The zone classification of points (lon/lat arrays) under ``agreement``."""
     index = index_for(agreement)
     c = index.classify(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
@@ -35,7 +38,7 @@ def zone_view(agreement: Any, lon: npt.ArrayLike, lat: npt.ArrayLike) -> ZoneVie
     return ZoneView(c.party, parties, c.dist_km, zone_ids, c.zones, c.sector, sector_ids)
 
 
-def index_for(agreement: Any) -> ZoneIndex:
+def index_for(agreement: Agreement) -> ZoneIndex:
     """The zone index of ``agreement`` (built once per distinct set of zones).
 
     Only the zone kinds the index knows are given to it: a zone it does not

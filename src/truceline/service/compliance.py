@@ -14,13 +14,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import Connection, select
 
 from truceline.compliance.agreement.model import Agreement
-from truceline.compliance.rules import Context, Finding, Incidents, Notifications, evaluate
+from truceline.compliance.rules import (
+    Context,
+    Declaration,
+    Finding,
+    Incidents,
+    Notifications,
+    evaluate,
+)
 from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.rules.registry import INCIDENT_RULE_KINDS
 from truceline.compliance.zoneview import zone_view
@@ -111,7 +117,7 @@ def notifications(conn: Connection) -> Notifications:
 def judge(
     a: Agreement,
     inc: Incidents,
-    decls: list[Any],
+    decls: list[Declaration],
     notes: Notifications,
     t0: int,
     t1: int,

@@ -17,13 +17,13 @@ from truceline.compliance.agreement.loader import (
 )
 from truceline.compliance.agreement.model import (
     BARS,
-    RULE_KINDS,
     ZONE_KINDS,
     Agreement,
     Party,
     Rule,
     Zone,
 )
+from truceline.compliance.rules.registry import RULE_KINDS
 
 __all__ = [
     "AGREEMENT_FILE",

@@ -20,7 +20,8 @@ from shapely.geometry.base import BaseGeometry
 from truceline.compliance.agreement import geometry as geo
 from truceline.compliance.agreement.geojson import read_features
 from truceline.compliance.agreement.model import BARS, Agreement, Party, Rule, Zone
-from truceline.compliance.agreement.rules import RuleContext, validate_params
+from truceline.compliance.rules.params import RuleContext
+from truceline.compliance.rules.registry import validate_params
 from truceline.domain.errors import AgreementError
 from truceline.domain.vocab import WeaponClass
 

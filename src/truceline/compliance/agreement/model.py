@@ -14,9 +14,10 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from truceline.compliance.rules.params import BARS
+
 __all__ = [
     "BARS",
-    "RULE_KINDS",
     "ZONE_KINDS",
     "Agreement",
     "Party",
@@ -34,20 +35,6 @@ ZONE_KINDS = (
     "exclusion",
     "withdrawal_line",
     "withdrawal_area",
-)
-#: what an exclusion (or buffer) zone may bar
-BARS = ("military", "flight", "fire")
-#: rule kinds; the params of each are validated by ``rules.validate_rule``
-RULE_KINDS = (
-    "withdrawal_band",
-    "buffer_fire",
-    "exclusion",
-    "withdrawal_area",
-    "ceiling",
-    "prohibition",
-    "notification_duty",
-    "sharing",
-    "declaration_duty",
 )
 
 

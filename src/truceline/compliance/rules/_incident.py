@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,9 @@ from truceline.compliance.rules.base import (
     ZoneView,
 )
 from truceline.domain.vocab import IncidentStatus
+
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Rule
 
 __all__ = ["HEAVY_CLASSES", "Group", "incident_findings", "placement", "usable"]
 
@@ -175,7 +178,7 @@ def _counts(inc: Incidents, column: str, sidx: IntArray, starts: IntArray) -> li
 
 
 def incident_findings(
-    rule: Any,
+    rule: Rule,
     ctx: Context,
     mask: BoolArray,
     summary: Callable[[Group], str],

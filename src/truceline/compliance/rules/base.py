@@ -20,7 +20,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truceline.domain.vocab import IncidentStatus, ObservationKind
+
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Agreement
 
 __all__ = [
     "INCIDENT_COLUMNS",
@@ -240,7 +243,7 @@ class Finding:
 class Context:
     """Everything a rule may read, for one agreement version."""
 
-    agreement: Any  # truceline.compliance.agreement.Agreement
+    agreement: Agreement
     incidents: Incidents
     view: ZoneView
     declarations: tuple[Declaration, ...] = ()

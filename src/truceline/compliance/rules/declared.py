@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from truceline.compliance.periods import month_label, months_between
 from truceline.compliance.rules.base import Context, Declaration, Finding
+
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Rule
 
 __all__ = ["ceiling", "declaration_duty", "effective", "in_span", "own", "sharing"]
 
@@ -34,7 +37,7 @@ def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration
     return out
 
 
-def _finding(rule: Any, ctx: Context, anchor: str, decls: list[Declaration], **kw: Any) -> Finding:
+def _finding(rule: Rule, ctx: Context, anchor: str, decls: list[Declaration], **kw: Any) -> Finding:
     a = ctx.agreement
     return Finding(
         rule_id=str(rule.id),
@@ -48,7 +51,7 @@ def _finding(rule: Any, ctx: Context, anchor: str, decls: list[Declaration], **k
     )
 
 
-def _parties(rule: Any, ctx: Context) -> list[str]:
+def _parties(rule: Rule, ctx: Context) -> list[str]:
     p = rule.params
     if p.get("parties"):
         return [str(x) for x in p["parties"]]
@@ -57,7 +60,7 @@ def _parties(rule: Any, ctx: Context) -> list[str]:
     return [str(x.id) for x in ctx.agreement.parties]
 
 
-def ceiling(rule: Any, ctx: Context) -> list[Finding]:
+def ceiling(rule: Rule, ctx: Context) -> list[Finding]:
     """A party's declared strength or holdings above the agreed maximum."""
     p = rule.params
     subject, item, cap = str(p.get("subject")), p.get("item"), float(p.get("max", 0))
@@ -102,7 +105,7 @@ def ceiling(rule: Any, ctx: Context) -> list[Finding]:
     return out
 
 
-def sharing(rule: Any, ctx: Context) -> list[Finding]:
+def sharing(rule: Rule, ctx: Context) -> list[Finding]:
     """A plant's delivered output per party outside the agreed split by more than the tolerance."""
     p = rule.params
     plant = str(p.get("plant"))
@@ -151,7 +154,7 @@ def sharing(rule: Any, ctx: Context) -> list[Finding]:
 
 
 def _duty_findings(
-    rule: Any, ctx: Context, who: str, ds: list[Declaration], period: tuple[int, int]
+    rule: Rule, ctx: Context, who: str, ds: list[Declaration], period: tuple[int, int]
 ) -> list[Finding]:
     """The missing / late / inconsistent findings of one declarant for one period."""
     p = rule.params
@@ -216,7 +219,7 @@ def _duty_findings(
     return out
 
 
-def declaration_duty(rule: Any, ctx: Context) -> list[Finding]:
+def declaration_duty(rule: Rule, ctx: Context) -> list[Finding]:
     """Missing, late and inconsistent declarations of a subject and item, per declarant and month.
 
     A month is judged under the version in force at its start (as ``in_span`` does for the

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from truceline.compliance.rules._incident import Group, incident_findings, placement
 from truceline.compliance.rules.base import Context, Finding, Notifications
 from truceline.domain.vocab import ObservationKind
+
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Rule
 
 __all__ = ["ACTIVITY_KINDS", "notification_duty", "notified", "prohibition"]
 
@@ -21,7 +24,7 @@ ACTIVITY_KINDS: dict[str, frozenset[str]] = {
 }
 
 
-def prohibition(rule: Any, ctx: Context) -> list[Finding]:
+def prohibition(rule: Rule, ctx: Context) -> list[Finding]:
     """Units of listed states seen on the territory held by the named party."""
     if rule.params.get("what", "foreign_forces") != "foreign_forces":
         return []
@@ -73,7 +76,7 @@ def notified(
     return bool(ok.any())
 
 
-def notification_duty(rule: Any, ctx: Context) -> list[Finding]:
+def notification_duty(rule: Rule, ctx: Context) -> list[Finding]:
     """An activity above the threshold observed with no notification in time, unless the
     evidence places it on a party outside the duty's ``parties``."""
     activities = {str(a) for a in rule.params.get("activities") or ["exercise", "movement"]}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
 import shapely.ops
+from shapely.geometry.base import BaseGeometry
 
 from truceline.compliance.periods import to_epoch
 from truceline.compliance.rules._incident import HEAVY_CLASSES, Group, incident_findings
 from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
 from truceline.domain.vocab import FIRE_KINDS, MILITARY_KINDS, ObservationKind
+
+if TYPE_CHECKING:
+    from truceline.compliance.agreement.model import Agreement, Rule, Zone
 
 __all__ = [
     "area_to_vacate",
@@ -26,14 +30,14 @@ FLIGHT_KINDS = frozenset({ObservationKind.FLIGHT, ObservationKind.DRONE})
 _BARRED_KINDS = {"military": MILITARY_KINDS, "flight": FLIGHT_KINDS, "fire": FIRE_KINDS}
 
 
-def _zone(ctx: Context, zone_id: str) -> Any:
+def _zone(ctx: Context, zone_id: str) -> Zone | None:
     for z in ctx.agreement.zones:
         if z.id == zone_id:
             return z
     return None
 
 
-def zone_mask(ctx: Context, zone: Any) -> BoolArray:
+def zone_mask(ctx: Context, zone: Zone) -> BoolArray:
     """Incidents inside ``zone``: from the classification, else a vectorised point test."""
     if zone.id in ctx.view.zone_ids:
         return ctx.view.inside(zone.id)
@@ -51,7 +55,7 @@ def _weapons(g: Group) -> str:
     return ", ".join(f"{n} {w}" for w, n in g.weapons.most_common()) or "weapon class unknown"
 
 
-def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
+def withdrawal_band(rule: Rule, ctx: Context) -> list[Finding]:
     """A weapon of a barred class seen inside the band of its class."""
     classes = set(rule.params.get("weapon_classes") or [])
     sides = set(rule.params.get("parties") or [])
@@ -66,7 +70,8 @@ def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
         and (not sides or z.party in sides)
     ]
     for k, z in enumerate(bands):
-        hit = seen & (zone_of < 0) & zone_mask(ctx, z) & inc.isin("weapon_class", [z.weapon_class])
+        cls = inc.isin("weapon_class", [z.weapon_class or ""])
+        hit = seen & (zone_of < 0) & zone_mask(ctx, z) & cls
         zone_of[hit] = k
     by_id = {z.id: z for z in bands}
 
@@ -83,7 +88,7 @@ def withdrawal_band(rule: Any, ctx: Context) -> list[Finding]:
     )  # fmt: skip
 
 
-def buffer_fire(rule: Any, ctx: Context) -> list[Finding]:
+def buffer_fire(rule: Rule, ctx: Context) -> list[Finding]:
     """Fire inside the buffer zone; a party only where the incident is attributed."""
     zone = _zone(ctx, str(rule.params.get("zone")))
     if zone is None:
@@ -97,7 +102,7 @@ def buffer_fire(rule: Any, ctx: Context) -> list[Finding]:
     return incident_findings(rule, ctx, mask, summary, high=_heavy(ctx))
 
 
-def exclusion(rule: Any, ctx: Context) -> list[Finding]:
+def exclusion(rule: Rule, ctx: Context) -> list[Finding]:
     """What the zone bars (military activity, flights, fire) seen inside it."""
     zone = _zone(ctx, str(rule.params.get("zone")))
     if zone is None:
@@ -120,7 +125,7 @@ def exclusion(rule: Any, ctx: Context) -> list[Finding]:
     return incident_findings(rule, ctx, mask, summary, level="high")
 
 
-def area_to_vacate(agreement: Any, zone: Any, party: str) -> Any:
+def area_to_vacate(agreement: Agreement, zone: Zone, party: str) -> BaseGeometry:
     """The area ``party`` must leave: the zone's polygon, or, for a withdrawal line, the
     parts of the party's control area that the line cuts off (all but the largest)."""
     geom = zone.geometry
@@ -137,7 +142,7 @@ def area_to_vacate(agreement: Any, zone: Any, party: str) -> Any:
     return shapely.union_all(pieces[:-1])
 
 
-def withdrawal_area(rule: Any, ctx: Context) -> list[Finding]:
+def withdrawal_area(rule: Rule, ctx: Context) -> list[Finding]:
     """Military activity of the withdrawing party inside the area after the deadline."""
     zone = _zone(ctx, str(rule.params.get("zone")))
     party = str(rule.params.get("party"))

@@ -9,7 +9,7 @@ Stages (each timed on its own; records are built beforehand, outside the timings
   (numpy level hashing), the same bytes as the baseline;
 * ``canonical``: RFC 8785 bytes of each envelope (fast path), and ``rfc8785``
   itself on a sample, extrapolated;
-* ``append``: ``ledger.log.append`` through the API into a SQLite file (and
+* ``append``: ``ledger.store.append`` through the API into a SQLite file (and
   PostgreSQL with ``--pg``) in batches of 10,000: canonical form, leaf hashes,
   entry rows and tree-node rows, one transaction per batch;
 * ``root``: the root from the store on a fresh connection (cold start: O(log n)
@@ -31,7 +31,6 @@ from typing import Any
 
 import rfc8785
 
-from truceline.ledger import log, nodes
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import (
     MemoryTree,
@@ -41,6 +40,7 @@ from truceline.ledger.merkle import (
     verify_inclusion,
 )
 from truceline.service.workspace import create_workspace
+from truceline.store import ledger as store
 
 BATCH = 10_000
 
@@ -80,7 +80,7 @@ def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[floa
     def run() -> None:
         for s in range(0, len(items), BATCH):
             with ws.engine.begin() as conn:
-                log.append(conn, "observation", items[s : s + BATCH])
+                store.append(conn, "observation", items[s : s + BATCH])
 
     secs, _ = _time(run)
     ws.engine.dispose()
@@ -93,17 +93,17 @@ def _store_proofs(url: str, n: int) -> dict[str, float]:
     engine = open_engine(url)  # a fresh engine: nothing cached in this process
     rng = random.Random(2)
     with engine.connect() as conn:
-        t_root, root = _time(lambda: nodes.root(conn, n))
+        t_root, root = _time(lambda: store.root(conn, n))
         ti, tc = [], []
         for _ in range(50):
             i, old = rng.randrange(n), rng.randint(1, n - 1)
-            dt, p = _time(partial(nodes.inclusion_proof, conn, i, n))
+            dt, p = _time(partial(store.inclusion_proof, conn, i, n))
             ti.append(dt)
-            leaf = nodes.fetch_nodes(conn, [(0, i)])[(0, i)]
+            leaf = store.fetch_nodes(conn, [(0, i)])[(0, i)]
             assert verify_inclusion(i, n, leaf, p, root)
-            dt, c = _time(partial(nodes.consistency_proof, conn, old, n))
+            dt, c = _time(partial(store.consistency_proof, conn, old, n))
             tc.append(dt)
-            assert verify_consistency(old, n, nodes.root(conn, old), root, c)
+            assert verify_consistency(old, n, store.root(conn, old), root, c)
     engine.dispose()
     return {
         "root": t_root,
@@ -150,7 +150,7 @@ def main() -> None:
     ]
     p = _store_proofs(url, n)
     with __import__("truceline.store.db", fromlist=["open_engine"]).open_engine(url).connect() as c:
-        assert nodes.root(c, n) == root
+        assert store.root(c, n) == root
     rows += [
         ("root from the store, cold (O(log n) rows)", p["root"], "SQLite"),
         ("inclusion proof at N from the store (median)", p["inclusion"], "SQLite"),

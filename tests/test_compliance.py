@@ -12,10 +12,10 @@ from test_rules_world import T0, agreement, rule
 
 from truceline.compliance.agreement.model import Agreement
 from truceline.domain.errors import Conflict, InputError
-from truceline.ledger.log import append
 from truceline.service.compliance import check
 from truceline.service.findings import confirm, dismiss, get_finding, list_findings
 from truceline.service.workspace import Workspace
+from truceline.store.ledger import append
 from truceline.store.schema import (
     agreements,
     finding_changes,

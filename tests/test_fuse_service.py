@@ -258,8 +258,8 @@ def test_fusion_waits_for_an_analyst_and_keeps_the_decision(
 
     from sqlalchemy import text
 
-    from truceline.ledger import log
     from truceline.service.incidents import record_transitions
+    from truceline.store import ledger as log
 
     _ingest(workspace, tmp_path, "a", [_point("a1", "mon-1", 0, 0)])
     fuse(workspace)

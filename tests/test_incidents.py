@@ -240,7 +240,7 @@ def test_concurrent_decisions_are_serialised(
 
     from sqlalchemy import text
 
-    from truceline.ledger import log
+    from truceline.store import ledger as log
 
     a, _ = two_incidents
     out: dict[str, object] = {}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from truceline.ledger import log
 from truceline.service.ingest import IngestReport, ingest_files
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.schema import observations
 
 DATA = Path(__file__).parent / "data"

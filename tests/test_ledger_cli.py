@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from truceline.cli import app
-from truceline.ledger import log
 from truceline.ledger.merkle import verify_inclusion
 from truceline.service.ingest import ingest_files
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 
 DATA = Path(__file__).parent / "data"
 

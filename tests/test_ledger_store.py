@@ -10,25 +10,26 @@ import pytest
 import sqlalchemy as sa
 
 from truceline.domain.errors import InputError, IntegrityError, NotFound
-from truceline.ledger import log, nodes
 from truceline.ledger.canonical import canonical_bytes
+from truceline.ledger.log import entry_data, leaf_hash
 from truceline.ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
 from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
 from truceline.service import ledger as svc
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as store
 from truceline.store.schema import ledger_entries, ledger_nodes
 
 
 def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
     datas = []
     with ws.engine.connect() as conn:
-        k = log.size(conn)
+        k = store.size(conn)
     for b in batches:
         with ws.engine.begin() as conn:
             items = [(f"r{k + i}", {"n": k + i, "v": (k + i) * 0.25}) for i in range(b)]
-            idx = log.append(conn, "note", items)
+            idx = store.append(conn, "note", items)
             assert idx == list(range(k, k + b))
-            datas += [log.entry_data("note", r, rec) for r, rec in items]
+            datas += [entry_data("note", r, rec) for r, rec in items]
             k += b
     return datas
 
@@ -36,7 +37,7 @@ def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
 def test_entry_data_is_the_canonical_envelope(workspace: Workspace) -> None:
     rec = {"kind": "artillery", "count": 2}
     with workspace.engine.begin() as conn:
-        [i] = log.append(conn, "observation", [("uid-1", rec)])
+        [i] = store.append(conn, "observation", [("uid-1", rec)])
         data = conn.execute(sa.select(ledger_entries.c.data)).scalar_one()
     want = canonical_bytes({"kind": "observation", "ref": "uid-1", "record": rec})
     assert i == 0 and bytes(data) == want
@@ -48,17 +49,17 @@ def test_roots_and_proofs_from_the_store_equal_the_reference(workspace: Workspac
     datas = _fill(workspace, [1, 2, 5, 1, 13, 3, 40, 1, 8])
     tree = MemoryTree.from_data(datas)
     with workspace.engine.connect() as conn:
-        n = nodes.size(conn)
+        n = store.size(conn)
         assert n == len(datas) == 74
         for size in (1, 2, 3, 7, 8, 31, 64, 74):
-            assert nodes.root(conn, size) == tree.root(size)
+            assert store.root(conn, size) == tree.root(size)
         for _ in range(30):
             size = rng.randint(1, n)
             i, old = rng.randrange(size), rng.randint(1, size)
-            p = nodes.inclusion_proof(conn, i, size)
+            p = store.inclusion_proof(conn, i, size)
             assert p == tree.inclusion_proof(i, size)
             assert verify_inclusion(i, size, tree.node(0, i), p, tree.root(size))
-            c = nodes.consistency_proof(conn, old, size)
+            c = store.consistency_proof(conn, old, size)
             assert verify_consistency(old, size, tree.root(old), tree.root(size), c)
         # a proof touches O(log n) node rows, not the log
         total = conn.execute(sa.select(sa.func.count()).select_from(ledger_nodes)).scalar_one()
@@ -69,7 +70,7 @@ def test_rebuilt_nodes_equal_appended_ones(workspace: Workspace) -> None:
     _fill(workspace, [3, 9, 20])
     with workspace.engine.begin() as conn:
         before = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
-        nodes.rebuild_nodes(conn)
+        store.rebuild_nodes(conn)
         after = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
     assert [tuple(r) for r in before] == [tuple(r) for r in after]
 
@@ -80,17 +81,17 @@ def test_append_refuses_entries_added_behind_the_api(workspace: Workspace) -> No
         d = b'{"kind":"note"}'
         conn.execute(
             ledger_entries.insert().values(
-                idx=4, kind="note", ref="x", data=d, leaf_hash=log.leaf_hash(d), at=0
+                idx=4, kind="note", ref="x", data=d, leaf_hash=leaf_hash(d), at=0
             )
         )
         conn.execute(
             ledger_entries.insert().values(
-                idx=5, kind="note", ref="y", data=d, leaf_hash=log.leaf_hash(d), at=0
+                idx=5, kind="note", ref="y", data=d, leaf_hash=leaf_hash(d), at=0
             )
         )
     with pytest.raises(IntegrityError, match="outside truceline's API"):
         with workspace.engine.begin() as conn:
-            log.append(conn, "note", [("z", {"a": 1})])
+            store.append(conn, "note", [("z", {"a": 1})])
 
 
 def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) -> None:
@@ -138,16 +139,34 @@ def test_upgrade_builds_the_node_cache_of_an_existing_ledger(tmp_path: Path) -> 
 
     engine = open_engine(f"sqlite:///{tmp_path / 'old.db'}")
     command.upgrade(_alembic_config(engine), "0001")
-    datas = [log.entry_data("note", str(i), {"i": i}) for i in range(13)]
+    datas = [entry_data("note", str(i), {"i": i}) for i in range(13)]
     with engine.begin() as conn:
         for i, d in enumerate(datas):
             conn.execute(
                 ledger_entries.insert().values(
-                    idx=i, kind="note", ref=str(i), data=d, leaf_hash=log.leaf_hash(d), at=0
+                    idx=i, kind="note", ref=str(i), data=d, leaf_hash=leaf_hash(d), at=0
                 )
             )
     migrate(engine)
     with engine.begin() as conn:
-        assert nodes.root(conn, 13) == MemoryTree.from_data(datas).root()
-        log.append(conn, "note", [("13", {"i": 13})])  # the cache covers the old entries
+        assert store.root(conn, 13) == MemoryTree.from_data(datas).root()
+        store.append(conn, "note", [("13", {"i": 13})])  # the cache covers the old entries
     engine.dispose()
+
+
+def test_ledger_core_imports_no_database() -> None:
+    """The ledger core is pure: no sqlalchemy, no store (its tables are store.ledger)."""
+    import ast
+
+    import truceline.ledger
+
+    root = Path(truceline.ledger.__file__).parent
+    bad = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
+            bad += [f"{path.name}: {n}" for n in names if n.startswith("truceline.store")]
+    assert not bad

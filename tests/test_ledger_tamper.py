@@ -9,12 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from truceline.domain.errors import InputError, IntegrityError
-from truceline.ledger import log, nodes
 from truceline.ledger.audit import Issue, audit_files, read_bundle
+from truceline.ledger.log import entry_data, leaf_hash
 from truceline.ledger.note import Verifier
 from truceline.service import ledger as svc
 from truceline.service.ingest import ingest_files
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as store
 from truceline.store.schema import ledger_entries, observations
 
 DATA = Path(__file__).parent / "data"
@@ -87,9 +88,9 @@ def test_rewritten_history_is_caught_by_the_head_and_named_by_a_kept_bundle(
         conn.execute(
             ledger_entries.update()
             .where(ledger_entries.c.idx == li)
-            .values(data=new, leaf_hash=log.leaf_hash(new))
+            .values(data=new, leaf_hash=leaf_hash(new))
         )
-        nodes.rebuild_nodes(conn)
+        store.rebuild_nodes(conn)
     bundle = tmp_path / "now.jsonl"
     svc.export_bundle(ws, bundle)  # a new head: same size, another root
     alone = audit_files(bundle, head_file, key)
@@ -185,8 +186,8 @@ def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> Non
 def test_append_outside_the_api_is_named(workspace: Workspace, tmp_path: Path) -> None:
     _world(workspace, tmp_path)
     with workspace.engine.connect() as conn:
-        n = nodes.size(conn)
-    d = log.entry_data("observation", "forged", {"source_id": "x", "kind": "explosion"})
+        n = store.size(conn)
+    d = entry_data("observation", "forged", {"source_id": "x", "kind": "explosion"})
     for i in (n, n + 1):
         _sql(
             workspace,
@@ -194,13 +195,13 @@ def test_append_outside_the_api_is_named(workspace: Workspace, tmp_path: Path) -
             "VALUES (:i, 'observation', 'forged', :d, :h, 0)",
             i=i,
             d=d,
-            h=log.leaf_hash(d),
+            h=leaf_hash(d),
         )
     rep = svc.verify_store(workspace)
     assert _has(rep.issues, "appended", n) and _has(rep.issues, "orphan", n)
     with pytest.raises(IntegrityError):
         with workspace.engine.begin() as conn:
-            log.append(conn, "note", [("ok", {"a": 1})])
+            store.append(conn, "note", [("ok", {"a": 1})])
 
 
 def test_row_inserted_without_the_ledger_is_named(
@@ -236,11 +237,11 @@ def test_rows_changed_through_the_api_are_not_flagged(
         "evidence": '{"incidents": [1]}',
     }  # fmt: skip
     with ws.engine.begin() as conn:
-        [li] = log.append(conn, "finding", [("k1", {**row, "evidence": {"incidents": [1]}})])
+        [li] = store.append(conn, "finding", [("k1", {**row, "evidence": {"incidents": [1]}})])
         fid = conn.execute(findings.insert().values(**row, ledger_index=li)).inserted_primary_key
         assert fid is not None
         change = {"finding_id": fid[0], "from_status": "open", "to_status": "confirmed"}
-        log.append(conn, "finding_status", [(str(fid[0]), change)])
+        store.append(conn, "finding_status", [(str(fid[0]), change)])
         conn.execute(findings.update().values(status="confirmed"))
     assert svc.verify_store(ws).issues == []
     _sql(ws, "UPDATE sources SET name = 'renamed' WHERE id = 'mon-01'")
@@ -254,18 +255,18 @@ def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_pa
     ws = sqlite_workspace
     _, head1, key = _world(ws, tmp_path)
     with ws.engine.begin() as conn:
-        n = nodes.size(conn)
-        log.append(conn, "note", [(str(i), {"i": i}) for i in range(6)])
+        n = store.size(conn)
+        store.append(conn, "note", [(str(i), {"i": i}) for i in range(6)])
     head2 = tmp_path / "HEAD2.json"
     head2.write_text(svc.issue_tree_head(ws).checkpoint)
     with ws.engine.begin() as conn:
-        new = log.entry_data("note", "3", {"i": 333})
+        new = entry_data("note", "3", {"i": 333})
         conn.execute(
             ledger_entries.update()
             .where(ledger_entries.c.idx == n + 3)
-            .values(data=new, leaf_hash=log.leaf_hash(new))
+            .values(data=new, leaf_hash=leaf_hash(new))
         )
-        nodes.rebuild_nodes(conn)
+        store.rebuild_nodes(conn)
     bundle = tmp_path / "now.jsonl"
     svc.export_bundle(ws, bundle)
     rep = audit_files(bundle, [head2, head1], key)

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from truceline.domain.errors import WorkspaceError
-from truceline.ledger import log
 from truceline.service.workspace import Workspace, create_workspace, open_workspace
+from truceline.store import ledger as log
 from truceline.store.db import schema_current
 from truceline.store.schema import metadata
 

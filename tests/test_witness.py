@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from truceline.domain.errors import Conflict, InputError, IntegrityError
-from truceline.ledger import log
 from truceline.ledger.merkle import MemoryTree
 from truceline.ledger.note import (
     Signer,
@@ -22,6 +21,7 @@ from truceline.ledger.note import (
 from truceline.ledger.witness import check_head, init_witness, parse_proof
 from truceline.service import ledger as svc
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 
 ORIGIN = "mission.example/log"
 

@@ -9,7 +9,7 @@ subtree that a root or a proof needs is either a perfect node or a "right edge"
 range ``[a, n)`` that splits into ``popcount(n - a)`` perfect nodes, so a proof is
 assembled from O(log n) stored nodes (:func:`inclusion_ranges`,
 :func:`consistency_ranges`, :func:`perfect_parts`), whatever stores them: a
-database table (``ledger.nodes``) or memory (:class:`MemoryTree`).
+database table (``store.ledger``) or memory (:class:`MemoryTree`).
 
 Hash arrays are ``bytes`` of concatenated 32-byte digests; each level is hashed
 in one pass over a contiguous buffer built with numpy (no per-node Python objects
@@ -29,11 +29,13 @@ __all__ = [
     "MemoryTree",
     "Node",
     "consistency_ranges",
+    "frontier",
     "hash_children",
     "hash_leaf",
     "hash_leaves",
     "hash_level",
     "inclusion_ranges",
+    "new_nodes",
     "perfect_parts",
     "range_hash",
     "resolve",
@@ -219,6 +221,35 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def frontier(n: int) -> list[Node]:
+    """The perfect nodes a tree of ``n`` leaves ends with (one per set bit of ``n``)."""
+    return [(k, (n >> k) - 1) for k in range(n.bit_length()) if (n >> k) & 1]
+
+
+def new_nodes(
+    old_size: int, new_leaves: bytes, front: Mapping[Node, bytes]
+) -> list[tuple[int, int, bytes]]:
+    """The perfect nodes (level >= 1) completed by appending ``new_leaves`` to a tree of
+    ``old_size`` leaves whose :func:`frontier` hashes are ``front``."""
+    n0, n1 = old_size, old_size + len(new_leaves) // HASH_SIZE
+    rows: list[tuple[int, int, bytes]] = []
+    arr, k = new_leaves, 0
+    while (n1 >> (k + 1)) > (n0 >> (k + 1)):
+        lo = n0 >> k
+        start = lo
+        if lo & 1:
+            arr = front[(k, lo - 1)] + arr
+            start = lo - 1
+        pairs = ((n1 >> k) - start) // 2
+        arr = hash_level(arr[: pairs * 2 * HASH_SIZE])
+        base = start // 2
+        rows.extend(
+            (k + 1, base + j, arr[j * HASH_SIZE : (j + 1) * HASH_SIZE]) for j in range(pairs)
+        )
+        k += 1
+    return rows
 
 
 def resolve(

@@ -11,22 +11,54 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Connection, Table, select
+from typing import Any, Protocol
 
 from truceline.domain.errors import InputError
 from truceline.ledger.audit import Issue
 from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf
-from truceline.ledger.nodes import as_bytes
 from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
-from truceline.store.schema import ledger_entries, ledger_nodes, metadata, signing_keys, tree_heads
 
-__all__ = ["StoreReport", "verify_store"]
+__all__ = ["HeadRow", "LedgeredRow", "StoreReport", "StoreView", "verify_store"]
 
 _MAX_PER_CHECK = 200
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    """A stored tree head as its row holds it."""
+
+    id: int
+    size: int
+    root_hash: bytes
+    issued_at: int
+    key_id: str
+    checkpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgeredRow:
+    """A row of a table with a ``ledger_index`` column, with the entry it points to."""
+
+    key: object  # the row's primary key
+    columns: Mapping[str, Any]  # every column but ``ledger_index``
+    ledger_index: int | None
+    kind: str | None  # of the entry, None when there is none
+    ref: str | None
+    data: bytes | None
+
+
+class StoreView(Protocol):
+    """What the check reads from the store (``truceline.store.ledger.LedgerView``)."""
+
+    def entries(self) -> Iterable[tuple[int, str, str, bytes, bytes]]: ...
+    def nodes(self) -> Iterable[tuple[int, int, bytes]]: ...
+    def verifiers(self) -> dict[str, Verifier]: ...
+    def heads(self) -> list[HeadRow]: ...
+    def tables(self) -> list[str]: ...
+    def rows(self, table: str) -> Iterable[LedgeredRow]: ...
+    def histories(self, table: str) -> dict[str, list[tuple[int, bytes]]]: ...
 
 
 @dataclass(slots=True)
@@ -51,13 +83,10 @@ class _Ledger:
     computed: list[bytes] = field(default_factory=list)
 
 
-def _scan_entries(conn: Connection, rep: StoreReport) -> _Ledger:
+def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
     led = _Ledger()
-    e = ledger_entries.c
-    q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash).order_by(e.idx)
     expected = 0
-    for idx, kind, ref, data, lh in conn.execution_options(yield_per=20_000).execute(q):
-        data, lh = as_bytes(data), as_bytes(lh)
+    for idx, kind, ref, data, lh in view.entries():
         if idx != expected:
             rep.issues.append(
                 Issue("deleted", expected, None, f"entries {expected}..{idx - 1} are missing")
@@ -84,16 +113,14 @@ def _scan_entries(conn: Connection, rep: StoreReport) -> _Ledger:
     return led
 
 
-def _check_nodes(conn: Connection, led: _Ledger, rep: StoreReport, signed: int) -> None:
+def _check_nodes(view: StoreView, led: _Ledger, rep: StoreReport, signed: int) -> None:
     tree = MemoryTree(b"".join(led.stored))
-    n = ledger_nodes.c
     found = 0
     seen: set[tuple[int, int]] = set()
     tainted: set[tuple[int, int]] = set()  # parents of a bad node: they differ in cascade
-    q = select(n.level, n.idx, n.hash).order_by(n.level, n.idx)
-    for level, idx, h in conn.execution_options(yield_per=50_000).execute(q):
+    for level, idx, h in view.nodes():
         seen.add((level, idx))
-        if level >= len(tree.levels) or tree.node(level, idx) != as_bytes(h):
+        if level >= len(tree.levels) or tree.node(level, idx) != h:
             tainted.add((level + 1, idx >> 1))
             if (level, idx) in tainted or found >= _MAX_PER_CHECK:
                 continue
@@ -150,15 +177,12 @@ def _all(tree: MemoryTree) -> Iterator[tuple[int, int]]:
             yield lv, i
 
 
-def _check_heads(conn: Connection, led: _Ledger, rep: StoreReport) -> int:
+def _check_heads(view: StoreView, led: _Ledger, rep: StoreReport) -> int:
     """Check every signed head; returns the largest signed size."""
-    keys = {
-        r.key_id: Verifier(r.name, 0x01, bytes(r.public_key))
-        for r in conn.execute(select(signing_keys))
-    }
+    keys = view.verifiers()
     tree = MemoryTree(b"".join(led.computed))
     good = signed = 0
-    for row in conn.execute(select(tree_heads).order_by(tree_heads.c.size, tree_heads.c.id)):
+    for row in view.heads():
         rep.heads += 1
         label = f"tree head #{row.id} (size {row.size})"
         try:
@@ -166,7 +190,7 @@ def _check_heads(conn: Connection, led: _Ledger, rep: StoreReport) -> int:
         except (InputError, KeyError) as exc:
             rep.issues.append(Issue("signature", None, None, f"{label}: signature fails: {exc}"))
             continue
-        if cp.size != row.size or cp.root != bytes(row.root_hash):
+        if cp.size != row.size or cp.root != row.root_hash:
             rep.issues.append(
                 Issue("head", None, None, f"{label}: columns differ from its signed text")
             )
@@ -194,12 +218,6 @@ def _check_heads(conn: Connection, led: _Ledger, rep: StoreReport) -> int:
     return signed
 
 
-def _ledgered_tables() -> Iterator[Table]:
-    for t in metadata.sorted_tables:
-        if "ledger_index" in t.c:
-            yield t
-
-
 def _same(row_value: Any, rec_value: Any) -> bool:
     if row_value is None or rec_value is None:
         return row_value is None and rec_value is None
@@ -217,43 +235,35 @@ def _same(row_value: Any, rec_value: Any) -> bool:
 
 
 def _diff(
-    table: Table, row: Any, record: dict[str, Any], statuses: set[str] | None = None
+    columns: Mapping[str, Any], record: dict[str, Any], statuses: set[str] | None = None
 ) -> list[str]:
-    """Columns of ``row`` that differ from its ledgered ``record``; a ``status`` reached by
-    a later ledgered transition (a record with ``to_status`` for this row) is not a change."""
+    """Columns that differ from their ledgered ``record``; a ``status`` reached by a later
+    ledgered transition (a record with ``to_status`` for this row) is not a change."""
     out = []
-    for col in table.c:
-        if col.name != "ledger_index" and col.name in record:
-            v = row._mapping[col.name]
-            if col.name == "status" and statuses and v in statuses:
+    for name, v in columns.items():
+        if name in record:
+            if name == "status" and statuses and v in statuses:
                 continue
-            if not _same(v, record[col.name]):
-                want = record[col.name]
-                out.append(f"{col.name} is {v!r} in the table but {want!r} in the ledger")
+            if not _same(v, record[name]):
+                want = record[name]
+                out.append(f"{name} is {v!r} in the table but {want!r} in the ledger")
     return out
 
 
-def _record(data: object) -> dict[str, Any]:
+def _record(data: bytes | None) -> dict[str, Any]:
+    if data is None:
+        return {}
     try:
-        rec = json.loads(as_bytes(data)).get("record", {})
+        rec = json.loads(data).get("record", {})
     except (ValueError, AttributeError):
         return {}
     return rec if isinstance(rec, dict) else {}
 
 
-def _histories(conn: Connection, table: Table) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+def _histories(view: StoreView, table: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
     """For a table whose rows are updated by later entries of other kinds (a source and
     its source_update entries): every record of those kinds by ref, in ledger order."""
-    e = ledger_entries.c
-    join = table.join(ledger_entries, e.idx == table.c.ledger_index)
-    kinds = [k for (k,) in conn.execute(select(e.kind).distinct().select_from(join))]
-    if len(kinds) < 2:
-        return {}
-    out: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    q = select(e.idx, e.ref, e.data).where(e.kind.in_(kinds)).order_by(e.idx)
-    for idx, ref, data in conn.execute(q):
-        out.setdefault(str(ref), []).append((int(idx), _record(data)))
-    return out
+    return {ref: [(i, _record(d)) for i, d in recs] for ref, recs in view.histories(table).items()}
 
 
 def _expected(
@@ -268,36 +278,31 @@ def _expected(
     return merged or record
 
 
-def _check_rows(conn: Connection, led: _Ledger, rep: StoreReport) -> None:
+def _check_rows(view: StoreView, led: _Ledger, rep: StoreReport) -> None:
     present = set(led.idx)
     referenced: set[int] = set()
     row_refs: set[tuple[str, str]] = set()  # (table, ref) of the entries rows point to
     kind_tables: dict[str, set[str]] = {}
-    e = ledger_entries.c
-    for t in _ledgered_tables():
-        pk = list(t.primary_key.columns)[0].name
-        hist = _histories(conn, t)
-        q = select(t, e.data.label("_data"), e.kind.label("_kind"), e.ref.label("_ref"))
-        q = q.outerjoin(ledger_entries, e.idx == t.c.ledger_index)
-        bad: list[tuple[Any, int, dict[str, Any], str]] = []
-        for row in conn.execution_options(yield_per=20_000).execute(q):
+    for t in view.tables():
+        hist = _histories(view, t)
+        bad: list[tuple[LedgeredRow, int, str]] = []
+        for row in view.rows(t):
             rep.rows += 1
-            m = row._mapping
-            li, name = m["ledger_index"], f"{t.name} row {m[pk]}"
+            li, name = row.ledger_index, f"{t} row {row.key}"
             if li is None:
-                rep.issues.append(Issue("unledgered", None, t.name, f"{name} has no ledger entry"))
+                rep.issues.append(Issue("unledgered", None, t, f"{name} has no ledger entry"))
                 continue
-            if li not in present:
-                rep.issues.append(Issue("deleted", li, t.name, f"{name} points to a missing entry"))
+            if li not in present or row.kind is None:
+                rep.issues.append(Issue("deleted", li, t, f"{name} points to a missing entry"))
                 continue
             referenced.add(li)
-            row_refs.add((t.name, str(m["_ref"])))
-            kind_tables.setdefault(m["_kind"], set()).add(t.name)
-            record = _expected(hist, str(m["_ref"]), li, _record(m["_data"]))
-            diffs = _diff(t, row, record, led.statuses.get(str(m[pk])))
+            row_refs.add((t, str(row.ref)))
+            kind_tables.setdefault(row.kind, set()).add(t)
+            record = _expected(hist, str(row.ref), li, _record(row.data))
+            diffs = _diff(row.columns, record, led.statuses.get(str(row.key)))
             if diffs:
-                bad.append((row, li, record, m["_kind"]))
-                rep.issues.append(Issue("modified", li, m["_kind"], f"{name}: " + "; ".join(diffs)))
+                bad.append((row, li, row.kind))
+                rep.issues.append(Issue("modified", li, row.kind, f"{name}: " + "; ".join(diffs)))
         _swaps(t, bad, rep)
     for pos, i in enumerate(led.idx):
         k, ref = led.kinds[pos], led.refs[pos]
@@ -307,26 +312,26 @@ def _check_rows(conn: Connection, led: _Ledger, rep: StoreReport) -> None:
             rep.issues.append(Issue("orphan", i, k, f"no {where} row refers to this entry"))
 
 
-def _swaps(table: Table, bad: list[tuple[Any, int, dict[str, Any], str]], rep: StoreReport) -> None:
-    for row, li, _, kind in bad:
-        for _, lj, rec_j, _ in bad:
-            if lj != li and not _diff(table, row, rec_j):
+def _swaps(table: str, bad: list[tuple[LedgeredRow, int, str]], rep: StoreReport) -> None:
+    for row, li, kind in bad:
+        for other, lj, _ in bad:
+            if lj != li and not _diff(row.columns, _record(other.data)):
                 rep.issues.append(
                     Issue(
                         "reordered",
                         li,
                         kind,
-                        f"{table.name} row {list(row)[0]} holds the record of entry {lj}: "
+                        f"{table} row {row.key} holds the record of entry {lj}: "
                         f"entries {li} and {lj} were swapped",
                     )
                 )
 
 
-def verify_store(conn: Connection) -> StoreReport:
-    """Every check above, on one connection (read only)."""
+def verify_store(view: StoreView) -> StoreReport:
+    """Every check above, on what ``view`` reads (one read-only transaction)."""
     rep = StoreReport()
-    led = _scan_entries(conn, rep)
-    signed = _check_heads(conn, led, rep)
-    _check_nodes(conn, led, rep, signed)
-    _check_rows(conn, led, rep)
+    led = _scan_entries(view, rep)
+    signed = _check_heads(view, led, rep)
+    _check_nodes(view, led, rep, signed)
+    _check_rows(view, led, rep)
     return rep

@@ -24,9 +24,9 @@ from sqlalchemy import Connection, Row, and_, or_, select, update
 from truceline.compliance.agreement import Agreement, agreement_path, load_agreement_file
 from truceline.domain.errors import AgreementError, NotFound
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.log import append
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
+from truceline.store.ledger import append
 from truceline.store.schema import agreements
 
 __all__ = [

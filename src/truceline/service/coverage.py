@@ -25,8 +25,8 @@ from truceline.fusion.coverage import (
     buffer_metres,
     observed_fraction,
 )
-from truceline.ledger import log
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import coverage, sources
 

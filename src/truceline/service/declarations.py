@@ -25,10 +25,10 @@ from truceline.compliance.periods import month_label, parse_month, to_epoch
 from truceline.compliance.rules import Declaration
 from truceline.domain.errors import InputError, Problem
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.log import append
 from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
+from truceline.store.ledger import append
 from truceline.store.schema import declarations
 
 __all__ = [

@@ -16,9 +16,9 @@ from truceline.compliance.findings import Merge, check_transition, merge
 from truceline.compliance.rules.base import Finding
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
-from truceline.ledger.log import append
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
+from truceline.store.ledger import append
 from truceline.store.schema import finding_changes, findings
 
 if TYPE_CHECKING:

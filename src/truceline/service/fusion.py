@@ -34,13 +34,13 @@ from truceline.fusion.bearings import fix_bearings, group_bearings
 from truceline.fusion.grading import score_incidents
 from truceline.fusion.incremental import Points, increment
 from truceline.geo.zones import ZoneIndex
-from truceline.ledger import log
 from truceline.service import fusion_store as fs
 from truceline.service.agreements import agreement_in_force
 from truceline.service.fusion_write import store_increment
 from truceline.service.incidents import update_sides
 from truceline.service.verification import attribute_incidents, dispute_silent
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import incidents
 

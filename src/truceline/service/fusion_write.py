@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, bindparam, select, update
 
 from truceline.fusion.lifecycle import after_fusion
-from truceline.ledger import log
+from truceline.store import ledger as log
 from truceline.store.schema import incident_observations, incidents, status_changes
 
 __all__ = ["MERGED", "store_increment"]

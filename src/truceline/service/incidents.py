@@ -24,8 +24,8 @@ from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.lifecycle import next_status
 from truceline.fusion.side import side_probabilities
-from truceline.ledger import log
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import (
     incident_observations,

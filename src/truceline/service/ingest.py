@@ -15,7 +15,7 @@ checked. The signature covers ``observation_record(row)`` of the normalised row
 A source with neither has its signatures stored unchecked.
 
 Duplicates are found by ``uid`` under the ledger's single-writer lock
-(:func:`truceline.ledger.log.lock`), so two ingests of the same new records at
+(:func:`truceline.store.ledger.lock`), so two ingests of the same new records at
 the same moment store them once, on PostgreSQL as on SQLite.
 """
 
@@ -36,10 +36,10 @@ from truceline.domain.errors import Problem, RejectedBatch
 from truceline.domain.observations import RECORD_FIELDS, observation_uid
 from truceline.intake import ParsedChunk, read_observations
 from truceline.intake.read import resolve_format
-from truceline.ledger import log
 from truceline.ledger.signatures import verify_record
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import observations, sources
 

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from truceline.domain.errors import InputError, IntegrityError, NotFound, WorkspaceError
-from truceline.ledger import keys, nodes, storecheck
+from truceline.ledger import keys, storecheck
 from truceline.ledger.merkle import verify_consistency
 from truceline.ledger.note import (
     Signer,
@@ -31,8 +31,8 @@ from truceline.ledger.note import (
 )
 from truceline.ledger.storecheck import StoreReport
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as store
 from truceline.store.db import store_errors
-from truceline.store.schema import cosignatures, ledger_entries, signing_keys, tree_heads
 
 __all__ = [
     "KeyInfo",
@@ -89,15 +89,13 @@ def key_path(ws: Workspace) -> Path:
     return ws.root / p
 
 
-def _key_info(row: Any) -> KeyInfo:
-    v = Verifier(row.name, 0x01, bytes(row.public_key))
-    return KeyInfo(row.key_id, row.name, v.vkey, int(row.created_at), row.retired_at)
-
-
 def list_keys(conn: Connection) -> list[KeyInfo]:
     """Every key the mission has signed heads with, oldest first."""
-    q = select(signing_keys).order_by(signing_keys.c.created_at, signing_keys.c.key_id)
-    return [_key_info(r) for r in conn.execute(q)]
+    out = []
+    for k in store.keys(conn):
+        v = Verifier(k.name, 0x01, k.public_key)
+        out.append(KeyInfo(k.key_id, k.name, v.vkey, k.created_at, k.retired_at))
+    return out
 
 
 def current_key(conn: Connection) -> KeyInfo | None:
@@ -107,8 +105,7 @@ def current_key(conn: Connection) -> KeyInfo | None:
 
 def _register(conn: Connection, signer: Signer, now: int) -> KeyInfo:
     v = signer.verifier
-    row = {"key_id": v.key_id, "name": v.name, "public_key": v.public, "created_at": now}
-    conn.execute(insert(signing_keys).values(**row))
+    store.insert_key(conn, v.key_id, v.name, v.public, now)
     return KeyInfo(v.key_id, v.name, v.vkey, now)
 
 
@@ -132,11 +129,7 @@ def rotate_key(ws: Workspace) -> KeyInfo:
     with store_errors("rotating the signing key"), ws.engine.begin() as conn:
         old = current_key(conn)
         if old is not None:
-            conn.execute(
-                update(signing_keys)
-                .where(signing_keys.c.key_id == old.key_id)
-                .values(retired_at=now)
-            )
+            store.retire_key(conn, old.key_id, now)
         signer = Signer.generate(ws.settings.log_origin)
         info = _register(conn, signer, now)
         keys.write_signer(path, signer, overwrite=True)
@@ -159,33 +152,28 @@ def _signer(ws: Workspace, conn: Connection) -> Signer:
     return signer
 
 
-def _head(conn: Connection, row: Any) -> TreeHead:
-    q = select(cosignatures.c.witness, cosignatures.c.signature_line).where(
-        cosignatures.c.tree_head_id == row.id
-    )
-    cos = sorted(conn.execute(q).all())
-    text = str(row.checkpoint) + "".join(line for _, line in cos)
+def _head(conn: Connection, row: store.StoredHead) -> TreeHead:
+    cos = store.cosignature_lines(conn, row.id)
+    text = row.checkpoint + "".join(line for _, line in cos)
     return TreeHead(
-        int(row.size),
-        bytes(row.root_hash).hex(),
-        int(row.issued_at),
+        row.size,
+        row.root_hash.hex(),
+        row.issued_at,
         text,
-        int(row.id),
-        str(row.key_id),
+        row.id,
+        row.key_id,
         tuple(w for w, _ in cos),
     )
 
 
 def latest_tree_head(conn: Connection) -> TreeHead | None:
     """The most recently issued tree head, with its cosignatures."""
-    q = select(tree_heads).order_by(tree_heads.c.id.desc()).limit(1)
-    row = conn.execute(q).first()
+    row = store.latest_head(conn)
     return None if row is None else _head(conn, row)
 
 
 def tree_head(conn: Connection, size: int) -> TreeHead:
-    q = select(tree_heads).where(tree_heads.c.size == size).order_by(tree_heads.c.id.desc())
-    row = conn.execute(q).first()
+    row = store.head_of_size(conn, size)
     if row is None:
         raise NotFound(f"no tree head of size {size} was issued")
     return _head(conn, row)
@@ -195,8 +183,8 @@ def issue_tree_head(ws: Workspace) -> TreeHead:
     """Sign a checkpoint of the ledger as it is now; returns the latest one when unchanged."""
     with store_errors("issuing a tree head"), ws.engine.begin() as conn:
         signer = _signer(ws, conn)
-        n = nodes.size(conn)
-        root = nodes.root(conn, n)
+        n = store.size(conn)
+        root = store.root(conn, n)
         last = latest_tree_head(conn)
         key_id = signer.verifier.key_id
         if last and last.size == n and last.root_hash == root.hex() and last.key_id == key_id:
@@ -209,12 +197,8 @@ def issue_tree_head(ws: Workspace) -> TreeHead:
         body = format_checkpoint(ws.settings.log_origin, n, root)
         text = add_signatures(body, [sign_note(body, signer)])
         now = int(time.time())
-        values = {"size": n, "root_hash": root, "issued_at": now, "key_id": key_id}
-        new_id = conn.execute(
-            insert(tree_heads).values(checkpoint=text, **values)
-        ).inserted_primary_key
-        assert new_id is not None
-        return TreeHead(n, root.hex(), now, text, int(new_id[0]), key_id)
+        new_id = store.insert_head(conn, n, root, now, key_id, text)
+        return TreeHead(n, root.hex(), now, text, new_id, key_id)
 
 
 def prove(ws: Workspace, index: int, size: int | None = None) -> dict[str, Any]:
@@ -223,16 +207,16 @@ def prove(ws: Workspace, index: int, size: int | None = None) -> dict[str, Any]:
         n = _size_or_head(conn, size)
         if not 0 <= index < n:
             raise NotFound(f"entry {index} is not in the tree of size {n}")
-        row = conn.execute(select(ledger_entries).where(ledger_entries.c.idx == index)).one()
-        proof = nodes.inclusion_proof(conn, index, n)
+        kind, ref, data, lh = store.entry(conn, index)
+        proof = store.inclusion_proof(conn, index, n)
         return {
             "index": index,
             "size": n,
-            "kind": row.kind,
-            "ref": row.ref,
-            "data": nodes.as_bytes(row.data).decode("utf-8"),
-            "leaf_hash": nodes.as_bytes(row.leaf_hash).hex(),
-            "root_hash": nodes.root(conn, n).hex(),
+            "kind": kind,
+            "ref": ref,
+            "data": data.decode("utf-8"),
+            "leaf_hash": lh.hex(),
+            "root_hash": store.root(conn, n).hex(),
             "proof": [p.hex() for p in proof],
         }
 
@@ -242,12 +226,12 @@ def _size_or_head(conn: Connection, size: int | None) -> int:
         _tree_exists(conn, size)
         return size
     head = latest_tree_head(conn)
-    return head.size if head is not None else nodes.size(conn)
+    return head.size if head is not None else store.size(conn)
 
 
 def _tree_exists(conn: Connection, size: int) -> None:
     """A size the user asks for beyond the log is not found (not an integrity failure)."""
-    have = nodes.size(conn)
+    have = store.size(conn)
     if size > have:
         raise NotFound(f"no tree of size {size}: the ledger has {have} entries")
 
@@ -258,9 +242,13 @@ def consistency(ws: Workspace, old: int, new: int) -> dict[str, Any]:
         raise InputError(f"no consistency proof from size {old} to size {new}: need old <= new")
     with store_errors("proving consistency"), ws.engine.connect() as conn:
         _tree_exists(conn, new)
-        proof = nodes.consistency_proof(conn, old, new)
-        r_old, r_new = nodes.root(conn, old), nodes.root(conn, new)
-    assert verify_consistency(old, new, r_old, r_new, proof)
+        proof = store.consistency_proof(conn, old, new)
+        r_old, r_new = store.root(conn, old), store.root(conn, new)
+    if not verify_consistency(old, new, r_old, r_new, proof):
+        raise IntegrityError(
+            f"the stored tree gives no valid consistency proof from {old} to {new}: "
+            "run `truceline ledger verify-store`"
+        )
     return {
         "old_size": old,
         "new_size": new,
@@ -276,14 +264,10 @@ def export_bundle(ws: Workspace, out: Path) -> TreeHead:
     with store_errors("exporting the ledger"), ws.engine.connect() as conn:
         vkeys = {k.key_id: k.vkey for k in list_keys(conn)}
         header = {"format": BUNDLE_FORMAT, "key": vkeys.get(head.key_id), **head.to_json()}
-        e = ledger_entries.c
-        q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash).where(e.idx < head.size)
-        rows = conn.execution_options(yield_per=10_000).execute(q.order_by(e.idx))
         with out.open("w", encoding="utf-8") as f:
             f.write(json.dumps(header) + "\n")
-            for idx, kind, ref, data, lh in rows:
+            for idx, kind, ref, data, lh in store.entries(conn, head.size):
                 rec = {"idx": idx, "kind": kind, "ref": ref}
-                data, lh = nodes.as_bytes(data), nodes.as_bytes(lh)
                 rec |= {"data": data.decode("utf-8"), "leaf_hash": lh.hex()}
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return head
@@ -306,23 +290,16 @@ def add_cosignature(ws: Workspace, cosigned: str, witness_key: str) -> TreeHead:
             )
         verify_note(cosigned, _verifier_of(conn, ours.key_id))
         if v.vkey not in ours.cosigners:
-            conn.execute(
-                insert(cosignatures).values(
-                    tree_head_id=ours.id,
-                    witness=v.vkey,
-                    signature_line=line,
-                    received_at=int(time.time()),
-                )
-            )
+            store.insert_cosignature(conn, ours.id, v.vkey, line)
         return tree_head(conn, cp.size)
 
 
 def _verifier_of(conn: Connection, key_id: str) -> Verifier:
-    row = conn.execute(select(signing_keys).where(signing_keys.c.key_id == key_id)).one()
-    return Verifier(row.name, 0x01, bytes(row.public_key))
+    [k] = [k for k in store.keys(conn) if k.key_id == key_id]
+    return Verifier(k.name, 0x01, k.public_key)
 
 
 def verify_store(ws: Workspace) -> StoreReport:
     """Re-check the store: entries vs leaf hashes, tree nodes, signed heads, record rows."""
     with store_errors("verifying the store"), ws.engine.connect() as conn:
-        return storecheck.verify_store(conn)
+        return storecheck.verify_store(store.LedgerView(conn))

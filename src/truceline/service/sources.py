@@ -24,7 +24,6 @@ from sqlalchemy import Connection, Row, select
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import RELIABILITY, SignaturePolicy, SourceType
-from truceline.ledger import log
 from truceline.service.coverage import (
     CoverageInfo,
     add_coverage,
@@ -33,6 +32,7 @@ from truceline.service.coverage import (
     source_coverage,
 )
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import source_grades, sources
 

@@ -27,11 +27,11 @@ from sqlalchemy import Connection, bindparam, func, select
 from truceline.domain.vocab import IncidentStatus, ObservationKind, SourceType
 from truceline.fusion.coverage import silent_sensors
 from truceline.fusion.grading import attribute
-from truceline.ledger import log
 from truceline.service.coverage import coverage_records
 from truceline.service.incidents import record_transitions, update_sides
 from truceline.service.sources import reliability_at
 from truceline.service.workspace import Workspace
+from truceline.store import ledger as log
 from truceline.store.db import store_errors
 from truceline.store.schema import incident_observations, incidents, observations, sources
 

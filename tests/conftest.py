@@ -83,3 +83,30 @@ def sqlite_workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = create_workspace(tmp_path / "ws")
     yield ws
     ws.engine.dispose()
+
+
+# -- the HTTP API ---------------------------------------------------------------
+
+
+@pytest.fixture
+def api_client(sqlite_workspace: Workspace) -> Iterator[object]:
+    """The real app over a SQLite workspace, driven in-process (no rate limit)."""
+    from fastapi.testclient import TestClient
+
+    from truceline.api import ApiLimits, create_app
+
+    app = create_app(sqlite_workspace, ApiLimits(rate_per_s=0))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def api_tokens(sqlite_workspace: Workspace) -> dict[str, str]:
+    """A token for each role (the party liaison speaks for party A), by role name."""
+    from truceline.service.users import Role, add_user
+
+    out: dict[str, str] = {}
+    for role in Role:
+        party = "A" if role is Role.PARTY else None
+        out[role.value] = add_user(sqlite_workspace, f"u-{role.value}", role.value, party).token
+    return out

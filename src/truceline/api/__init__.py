@@ -1,4 +1,8 @@
-"""HTTP API (to come): the FastAPI app built by a ``create_app(settings)`` factory,
-authentication and role checks (deny by default), routes that each call one service
-function, OGC API - Features for incidents and findings, and one error handler that
-returns ``{ok: false, error, errors, status}``. See DESIGN.md, "Choices"."""
+"""The HTTP API (FastAPI): auth, roles, routes, OGC API - Features."""
+
+from __future__ import annotations
+
+from truceline.api.app import create_app
+from truceline.api.limits import ApiLimits
+
+__all__ = ["ApiLimits", "create_app"]

@@ -38,6 +38,8 @@ _COMMAND_MODULES = (
     "assess",
     "ledger",
     "demo",
+    "users",
+    "serve",
 )
 
 

@@ -8,6 +8,9 @@
     ├── NotFound                   (404, "not_found")
     ├── Conflict                   (409, "conflict")        lifecycle or uniqueness clash
     ├── Forbidden                  (403, "forbidden")
+    ├── Unauthorized               (401, "unauthorized")    no or unknown API token
+    ├── TooLarge                   (413, "too_large")       a body or batch over its limit
+    ├── RateLimited                (429, "rate_limited")    a token over its request rate
     ├── StoreError                 (503, "store")           database unreachable/failed
     │   └── WorkspaceError         (400, "workspace")       no workspace / wrong schema
     └── IntegrityError             (409, "integrity")       ledger or proof check failed
@@ -29,10 +32,13 @@ __all__ = [
     "IntegrityError",
     "NotFound",
     "Problem",
+    "RateLimited",
     "RejectedBatch",
     "SignatureError",
     "StoreError",
+    "TooLarge",
     "TrucelineError",
+    "Unauthorized",
     "WorkspaceError",
 ]
 
@@ -112,6 +118,21 @@ class Conflict(TrucelineError):
 class Forbidden(TrucelineError):
     status = 403
     code = "forbidden"
+
+
+class Unauthorized(TrucelineError):
+    status = 401
+    code = "unauthorized"
+
+
+class TooLarge(TrucelineError):
+    status = 413
+    code = "too_large"
+
+
+class RateLimited(TrucelineError):
+    status = 429
+    code = "rate_limited"
 
 
 class StoreError(TrucelineError):

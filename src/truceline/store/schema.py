@@ -329,3 +329,17 @@ finding_changes = Table(
     Column("reason", Text, nullable=False),
     Column("ledger_index", BigInteger),
 )
+
+# -- API users ---------------------------------------------------------------------
+
+api_users = Table(
+    "api_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # monitor, sensor, analyst, party, ...
+    Column("party", String(20)),  # the party a liaison speaks for
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)

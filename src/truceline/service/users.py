@@ -1,0 +1,114 @@
+"""API users: who may call the HTTP API, in which role, with which token.
+
+A token is shown once, when the user is added, and only its SHA-256 is stored:
+a copy of the database does not let anyone call the API. Roles are those of
+DESIGN.md; a party liaison (role ``party``) is bound to one party.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound
+from truceline.service.workspace import Workspace
+from truceline.store import users as store
+from truceline.store.db import store_errors
+
+__all__ = [
+    "IssuedToken",
+    "Role",
+    "User",
+    "add_user",
+    "authenticate",
+    "hash_token",
+    "list_users",
+    "revoke_user",
+]
+
+_TOKEN_PREFIX = "tl_"
+_MAX_TOKEN = 200
+
+
+class Role(StrEnum):
+    MONITOR = "monitor"
+    SENSOR = "sensor"
+    ANALYST = "analyst"
+    PARTY = "party"
+    GUARANTOR = "guarantor"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    role: Role
+    party: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the user appears as the actor of a change it makes."""
+        return f"api:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    user: User
+    token: str  # shown once
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _check(name: str, role: str, party: str | None) -> Role:
+    if not name.strip() or len(name) > 100 or any(c.isspace() for c in name):
+        raise InputError(f"user name {name!r}: 1-100 characters without spaces")
+    try:
+        r = Role(role)
+    except ValueError:
+        raise InputError(f"role {role!r} is not one of {', '.join(Role)}") from None
+    if r is Role.PARTY and not (party and party.strip()):
+        raise InputError("a party liaison needs --party")
+    if r is not Role.PARTY and party is not None:
+        raise InputError(f"--party is only for the party role, not {r.value}")
+    if party is not None and len(party) > 20:
+        raise InputError(f"party {party!r}: at most 20 characters")
+    return r
+
+
+def add_user(ws: Workspace, name: str, role: str, party: str | None = None) -> IssuedToken:
+    """Add a user and issue its token (returned once; only its hash is kept)."""
+    r = _check(name, role, party)
+    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store_errors("adding a user"), ws.engine.begin() as conn:
+        if store.find_by_name(conn, name) is not None:
+            raise Conflict(f"user {name!r} already exists")
+        store.insert_user(conn, name, r.value, party, hash_token(token), int(time.time()))
+    return IssuedToken(User(name, r, party), token)
+
+
+def authenticate(ws: Workspace, token: str) -> User:
+    """The user a bearer token belongs to; ``Forbidden`` for an unknown or revoked one."""
+    if not token or len(token) > _MAX_TOKEN:
+        raise Forbidden("unknown API token")
+    with store_errors("checking an API token"), ws.engine.connect() as conn:
+        row = store.find_by_token_hash(conn, hash_token(token))
+    if row is None or row.revoked_at is not None:
+        raise Forbidden("unknown or revoked API token")
+    return User(row.name, Role(row.role), row.party)
+
+
+def list_users(ws: Workspace) -> list[store.UserRow]:
+    with store_errors("listing users"), ws.engine.connect() as conn:
+        return store.list_users(conn)
+
+
+def revoke_user(ws: Workspace, name: str) -> None:
+    """Revoke a user's token; its requests are refused from now on."""
+    with store_errors("revoking a user"), ws.engine.begin() as conn:
+        if not store.revoke_user(conn, name, int(time.time())):
+            raise NotFound(f"no active user {name!r}")

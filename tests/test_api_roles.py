@@ -1,0 +1,64 @@
+"""The role matrix: every route of the real app, called by every role.
+
+``MATRIX`` is the table of who may call what. The test fails when the app has
+a route the table lacks (add its row when you add a route), when a route
+declares other roles than the table says, or when a call is let through or
+refused against the table. ``public`` is tested both as a public user's token
+and as an anonymous caller.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from truceline.api.auth import route_roles
+from truceline.service.users import Role
+
+ALL = frozenset(Role)
+STAFF = frozenset({Role.ANALYST})
+READERS = frozenset({Role.ANALYST, Role.PARTY, Role.GUARANTOR})
+
+#: (method, path) -> the roles that may call it
+MATRIX: dict[tuple[str, str], frozenset[Role]] = {
+    ("GET", "/healthz"): ALL,
+    ("GET", "/readyz"): ALL,
+}
+
+
+def _filled(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_every_route_is_in_the_matrix_with_its_roles(
+    api_client: TestClient,
+) -> None:
+    declared = route_roles(api_client.app)  # type: ignore[arg-type]
+    missing = sorted(set(declared) - set(MATRIX))
+    assert not missing, f"routes missing from MATRIX: {missing}"
+    stale = sorted(set(MATRIX) - set(declared))
+    assert not stale, f"MATRIX rows for routes that no longer exist: {stale}"
+    wrong = {k: sorted(declared[k]) for k in MATRIX if declared[k] != MATRIX[k]}
+    assert not wrong, f"routes declaring other roles than MATRIX: {wrong}"
+
+
+def test_every_role_is_let_through_or_refused_as_the_matrix_says(
+    api_client: TestClient, api_tokens: dict[str, str]
+) -> None:
+    callers = [(r.value, {"Authorization": f"Bearer {api_tokens[r.value]}"}) for r in Role]
+    callers.append(("anonymous", {}))
+    bad: list[str] = []
+    for (method, path), allowed in sorted(MATRIX.items()):
+        for name, headers in callers:
+            role = Role.PUBLIC if name == "anonymous" else Role(name)
+            r = api_client.request(method, _filled(path), headers=headers)
+            refused = r.status_code in (401, 403)
+            if role in allowed and refused:
+                bad.append(f"{name} refused {method} {path}: {r.status_code} {r.text[:200]}")
+            if role not in allowed and not refused:
+                bad.append(f"{name} let through {method} {path}: {r.status_code}")
+            if role not in allowed and name == "anonymous" and r.status_code != 401:
+                bad.append(f"anonymous got {r.status_code}, not 401, on {method} {path}")
+            assert r.status_code < 500, f"{name} {method} {path}: {r.status_code} {r.text[:300]}"
+    assert not bad, "\n".join(bad)

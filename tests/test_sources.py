@@ -250,7 +250,7 @@ def test_cli_sources(workspace: Workspace, tmp_path: Path) -> None:
     r = run.invoke(app, [*db, "sources", "list"])
     assert "ac-1" in r.output and "array-1" in r.output
     r = run.invoke(app, [*db, "sources", "show", "ac-1"])
-    assert "calibrated" in r.output and "2025-01-01 00:00:00Z" in r.output
+    assert "calibrated" in r.output and "2025-01-01T00:00:00Z" in r.output
     assert r.output.count("observed") == 4
     r = run.invoke(app, [*db, "sources", "grade", "ac-1", "Q", "--reason", "x"])
     assert r.exit_code != 0 and isinstance(r.exception, InputError)

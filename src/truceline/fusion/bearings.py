@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 __all__ = [
     "CHI2_95_2D",
@@ -38,8 +37,10 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
-CHI2_95_2D = float(stats.chi2.ppf(0.95, 2))  # 5.991
-Z95 = float(stats.norm.ppf(0.975))  # 1.96
+# scipy.stats.chi2.ppf(0.95, 2) and scipy.stats.norm.ppf(0.975), written out so that
+# importing this module does not import scipy.stats (slow); a test checks them
+CHI2_95_2D = 5.991464547107979
+Z95 = 1.959963984540054
 #: standard deviation assumed for a bearing that does not state its own (degrees)
 DEFAULT_SD_DEG = 2.0
 
@@ -206,6 +207,8 @@ def _triangulate(
     res = nx * rep(x) + ny * rep(y) - c
     chi = red(w * res * res)
     dof = size - 2
+    from scipy import stats  # imported here: scipy.stats is slow to import
+
     limit = np.where(dof > 0, stats.chi2.ppf(0.999, np.maximum(dof, 1)), np.inf)
     ahead = (rep(x) - px) * dx + (rep(y) - py) * dy
     r_obs = np.hypot(rep(x) - px, rep(y) - py)

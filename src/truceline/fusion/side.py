@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import norm, qmc
 from shapely.geometry.base import BaseGeometry
 
 from truceline.fusion.bearings import CHI2_95_2D
@@ -50,6 +49,8 @@ class SideProbabilities:
 
 def normal_offsets(n: int = 256) -> F64:
     """``n`` deterministic standard bivariate normal points (Halton through the quantile)."""
+    from scipy.stats import norm, qmc  # imported here: scipy.stats is slow to import
+
     u = qmc.Halton(d=2, scramble=False).random(n + 1)[1:]
     return np.asarray(norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)), dtype=np.float64)
 

@@ -14,7 +14,14 @@ from truceline.config import Settings
 from truceline.domain.errors import WorkspaceError
 from truceline.store.db import migrate, open_engine, schema_current
 
-__all__ = ["WORKSPACE_FILE", "Workspace", "create_workspace", "find_workspace", "open_workspace"]
+__all__ = [
+    "WORKSPACE_FILE",
+    "Workspace",
+    "create_workspace",
+    "find_workspace",
+    "open_workspace",
+    "workspace_settings",
+]
 
 WORKSPACE_FILE = "truceline.toml"
 
@@ -61,6 +68,12 @@ def _settings_for(root: Path | None, environ: Mapping[str, str]) -> Settings:
     if root is not None:
         settings = replace(settings, database_url=_absolute_url(settings.database_url, root))
     return settings
+
+
+def workspace_settings(root: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of the workspace in ``root`` (its file, then the environment),
+    without opening its store."""
+    return _settings_for(root, os.environ if environ is None else environ)
 
 
 def open_workspace(

@@ -8,19 +8,19 @@ failing half-way; PostgreSQL serialises ledger appends with an advisory lock
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from truceline.domain.errors import StoreError, WorkspaceError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["is_sqlite", "migrate", "open_engine", "schema_current", "store_errors"]
 
@@ -59,6 +59,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     location = resources.files("truceline.store") / "migrations"
     cfg.set_main_option("script_location", str(location))
@@ -68,16 +70,41 @@ def _alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Upgrade the schema to the newest revision (idempotent)."""
+    from alembic import command
+
     with store_errors("migrating the schema"):
         command.upgrade(_alembic_config(engine), "heads")
 
 
 def schema_current(engine: Engine) -> bool:
-    """True when the database is at the newest revision."""
-    script = ScriptDirectory.from_config(_alembic_config(engine))
+    """True when the database is at the newest revision.
+
+    Cheap on purpose (every command asks): the heads come from the migration
+    files' ``revision`` / ``down_revision`` lines, not from loading Alembic."""
     with store_errors("reading the schema version"), engine.connect() as conn:
-        heads = set(MigrationContext.configure(conn).get_current_heads())
-    return heads == set(script.get_heads())
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        current = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return current == migration_heads()
+
+
+def migration_heads() -> set[str]:
+    """The revisions of the shipped migrations that no other revision builds on."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for f in (resources.files("truceline.store") / "migrations" / "versions").iterdir():
+        if not f.name.endswith(".py") or f.name.startswith("_"):
+            continue
+        for node in ast.parse(f.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+                name = target.id if isinstance(target, ast.Name) else ""
+                if name == "revision":
+                    revisions.add(ast.literal_eval(node.value))
+                elif name == "down_revision":
+                    down = ast.literal_eval(node.value)
+                    parents.update([down] if isinstance(down, str) else down or ())
+    return revisions - parents
 
 
 @contextmanager

@@ -1,0 +1,80 @@
+"""The command starts light: `--help` and `--version` import no store and no numeric
+library, each command's module is imported only when it runs, and the shortcuts
+taken for speed give the same answers as the slow way. (Times are measured by
+benchmarks/startup.py, never here.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import truceline
+from truceline.cli import COMMANDS, app
+
+HEAVY = ("sqlalchemy", "alembic", "numpy", "scipy", "shapely", "pyproj", "matplotlib",
+         "weasyprint", "pyarrow")  # fmt: skip
+
+
+def _loaded_after(args: list[str]) -> tuple[str, set[str]]:
+    code = (
+        "import sys, json\n"
+        "from truceline.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    return r.stdout, set(json.loads(r.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["incidents", "--help"]])
+def test_help_and_version_import_nothing_heavy(args: list[str]) -> None:
+    out, loaded = _loaded_after(args)
+    assert out.strip()
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_version() -> None:
+    r = CliRunner().invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.output.strip() == f"truceline {truceline.__version__}"
+
+
+def test_help_lists_every_registered_command() -> None:
+    r = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0
+    for c in COMMANDS:
+        assert f" {c.name} " in r.output
+
+
+def test_every_registered_command_exists_in_its_module() -> None:
+    runner = CliRunner()
+    for c in COMMANDS:
+        r = runner.invoke(app, [c.name, "--help"])
+        assert r.exit_code == 0, (c, r.output)
+    assert runner.invoke(app, ["no-such-command"]).exit_code != 0
+
+
+def test_migration_heads_read_from_files_equal_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from truceline.store.db import _alembic_config, migration_heads, open_engine
+
+    script = ScriptDirectory.from_config(_alembic_config(open_engine("sqlite://")))
+    assert migration_heads() == set(script.get_heads())
+
+
+def test_written_out_quantiles_equal_scipys() -> None:
+    from scipy import stats
+
+    from truceline.fusion.bearings import CHI2_95_2D, Z95
+
+    assert CHI2_95_2D == float(stats.chi2.ppf(0.95, 2))
+    assert Z95 == float(stats.norm.ppf(0.975))

@@ -175,7 +175,7 @@ def _fill(ws: Workspace) -> None:
 def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) -> None:
     _fill(workspace)
     out = tmp_path / "out"
-    paths = daily_report(workspace, DAY, out, with_index_link=True)
+    paths = daily_report(workspace, DAY, out, with_index_link=True, edition="restricted")
     doc = json.loads(paths.json.read_text())
     for key in ("report", "date", "period", "agreement", "counts", "incidents", "findings"):
         assert key in doc and f"{key}" in JSON_SHAPE
@@ -191,6 +191,7 @@ def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) ->
         "by_rule": {"band-artillery": 1},
         "by_party": {"A": 1},
         "dismissed": 0,
+        "superseded": 0,
     }
     assert doc["findings"][0]["incidents"] == [4] and doc["findings"][0]["party"] == "A"
     assert [i["id"] for i in doc["incidents"]] == [1, 2, 3, 4]
@@ -205,8 +206,9 @@ def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) ->
     assert "band-artillery" in html and "sighted inside the band of A" in html
     assert "<script" not in html and "http://" not in html and "https://" not in html
     assert busiest_day(workspace) == DAY
-    index = write_report_index(workspace, out).read_text()
-    assert 'href="daily-2015-03-05.html"' in index and "2015-03-04" in index
+    index = write_report_index(workspace, out, edition="restricted").read_text()
+    assert 'href="daily-2015-03-05-restricted.html"' in index
+    assert "1 other day with incidents has no report" in index  # 2015-03-04, not listed
 
 
 def test_report_command(sqlite_workspace: Workspace, tmp_path: Path) -> None:
@@ -255,5 +257,126 @@ def test_a_dismissed_finding_is_listed_but_counted_against_no_party() -> None:
     data = DailyData(date(2015, 3, 5), T0, T0 + 86400, None, {}, [], rows)
     c = daily_json(data, "map.png")["counts"]["findings"]
     assert c == {"total": 2, "by_rule": {"buffer-fire": 2},
-                 "by_party": {"(not determined)": 1, "A": 1}, "dismissed": 1}  # fmt: skip
+                 "by_party": {"(not determined)": 1, "A": 1}, "dismissed": 1,
+                 "superseded": 0}  # fmt: skip
     assert [r["id"] for r in daily_json(data, "map.png")["findings"]] == [1, 2, 3]
+
+
+def _text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_public_edition_withholds_what_the_public_may_not_read(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    _fill(sqlite_workspace)
+    paths = daily_report(sqlite_workspace, DAY, tmp_path, edition="public", pdf=True)
+    doc = json.loads(_text(paths.json))
+    assert doc["edition"] == "public"
+    band = next(f for f in doc["findings"] if f["rule_id"] == "band-artillery")
+    assert band["party"] is None and band["party_withheld"] is True  # open: not named
+    assert doc["counts"]["findings"]["by_party"] == {"(not determined)": 1}
+    assert "by_party" not in doc["violations"]
+    weapon = next(i for i in doc["incidents"] if i["kind"] == "weapon_sighting")
+    assert (weapon["lon"], weapon["lat"]) == (38.35, 48.25)  # the 0.1 degree cell's centre
+    assert weapon["radius_m"] >= 8000 and weapon["place"]["name"]
+    assert all("actor" not in i for i in doc["incidents"])
+    assert doc["coverage"] == [{"kind": "outage", "source_type": "camera", "n": 1, "hours": 12.0}]
+    html = _text(paths.html)
+    for secret in ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000"):
+        assert secret not in html and secret not in _text(paths.json), secret
+    assert "not named until an analyst confirms" in html
+    assert "RESTRICTED" not in html
+    assert paths.pdf is not None and paths.pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_restricted_edition_shows_everything_marked_on_every_page(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    import weasyprint
+
+    _fill(sqlite_workspace)
+    paths = daily_report(sqlite_workspace, DAY, tmp_path, edition="restricted")
+    assert paths.html.name == "daily-2015-03-05-restricted.html"
+    html = _text(paths.html)
+    assert "op-1" in html and "sighted inside the band of A" in html and "48.2000" in html
+    assert 'class="restricted"' in html
+    doc = weasyprint.HTML(filename=str(paths.html)).render()
+    assert len(doc.pages) >= 2
+    css = html.split("<style>", 1)[1]
+    assert '@top-center { content: "RESTRICTED' in css  # the running header of every page
+
+
+def test_violations_are_counted_as_missions_count_them(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    _fill(sqlite_workspace)
+    doc = json.loads(_text(daily_report(sqlite_workspace, DAY, tmp_path).json))
+    v = doc["violations"]
+    # three fire incidents (4 + 1 explosions, one burst of 2); the weapon sighting is no
+    # violation; the day before held one explosion
+    assert v["total"] == {
+        "key": "total",
+        "events": 3,
+        "rounds": 7,
+        "previous_events": 1,
+        "previous_rounds": 1,
+        "change_events": 2,
+        "change_rounds": 6,
+    }
+    kinds = {r["key"]: (r["events"], r["rounds"]) for r in v["by_kind"]}
+    assert kinds == {"explosion": (2, 5), "burst": (1, 2)}
+    assert {r["key"]: r["rounds"] for r in v["by_sector"]} == {"S1": 5, "S4": 2}
+    assert "rounds" in v["definitions"]
+    s1 = next(a for a in doc["narrative"] if a["sector"] == "S1")
+    assert (s1["events"], s1["rounds"]) == (2, 5) and s1["places"]
+
+
+def test_a_day_outside_the_agreement_is_refused_and_the_default_is_the_latest_inside(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    from truceline.domain.errors import InputError
+    from truceline.service.reports import choose_day
+
+    _fill(sqlite_workspace)
+    try:
+        daily_report(sqlite_workspace, date(2014, 8, 7), tmp_path)
+    except InputError as exc:
+        assert "2015-02-15 to open" in str(exc)
+    else:
+        raise AssertionError("a day before the agreement was reported")
+    assert choose_day(sqlite_workspace) == DAY  # the latest day with data
+
+
+def test_report_in_ukrainian_and_russian(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    _fill(sqlite_workspace)
+    uk = daily_report(sqlite_workspace, DAY, tmp_path, lang="uk")
+    ru = daily_report(sqlite_workspace, DAY, tmp_path, lang="ru")
+    assert uk.html.name == "daily-2015-03-05.uk.html" and ru.html.name == "daily-2015-03-05.ru.html"
+    assert '<html lang="uk">' in _text(uk.html) and "Щоденний звіт" in _text(uk.html)
+    assert "Ежедневный отчёт" in _text(ru.html) and "Daily report" not in _text(ru.html)
+    assert "5 бер. 2015" in _text(uk.html)  # the date per locale
+
+
+def test_a_date_only_source_gets_no_invented_time() -> None:
+    from truceline.report.daily import DailyData, daily_json
+
+    day_only = {"id": 9, "t": T0 + 43200, "t_start": T0, "t_end": T0 + 86400, "kind": "explosion",
+                "status": "reported", "count": 1, "lon": 38.0, "lat": 48.0, "radius_m": 5000.0,
+                "sector": None}  # fmt: skip
+    data = DailyData(DAY, T0, T0 + 86400, None, {}, [day_only], [])
+    assert daily_json(data, "m.png")["incidents"][0]["time_known"] is False
+
+
+def test_a_superseded_finding_is_not_counted_as_open() -> None:
+    from truceline.report.daily import DailyData, daily_json
+
+    rows = [
+        {"id": 1, "rule_id": "decl", "rule_kind": "declaration_duty", "status": "open",
+         "party": "A", "incidents": [], "superseded_by": 2},
+        {"id": 2, "rule_id": "decl", "rule_kind": "declaration_duty", "status": "open",
+         "party": "A", "incidents": []},
+    ]  # fmt: skip
+    data = DailyData(DAY, T0, T0 + 86400, None, {}, [], rows)
+    c = daily_json(data, "m.png", edition="restricted")["counts"]["findings"]
+    assert (c["total"], c["superseded"]) == (1, 1)

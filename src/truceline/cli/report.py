@@ -18,22 +18,41 @@ def register(app: typer.Typer) -> None:
     def report(
         ctx: typer.Context,
         day: str | None = typer.Option(
-            None, "--date", help="the UTC day YYYY-MM-DD (default: the busiest day)"
+            None,
+            "--date",
+            help="the UTC day YYYY-MM-DD (default: the latest day with data inside the "
+            "agreement's validity)",
         ),
         out: Path = typer.Option(Path("reports"), "--out", help="folder to write the report in"),
+        edition: str = typer.Option(
+            "public",
+            "--edition",
+            help="public (parties named only on confirmed findings, weapon positions "
+            "coarsened, no observer) or restricted (everything, marked as such)",
+        ),
+        lang: str = typer.Option("en", "--lang", help="en, uk or ru"),
         pdf: bool = typer.Option(False, "--pdf", help="also print the report to PDF"),
         head: bool = typer.Option(
             True, "--issue-head/--no-issue-head", help="issue a signed tree head first"
         ),
     ) -> None:
         """Write the daily report of a day as HTML and JSON, with a map picture."""
-        from truceline.service.reports import busiest_day, daily_report, write_report_index
+        from truceline.service.reports import choose_day, daily_report, write_report_index
 
         ws = workspace(ctx)
-        chosen = (parse_date(day, "--date") if day else None) or busiest_day(ws)
-        paths = daily_report(ws, chosen, out, issue_head=head, with_index_link=True, pdf=pdf)
-        index = write_report_index(ws, out)
-        console.print(f"[bold]Daily report {chosen.isoformat()}[/bold]")
+        chosen = choose_day(ws, parse_date(day, "--date") if day else None)
+        paths = daily_report(
+            ws,
+            chosen,
+            out,
+            edition=edition,
+            lang=lang,
+            issue_head=head,
+            with_index_link=True,
+            pdf=pdf,
+        )
+        index = write_report_index(ws, out, edition=edition, lang=lang)
+        console.print(f"[bold]Daily report {chosen.isoformat()}[/bold] ({edition}, {lang})")
         console.print(f"  HTML  {paths.html}")
         console.print(f"  JSON  {paths.json}")
         console.print(f"  map   {paths.map_png}")

@@ -76,6 +76,7 @@ def translations(lang: str) -> NullTranslations:
 def install(env: Environment, lang: str) -> Environment:
     """Give a Jinja2 environment ``{% trans %}``, ``_()`` and the locale's formatters."""
     env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True  # as the catalogue extraction trims
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.globals["lang"] = lang
     env.filters["num"] = _bind(format_number, lang)

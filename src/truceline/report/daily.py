@@ -1,22 +1,26 @@
-"""What a daily report says, read from the store: the day's counts, incidents,
-findings, coverage caveats and the ledger's latest signed tree head.
+"""What a daily report says, as plain data: the day's violations beside the day
+before, incidents, findings, sections (narrative per sector, weapons, freedom of
+movement, civilian harm), coverage caveats and the ledger's latest signed tree head.
 
-:func:`gather_daily` reads (one connection, no writes); :func:`daily_json` gives the
-documented JSON shape (see :data:`JSON_SHAPE`). Wording stays neutral: a party is
+The service reads the store into :class:`DailyData`; :func:`daily_json` gives the
+documented JSON shape (see :data:`JSON_SHAPE`) of the restricted edition, and
+``report.editions.publish`` makes the public one. Wording stays neutral: a party is
 named only where a finding or an incident states it, with its basis.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from truceline.report.counts import compare, tally
+from truceline.report.editions import PUBLIC, RESTRICTED, edition_view
+from truceline.report.sections import civilian_harm, narrative, restrictions, weapons
 
-from truceline.store.schema import coverage, findings, incidents, observations, sources
+if TYPE_CHECKING:
+    from truceline.compliance.agreement import Agreement
 
 __all__ = [
     "JSON_SHAPE",
@@ -24,31 +28,42 @@ __all__ = [
     "TreeHeadView",
     "daily_json",
     "day_bounds",
-    "days_with_incidents",
-    "gather_daily",
+    "iso",
     "standing",
 ]
 
 #: The report's JSON, one key per line (``?`` marks a key that may be null).
 JSON_SHAPE = """\
-report: "daily"; schema: 1; date: "YYYY-MM-DD"
+report: "daily"; schema: 2; edition: "public"|"restricted"; lang: "en"|"uk"|"ru"; date: "YYYY-MM-DD"
 period: {start, end: epoch s UTC (end exclusive), start_iso, end_iso}
-agreement?: {id, version, title, parties: [{id, name}]}
+previous_period: {start, end, start_iso, end_iso}
+agreement?: {id, version, title, parties: [{id, name}], valid_from_iso, valid_to_iso?}
 counts: {observations: {total, by_kind: {kind: n}},
          incidents: {total, by_status: {status: n}, by_kind: {kind: n},
                      by_sector: {sector|"(none)": n},
                      by_sector_kind: [{sector?, kind, n}]},
          findings: {total, by_rule: {rule_id: n},
-                    by_party: {party|"(not determined)": n}, dismissed}}
-         (findings counts are of open and confirmed findings; dismissed ones only listed)
-incidents: [{id, t, t_iso, t_start, t_end, kind, weapon_class?, count, status, confidence,
-             sector?, lon, lat, radius_m, ellipse?, n_observations, n_groups,
-             actor?, actor_confidence?, actor_basis?}]
+                    by_party: {party|"(not determined)": n}, dismissed, superseded}}
+         (findings counts are of open and confirmed findings)
+violations: {total: ROW, by_kind: [ROW], by_sector: [ROW], by_party: [ROW] (restricted only),
+             definitions: {term: text}}
+         ROW = {key, events, rounds, previous_events, previous_rounds, change_events,
+                change_rounds}
+narrative: [{sector, events, rounds, by_kind: {kind: [events, rounds]}, verified,
+             places: [name], weapons, restrictions, civilian}]
+weapons: {sightings: [incident], findings: [finding]}
+restrictions: {incidents: [incident], denied: [coverage gap of kind "denied"]}
+civilian: {incidents: [incident], casualties, damage}
+incidents: [{id, t, t_iso, time_known, t_start, t_end, kind, weapon_class?, count, status,
+             confidence, sector?, lon, lat, radius_m, ellipse?, n_observations, n_groups,
+             place: {name, km, direction}, actor?, actor_confidence?, actor_basis?
+             (restricted only), position? (public: how the position was coarsened)}]
 findings: [{id, rule_id, rule_kind, status, severity, confidence, party?, party_basis?,
-            summary, incidents: [incident id], lon?, lat?, period_start, period_end}]
-coverage: [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?}]
+            party_withheld? (public), summary, incidents: [incident id], lon?, lat?,
+            period_start, period_end, superseded_by?}]
+coverage: restricted [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?}]
+          public [{kind, source_type, n, hours}]
 coverage_by_sector: {sector: share of the sector's area x day some source observed, 0..1}
-                    (empty when no coverage was declared for the day)
 tree_head?: {size, root_hash, issued_at, issued_iso, checkpoint}
 map: file name of the PNG map beside the JSON
 generated_at: ISO time the report was written
@@ -65,15 +80,16 @@ class TreeHeadView:
 
 @dataclass(slots=True)
 class DailyData:
-    """Everything the daily report shows, as plain data."""
+    """Everything the daily report shows, as plain data read by the service."""
 
     day: date
     start: int
     end: int
-    agreement: Any | None  # truceline.compliance.agreement.Agreement
+    agreement: Agreement | None
     obs_by_kind: dict[str, int]
     incidents: list[dict[str, Any]]
     findings: list[dict[str, Any]]
+    previous_incidents: list[dict[str, Any]] = field(default_factory=list)
     coverage: list[dict[str, Any]] = field(default_factory=list)
     coverage_by_sector: dict[str, float] = field(default_factory=dict)
     tree_head: TreeHeadView | None = None
@@ -85,124 +101,33 @@ def day_bounds(day: date) -> tuple[int, int]:
     return t0, t0 + 86400
 
 
-def _iso(t: int) -> str:
+def iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
-_INCIDENT_COLS = (
-    "id t t_start t_end kind weapon_class count status confidence sector lon lat radius_m "
-    "ellipse n_observations n_groups actor actor_confidence actor_basis"
-).split()
-
-
-def _incidents(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
-    cols = [incidents.c[c] for c in _INCIDENT_COLS]
-    q = (
-        select(*cols)
-        .where(and_(incidents.c.t >= t0, incidents.c.t < t1, incidents.c.merged_into.is_(None)))
-        .order_by(incidents.c.t, incidents.c.id)
-    )
-    out = []
-    for row in conn.execute(q).mappings():
-        d = dict(row)
-        d["t_iso"] = _iso(int(d["t"]))
-        d["ellipse"] = json.loads(d["ellipse"]) if d["ellipse"] else None
-        out.append(d)
-    return out
-
-
-def _findings(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
-    f = findings.c
-    q = (
-        select(f.id, f.rule_id, f.rule_kind, f.status, f.severity, f.confidence, f.party)
-        .add_columns(f.party_basis, f.summary, f.evidence, f.lon, f.lat)
-        .add_columns(f.period_start, f.period_end)
-        .where(f.period_start < t1, or_(f.period_end > t0, f.period_start >= t0))
-        .order_by(f.rule_id, f.id)
-    )
-    out = []
-    for row in conn.execute(q).mappings():
-        d = dict(row)
-        ev = json.loads(d.pop("evidence") or "{}")
-        d["incidents"] = [int(i) for i in ev.get("incidents", [])]
-        out.append(d)
-    return out
-
-
-def _coverage(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Outages and denials of access that overlap the day: what the mission could not see."""
-    c = coverage.c
-    q = (
-        select(c.source_id, sources.c.type.label("source_type"), c.kind, c.t_start, c.t_end)
-        .add_columns(c.note)
-        .join(sources, sources.c.id == c.source_id)
-        .where(and_(c.kind.in_(["outage", "denied"]), c.t_start < t1, c.t_end > t0))
-        .order_by(c.t_start, c.source_id)
-    )
-    return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def _sector_coverage(conn: Connection, agreement: Any | None, t0: int, t1: int) -> dict[str, float]:
-    """Observed share of each sector over the day (teammate C2's ``coverage_of``)."""
-    from truceline.service.coverage import coverage_of, coverage_records
-
-    if agreement is None or not coverage_records(conn, t0, t1):
-        return {}
-    sectors = {z.id: z.geometry for z in agreement.zones_of("sector")}
-    return {k: round(float(v), 3) for k, v in sorted(coverage_of(conn, sectors, t0, t1).items())}
-
-
-def _tree_head(conn: Connection) -> TreeHeadView | None:
-    from truceline.service.ledger import latest_tree_head  # teammate E's
-
-    th = latest_tree_head(conn)
-    if th is None:
-        return None
-    root = th.root_hash if isinstance(th.root_hash, str) else bytes(th.root_hash).hex()
-    return TreeHeadView(int(th.size), root, int(th.issued_at), str(th.checkpoint))
-
-
-def _agreement(conn: Connection, t: int) -> Any | None:
-    from truceline.service.agreements import agreement_in_force  # teammate A's
-
-    return agreement_in_force(conn, t)
-
-
-def gather_daily(conn: Connection, day: date) -> DailyData:
-    """Read what the report of ``day`` (UTC) shows."""
-    t0, t1 = day_bounds(day)
-    by_kind = conn.execute(
-        select(observations.c.kind, func.count())
-        .where(and_(observations.c.t >= t0, observations.c.t < t1))
-        .group_by(observations.c.kind)
-    ).all()
-    agreement = _agreement(conn, t0 + 43200)
-    return DailyData(
-        day=day,
-        start=t0,
-        end=t1,
-        agreement=agreement,
-        obs_by_kind={str(k): int(n) for k, n in sorted(by_kind)},
-        incidents=_incidents(conn, t0, t1),
-        findings=_findings(conn, t0, t1),
-        coverage=_coverage(conn, t0, t1),
-        coverage_by_sector=_sector_coverage(conn, agreement, t0, t1),
-        tree_head=_tree_head(conn),
-    )
-
-
 def standing(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The findings that stand (open or confirmed): a dismissed one is listed with its
-    status but counted against no rule or party."""
-    return [f for f in findings if f["status"] != "dismissed"]
+    """The findings that stand (open or confirmed, not superseded by another): a
+    dismissed or superseded one is listed with its status but counted against no rule
+    or party."""
+    return [f for f in findings if f["status"] != "dismissed" and not f.get("superseded_by")]
 
 
-def _counts(data: DailyData) -> dict[str, Any]:
-    inc = data.incidents
-    standing_ = standing(data.findings)
+def _time_known(i: dict[str, Any]) -> bool:
+    """False where the sources give only a day (UCDP, ACLED): the time is not invented."""
+    return int(i["t_end"]) - int(i["t_start"]) < 43200
+
+
+def _incident(i: dict[str, Any]) -> dict[str, Any]:
+    return dict(i, t_iso=iso(int(i["t"])), time_known=_time_known(i))
+
+
+def _counts(
+    obs_by_kind: dict[str, int], inc: list[dict[str, Any]], findings: list[dict[str, Any]]
+) -> dict[str, Any]:
+    standing_ = standing(findings)
     by_sk = Counter((i["sector"], i["kind"]) for i in inc)
     return {
-        "observations": {"total": sum(data.obs_by_kind.values()), "by_kind": data.obs_by_kind},
+        "observations": {"total": sum(obs_by_kind.values()), "by_kind": obs_by_kind},
         "incidents": {
             "total": len(inc),
             "by_status": dict(sorted(Counter(i["status"] for i in inc).items())),
@@ -219,59 +144,83 @@ def _counts(data: DailyData) -> dict[str, Any]:
             "by_party": dict(
                 sorted(Counter(f["party"] or "(not determined)" for f in standing_).items())
             ),
-            "dismissed": len(data.findings) - len(standing_),
+            "dismissed": sum(1 for f in findings if f["status"] == "dismissed"),
+            "superseded": sum(1 for f in findings if f.get("superseded_by")),
         },
     }
 
 
-def daily_json(data: DailyData, map_name: str, now: datetime | None = None) -> dict[str, Any]:
-    """The report as JSON-ready data, in the shape :data:`JSON_SHAPE` documents."""
-    a = data.agreement
-    th = data.tree_head
+def _agreement(a: Agreement | None) -> dict[str, Any] | None:
+    if a is None:
+        return None
+    return {
+        "id": a.id,
+        "version": a.version,
+        "title": a.title,
+        "parties": [{"id": p.id, "name": p.name} for p in a.parties],
+        "valid_from_iso": iso(a.valid_from),
+        "valid_to_iso": None if a.valid_to is None else iso(a.valid_to),
+    }
+
+
+def _tree_head(th: TreeHeadView | None) -> dict[str, Any] | None:
+    if th is None:
+        return None
+    return {
+        "size": th.size,
+        "root_hash": th.root_hash,
+        "issued_at": th.issued_at,
+        "issued_iso": iso(th.issued_at),
+        "checkpoint": th.checkpoint,
+    }
+
+
+def daily_json(
+    data: DailyData,
+    map_name: str,
+    now: datetime | None = None,
+    *,
+    edition: str = RESTRICTED,
+    lang: str = "en",
+) -> dict[str, Any]:
+    """The report in ``edition`` as JSON-ready data, shaped as :data:`JSON_SHAPE`."""
+    incidents, findings, gaps = edition_view(
+        [_incident(i) for i in data.incidents], data.findings, data.coverage, edition
+    )
+    prev0 = data.start - (data.end - data.start)
+    violations = compare(tally(incidents), tally(data.previous_incidents))
+    if edition == PUBLIC:
+        del violations["by_party"]
     return {
         "report": "daily",
-        "schema": 1,
+        "schema": 2,
+        "edition": edition,
+        "lang": lang,
         "date": data.day.isoformat(),
         "period": {
             "start": data.start,
             "end": data.end,
-            "start_iso": _iso(data.start),
-            "end_iso": _iso(data.end),
+            "start_iso": iso(data.start),
+            "end_iso": iso(data.end),
         },
-        "agreement": None
-        if a is None
-        else {
-            "id": a.id,
-            "version": a.version,
-            "title": a.title,
-            "parties": [{"id": p.id, "name": p.name} for p in a.parties],
+        "previous_period": {
+            "start": prev0,
+            "end": data.start,
+            "start_iso": iso(prev0),
+            "end_iso": iso(data.start),
         },
-        "counts": _counts(data),
-        "incidents": data.incidents,
-        "findings": data.findings,
-        "coverage": data.coverage,
+        "agreement": _agreement(data.agreement),
+        "counts": _counts(data.obs_by_kind, incidents, findings),
+        "violations": violations,
+        "narrative": narrative(incidents),
+        "weapons": weapons(incidents, standing(findings)),
+        "restrictions": restrictions(incidents, gaps),
+        "civilian": civilian_harm(incidents),
+        "incidents": incidents,
+        "findings": findings,
+        "coverage": gaps,
         "coverage_by_sector": data.coverage_by_sector,
-        "tree_head": None
-        if th is None
-        else {
-            "size": th.size,
-            "root_hash": th.root_hash,
-            "issued_at": th.issued_at,
-            "issued_iso": _iso(th.issued_at),
-            "checkpoint": th.checkpoint,
-        },
+        "tree_head": _tree_head(data.tree_head),
         "map": map_name,
         "generated_at": (now or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
     }
-
-
-def days_with_incidents(conn: Connection) -> list[tuple[date, int]]:
-    """Each UTC day with incidents, and how many (for the index and the busiest day)."""
-    day = (incidents.c.t - incidents.c.t % 86400).label("day")
-    rows = conn.execute(
-        select(day, func.count())
-        .where(incidents.c.merged_into.is_(None))
-        .group_by(day)
-        .order_by(day)
-    ).all()
-    return [(datetime.fromtimestamp(int(d), UTC).date(), int(n)) for d, n in rows]

@@ -37,7 +37,30 @@ STATUS_COLOURS = {
 }
 _PARTY_FILLS = ("#ece6d6", "#dde7ec", "#e6ecdb", "#ecdde6")
 _BAND_COLOURS = ("#1f5f8b", "#2a8a5a", "#8a6d1f", "#8b1f5f", "#4a4a8a", "#5f8b1f", "#1f8b86")
+_BAND_DASHES = ((0, (5, 2)), (0, (1, 1.5)), (0, (7, 2, 1, 2)), (0, (3, 3)), "solid", (0, (9, 3)))
 _MARKERS = {"weapon_sighting": "^", "restriction": "s", "denial": "X", "movement": "D"}
+#: above this many incidents the map shows their density instead of each circle
+DENSITY_ABOVE = 300
+_GETTEXT: list[Any] = [lambda s: s]
+
+
+def _(text: str) -> str:
+    return str(_GETTEXT[0](text))
+
+
+def band_label(weapon_class: str) -> str:
+    """A weapon class as a reader names it."""
+    labels = {
+        "small_arms": _("small arms"),
+        "mortar_artillery_lt100": _("mortars and artillery under 100 mm"),
+        "tank": _("tanks"),
+        "artillery_ge100": _("artillery of 100 mm and more"),
+        "mlrs": _("multiple rocket launchers"),
+        "mlrs_long_tbm": _("long-range rocket launchers and tactical missiles"),
+        "aircraft": _("combat aircraft"),
+        "uav": _("armed drones"),
+    }
+    return labels.get(weapon_class, weapon_class.replace("_", " "))
 
 
 def _patch_path(geom: BaseGeometry) -> MplPath | None:
@@ -99,25 +122,29 @@ def _zones(ax: Axes, agreement: Any, labels: bool, extent: tuple[float, ...]) ->
         i = order.index(z.party) if z.party in order else 0
         fill = _PARTY_FILLS[i % len(_PARTY_FILLS)]
         _area(ax, z.geometry, facecolor=fill, edgecolor="none", zorder=0)
-        name = textwrap.shorten(str(names.get(z.party, z.party)), 38, placeholder="...")
-        handles.append(Patch(facecolor=fill, label=f"held by {z.party}: {name}"))
+        name = "\n".join(textwrap.wrap(str(names.get(z.party, z.party)), 44))
+        handles.append(Patch(facecolor=fill, label=_("held by %(party)s") % {"party": name}))
     for z in agreement.zones_of("buffer"):
         _area(ax, z.geometry, facecolor="#f6e7a1", edgecolor="#b79b2a", lw=0.6, alpha=0.7, zorder=1)
     if agreement.zones_of("buffer"):
-        handles.append(Patch(facecolor="#f6e7a1", edgecolor="#b79b2a", label="buffer zone"))
+        handles.append(Patch(facecolor="#f6e7a1", edgecolor="#b79b2a", label=_("buffer zone")))
     classes = sorted({str(z.weapon_class) for z in agreement.zones_of("withdrawal_band")})
     for k, wc in enumerate(classes):
         colour = _BAND_COLOURS[k % len(_BAND_COLOURS)]
+        dash = _BAND_DASHES[k % len(_BAND_DASHES)]
         bands = [z for z in agreement.zones_of("withdrawal_band") if z.weapon_class == wc]
         for z in bands:
-            _lines(ax, z.geometry, color=colour, lw=0.7, ls=(0, (4, 2)), alpha=0.8, zorder=2)
+            _lines(ax, z.geometry, color=colour, lw=0.9, ls=dash, alpha=0.85, zorder=2)
         km = bands[0].band_km
-        label = f"band: {wc.replace('_', ' ')}" + (f" ({km:g} km)" if km else "")
-        handles.append(Line2D([], [], color=colour, lw=0.9, ls=(0, (4, 2)), label=label))
+        label = _("withdrawal line: %(weapons)s") % {"weapons": band_label(wc)}
+        label = "\n".join(textwrap.wrap(label + (f" ({km:g} km)" if km else ""), 48))
+        handles.append(Line2D([], [], color=colour, lw=1.1, ls=dash, label=label))
     for z in agreement.zones_of("exclusion"):
         _area(ax, z.geometry, facecolor="none", edgecolor="#b01c1c", hatch="xx", lw=1.0, zorder=2)
     if agreement.zones_of("exclusion"):
-        handles.append(Patch(facecolor="none", edgecolor="#b01c1c", hatch="xx", label="exclusion"))
+        handles.append(
+            Patch(facecolor="none", edgecolor="#b01c1c", hatch="xx", label=_("exclusion zone"))
+        )
     view = shapely.box(*extent)
     for z in agreement.zones_of("sector"):
         _lines(ax, z.geometry, color="#9a9a9a", lw=0.4, zorder=2)
@@ -125,8 +152,33 @@ def _zones(ax: Axes, agreement: Any, labels: bool, extent: tuple[float, ...]) ->
             p = z.geometry.intersection(view).representative_point()
             ax.annotate(z.id, (p.x, p.y), fontsize=7, color="#555", ha="center", zorder=6)
     _lines(ax, agreement.contact_line, color="#111", lw=1.6, zorder=4)
-    handles.append(Line2D([], [], color="#111", lw=1.6, label="contact line"))
+    handles.append(Line2D([], [], color="#111", lw=1.6, label=_("contact line")))
     return handles
+
+
+def metres_to_degrees(m: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths in metres as degrees of longitude and of latitude at ``lat``."""
+    return m / (111_320.0 * np.cos(np.radians(lat))), m / 110_540.0
+
+
+def _axes_deg(
+    incidents: Sequence[dict[str, Any]], lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Width, height (degrees) and angle of each incident's 95 % ellipse, or its circle."""
+    n = len(incidents)
+    a = np.array([float(i["radius_m"]) for i in incidents])
+    b, angle = a.copy(), np.zeros(n)
+    for k, i in enumerate(incidents):
+        e = i.get("ellipse")
+        if e:
+            a[k], b[k] = float(e["semi_major_m"]), float(e["semi_minor_m"])
+            angle[k] = 90.0 - float(e["azimuth_deg"])  # azimuth from north -> angle from east
+    dx, dy = metres_to_degrees(2 * a, lat)
+    return dx, dy, angle
+
+
+def _density(ax: Axes, lon: np.ndarray, lat: np.ndarray) -> None:
+    ax.hexbin(lon, lat, gridsize=45, mincnt=1, cmap="OrRd", alpha=0.75, zorder=5, linewidths=0)
 
 
 def _incidents(ax: Axes, incidents: Sequence[dict[str, Any]]) -> None:
@@ -134,15 +186,18 @@ def _incidents(ax: Axes, incidents: Sequence[dict[str, Any]]) -> None:
         return
     lon = np.array([i["lon"] for i in incidents], dtype=float)
     lat = np.array([i["lat"] for i in incidents], dtype=float)
-    r = np.array([i["radius_m"] for i in incidents], dtype=float)
     colours = [STATUS_COLOURS.get(i["status"], "#444") for i in incidents]
-    dy = r / 110_540.0
-    dx = r / (111_320.0 * np.cos(np.radians(lat)))
+    if len(incidents) > DENSITY_ABOVE:
+        _density(ax, lon, lat)
+        verified = np.array([i["status"] == "verified" for i in incidents])
+        ax.scatter(lon[verified], lat[verified], s=10, c=STATUS_COLOURS["verified"], zorder=7)
+        return
+    w, h, angle = _axes_deg(incidents, lat)
     ax.add_collection(
         EllipseCollection(
-            2 * dx,
-            2 * dy,
-            np.zeros_like(dx),
+            w,
+            h * (w > 0),
+            angle,
             units="xy",
             offsets=np.column_stack([lon, lat]),
             offset_transform=ax.transData,
@@ -155,6 +210,7 @@ def _incidents(ax: Axes, incidents: Sequence[dict[str, Any]]) -> None:
     )
     size = 12 + 10 * np.sqrt(np.array([max(1, int(i["count"])) for i in incidents]))
     kinds = np.array([i["kind"] for i in incidents])
+    rank = np.array([_STATUS_RANK.get(i["status"], 0) for i in incidents])
     for k in np.unique(kinds):
         m = kinds == k
         ax.scatter(
@@ -167,7 +223,20 @@ def _incidents(ax: Axes, incidents: Sequence[dict[str, Any]]) -> None:
             linewidths=0.4,
             zorder=7,
         )
+    top = rank == max(_STATUS_RANK.values())
+    if top.any():  # verified markers drawn last: never hidden under another
+        ax.scatter(
+            lon[top],
+            lat[top],
+            s=size[top],
+            c=STATUS_COLOURS["verified"],
+            edgecolors="#000",
+            linewidths=0.6,
+            zorder=7.5,
+        )
 
+
+_STATUS_RANK = {"rejected": 0, "reported": 1, "disputed": 2, "corroborated": 3, "verified": 4}
 
 #: above this many findings the map rings them without their numbers (the table has them)
 MAX_LABELLED = 20
@@ -188,10 +257,14 @@ def _findings(ax: Axes, findings: Sequence[dict[str, Any]]) -> None:
         )
     if len(pts) > MAX_LABELLED:
         return
-    at: dict[tuple[float, float], list[str]] = {}
-    for n, x, y in pts:  # findings on one incident share one label: "F5, F11"
-        at.setdefault((round(float(x), 4), round(float(y), 4)), []).append(f"F{n}")
-    for (x, y), names in at.items():
+    x0, x1 = ax.get_xlim()
+    cell = max((x1 - x0) / 30.0, 1e-6)
+    at: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for n, x, y in pts:  # findings close together share one label: "F5, F11"
+        at.setdefault((int(x // cell), int(y // cell)), []).append((float(x), float(y), f"F{n}"))
+    for group in at.values():
+        x, y = group[0][0], group[0][1]
+        names = [g[2] for g in group]
         ax.annotate(
             ", ".join(names),
             (x, y),
@@ -212,27 +285,84 @@ def _frame(ax: Axes, extent: tuple[float, float, float, float]) -> None:
     ax.tick_params(labelsize=7)
 
 
+def _places(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    """Label the gazetteer's towns inside the frame (major cities in bold)."""
+    from truceline.report.places import GAZETTEER
+
+    minx, miny, maxx, maxy = extent
+    for name, x, y, major in GAZETTEER:
+        if minx < x < maxx and miny < y < maxy:
+            ax.plot([x], [y], marker="s", ms=2.5, color="#333", zorder=6)
+            ax.annotate(
+                name,
+                (x, y),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="#222",
+                weight="bold" if major else "normal",
+                zorder=6,
+            )
+
+
+def _scale_and_north(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    """A scale bar of a round number of km and a north arrow, bottom left."""
+    minx, miny, maxx, maxy = extent
+    lat = miny + 0.06 * (maxy - miny)
+    km_wide = float(metres_to_degrees(np.array([1000.0]), np.array([lat]))[0][0])
+    target = (maxx - minx) / 5 / km_wide
+    km = max(k for k in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500) if k <= max(target, 1))
+    x0 = minx + 0.04 * (maxx - minx)
+    ax.plot(
+        [x0, x0 + km * km_wide], [lat, lat], color="#111", lw=2.5, solid_capstyle="butt", zorder=11
+    )
+    ax.annotate(
+        f"{km} km", (x0, lat), xytext=(0, 4), textcoords="offset points", fontsize=7, zorder=11
+    )
+    ny = miny + 0.80 * (maxy - miny)
+    ax.annotate(
+        "N",
+        xy=(x0, maxy - 0.04 * (maxy - miny)),
+        xytext=(x0, ny),
+        ha="center",
+        fontsize=9,
+        weight="bold",
+        zorder=11,
+        arrowprops={"arrowstyle": "-|>", "color": "#111", "lw": 1.2},
+    )
+
+
 def render_map(
     agreement: Any | None,
     incidents: Sequence[dict[str, Any]],
     findings: Sequence[dict[str, Any]],
     path: Path,
-    title: str,
+    title: str = "",
+    *,
+    lang: str = "en",
 ) -> Path:
-    """Write the PNG map of ``incidents`` and ``findings`` over the zones to ``path``."""
+    """Write the PNG map of ``incidents`` and ``findings`` over the zones to ``path``,
+    labelled in ``lang``."""
+    from truceline.i18n import translations
+
+    _GETTEXT[0] = translations(lang).gettext
     fig = Figure(figsize=(11, 7.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.05, 0.17, 0.62, 0.76))
     extent = map_extent(agreement, incidents)
+    _frame(ax, extent)
     handles: list[Any] = []
     if agreement is not None:
         handles = _zones(ax, agreement, True, extent)
+    _places(ax, extent)
     _incidents(ax, incidents)
     _findings(ax, findings)
     _frame(ax, extent)
-    ax.set_title(title, fontsize=10, loc="left")
-    ax.set_xlabel("longitude (°E)", fontsize=8)
-    ax.set_ylabel("latitude (°N)", fontsize=8)
+    _scale_and_north(ax, extent)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    ax.set_xlabel(_("longitude (°E)"), fontsize=8)
+    ax.set_ylabel(_("latitude (°N)"), fontsize=8)
     if agreement is not None and not agreement.contact_line.is_empty:
         over = fig.add_axes((0.70, 0.55, 0.28, 0.38))
         _zones(over, agreement, False, extent)
@@ -255,7 +385,7 @@ def render_map(
                 zorder=10,
             )
         )
-        over.set_title("whole line", fontsize=8, loc="left")
+        over.set_title(_("whole line"), fontsize=8, loc="left")
     handles += [
         Line2D(
             [],
@@ -264,7 +394,7 @@ def render_map(
             ls="",
             markerfacecolor=c,
             markeredgecolor="#222",
-            label=f"incident: {s}",
+            label=_("incident: %(status)s") % {"status": _(s)},
         )
         for s, c in STATUS_COLOURS.items()
     ]
@@ -277,7 +407,7 @@ def render_map(
             markerfacecolor="none",
             markersize=12,
             markeredgecolor="#b01c1c",
-            label="finding (F1, F2, ...)",
+            label=_("finding (F1, F2, ...)"),
         )
     )
     fig.legend(
@@ -291,8 +421,12 @@ def render_map(
     fig.text(
         0.05,
         0.06,
-        "circles: 95 % location uncertainty; marker size grows with the "
-        "count; ^ weapon sighting, s restriction, o fire and other kinds",
+        _(
+            "ellipses and circles: 95 % location uncertainty; marker size grows with the "
+            "count; ^ weapon sighting, s restriction, o fire and other kinds"
+        )
+        if len(incidents) <= DENSITY_ABOVE
+        else _("shading: density of incidents; dots: verified incidents"),
         fontsize=7,
         color="#444",
     )

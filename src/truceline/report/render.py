@@ -39,14 +39,21 @@ class ReportPaths:
     pdf: Path | None = None
 
 
-def report_names(day: date) -> tuple[str, str, str]:
-    """File names (html, json, png) of the report of ``day``."""
+def report_names(day: date, edition: str = "public", lang: str = "en") -> tuple[str, str, str]:
+    """File names (html, json, png) of the report of ``day`` in ``edition`` and ``lang``:
+    ``daily-DATE`` for the public English edition, ``-restricted`` and ``.LANG`` added."""
     stem = f"daily-{day.isoformat()}"
+    if edition != "public":
+        stem += f"-{edition}"
+    if lang != "en":
+        stem += f".{lang}"
     return f"{stem}.html", f"{stem}.json", f"{stem}.png"
 
 
-def template_env() -> Environment:
-    """The Jinja2 environment of the report templates (autoescaped, strict)."""
+def template_env(lang: str = "en") -> Environment:
+    """The Jinja2 environment of the report templates (autoescaped, strict, in ``lang``)."""
+    from truceline.i18n import install
+
     env = Environment(
         loader=PackageLoader("truceline.report", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
@@ -55,7 +62,8 @@ def template_env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["iso"] = lambda t: datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%d %H:%M")
-    return env
+    env.filters["signed"] = lambda n: f"+{n}" if n > 0 else ("±0" if n == 0 else f"−{-n}")
+    return install(env, lang)
 
 
 def _sector_table(doc: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:
@@ -75,42 +83,47 @@ def _rule_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             f["rule_id"], {"rule_id": f["rule_id"], "rule_kind": f["rule_kind"], "n": 0, "by": {}}
         )
         r["n"] += 1
-        who = f["party"] or "not determined"
+        who = f["party"] or ""
         r["by"][who] = r["by"].get(who, 0) + 1
     return [rows[k] for k in sorted(rows)]
 
 
 def write_daily(
-    data: DailyData, out_dir: Path, with_index_link: bool = False, pdf: bool = False
+    data: DailyData,
+    out_dir: Path,
+    *,
+    edition: str = "public",
+    lang: str = "en",
+    with_index_link: bool = False,
+    pdf: bool = False,
 ) -> ReportPaths:
-    """Render ``data`` into ``out_dir`` (created if needed); returns the paths written.
-    With ``pdf`` the HTML is also printed to ``daily-DATE.pdf`` by WeasyPrint."""
+    """Render ``data`` into ``out_dir`` (created if needed) in ``edition`` and ``lang``;
+    returns the paths written. With ``pdf`` the HTML is also printed to PDF."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the report folder: {exc.strerror}") from exc
-    html_name, json_name, png_name = report_names(data.day)
-    doc = daily_json(data, png_name)
-    title = f"Incidents of {data.day.isoformat()} (UTC)"
-    if data.agreement is not None:
-        title += f" · agreement {data.agreement.id}"
-    render_map(data.agreement, data.incidents, data.findings, out_dir / png_name, title)
+    html_name, json_name, png_name = report_names(data.day, edition, lang)
+    doc = daily_json(data, png_name, edition=edition, lang=lang)
+    env = template_env(lang)
+    render_map(
+        data.agreement, doc["incidents"], standing(doc["findings"]), out_dir / png_name, lang=lang
+    )
     (out_dir / json_name).write_text(
         json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
     kinds, sector_rows = _sector_table(doc)
-    html = (
-        template_env()
-        .get_template("daily.html.j2")
-        .render(
-            r=doc,
-            kinds=kinds,
-            sector_rows=sector_rows,
-            rule_rows=_rule_rows(doc),
-            map_src=png_name,
-            json_name=json_name,
-            index_name=INDEX_NAME if with_index_link else "",
-        )
+    index_name = report_names(data.day, edition, lang)[0].replace(
+        f"daily-{data.day.isoformat()}", "index"
+    )
+    html = env.get_template("daily.html.j2").render(
+        r=doc,
+        kinds=kinds,
+        sector_rows=sector_rows,
+        rule_rows=_rule_rows(doc),
+        map_src=png_name,
+        json_name=json_name,
+        index_name=index_name if with_index_link else "",
     )
     (out_dir / html_name).write_text(html, encoding="utf-8")
     pdf_path = _pdf(out_dir / html_name) if pdf else None
@@ -128,16 +141,36 @@ def _pdf(html: Path) -> Path:
     return out
 
 
-def write_index(out_dir: Path, days: list[tuple[date, int]], title: str = "") -> Path:
-    """The index page: every day with incidents, linked where its report exists in ``out_dir``."""
+def write_index(
+    out_dir: Path,
+    days: list[tuple[date, int]],
+    title: str = "",
+    *,
+    edition: str = "public",
+    lang: str = "en",
+) -> Path:
+    """The index page: every day with incidents, linked where its report exists in
+    ``out_dir``; days without a report are counted, not listed one by one."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for d, n in days:
-        html_name = report_names(d)[0]
-        href = html_name if (out_dir / html_name).is_file() else ""
-        rows.append({"date": d.isoformat(), "incidents": n, "href": href})
-    peak = max([n for _, n in days] or [1])
-    html = template_env().get_template("index.html.j2").render(days=rows, title=title, peak=peak)
-    path = out_dir / INDEX_NAME
+        html_name = report_names(d, edition, lang)[0]
+        if (out_dir / html_name).is_file():
+            rows.append({"date": d.isoformat(), "incidents": n, "href": html_name})
+    peak = max([int(r["incidents"]) for r in rows] or [1])
+    html = (
+        template_env(lang)
+        .get_template("index.html.j2")
+        .render(
+            days=rows,
+            title=title,
+            peak=peak,
+            unreported=len(days) - len(rows),
+            edition=edition,
+            total=len(days),
+        )
+    )
+    stem = report_names(date(2000, 1, 1), edition, lang)[0].replace("daily-2000-01-01", "index")
+    path = out_dir / stem
     path.write_text(html, encoding="utf-8")
     return path

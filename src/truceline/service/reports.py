@@ -1,22 +1,127 @@
-"""Report use cases: the daily report of a day, the busiest day, the index of days.
+"""Report use cases: the daily report of a day (public or restricted edition, in
+English, Ukrainian or Russian), the day chosen by default, the index of days.
 
 The report reads the store (one connection) and writes files; it issues nothing
 except, where asked, a fresh signed tree head so that the report cites the ledger
-as it stands when written.
+as it stands when written. A day outside the agreement's validity is refused with
+the valid range; without a day, the latest day with data inside it is chosen.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from truceline.domain.errors import NotFound
-from truceline.report.daily import days_with_incidents, gather_daily
+from truceline.domain.errors import InputError, NotFound
+from truceline.report.daily import DailyData, TreeHeadView, day_bounds
 from truceline.report.render import ReportPaths, write_daily, write_index
 from truceline.service.workspace import Workspace
+from truceline.store import reports as q
 from truceline.store.db import store_errors
 
-__all__ = ["ReportPaths", "busiest_day", "daily_report", "report_days", "write_report_index"]
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from truceline.compliance.agreement import Agreement
+
+__all__ = [
+    "ReportPaths",
+    "busiest_day",
+    "choose_day",
+    "daily_report",
+    "gather_daily",
+    "report_days",
+    "write_report_index",
+]
+
+
+def _utc_day(t: int) -> date:
+    return datetime.fromtimestamp(t, UTC).date()
+
+
+def _validity(versions: list[Agreement]) -> tuple[date, date | None] | None:
+    """First and last valid UTC day of the agreement's versions (None: open-ended)."""
+    if not versions:
+        return None
+    first = _utc_day(min(a.valid_from for a in versions))
+    ends = [a.valid_to for a in versions]
+    last = None if any(e is None for e in ends) else _utc_day(max(e for e in ends if e) - 1)
+    return first, last
+
+
+def _range_text(v: tuple[date, date | None]) -> str:
+    return f"{v[0].isoformat()} to {v[1].isoformat() if v[1] else 'open'}"
+
+
+def choose_day(ws: Workspace, day: date | None = None) -> date:
+    """``day`` if the agreement was valid then, else an ``InputError`` giving the valid
+    range; without ``day``, the latest day with data inside the validity."""
+    from truceline.service.agreements import agreement_versions
+
+    with store_errors("reading the report days"), ws.engine.connect() as conn:
+        validity = _validity(agreement_versions(conn))
+        days = q.days_with_data(conn)
+    inside = [
+        d
+        for d in days
+        if validity is None or (validity[0] <= d and (validity[1] is None or d <= validity[1]))
+    ]
+    if day is None:
+        if not inside:
+            where = (
+                f" inside the agreement's validity ({_range_text(validity)})" if validity else ""
+            )
+            raise NotFound(f"no data{where}: ingest observations first")
+        return inside[-1]
+    if validity is not None and (day < validity[0] or (validity[1] and day > validity[1])):
+        raise InputError(
+            f"--date {day.isoformat()}: outside the agreement's validity ({_range_text(validity)})"
+        )
+    return day
+
+
+def _tree_head(conn: Connection) -> TreeHeadView | None:
+    from truceline.service.ledger import latest_tree_head
+
+    th = latest_tree_head(conn)
+    if th is None:
+        return None
+    root = th.root_hash if isinstance(th.root_hash, str) else bytes(th.root_hash).hex()
+    return TreeHeadView(int(th.size), root, int(th.issued_at), str(th.checkpoint))
+
+
+def _sector_coverage(
+    conn: Connection, agreement: Agreement | None, t0: int, t1: int
+) -> dict[str, float]:
+    from truceline.service.coverage import coverage_of, coverage_records
+
+    if agreement is None or not coverage_records(conn, t0, t1):
+        return {}
+    sectors = {z.id: z.geometry for z in agreement.zones_of("sector")}
+    return {k: round(float(v), 3) for k, v in sorted(coverage_of(conn, sectors, t0, t1).items())}
+
+
+def gather_daily(conn: Connection, day: date) -> DailyData:
+    """Read what the report of ``day`` (UTC) shows, with the day before for comparison."""
+    from truceline.service.agreements import agreement_in_force
+
+    t0, t1 = day_bounds(day)
+    agreement = agreement_in_force(conn, t0 + 43200)
+    tallies = q.observation_tallies(conn, t0, t1)
+    return DailyData(
+        day=day,
+        start=t0,
+        end=t1,
+        agreement=agreement,
+        obs_by_kind={k: n for k, (n, _rounds) in tallies.items()},
+        incidents=q.period_incidents(conn, t0, t1),
+        findings=q.period_findings(conn, t0, t1),
+        previous_incidents=q.period_incidents(conn, t0 - 86400, t0),
+        coverage=q.coverage_gaps(conn, t0, t1),
+        coverage_by_sector=_sector_coverage(conn, agreement, t0, t1),
+        tree_head=_tree_head(conn),
+    )
 
 
 def daily_report(
@@ -24,29 +129,39 @@ def daily_report(
     day: date,
     out_dir: Path,
     *,
+    edition: str = "public",
+    lang: str = "en",
     issue_head: bool = False,
     with_index_link: bool = False,
     pdf: bool = False,
 ) -> ReportPaths:
     """Write the daily report of ``day`` (UTC) into ``out_dir`` as HTML, JSON and PNG
-    (and PDF with ``pdf``).
+    (and PDF with ``pdf``), in ``edition`` (public or restricted) and ``lang``.
 
-    With ``issue_head`` a signed tree head is issued first (teammate E's ledger
-    service), so the report cites the ledger including everything it shows.
+    With ``issue_head`` a signed tree head is issued first, so the report cites the
+    ledger including everything it shows.
     """
+    from truceline.i18n import check_language
+    from truceline.report.editions import check_edition
+
+    check_edition(edition)
+    check_language(lang)
+    day = choose_day(ws, day)
     if issue_head:
         from truceline.service.ledger import issue_tree_head
 
         issue_tree_head(ws)
     with store_errors("reading the day's report"), ws.engine.connect() as conn:
         data = gather_daily(conn, day)
-    return write_daily(data, out_dir, with_index_link=with_index_link, pdf=pdf)
+    return write_daily(
+        data, out_dir, edition=edition, lang=lang, with_index_link=with_index_link, pdf=pdf
+    )
 
 
 def report_days(ws: Workspace) -> list[tuple[date, int]]:
     """Every UTC day with incidents and how many."""
     with store_errors("listing report days"), ws.engine.connect() as conn:
-        return days_with_incidents(conn)
+        return q.days_with_incidents(conn)
 
 
 def busiest_day(ws: Workspace, since: date | None = None, until: date | None = None) -> date:
@@ -61,6 +176,8 @@ def busiest_day(ws: Workspace, since: date | None = None, until: date | None = N
     return max(days, key=lambda dn: (dn[1], -dn[0].toordinal()))[0]
 
 
-def write_report_index(ws: Workspace, out_dir: Path, title: str = "") -> Path:
+def write_report_index(
+    ws: Workspace, out_dir: Path, title: str = "", *, edition: str = "public", lang: str = "en"
+) -> Path:
     """``index.html`` in ``out_dir``: every day with incidents, linked where reported."""
-    return write_index(out_dir, report_days(ws), title)
+    return write_index(out_dir, report_days(ws), title, edition=edition, lang=lang)

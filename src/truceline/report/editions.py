@@ -1,0 +1,114 @@
+"""The two editions of a report: ``restricted`` (everything, marked as such) and
+``public`` (what anyone may read).
+
+The public edition
+
+- names a party only on findings an analyst confirmed; an open finding says that its
+  party is not named until reviewed, and a finding graded ``unconfirmed`` is left out;
+- never names an incident's actor (attribution is published through findings only);
+- gives positions of weapons and movements only as a 0.1 degree grid cell and the
+  nearest settlement, and of other incidents to 0.01 degree (about a kilometre) with
+  an uncertainty of at least a kilometre;
+- never shows an observer's or a sensor's identity or position: coverage gaps are
+  summed by kind and source type, without source ids, notes or footprints.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from truceline.report.places import nearest
+
+__all__ = [
+    "EDITIONS",
+    "PUBLIC",
+    "RESTRICTED",
+    "check_edition",
+    "edition_view",
+    "public_coverage",
+    "public_finding",
+    "public_incident",
+]
+
+PUBLIC = "public"
+RESTRICTED = "restricted"
+EDITIONS = (PUBLIC, RESTRICTED)
+
+#: kinds whose exact position is targeting data
+_WEAPON_KINDS = frozenset({"weapon_sighting", "movement", "foreign_unit"})
+_INCIDENT_PRIVATE = ("actor", "actor_confidence", "actor_basis")
+
+
+def check_edition(edition: str) -> str:
+    from truceline.domain.errors import InputError
+
+    if edition not in EDITIONS:
+        raise InputError(f"unknown edition {edition!r}: choose public or restricted")
+    return edition
+
+
+def _snap(v: float, step: float) -> float:
+    return round((math.floor(round(v / step, 9)) + 0.5) * step, 6)
+
+
+def _place(lon: float, lat: float) -> dict[str, Any]:
+    p = nearest(lon, lat)
+    return {"name": p.name, "km": round(p.km), "direction": p.direction}
+
+
+def public_incident(i: dict[str, Any]) -> dict[str, Any]:
+    """An incident as the public edition shows it."""
+    out = {k: v for k, v in i.items() if k not in _INCIDENT_PRIVATE}
+    out["place"] = _place(float(i["lon"]), float(i["lat"]))
+    if i["kind"] in _WEAPON_KINDS:
+        out["lon"], out["lat"] = _snap(i["lon"], 0.1), _snap(i["lat"], 0.1)
+        out["radius_m"] = max(float(i["radius_m"]), 8000.0)
+        out["ellipse"] = None
+        out["position"] = "grid 0.1 degree"
+    else:
+        out["lon"], out["lat"] = round(float(i["lon"]), 2), round(float(i["lat"]), 2)
+        out["radius_m"] = max(float(i["radius_m"]), 1000.0)
+        out["position"] = "rounded to 0.01 degree"
+    return out
+
+
+def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
+    """A finding as the public edition shows it, or None if it is not published."""
+    if f.get("severity") == "unconfirmed" and f["status"] != "confirmed":
+        return None
+    out = dict(f)
+    if f["status"] != "confirmed":
+        out["party"] = None
+        out["party_basis"] = None
+        out["party_withheld"] = f.get("party") is not None
+    for k in ("lon", "lat"):
+        if out.get(k) is not None:
+            out[k] = round(float(out[k]), 2)
+    return out
+
+
+def public_coverage(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Coverage gaps summed by kind and source type: no ids, notes or footprints."""
+    sums: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in gaps:
+        key = (g["kind"], g["source_type"])
+        s = sums.setdefault(key, {"kind": key[0], "source_type": key[1], "n": 0, "hours": 0.0})
+        s["n"] += 1
+        s["hours"] += (int(g["t_end"]) - int(g["t_start"])) / 3600.0
+    return [dict(v, hours=round(v["hours"], 1)) for _, v in sorted(sums.items())]
+
+
+def edition_view(
+    incidents: list[dict[str, Any]],
+    findings: list[dict[str, Any]],
+    coverage: list[dict[str, Any]],
+    edition: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Incidents, findings and coverage gaps as ``edition`` shows them."""
+    check_edition(edition)
+    if edition == RESTRICTED:
+        placed = [dict(i, place=_place(i["lon"], i["lat"])) for i in incidents]
+        return placed, findings, coverage
+    published = [p for f in findings if (p := public_finding(f)) is not None]
+    return [public_incident(i) for i in incidents], published, public_coverage(coverage)

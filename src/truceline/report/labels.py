@@ -1,0 +1,70 @@
+"""Words of the vocabulary as reports print them, marked for translation.
+
+``N_`` only marks a string for extraction into the catalogues; the templates
+translate the value at run time with ``_(value)``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LABELS"]
+
+
+def N_(text: str) -> str:  # noqa: N802 - gettext's marker name
+    return text
+
+
+LABELS = (
+    # observation and incident kinds
+    N_("explosion"),
+    N_("projectile"),
+    N_("burst"),
+    N_("shot"),
+    N_("weapon_sighting"),
+    N_("movement"),
+    N_("drone"),
+    N_("flight"),
+    N_("casualty"),
+    N_("damage"),
+    N_("restriction"),
+    N_("foreign_unit"),
+    N_("denial"),
+    N_("other"),
+    N_("total"),
+    # incident and finding statuses
+    N_("reported"),
+    N_("corroborated"),
+    N_("verified"),
+    N_("disputed"),
+    N_("rejected"),
+    N_("open"),
+    N_("confirmed"),
+    N_("dismissed"),
+    # severities
+    N_("low"),
+    N_("medium"),
+    N_("high"),
+    N_("unconfirmed"),
+    # coverage gaps and source types
+    N_("outage"),
+    N_("denied"),
+    N_("monitor"),
+    N_("camera"),
+    N_("acoustic"),
+    N_("uav"),
+    N_("party"),
+    N_("osint"),
+    # editions
+    N_("public"),
+    N_("restricted"),
+    # compass points
+    N_("N"),
+    N_("NE"),
+    N_("E"),
+    N_("SE"),
+    N_("S"),
+    N_("SW"),
+    N_("W"),
+    N_("NW"),
+    N_("(none)"),
+    N_("(not attributed)"),
+)

@@ -1,0 +1,111 @@
+"""Place names for reports: a small gazetteer of towns along the lines of contact of
+2015 and 2025 and of major cities of the theatre, and the nearest of them to a point.
+
+Coordinates are public town-centre positions (rounded to 0.01 degree), the same
+public facts the shipped agreements were drawn through. They label maps and let the
+public edition say "8 km NE of Horlivka" instead of printing a weapon's position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+__all__ = ["GAZETTEER", "Place", "describe", "nearest"]
+
+#: (name, lon, lat, major): major cities are labelled on every map
+GAZETTEER: tuple[tuple[str, float, float, bool], ...] = (
+    ("Kyiv", 30.52, 50.45, True),
+    ("Kharkiv", 36.23, 49.99, True),
+    ("Dnipro", 35.05, 48.46, True),
+    ("Zaporizhzhia", 35.14, 47.84, True),
+    ("Odesa", 30.73, 46.48, True),
+    ("Lviv", 24.03, 49.84, True),
+    ("Mykolaiv", 31.99, 46.97, True),
+    ("Kherson", 32.62, 46.64, True),
+    ("Donetsk", 37.80, 48.00, True),
+    ("Luhansk", 39.31, 48.57, True),
+    ("Mariupol", 37.55, 47.10, True),
+    ("Sumy", 34.80, 50.91, True),
+    ("Chernihiv", 31.29, 51.50, True),
+    ("Poltava", 34.55, 49.59, True),
+    ("Belgorod", 36.59, 50.60, True),
+    ("Rostov-on-Don", 39.72, 47.22, True),
+    ("Simferopol", 34.10, 44.95, True),
+    ("Kramatorsk", 37.56, 48.74, False),
+    ("Sloviansk", 37.61, 48.85, False),
+    ("Sievierodonetsk", 38.49, 48.95, False),
+    ("Lysychansk", 38.43, 48.90, False),
+    ("Bakhmut", 38.00, 48.60, False),
+    ("Horlivka", 38.05, 48.31, False),
+    ("Avdiivka", 37.75, 48.14, False),
+    ("Yasynuvata", 37.86, 48.13, False),
+    ("Makiivka", 37.96, 48.05, False),
+    ("Pokrovsk", 37.18, 48.28, False),
+    ("Myrnohrad", 37.27, 48.30, False),
+    ("Kostiantynivka", 37.71, 48.53, False),
+    ("Toretsk", 37.84, 48.40, False),
+    ("Chasiv Yar", 37.84, 48.59, False),
+    ("Volnovakha", 37.50, 47.60, False),
+    ("Debaltseve", 38.41, 48.34, False),
+    ("Popasna", 38.38, 48.63, False),
+    ("Zolote", 38.51, 48.69, False),
+    ("Shchastia", 39.23, 48.74, False),
+    ("Stanytsia Luhanska", 39.49, 48.66, False),
+    ("Marinka", 37.50, 47.94, False),
+    ("Vuhledar", 37.25, 47.78, False),
+    ("Shyrokyne", 37.73, 47.06, False),
+    ("Novoazovsk", 38.08, 47.11, False),
+    ("Kupiansk", 37.62, 49.71, False),
+    ("Vovchansk", 36.95, 50.29, False),
+    ("Lyman", 37.81, 48.99, False),
+    ("Siversk", 38.10, 48.87, False),
+    ("Velyka Novosilka", 36.83, 47.84, False),
+    ("Huliaipole", 36.26, 47.66, False),
+    ("Orikhiv", 35.79, 47.57, False),
+    ("Vasylivka", 35.28, 47.44, False),
+    ("Enerhodar", 34.66, 47.50, False),
+    ("Nikopol", 34.39, 47.57, False),
+    ("Melitopol", 35.37, 46.85, False),
+    ("Berdiansk", 36.80, 46.76, False),
+    ("Nova Kakhovka", 33.37, 46.76, False),
+)
+
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    km: float  # distance from the place to the point
+    direction: str  # compass point of the point as seen from the place
+
+
+@cache
+def _table() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    lon = np.array([g[1] for g in GAZETTEER])
+    lat = np.array([g[2] for g in GAZETTEER])
+    return lon, lat, tuple(g[0] for g in GAZETTEER)
+
+
+def nearest(lon: float, lat: float) -> Place:
+    """The gazetteer's place nearest to (lon, lat), on the WGS84 ellipsoid."""
+    from pyproj import Geod
+
+    plon, plat, names = _table()
+    az, _back, dist = Geod(ellps="WGS84").inv(
+        plon, plat, np.full_like(plon, lon), np.full_like(plat, lat)
+    )
+    i = int(np.argmin(dist))
+    compass = _COMPASS[int(((float(az[i]) % 360) + 22.5) // 45) % 8]
+    return Place(names[i], float(dist[i]) / 1000.0, compass)
+
+
+def describe(lon: float, lat: float) -> str:
+    """ "8 km NE of Horlivka", or "Horlivka" within 2 km of its centre."""
+    p = nearest(lon, lat)
+    if p.km < 2.0:
+        return p.name
+    return f"{p.km:.0f} km {p.direction} of {p.name}"

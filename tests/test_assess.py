@@ -42,6 +42,10 @@ def test_assess_writes_html_pdf_json_with_counts(workspace: Workspace, tmp_path:
     assert doc["open"]["by_party"] == {"not determined": 1}
     assert [t["rule_id"] for t in doc["confirmed"]["by_term"]] == ["band", "nofor"]
     assert doc["confirmed"]["by_term"][0]["text"] == "text of band"
+    assert doc["period"] == {"from": "2026-02-01", "to": "2026-02-28", "end": "2026-03-01"}
+    trend = doc["confirmed"]["trend"]
+    assert trend[0] == {"week": "2026-W05", "start": "2026-02-01", "end": "2026-02-01", "n": 0}
+    assert trend[-1]["end"] == "2026-02-28"  # weeks carry their days, cut to the period
     weeks = {w["week"]: w["n"] for w in doc["confirmed"]["trend"]}
     assert weeks["2026-W07"] == 1 and weeks["2026-W08"] == 1 and sum(weeks.values()) == 2
     first = doc["findings"][0]
@@ -51,6 +55,7 @@ def test_assess_writes_html_pdf_json_with_counts(workspace: Workspace, tmp_path:
     assert paths.map_png.read_bytes().startswith(b"\x89PNG")
     html = paths.html.read_text(encoding="utf-8")
     assert "Breach assessment" in html and paths.map_png.name in html
+    assert "2026-02-09 to 2026-02-15" in html and "both included" in html
 
 
 def test_assess_empty_period_and_cli(sqlite_workspace: Workspace, tmp_path: Path) -> None:
@@ -58,11 +63,12 @@ def test_assess_empty_period_and_cli(sqlite_workspace: Workspace, tmp_path: Path
     out = tmp_path / "cli"
     r = CliRunner().invoke(
         app,
-        ["--db", sqlite_workspace.url, "assess", "--from", "2025-06-01", "--to", "2025-07-01",
+        ["--db", sqlite_workspace.url, "assess", "--from", "2025-06-01", "--to", "2025-06-30",
          "--out", str(out)],
     )  # fmt: skip
     assert r.exit_code == 0, r.output
     doc = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    assert doc["period"]["to"] == "2025-06-30"  # --to is the last day, included
     assert doc["confirmed"]["total"] == 0 and doc["findings"] == []
     assert next(out.glob("*.pdf")).read_bytes()[:4] == b"%PDF"
     bad = CliRunner().invoke(

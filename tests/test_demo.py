@@ -69,6 +69,10 @@ def test_demo_builtin_through_the_cli(tmp_path: Path) -> None:
         assert verify_record(bytes(r["public_key"]), rec, r["signature"]) is None
     html = sorted((out / "reports").glob("daily-*.html"))
     assert len(html) == 1 and (out / "reports" / "index.html").is_file()
+    public = html[0].read_text() + html[0].with_suffix(".json").read_text()
+    observers = [s for s in groups if not s.startswith(("outlet", "wire", "party"))]
+    leaked = [s for s in observers if re.search(rf"\b{re.escape(s)}\b", public)]
+    assert observers and leaked == []  # the public edition names no monitor or sensor
 
 
 @pytest.mark.slow
@@ -99,6 +103,7 @@ def test_demo_on_real_ucdp_events(real_data: Path, tmp_path: Path) -> None:
     assert minsk.valid_from - 86400 < day_t < (minsk.valid_to or 2**40)  # during the ceasefire
     doc = _report_is_whole(r)
     assert doc["agreement"]["id"] == "minsk-2015"
+    assert not any(i["time_known"] for i in doc["incidents"])  # UCDP gives days, not times
 
 
 def test_default_agreement_is_found() -> None:

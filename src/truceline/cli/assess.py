@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import typer
@@ -14,13 +15,14 @@ __all__ = ["register"]
 def assess(
     ctx: typer.Context,
     date_from: str = typer.Option(..., "--from", help="first day (YYYY-MM-DD)"),
-    date_to: str = typer.Option(..., "--to", help="day after the last (YYYY-MM-DD)"),
+    date_to: str = typer.Option(..., "--to", help="last day covered, included (YYYY-MM-DD)"),
     out: Path = typer.Option(..., "--out", help="folder for the HTML, PDF, JSON and map"),
 ) -> None:
     """Summarise confirmed (and, apart, open) findings of a period for guarantors."""
     from truceline.service.findings import assess as run
 
-    paths = run(workspace(ctx), parse_date(date_from, "--from"), parse_date(date_to, "--to"), out)
+    last = parse_date(date_to, "--to")
+    paths = run(workspace(ctx), parse_date(date_from, "--from"), last + timedelta(days=1), out)
     for label, p in (("HTML", paths.html), ("PDF", paths.pdf), ("JSON", paths.json)):
         console.print(f"{label:5} {p}")
 

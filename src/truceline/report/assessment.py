@@ -49,18 +49,23 @@ def _week(t: int) -> str:
     return f"{y}-W{w:02d}"
 
 
-def _weeks(d1: date, d2: date) -> list[str]:
-    out: list[str] = []
+def _weeks(d1: date, d2: date) -> list[dict[str, str]]:
+    """The ISO weeks that meet [d1, d2), each with its first and last day inside it."""
+    out: list[dict[str, str]] = []
     d = d1 - timedelta(days=d1.weekday())
     while d < d2:
         y, w, _ = d.isocalendar()
-        out.append(f"{y}-W{w:02d}")
+        first, last = max(d, d1), min(d + timedelta(days=6), d2 - timedelta(days=1))
+        out.append({"week": f"{y}-W{w:02d}", "start": first.isoformat(), "end": last.isoformat()})
         d += timedelta(days=7)
     return out
 
 
 def _summary(
-    fs: Sequence[dict[str, Any]], weeks: list[str], texts: dict[tuple[Any, ...], str], t0: int
+    fs: Sequence[dict[str, Any]],
+    weeks: list[dict[str, str]],
+    texts: dict[tuple[Any, ...], str],
+    t0: int,
 ) -> dict[str, Any]:
     by_term: dict[str, dict[str, Any]] = {}
     for f in fs:
@@ -91,7 +96,7 @@ def _summary(
         ],  # fmt: skip
         "by_party": dict(sorted(Counter(f["party"] or NOT_DETERMINED for f in fs).items())),
         "by_severity": {s: sum(1 for f in fs if f["severity"] == s) for s in SEVERITIES},
-        "trend": [{"week": w, "n": trend.get(w, 0)} for w in weeks],
+        "trend": [dict(w, n=trend.get(w["week"], 0)) for w in weeks],
     }
 
 
@@ -103,7 +108,8 @@ def assessment_doc(
     tree_head: dict[str, Any] | None = None,
     generated_at: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON document of the assessment of [d1, d2)."""
+    """The JSON document of the assessment of [d1, d2): ``period.to`` is the last day
+    covered (inclusive), ``period.end`` the day after it."""
     texts = {(a.id, a.version, r.id): r.text for a in agreements for r in a.rules}
     weeks = _weeks(d1, d2)
     t0 = int(datetime(d1.year, d1.month, d1.day, tzinfo=UTC).timestamp())
@@ -115,7 +121,11 @@ def assessment_doc(
     open_ = [f for f in listed if f["status"] == "open"]
     return {
         "kind": "breach_assessment",
-        "period": {"from": d1.isoformat(), "to": d2.isoformat()},
+        "period": {
+            "from": d1.isoformat(),
+            "to": (d2 - timedelta(days=1)).isoformat(),
+            "end": d2.isoformat(),
+        },
         "generated_at": datetime.fromtimestamp(
             generated_at if generated_at is not None else int(datetime.now(UTC).timestamp()), UTC
         ).isoformat(),
@@ -147,6 +157,8 @@ def write_assessment(
     paths = AssessmentPaths(*(out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "json", "png")))
     paths.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
     title = f"Findings {doc['period']['from']} to {doc['period']['to']} (confirmed and open)"
+    if len(doc["findings"]) > 60:
+        title += f"; {len(doc['findings'])} findings shown as small rings"
     render_map(agreement, incidents, doc["findings"], paths.map_png, title)
     html = (
         template_env().get_template("assessment.html.j2").render(r=doc, map_png=paths.map_png.name)

@@ -244,6 +244,18 @@ MAX_LABELLED = 20
 
 def _findings(ax: Axes, findings: Sequence[dict[str, Any]]) -> None:
     pts = [(n, f["lon"], f["lat"]) for n, f in enumerate(findings, 1) if f.get("lon") is not None]
+    if len(pts) > 3 * MAX_LABELLED:  # a mass of rings hides the map: small rings, no numbers
+        ax.scatter(
+            [p[1] for p in pts],
+            [p[2] for p in pts],
+            s=18,
+            facecolors="none",
+            edgecolors="#b01c1c",
+            lw=0.6,
+            alpha=0.7,
+            zorder=8,
+        )
+        return
     if pts:
         ax.scatter(
             [p[1] for p in pts],

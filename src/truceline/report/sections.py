@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from truceline.domain.vocab import CIVILIAN_HARM_KINDS, RESTRICTION_KINDS
 from truceline.report.counts import tally, violations
 
 __all__ = ["WEAPON_RULE_KINDS", "civilian_harm", "narrative", "restrictions", "weapons"]
@@ -17,7 +18,8 @@ __all__ = ["WEAPON_RULE_KINDS", "civilian_harm", "narrative", "restrictions", "w
 WEAPON_RULE_KINDS = frozenset(
     {"withdrawal_band", "withdrawal_area", "storage_site", "equipment_observed", "ceiling"}
 )
-_CIVILIAN_KINDS = ("casualty", "damage")
+_CIVILIAN_KINDS = CIVILIAN_HARM_KINDS | {"casualty", "damage"}
+_CASUALTY_KINDS = frozenset({"casualty", "civilian_casualty"})
 
 
 def _place_name(i: Mapping[str, Any]) -> str | None:
@@ -45,7 +47,7 @@ def narrative(incidents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "verified": sum(1 for i in fire if i["status"] == "verified"),
                 "places": [p for p, _ in places.most_common(3)],
                 "weapons": sum(1 for i in rows if i["kind"] == "weapon_sighting"),
-                "restrictions": sum(1 for i in rows if i["kind"] == "restriction"),
+                "restrictions": sum(1 for i in rows if i["kind"] in RESTRICTION_KINDS),
                 "civilian": sum(int(i["count"]) for i in rows if i["kind"] in _CIVILIAN_KINDS),
             }
         )
@@ -68,7 +70,7 @@ def restrictions(
     """Restrictions of the mission's freedom of movement: reported restrictions (with
     the party controlling the area where stated) and access denied to sources."""
     return {
-        "incidents": [dict(i) for i in incidents if i["kind"] == "restriction"],
+        "incidents": [dict(i) for i in incidents if i["kind"] in RESTRICTION_KINDS],
         "denied": [dict(g) for g in gaps if g["kind"] == "denied"],
     }
 
@@ -78,6 +80,6 @@ def civilian_harm(incidents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     rows = [dict(i) for i in incidents if i["kind"] in _CIVILIAN_KINDS]
     return {
         "incidents": rows,
-        "casualties": sum(int(i["count"]) for i in rows if i["kind"] == "casualty"),
-        "damage": sum(int(i["count"]) for i in rows if i["kind"] == "damage"),
+        "casualties": sum(int(i["count"]) for i in rows if i["kind"] in _CASUALTY_KINDS),
+        "damage": sum(int(i["count"]) for i in rows if i["kind"] not in _CASUALTY_KINDS),
     }

@@ -1,4 +1,5 @@
-"""Early warning (to come): per-sector time series of incidents, escalation models
-against a baseline, alerts (sector, window, score, baseline, drivers, who was told)
-and their backtest. Alerts go to subscribers by webhook (HMAC-SHA256) and
-server-sent events. See DESIGN.md, "Flow" and "Words: Alert"."""
+"""Early warning: daily count series per unit, forecasts of the next days' totals
+against the baselines an analyst would use, escalation probabilities, a same-day
+surge detector, and their rolling-origin backtest. Pure: arrays in, arrays and
+dataclasses out (the readers parse files; nothing here touches the store).
+See docs/early-warning.md."""

@@ -1,0 +1,162 @@
+"""Daily series from files: air-raid alert records, UCDP GED events, and tables of
+published daily counts.
+
+Days are local days of the stated time zone (default Europe/Kyiv, the zone of the
+reference agreement). What a reader leaves out or reshapes is written into the
+series' ``notes``, never done silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from truceline.domain.errors import InputError, Problem
+from truceline.warning.series import DailySeries, from_events, local_days
+
+__all__ = ["DEFAULT_TZ", "read_air_raid", "read_counts_table", "read_series", "read_ucdp_events"]
+
+DEFAULT_TZ = "Europe/Kyiv"
+#: a region with fewer alert starts than this is left out: a region whose alert
+#: never ends (Luhansk from 2022-04-04, Crimea from 2022-12-10) has almost none
+MIN_ALERT_STARTS = 30
+
+
+def _read(path: Path, columns: dict[str, pa.DataType] | None = None) -> pa.Table:
+    try:
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=columns))
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputError(f"{path}: cannot read as CSV: {exc}") from exc
+
+
+def _need(path: Path, table: pa.Table, cols: tuple[str, ...], layout: str) -> None:
+    missing = [c for c in cols if c not in table.column_names]
+    if missing:
+        raise InputError(f"{path}: not {layout}: missing column(s) {', '.join(missing)}")
+
+
+def _epoch(path: Path, table: pa.Table, col: str) -> np.ndarray:
+    arr = table.column(col)
+    if not pa.types.is_timestamp(arr.type):
+        raise InputError(f"{path}: column {col!r} is not ISO 8601 times with an offset")
+    if arr.null_count:
+        row = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0]) + 2
+        raise InputError(f"{path}: empty time", [Problem("empty time", str(path), row, col)])
+    secs = arr.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).to_numpy()
+    return np.asarray(secs, dtype=np.int64)
+
+
+def read_air_raid(
+    path: Path, *, tz: str = DEFAULT_TZ, min_starts: int = MIN_ALERT_STARTS
+) -> DailySeries:
+    """Alert starts (at any level: oblast, raion or hromada) per oblast and local day.
+
+    Reads the official layout (``oblast, level, started_at``) and the volunteer one
+    (``region, started_at``). Regions with fewer than ``min_starts`` starts are left
+    out and named in the notes.
+    """
+    table = _read(path)
+    unit_col = "oblast" if "oblast" in table.column_names else "region"
+    _need(path, table, (unit_col, "started_at"), "an air-raid alert file")
+    units = np.asarray(table.column(unit_col).fill_null("").to_pylist(), dtype=object)
+    days = local_days(_epoch(path, table, "started_at"), tz)
+    names, n = np.unique(units.astype(str), return_counts=True)
+    few = [f"{u} ({c} starts)" for u, c in zip(names, n, strict=True) if c < min_starts or not u]
+    keep = tuple(str(u) for u, c in zip(names, n, strict=True) if c >= min_starts and u)
+    notes = (
+        f"alert starts at any level per local day ({tz})",
+        f"left out, fewer than {min_starts} starts (an alert that never ends): {', '.join(few)}",
+    )
+    return from_events(units, days, tz=tz, unit_order=keep, notes=notes)
+
+
+def read_ucdp_events(
+    path: Path, *, units: tuple[str, ...] | None = None, tz: str = DEFAULT_TZ
+) -> DailySeries:
+    """UCDP GED events per ``adm_1`` and day (``date_start``; GED dates are local dates).
+
+    An event whose ``date_end`` is after ``date_start`` is counted on its first day
+    and the number of such events is stated in the notes.
+    """
+    table = _read(path, {"date_start": pa.date32(), "date_end": pa.date32(), "adm_1": pa.string()})
+    _need(path, table, ("adm_1", "date_start", "date_end"), "a UCDP GED file")
+    start = table.column("date_start").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    end = table.column("date_end").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    adm1 = np.asarray(table.column("adm_1").fill_null("").to_pylist(), dtype=object)
+    chosen = units if units is not None else tuple(sorted({str(a) for a in adm1 if a}))
+    inside = np.isin(adm1.astype(str), np.asarray(chosen, dtype=str))
+    multi = int(((end > start) & inside).sum())
+    notes = (
+        "UCDP events per date_start (local dates as published)",
+        f"{multi} event(s) spanning more than one day counted on their first day",
+    )
+    return from_events(adm1, start.astype(np.int64), tz=tz, unit_order=chosen, notes=notes)
+
+
+def read_counts_table(path: Path, *, tz: str = DEFAULT_TZ, spread: bool = True) -> DailySeries:
+    """A table of published counts: ``date, region, count`` with optional ``kind`` and
+    optional ``period_start, period_end`` (ISO times with offset).
+
+    A period that is not one local calendar day (evening to evening; a weekend) is
+    spread evenly over the local days it touches (largest remainders keep the total)
+    when ``spread``; otherwise the file is refused naming those rows.
+    """
+    table = _read(path, {"region": pa.string(), "date": pa.date32()})
+    _need(path, table, ("date", "region", "count"), "a table of daily counts")
+    counts = table.column("count").to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(~np.isfinite(counts.astype(float)) | (counts < 0))
+    if bad.size:
+        probs = [
+            Problem("count must be a whole number >= 0", str(path), int(i) + 2, "count")
+            for i in bad
+        ]
+        raise InputError(f"{path}: {bad.size} bad count(s)", probs)
+    region = np.asarray(table.column("region").fill_null("").to_pylist(), dtype=object)
+    if "kind" in table.column_names:
+        kind = np.asarray(table.column("kind").fill_null("").to_pylist(), dtype=object)
+        region = np.char.add(np.char.add(region.astype(str), "/"), kind.astype(str))
+    day = table.column("date").cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    first, last = day, day
+    if "period_start" in table.column_names and "period_end" in table.column_names:
+        ps = local_days(_epoch(path, table, "period_start"), tz)
+        # an end at local midnight closes the previous day
+        pe = local_days(_epoch(path, table, "period_end") - 1, tz)
+        first, last = ps, np.maximum(pe, ps)
+    long_ = np.flatnonzero(last > first)
+    if long_.size and not spread:
+        probs = [
+            Problem("period is not one local day", str(path), int(i) + 2, "period_end")
+            for i in long_
+        ]
+        raise InputError(f"{path}: {long_.size} period(s) longer than one day", probs)
+    u, d, w = _spread(region.astype(str), first, last, counts.astype(np.int64))
+    note = f"{long_.size} multi-day period(s) spread evenly over their local days ({tz})"
+    return from_events(u, d, tz=tz, weights=w, notes=(note,))
+
+
+def _spread(
+    units: np.ndarray, first: np.ndarray, last: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per (record, day) with whole counts that add up to each record's count."""
+    span = (last - first + 1).astype(np.int64)
+    rec = np.repeat(np.arange(span.size), span)
+    offset = np.arange(rec.size) - np.repeat(np.cumsum(span) - span, span)
+    base = counts[rec] // span[rec]
+    extra = (offset < (counts[rec] % span[rec])).astype(np.int64)
+    return units[rec], first[rec] + offset, base + extra
+
+
+def read_series(
+    path: Path, layout: str, *, tz: str = DEFAULT_TZ, units: tuple[str, ...] | None = None
+) -> DailySeries:
+    """Dispatch by layout name: ``alerts``, ``ucdp`` or ``counts``."""
+    if layout == "alerts":
+        return read_air_raid(path, tz=tz)
+    if layout == "ucdp":
+        return read_ucdp_events(path, units=units, tz=tz)
+    if layout == "counts":
+        return read_counts_table(path, tz=tz)
+    raise InputError(f"unknown series layout {layout!r} (alerts, ucdp, counts)")

@@ -106,3 +106,23 @@ def test_each_term_is_worded_as_in_the_version_that_judged_it_and_every_finding_
     both = assessment_doc([feb, {**feb, "id": 3, "agreement_version": 2}], date(2026, 2, 1),
                           date(2026, 3, 1), [v1, v2])  # fmt: skip
     assert both["confirmed"]["by_term"][0]["text"] == "text of band / amended band"
+
+
+def test_assess_in_russian(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    _world(sqlite_workspace)
+    out = tmp_path / "ru"
+    r = CliRunner().invoke(
+        app,
+        ["--db", sqlite_workspace.url, "assess", "--from", "2026-02-01", "--to", "2026-02-28",
+         "--out", str(out), "--lang", "ru"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    html = (out / "assessment-2026-02-01-2026-02-28.ru.html").read_text(encoding="utf-8")
+    assert '<html lang="ru">' in html and "Оценка нарушений" in html
+    assert "Подтверждённые выводы" in html and "Confirmed findings" not in html
+    bad = CliRunner().invoke(
+        app,
+        ["--db", sqlite_workspace.url, "assess", "--from", "2026-02-01", "--to", "2026-02-28",
+         "--out", str(out), "--lang", "de"],
+    )  # fmt: skip
+    assert bad.exit_code != 0 and "unknown language" in f"{bad.output}{bad.exception}"

@@ -17,12 +17,15 @@ def assess(
     date_from: str = typer.Option(..., "--from", help="first day (YYYY-MM-DD)"),
     date_to: str = typer.Option(..., "--to", help="last day covered, included (YYYY-MM-DD)"),
     out: Path = typer.Option(..., "--out", help="folder for the HTML, PDF, JSON and map"),
+    lang: str = typer.Option("en", "--lang", help="en, uk or ru"),
 ) -> None:
     """Summarise confirmed (and, apart, open) findings of a period for guarantors."""
+    from truceline.i18n import check_language
     from truceline.service.findings import assess as run
 
     last = parse_date(date_to, "--to")
-    paths = run(workspace(ctx), parse_date(date_from, "--from"), last + timedelta(days=1), out)
+    first = parse_date(date_from, "--from")
+    paths = run(workspace(ctx), first, last + timedelta(days=1), out, check_language(lang))
     for label, p in (("HTML", paths.html), ("PDF", paths.pdf), ("JSON", paths.json)):
         console.print(f"{label:5} {p}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from truceline.domain.errors import InputError
+from truceline.report.labels import N_
 from truceline.report.mapping import render_map
 from truceline.report.render import template_env
 
@@ -25,7 +26,7 @@ __all__ = ["BASIS", "AssessmentPaths", "assessment_doc", "write_assessment"]
 
 NOT_DETERMINED = "not determined"
 SEVERITIES = ("high", "medium", "low")
-BASIS = (
+BASIS = N_(
     "Guarantees would be weighed on confirmed findings only: each names the term broken, the "
     "evidence (incidents fused from independently graded sources, declarations filed by the "
     "parties or the operator) and the ledger leaves that anyone holding a published tree head "
@@ -147,21 +148,33 @@ def write_assessment(
     out_dir: Path,
     agreement: Any | None,
     incidents: Sequence[dict[str, Any]],
+    lang: str = "en",
 ) -> AssessmentPaths:
-    """Write ``assessment-D1-D2.{json,png,html,pdf}`` into ``out_dir``."""
+    """Write ``assessment-D1-D2.{json,png,html,pdf}`` into ``out_dir`` (``.LANG`` added
+    before the extension for a language other than English)."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder: {exc.strerror}") from exc
     stem = f"assessment-{doc['period']['from']}-{doc['period']['to']}"
+    if lang != "en":
+        stem += f".{lang}"
     paths = AssessmentPaths(*(out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "json", "png")))
     paths.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
-    title = f"Findings {doc['period']['from']} to {doc['period']['to']} (confirmed and open)"
+    from truceline.i18n import translations
+
+    _ = translations(lang).gettext
+    title = _("Findings %(start)s to %(end)s (confirmed and open)") % {
+        "start": doc["period"]["from"],
+        "end": doc["period"]["to"],
+    }
     if len(doc["findings"]) > 60:
-        title += f"; {len(doc['findings'])} findings shown as small rings"
-    render_map(agreement, incidents, doc["findings"], paths.map_png, title)
+        title += "; " + _("%(n)s findings shown as small rings") % {"n": len(doc["findings"])}
+    render_map(agreement, incidents, doc["findings"], paths.map_png, title, lang=lang)
     html = (
-        template_env().get_template("assessment.html.j2").render(r=doc, map_png=paths.map_png.name)
+        template_env(lang)
+        .get_template("assessment.html.j2")
+        .render(r=doc, map_png=paths.map_png.name)
     )
     paths.html.write_text(html, encoding="utf-8")
     _pdf(html, out_dir, paths.pdf)

@@ -50,6 +50,8 @@ LABELS = (
     N_("medium"),
     N_("high"),
     N_("unconfirmed"),
+    N_("major"),
+    N_("minor"),
     # coverage gaps and source types
     N_("outage"),
     N_("denied"),

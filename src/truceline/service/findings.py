@@ -258,7 +258,7 @@ def _evidence_incidents(conn: Connection, rows: list[FindingRow]) -> list[dict[s
     return out
 
 
-def assess(ws: Workspace, d1: date, d2: date, out_dir: Path) -> AssessmentPaths:
+def assess(ws: Workspace, d1: date, d2: date, out_dir: Path, lang: str = "en") -> AssessmentPaths:
     """The breach assessment of [d1, d2) for guarantors: HTML, PDF, JSON and map in ``out_dir``."""
     from truceline.compliance.periods import to_epoch
     from truceline.report.assessment import assessment_doc, write_assessment
@@ -278,4 +278,4 @@ def assess(ws: Workspace, d1: date, d2: date, out_dir: Path) -> AssessmentPaths:
     head_doc = None if head is None else {"size": head.size, "root_hash": head.root_hash}
     doc = assessment_doc([asdict(f) for f in rows], d1, d2, versions, head_doc)
     latest = versions[-1] if versions else None
-    return write_assessment(doc, out_dir, latest, incs)
+    return write_assessment(doc, out_dir, latest, incs, lang)

@@ -48,6 +48,7 @@ COMMANDS: list[Command] = [
     Command("ledger", "ledger", "The ledger: tree heads, proofs, export, verify."),
     Command("keys", "ledger", "The mission's signing keys."),
     Command("witness", "ledger", "Witness a log: check consistency, cosign heads."),
+    Command("export", "export", "Export incidents or findings: STIX 2.1, HXL CSV, GeoJSON."),
     Command("demo", "demo", "Run the whole pipeline on a built-in scenario."),
     Command("users", "users", "API users: roles and tokens (a token is shown once)."),
     Command("serve", "serve", "Serve the HTTP API over this workspace."),

@@ -43,6 +43,7 @@ COMMANDS: list[Command] = [
     Command("check", "check", "Check incidents and declarations against the agreement."),
     Command("findings", "check", "Review findings: list, show, confirm, dismiss, reopen."),
     Command("declare", "declarations", "Store a party's or operator's declaration."),
+    Command("notify", "notify", "Deconfliction register: notify, amend, answer, conflicts."),
     Command("report", "report", "Write the daily report (HTML, JSON, map)."),
     Command("assess", "assess", "Write a breach assessment for a period."),
     Command("ledger", "ledger", "The ledger: tree heads, proofs, export, verify."),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import shapely
 from sqlalchemy import Connection, select
 
 from truceline.compliance.agreement.model import Agreement
@@ -37,6 +38,7 @@ from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
+from truceline.store.notifications import list_notifications
 from truceline.store.schema import incident_observations, incidents, observations
 
 __all__ = [
@@ -110,8 +112,17 @@ def _states(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
 
 
 def notifications(conn: Connection) -> Notifications:
-    """The notified activities. The deconfliction register is not built yet: none."""
-    return Notifications()
+    """The active notifications of the deconfliction register (cancelled ones cover
+    nothing; an amended one keeps the time of its first filing)."""
+    rows = list_notifications(conn, status="active")
+    return Notifications(
+        party=tuple(n.party for n in rows),
+        activity=tuple(n.activity for n in rows),
+        t_start=tuple(n.t_start for n in rows),
+        t_end=tuple(n.t_end for n in rows),
+        filed_at=tuple(n.filed_at for n in rows),
+        footprint=tuple(shapely.from_geojson([n.footprint for n in rows]).tolist()),
+    )
 
 
 def judge(

@@ -343,3 +343,100 @@ api_users = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
 )
+
+# -- deconfliction register ---------------------------------------------------
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("party", String(40), nullable=False),  # the notifier: a party or an aid organisation
+    Column("activity", String(40), nullable=False),  # an activity, or a protected site's kind
+    Column("status", String(20), nullable=False),  # active | cancelled
+    Column("version", Integer, nullable=False),  # the current version
+    Column("footprint", Text, nullable=False),  # GeoJSON (lon/lat) of the current version
+    Column("minx", Float, nullable=False),
+    Column("miny", Float, nullable=False),
+    Column("maxx", Float, nullable=False),
+    Column("maxy", Float, nullable=False),
+    Column("t_start", BigInteger, nullable=False),
+    Column("t_end", BigInteger, nullable=False),  # 2**62 for a site until withdrawn
+    Column("alt_min", Float, nullable=False),
+    Column("alt_max", Float, nullable=False),
+    Column("personnel", Integer),
+    Column("details", Text, nullable=False),  # JSON: the notifier's own details (units...)
+    Column("filed_at", BigInteger, nullable=False),  # when version 1 was filed
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "status", "t_start", "t_end"),
+)
+
+notification_versions = Table(
+    "notification_versions",
+    metadata,
+    Column("notification_id", Integer, ForeignKey("notifications.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("action", String(20), nullable=False),  # notify | amend | cancel
+    Column("activity", String(40), nullable=False),
+    Column("footprint", Text, nullable=False),
+    Column("t_start", BigInteger, nullable=False),
+    Column("t_end", BigInteger, nullable=False),
+    Column("alt_min", Float, nullable=False),
+    Column("alt_max", Float, nullable=False),
+    Column("personnel", Integer),
+    Column("details", Text, nullable=False),
+    Column("cited", Text, nullable=False),  # JSON {notification id: version} it cited
+    Column("reason", Text),
+    Column("at", BigInteger, nullable=False),
+    Column("ledger_index", BigInteger),
+)
+
+notification_conflicts = Table(
+    "notification_conflicts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notification_id", Integer, ForeignKey("notifications.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),  # volume | site | zone | notice
+    Column("other_id", Integer),  # the other notification met (volume, site)
+    Column("other_version", Integer),
+    Column("other_party", String(40)),
+    Column("rule_id", String(100)),  # the agreement rule broken (zone, notice)
+    Column("zone_id", String(100)),
+    Column("summary", Text, nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("seconds", BigInteger),  # shared time; null when both stand until withdrawn
+    Column("alt_m", Float),  # shared altitude; null when both cover every altitude
+    Column("found_at", BigInteger, nullable=False),
+    Column("ledger_index", BigInteger),
+    Index(None, "notification_id"),
+)
+
+notification_answers = Table(
+    "notification_answers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("notification_id", Integer, ForeignKey("notifications.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("party", String(40), nullable=False),  # who must answer
+    Column("sent_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("answer", String(20)),  # acknowledged | objected; null while awaited
+    Column("reason", Text),
+    Column("answered_at", BigInteger),
+    Column("escalated_at", BigInteger),
+    Column("ledger_index", BigInteger),
+    UniqueConstraint("notification_id", "version", "party"),
+    Index(None, "answer", "due_at"),
+)
+
+hotline_calls = Table(
+    "hotline_calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Column("caller", String(100), nullable=False),
+    Column("party", String(40)),
+    Column("notification_id", Integer, ForeignKey("notifications.id")),
+    Column("summary", Text, nullable=False),
+    Column("ledger_index", BigInteger),
+)

@@ -193,7 +193,8 @@ class Declaration:
 
 @dataclass(frozen=True, slots=True)
 class Notifications:
-    """Notified activities (the deconfliction register when it lands): plain columns."""
+    """Notified activities from the deconfliction register: plain columns (footprints as
+    lon/lat shapely geometries, when given, refine the bounding boxes)."""
 
     party: tuple[str, ...] = ()
     activity: tuple[str, ...] = ()
@@ -201,6 +202,8 @@ class Notifications:
     t_end: tuple[int, ...] = ()
     filed_at: tuple[int, ...] = ()
     bbox: tuple[tuple[float, float, float, float], ...] = ()
+    footprint: tuple[Any, ...] = ()
+    available: bool = True  # False: no register to judge notification duties against
 
 
 @dataclass(frozen=True, slots=True)

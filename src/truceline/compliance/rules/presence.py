@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import shapely
 
 from truceline.compliance.rules._incident import Group, incident_findings, placement
 from truceline.compliance.rules.base import Context, Finding, Notifications
@@ -52,6 +53,10 @@ def prohibition(rule: Rule, ctx: Context) -> list[Finding]:
     )
 
 
+#: register activities that count as a "movement" named in a duty
+_MOVEMENTS = frozenset({"movement", "convoy", "rotation"})
+
+
 def notified(
     notes: Notifications,
     activities: set[str],
@@ -60,25 +65,39 @@ def notified(
     lon: float,
     lat: float,
     days_ahead: float,
-) -> bool:
-    """Whether a notification filed ``days_ahead`` days before covers this activity."""
+) -> str:
+    """How the register covers an activity seen at (t, lon, lat): ``"in time"`` when a
+    notification of it was filed ``days_ahead`` days before the notified start, ``"late"``
+    when one covers it but was filed later, ``"none"`` when nothing covers it."""
     if not notes.party:
-        return False
-    p = np.asarray(notes.party, dtype=object)
-    ok = (np.asarray(notes.t_start) <= t) & (t < np.asarray(notes.t_end))
-    ok &= np.asarray(notes.filed_at) <= t - days_ahead * 86400
-    ok &= np.isin(np.asarray(notes.activity, dtype=object), sorted(activities))
+        return "none"
+    names = set(activities) | (set(_MOVEMENTS) if activities & _MOVEMENTS else set())
+    start = np.asarray(notes.t_start, dtype=np.int64)
+    ok = (start <= t) & (t <= np.asarray(notes.t_end, dtype=np.int64))
+    ok &= np.isin(np.asarray(notes.activity, dtype=object), sorted(names))
     if party is not None:
-        ok &= p == party
+        ok &= np.asarray(notes.party, dtype=object) == party
     if notes.bbox:
         b = np.asarray(notes.bbox, dtype=np.float64)
         ok &= (b[:, 0] <= lon) & (lon <= b[:, 2]) & (b[:, 1] <= lat) & (lat <= b[:, 3])
-    return bool(ok.any())
+    if notes.footprint and ok.any():
+        idx = np.flatnonzero(ok)
+        shapes = np.asarray(notes.footprint, dtype=object)[idx]
+        ok[idx] = shapely.intersects_xy(shapes, lon, lat)
+    if not ok.any():
+        return "none"
+    filed = np.asarray(notes.filed_at, dtype=np.int64)
+    in_time = ok & (filed <= start - days_ahead * 86400)
+    return "in time" if in_time.any() else "late"
 
 
 def notification_duty(rule: Rule, ctx: Context) -> list[Finding]:
-    """An activity above the threshold observed with no notification in time, unless the
-    evidence places it on a party outside the duty's ``parties``."""
+    """An activity above the threshold observed with no notification in the register, or
+    one notified too late, unless the evidence places it on a party outside the duty's
+    ``parties``. Without a register (``notes.available`` false) nothing is judged: no
+    activity is held to be unnotified when there was nowhere to notify it."""
+    if not ctx.notifications.available:
+        return []
     activities = {str(a) for a in rule.params.get("activities") or ["exercise", "movement"]}
     kinds: set[str] = set()
     for a in activities:
@@ -90,12 +109,17 @@ def notification_duty(rule: Rule, ctx: Context) -> list[Finding]:
     idx = np.flatnonzero(mask)
     party, _ = placement(inc, ctx.view, idx)
     bound = {str(x) for x in rule.params.get("parties") or []}  # the duty's parties (all if none)
+    late: set[int] = set()
     for i, p in zip(idx.tolist(), party.tolist(), strict=True):
         t, lon, lat = int(inc.t[i]), float(inc.lon[i]), float(inc.lat[i])
         if bound and p is not None and p not in bound:
             mask[i] = False  # placed on a party the duty does not bind
-        elif notified(ctx.notifications, activities, p, t, lon, lat, days):
+            continue
+        how = notified(ctx.notifications, activities, p, t, lon, lat, days)
+        if how == "in time":
             mask[i] = False
+        elif how == "late":
+            late.add(int(inc.id[i]))
     # each unnotified activity is its own finding
     left = np.flatnonzero(mask)
     own = np.full(len(inc), -1, dtype=np.int64)
@@ -103,9 +127,11 @@ def notification_duty(rule: Rule, ctx: Context) -> list[Finding]:
     count = {int(i): int(c) for i, c in zip(inc.id[left], inc.count[left], strict=True)}
 
     def summary(g: Group) -> str:
+        how = "notified late (less than" if g.ids[0] in late else "without a notification"
+        tail = f"{days:g} days ahead)" if g.ids[0] in late else f"{days:g} days ahead"
         return (
             f"{g.what()} of {count[g.ids[0]]} (threshold {threshold}) observed on "
-            f"{g.day_label} without a notification {days:g} days ahead"
+            f"{g.day_label} {how} {tail}"
         )
 
     subjects = [f"incident {i}" for i in inc.id[left].tolist()]

@@ -122,7 +122,7 @@ _KINDS = (
             "threshold_personnel": p.integer,
             "days_ahead": p.integer,
         },
-        {"parties": _PARTIES},
+        {"parties": _PARTIES, "answer_hours": p.integer},
         notification_duty,
         "incidents",
     ),

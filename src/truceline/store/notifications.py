@@ -1,0 +1,268 @@
+"""The deconfliction register's tables: notifications and their versions, conflicts
+found, answers awaited and given, hotline calls. Plain functions on a Connection."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from truceline.store.schema import (
+    hotline_calls,
+    notification_answers,
+    notification_conflicts,
+    notification_versions,
+    notifications,
+)
+
+__all__ = [
+    "AnswerRow",
+    "NotificationRow",
+    "add_answers",
+    "add_call",
+    "add_conflicts",
+    "add_notification",
+    "add_version",
+    "answers_of",
+    "calls",
+    "conflicts_of",
+    "due_answers",
+    "get_answer",
+    "get_notification",
+    "list_notifications",
+    "meeting_candidates",
+    "set_answer",
+    "set_current",
+    "set_escalated",
+    "set_ledger",
+    "versions_of",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRow:
+    id: int
+    party: str
+    activity: str
+    status: str
+    version: int
+    footprint: str  # GeoJSON
+    t_start: int
+    t_end: int
+    alt_min: float
+    alt_max: float
+    personnel: int | None
+    details: dict[str, Any]
+    filed_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    id: int
+    notification_id: int
+    version: int
+    party: str
+    sent_at: int
+    due_at: int
+    answer: str | None
+    reason: str | None
+    answered_at: int | None
+    escalated_at: int | None
+
+
+def _note(r: Any) -> NotificationRow:
+    return NotificationRow(
+        int(r.id),
+        str(r.party),
+        str(r.activity),
+        str(r.status),
+        int(r.version),
+        str(r.footprint),
+        int(r.t_start),
+        int(r.t_end),
+        float(r.alt_min),
+        float(r.alt_max),
+        None if r.personnel is None else int(r.personnel),
+        json.loads(r.details),
+        int(r.filed_at),
+        int(r.updated_at),
+    )
+
+
+def _answer(r: Any) -> AnswerRow:
+    return AnswerRow(*(r[k] for k in range(10)))
+
+
+def add_notification(conn: Connection, row: Mapping[str, Any]) -> int:
+    """Insert the current row of a new notification; returns its id."""
+    res = conn.execute(insert(notifications).values(**_enc(row)))
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+def set_current(conn: Connection, nid: int, row: Mapping[str, Any]) -> None:
+    conn.execute(update(notifications).where(notifications.c.id == nid).values(**_enc(row)))
+
+
+def add_version(conn: Connection, row: Mapping[str, Any]) -> None:
+    vals = dict(_enc(row))
+    vals["cited"] = json.dumps({str(k): v for k, v in sorted(row["cited"].items())})
+    conn.execute(insert(notification_versions).values(**vals))
+
+
+def _enc(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    if "details" in out:
+        out["details"] = json.dumps(out["details"], sort_keys=True)
+    return out
+
+
+def set_ledger(conn: Connection, nid: int, version: int, leaf: int) -> None:
+    t = notification_versions
+    conn.execute(
+        update(t)
+        .where(and_(t.c.notification_id == nid, t.c.version == version))
+        .values(ledger_index=leaf)
+    )
+
+
+def get_notification(conn: Connection, nid: int) -> NotificationRow | None:
+    r = conn.execute(select(notifications).where(notifications.c.id == nid)).first()
+    return None if r is None else _note(r)
+
+
+def list_notifications(
+    conn: Connection, party: str | None = None, status: str | None = None
+) -> list[NotificationRow]:
+    q = select(notifications).order_by(notifications.c.id)
+    if party is not None:
+        q = q.where(notifications.c.party == party)
+    if status is not None:
+        q = q.where(notifications.c.status == status)
+    return [_note(r) for r in conn.execute(q)]
+
+
+def meeting_candidates(
+    conn: Connection,
+    bbox: tuple[float, float, float, float],
+    t_start: int,
+    t_end: int,
+    alt_min: float,
+    alt_max: float,
+) -> list[NotificationRow]:
+    """Active notifications whose 4D box meets this one (closed intervals)."""
+    n = notifications.c
+    q = select(notifications).where(
+        n.status == "active",
+        n.t_start <= t_end,
+        n.t_end >= t_start,
+        n.minx <= bbox[2],
+        n.maxx >= bbox[0],
+        n.miny <= bbox[3],
+        n.maxy >= bbox[1],
+        n.alt_min <= alt_max,
+        n.alt_max >= alt_min,
+    )
+    return [_note(r) for r in conn.execute(q.order_by(n.id))]
+
+
+def versions_of(conn: Connection, nid: int) -> list[dict[str, Any]]:
+    t = notification_versions
+    rows = conn.execute(select(t).where(t.c.notification_id == nid).order_by(t.c.version))
+    out = []
+    for r in rows:
+        d = dict(r._mapping)
+        d["details"] = json.loads(d["details"])
+        d["cited"] = {int(k): int(v) for k, v in json.loads(d["cited"]).items()}
+        out.append(d)
+    return out
+
+
+def add_conflicts(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    ids = []
+    for row in rows:
+        res = conn.execute(insert(notification_conflicts).values(**row))
+        ids.append(int(res.inserted_primary_key[0]))  # type: ignore[index]
+    return ids
+
+
+def conflicts_of(conn: Connection, nid: int, version: int | None = None) -> list[dict[str, Any]]:
+    t = notification_conflicts
+    q = select(t).where(t.c.notification_id == nid)
+    if version is not None:
+        q = q.where(t.c.version == version)
+    return [dict(r._mapping) for r in conn.execute(q.order_by(t.c.id))]
+
+
+def add_answers(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    for row in rows:
+        conn.execute(insert(notification_answers).values(**row))
+
+
+def _answers_q() -> Any:
+    t = notification_answers
+    return select(
+        t.c.id,
+        t.c.notification_id,
+        t.c.version,
+        t.c.party,
+        t.c.sent_at,
+        t.c.due_at,
+        t.c.answer,
+        t.c.reason,
+        t.c.answered_at,
+        t.c.escalated_at,
+    )
+
+
+def answers_of(conn: Connection, nid: int) -> list[AnswerRow]:
+    t = notification_answers
+    q = _answers_q().where(t.c.notification_id == nid).order_by(t.c.version, t.c.party)
+    return [_answer(r) for r in conn.execute(q)]
+
+
+def get_answer(conn: Connection, nid: int, version: int, party: str) -> AnswerRow | None:
+    t = notification_answers
+    q = _answers_q().where(t.c.notification_id == nid, t.c.version == version, t.c.party == party)
+    r = conn.execute(q).first()
+    return None if r is None else _answer(r)
+
+
+def set_answer(
+    conn: Connection, aid: int, answer: str, reason: str | None, at: int, leaf: int
+) -> None:
+    t = notification_answers
+    conn.execute(
+        update(t)
+        .where(t.c.id == aid)
+        .values(answer=answer, reason=reason, answered_at=at, ledger_index=leaf)
+    )
+
+
+def due_answers(conn: Connection, now: int) -> list[AnswerRow]:
+    """Answers still awaited whose deadline has passed and that are not yet escalated."""
+    t = notification_answers
+    q = _answers_q().where(t.c.answer.is_(None), t.c.due_at < now, t.c.escalated_at.is_(None))
+    return [_answer(r) for r in conn.execute(q.order_by(t.c.due_at, t.c.id))]
+
+
+def set_escalated(conn: Connection, ids: Sequence[int], at: int) -> None:
+    t = notification_answers
+    if ids:
+        conn.execute(update(t).where(t.c.id.in_(list(ids))).values(escalated_at=at))
+
+
+def add_call(conn: Connection, row: Mapping[str, Any]) -> int:
+    res = conn.execute(insert(hotline_calls).values(**row))
+    return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+def calls(conn: Connection, notification_id: int | None = None) -> list[dict[str, Any]]:
+    t = hotline_calls
+    q = select(t).order_by(t.c.id)
+    if notification_id is not None:
+        q = q.where(t.c.notification_id == notification_id)
+    return [dict(r._mapping) for r in conn.execute(q)]

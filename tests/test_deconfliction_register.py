@@ -1,0 +1,203 @@
+"""The register on real stores: conflicts of each kind at submission, proof of
+knowledge, history, need to know, answers, escalation, hotline, ledger entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound
+from truceline.service.agreements import load_agreement
+from truceline.service.deconfliction import amend, cancel, notify
+from truceline.service.deconfliction_replies import (
+    answer,
+    conflicts,
+    escalate,
+    hotline,
+    hotline_log,
+    list_views,
+    view,
+)
+from truceline.service.workspace import Workspace
+from truceline.store.schema import ledger_entries, notification_versions, notifications
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+T0 = int(datetime(2026, 1, 10, tzinfo=UTC).timestamp())
+H = 3600
+DNIPRO = [35.0462, 48.4647]  # far from the contact line
+POKROVSK = [37.18, 48.28]  # on the line: inside the buffer zone
+NPP = [34.5863, 47.5119]
+
+
+def circle(c: list[float], r: float) -> dict[str, Any]:
+    return {"circle": c, "radius_m": r}
+
+
+def flight(c: list[float], t0: int, t1: int, lo: float = 500, hi: float = 3000) -> dict[str, Any]:
+    return {
+        "activity": "flight",
+        "footprint": circle(c, 5000),
+        "t_start": t0,
+        "t_end": t1,
+        "alt_min_m": lo,
+        "alt_max_m": hi,
+        "details": {"unit": "secret squadron"},
+        "personnel": 4,
+    }
+
+
+def counts(ws: Workspace) -> tuple[int, int, int]:
+    with ws.engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in (notifications, notification_versions, ledger_entries)
+        )
+
+
+@pytest.fixture
+def ws(workspace: Workspace) -> Workspace:
+    load_agreement(workspace, EXAMPLES / "reference-2025")
+    return workspace
+
+
+def test_volume_and_site_conflicts_need_citations_and_carry_the_overlap(ws: Workspace) -> None:
+    site = notify(ws, "A", {"activity": "hospital", "footprint": circle(DNIPRO, 2000),
+                            "t_start": T0 - 86400}, now=T0 - 86400)  # fmt: skip
+    assert site.conflicts == [] and site.answers_from == ["B"]
+    before = counts(ws)
+    with pytest.raises(Conflict) as e:
+        notify(ws, "B", flight(DNIPRO, T0, T0 + 2 * H), now=T0 - 20 * 86400)
+    assert [p.record for p in e.value.errors] == [str(site.id)]
+    assert "not cited" in str(e.value.errors[0])
+    assert counts(ws) == before  # refused: nothing stored, nothing in the ledger
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + 2 * H), cited={site.id: 1}, now=T0 - 86400)
+    (c,) = b.conflicts
+    assert (c["kind"], c["other_id"], c["other_party"]) == ("site", site.id, "A")
+    assert c["seconds"] == 2 * H and c["alt_m"] == 2500
+    assert 0.95 < c["area_m2"] / (3.14159 * 2000**2) < 1.01  # the whole hospital circle
+    # an abutting band, a window sharing only its start with B's end: still met
+    a = notify(ws, "A", flight(DNIPRO, T0 + 2 * H, T0 + 3 * H, 3000, 4000),
+               cited={b.id: 1}, now=T0 - 86400)  # fmt: skip
+    kinds = sorted((x["kind"], x["other_id"], x["seconds"], x["alt_m"]) for x in a.conflicts)
+    assert kinds == [("site", site.id, H, 1000.0), ("volume", b.id, 0, 0.0)]
+    # a ground convoy under the flights, separated in altitude: no conflict with them
+    convoy = {**flight(DNIPRO, T0, T0 + H, 0, 100), "activity": "convoy"}
+    low = notify(ws, "B", convoy, cited={site.id: 1}, now=T0 - 86400)
+    assert [x["other_id"] for x in low.conflicts] == [site.id]
+
+
+def test_zone_rules_of_the_agreement_are_conflicts(ws: Workspace) -> None:
+    over = notify(ws, "B", flight(POKROVSK, T0, T0 + H), now=T0 - 86400)
+    assert [(c["kind"], c["rule_id"], c["zone_id"]) for c in over.conflicts] == [
+        ("zone", "buffer-no-flights", "buffer")
+    ]
+    assert over.conflicts[0]["area_m2"] > 1e7
+    exercise = {
+        "activity": "exercise",
+        "footprint": circle(NPP, 3000),
+        "t_start": T0,
+        "t_end": T0 + 86400,
+        "alt_min_m": 0,
+        "alt_max_m": 500,
+        "personnel": 2000,
+    }
+    late = notify(ws, "A", exercise, now=T0 - 3 * 86400)
+    got = {(c["kind"], c["rule_id"]) for c in late.conflicts}
+    assert got == {("zone", "npp-exclusion"), ("notice", "notify-exercises")}
+    far = {**exercise, "footprint": circle(DNIPRO, 3000), "personnel": 500}
+    assert notify(ws, "A", far, now=T0 - 3 * 86400).conflicts == []
+
+
+def test_amend_cancel_history_and_stale_citations(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    b2 = amend(ws, b.id, "B", flight(DNIPRO, T0, T0 + 2 * H), now=T0 - 86000)
+    assert (b2.id, b2.version) == (b.id, 2)
+    before = counts(ws)
+    with pytest.raises(Conflict) as e:
+        notify(ws, "A", flight(DNIPRO, T0, T0 + H), cited={b.id: 1}, now=T0 - 80000)
+    assert "cited at version 1, current is 2" in str(e.value.errors[0])
+    with pytest.raises(Forbidden):
+        amend(ws, b.id, "A", flight(DNIPRO, T0, T0 + H))
+    with pytest.raises(NotFound):
+        amend(ws, 999, "B", flight(DNIPRO, T0, T0 + H))
+    with pytest.raises(InputError) as bad:
+        amend(ws, b.id, "B", {**flight(DNIPRO, T0, T0 + H), "alt_min_m": 9000})
+    assert bad.value.errors[0].field == "alt_max_m"
+    assert counts(ws) == before
+    c = cancel(ws, b.id, "B", "weather", now=T0 - 70000)
+    assert c.version == 3
+    with pytest.raises(Conflict, match="cancelled"):
+        amend(ws, b.id, "B", flight(DNIPRO, T0, T0 + H))
+    # a cancelled volume no longer needs citing
+    assert notify(ws, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 60000).conflicts == []
+    hist = view(ws, b.id, None).history
+    assert [h["action"] for h in hist] == ["notify", "amend", "cancel"]
+    assert hist[1]["t_end"] == T0 + 2 * H and hist[2]["reason"] == "weather"
+
+
+def test_need_to_know_and_a_humanitarian_notifier(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    mine = view(ws, b.id, "B")
+    assert mine.full and mine.details == {"unit": "secret squadron"} and mine.personnel == 4
+    theirs = view(ws, b.id, "A")
+    assert not theirs.full and theirs.activity == "flight" and theirs.t_end == T0 + H
+    assert theirs.details is None and theirs.personnel is None and theirs.alt_min is None
+    assert theirs.history == ()
+    route = {"route": [[35.0, 48.0], [35.3, 48.2]], "width_m": 1000}
+    aid = {"activity": "humanitarian", "footprint": route, "t_start": T0, "t_end": T0 + H,
+           "alt_min_m": 0, "alt_max_m": 10}  # fmt: skip
+    h = notify(ws, "OCHA", aid, now=T0 - 86400)
+    assert h.answers_from == ["A", "B"]
+    with pytest.raises(NotFound):
+        view(ws, b.id, "OCHA")
+    assert [v.id for v in list_views(ws, "OCHA")] == [h.id]
+    answer(ws, h.id, "A", now=T0 - 80000)
+    seen = view(ws, h.id, "OCHA")
+    assert {(a.party, a.answer) for a in seen.answers} == {("A", "acknowledged"), ("B", None)}
+
+
+def test_answers_escalation_and_hotline(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(POKROVSK, T0, T0 + H), now=T0 - 86400)
+    with pytest.raises(InputError):
+        answer(ws, b.id, "A", objection="  ")
+    a = answer(ws, b.id, "A", objection="over the buffer zone", now=T0 - 80000)
+    assert (a.answer, a.reason) == ("objected", "over the buffer zone")
+    with pytest.raises(Conflict):
+        answer(ws, b.id, "A", now=T0 - 79000)
+    with pytest.raises(Forbidden):
+        answer(ws, b.id, "B")  # the notifier does not answer itself
+    assert [c["rule_id"] for c in conflicts(ws, b.id, "B")] == ["buffer-no-flights"]
+    assert conflicts(ws, b.id, "A") == []  # not A's volume: nothing of A met
+    late = notify(ws, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    # the reference agreement sets no answer deadline: 72 hours
+    assert escalate(ws, now=T0 - 86400 + 71 * H) == []
+    due = escalate(ws, now=T0 - 86400 + 73 * H)
+    assert [(d.notification_id, d.party) for d in due] == [(late.id, "B")]
+    assert escalate(ws, now=T0) == []  # once each
+    cid = hotline(ws, "liaison B", "asked about the flight", "B", late.id, now=T0)
+    assert [c["id"] for c in hotline_log(ws, late.id)] == [cid]
+    with pytest.raises(InputError):
+        hotline(ws, "", "x")
+
+
+def test_every_step_is_in_the_ledger(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(POKROVSK, T0, T0 + H), now=T0 - 86400)
+    answer(ws, b.id, "A", now=T0 - 80000)
+    cancel(ws, b.id, "B", now=T0 - 70000)
+    hotline(ws, "liaison A", "call", "A", b.id, now=T0)
+    with ws.engine.connect() as conn:
+        le = ledger_entries.c
+        mine = le.kind.like("%notification%") | (le.kind == "hotline_call")
+        rows = conn.execute(select(le.kind, le.ref).where(mine).order_by(le.idx)).all()
+    ref = f"notification/{b.id}"
+    assert [(k, r) for k, r in rows] == [
+        ("notification", f"{ref}/v1"),
+        ("notification_conflict", f"{ref}/v1"),
+        ("notification_answer", f"{ref}/v1"),
+        ("notification", f"{ref}/v2"),
+        ("hotline_call", f"hotline/{T0}"),
+    ]

@@ -24,6 +24,16 @@ READERS = frozenset({Role.ANALYST, Role.PARTY, Role.GUARANTOR})
 MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/healthz"): ALL,
     ("GET", "/readyz"): ALL,
+    ("POST", "/notifications"): frozenset({Role.PARTY}),
+    ("POST", "/notifications/{nid}/amend"): frozenset({Role.PARTY}),
+    ("POST", "/notifications/{nid}/cancel"): frozenset({Role.PARTY}),
+    ("POST", "/notifications/{nid}/answer"): frozenset({Role.PARTY}),
+    ("GET", "/notifications"): frozenset({Role.ANALYST, Role.PARTY}),
+    ("GET", "/notifications/{nid}"): frozenset({Role.ANALYST, Role.PARTY}),
+    ("GET", "/notifications/{nid}/conflicts"): frozenset({Role.ANALYST, Role.PARTY}),
+    ("POST", "/notifications/escalate"): STAFF,
+    ("POST", "/hotline"): STAFF,
+    ("GET", "/hotline"): STAFF,
 }
 
 

@@ -45,6 +45,12 @@ def _sql(ws: Workspace, stmt: str, **params: object) -> None:
         conn.execute(sa.text(stmt), params)
 
 
+def _forget_heads(ws: Workspace) -> None:
+    """An operator who also deletes the heads signed so far, so the signer signs anew."""
+    _sql(ws, "DELETE FROM cosignatures")
+    _sql(ws, "DELETE FROM tree_heads")
+
+
 def _has(issues: list[Issue], problem: str, index: int | None = None) -> bool:
     return any(i.problem == problem and (index is None or i.index == index) for i in issues)
 
@@ -92,12 +98,15 @@ def test_rewritten_history_is_caught_by_the_head_and_named_by_a_kept_bundle(
         )
         store.rebuild_nodes(conn)
     bundle = tmp_path / "now.jsonl"
+    with pytest.raises(IntegrityError, match="refusing to sign"):
+        svc.export_bundle(ws, bundle)  # the mission's signer does not equivocate
+    assert _has(svc.verify_store(ws).issues, "root")  # the old signed head no longer matches
+    _forget_heads(ws)
     svc.export_bundle(ws, bundle)  # a new head: same size, another root
     alone = audit_files(bundle, head_file, key)
     assert _has(alone.issues, "split_view") and _has(alone.issues, "root")
     named = audit_files(bundle, head_file, key, previous=kept)
     assert _has(named.issues, "modified", li)
-    assert _has(svc.verify_store(ws).issues, "root")  # the old signed head no longer matches
 
 
 def test_deleted_entry_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
@@ -268,6 +277,7 @@ def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_pa
         )
         store.rebuild_nodes(conn)
     bundle = tmp_path / "now.jsonl"
+    _forget_heads(ws)
     svc.export_bundle(ws, bundle)
     rep = audit_files(bundle, [head2, head1], key)
     [root] = [i for i in rep.issues if i.problem == "root"]

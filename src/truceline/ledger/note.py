@@ -5,7 +5,8 @@
   The key hash is ``SHA-256(name || "\\n" || 0x01 || public key)[:4]``; a verifier
   key is published as ``<name>+<hex key hash>+<base64(0x01 || public key)>``.
 * tlog-checkpoint (c2sp.org/tlog-checkpoint): the note body is three lines:
-  origin, tree size (decimal), base64 of the root hash.
+  origin, tree size (decimal), base64 of the root hash, then optional extension
+  lines; truceline's heads carry one, ``time <unix seconds>``, the time of issue.
 * tlog-cosignature/v1 (c2sp.org/tlog-cosignature): a witness signs
   ``"cosignature/v1\\ntime <t>\\n" || checkpoint body`` with a key of type 0x04
   (key hash over ``0x04 || public key``); the signature line carries
@@ -220,15 +221,28 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
+    extensions: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
-        return format_checkpoint(self.origin, self.size, self.root)
+        return format_checkpoint(self.origin, self.size, self.root, self.extensions)
+
+    @property
+    def time(self) -> int | None:
+        """The ``time <unix seconds>`` extension line (when the head was issued), if any."""
+        for line in self.extensions:
+            word, _, value = line.partition(" ")
+            if word == "time" and value.isascii() and value.isdigit():
+                return int(value)
+        return None
 
 
-def format_checkpoint(origin: str, size: int, root: bytes) -> str:
-    """The C2SP checkpoint body: origin, size and base64 root hash, one per line."""
-    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n"
+def format_checkpoint(origin: str, size: int, root: bytes, extensions: tuple[str, ...] = ()) -> str:
+    """The C2SP checkpoint body: origin, size, base64 root hash and any extension lines."""
+    if any(not x or "\n" in x for x in extensions):
+        raise InputError("a checkpoint extension line must be non-empty and one line")
+    ext = "".join(x + "\n" for x in extensions)
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n{ext}"
 
 
 def parse_checkpoint(body: str) -> Checkpoint:
@@ -242,7 +256,10 @@ def parse_checkpoint(body: str) -> Checkpoint:
     root = _b64(root_text, "checkpoint root hash")
     if len(root) != 32:
         raise InputError("checkpoint root hash must be 32 bytes")
-    return Checkpoint(origin, int(size_text), root)
+    extensions = tuple(lines[3:-1])
+    if any(not x for x in extensions):
+        raise InputError("a checkpoint extension line is empty")
+    return Checkpoint(origin, int(size_text), root, extensions)
 
 
 def _cosigned_message(body: str, timestamp: int) -> bytes:

@@ -11,14 +11,16 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection
 
 from truceline.domain.errors import InputError, IntegrityError, NotFound, WorkspaceError
 from truceline.ledger import keys, storecheck
-from truceline.ledger.merkle import verify_consistency
+from truceline.ledger.heads import Candidate, check_proof, extended_root
+from truceline.ledger.merkle import EMPTY_ROOT, frontier, verify_consistency
 from truceline.ledger.note import (
+    Checkpoint,
     Signer,
     Verifier,
     add_signatures,
@@ -180,25 +182,81 @@ def tree_head(conn: Connection, size: int) -> TreeHead:
 
 
 def issue_tree_head(ws: Workspace) -> TreeHead:
-    """Sign a checkpoint of the ledger as it is now; returns the latest one when unchanged."""
+    """Sign a checkpoint of the ledger as it is now; returns the latest one when unchanged.
+
+    A new head is signed only if the log extends the last signed head as published
+    (``ledger.heads``); otherwise ``IntegrityError``, with both kept as evidence."""
     with store_errors("issuing a tree head"), ws.engine.begin() as conn:
         signer = _signer(ws, conn)
-        n = store.size(conn)
-        root = store.root(conn, n)
-        last = latest_tree_head(conn)
         key_id = signer.verifier.key_id
-        if last and last.size == n and last.root_hash == root.hex() and last.key_id == key_id:
-            return last
-        if last and n < last.size:
-            raise IntegrityError(
-                f"the ledger has {n} entries but head #{last.id} signed {last.size}: "
-                "entries were removed; run `truceline ledger verify-store`"
+        n = store.size(conn)
+        last = store.latest_head(conn)
+        old = _published(conn, last)
+        if last is not None and n < old.size:
+            _refuse(
+                ws,
+                last,
+                f"the ledger has {n} entries but head #{last.id} signed "
+                f"{old.size}: entries were removed",
+                n,
+                b"",
             )
-        body = format_checkpoint(ws.settings.log_origin, n, root)
-        text = add_signatures(body, [sign_note(body, signer)])
+        cand = _candidate(conn, old, n)
+        if cand.problem:
+            _refuse(ws, last, cand.problem, n, cand.root if cand.size == n else b"")
+        if last is not None and last.size == n and last.key_id == key_id:
+            return _head(conn, last)
         now = int(time.time())
-        new_id = store.insert_head(conn, n, root, now, key_id, text)
-        return TreeHead(n, root.hex(), now, text, new_id, key_id)
+        body = format_checkpoint(ws.settings.log_origin, n, cand.root, (f"time {now}",))
+        text = add_signatures(body, [sign_note(body, signer)])
+        new_id = store.insert_head(conn, n, cand.root, now, key_id, text)
+        return TreeHead(n, cand.root.hex(), now, text, new_id, key_id)
+
+
+def _published(conn: Connection, last: store.StoredHead | None) -> Checkpoint:
+    """The last head as its signed text says (size 0 when none was issued)."""
+    if last is None:
+        return Checkpoint("", 0, EMPTY_ROOT)
+    try:
+        return parse_checkpoint(verify_note(last.checkpoint, _verifier_of(conn, last.key_id)))
+    except (InputError, ValueError) as exc:
+        raise IntegrityError(
+            f"head #{last.id}, the last one signed, no longer verifies ({exc}): tree_heads "
+            "was edited; refusing to sign; run `truceline ledger verify-store`"
+        ) from exc
+
+
+def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
+    """The root of size ``n`` if the log extends ``old``, else the reason it does not."""
+    try:
+        front = store.fetch_nodes(conn, frontier(old.size))
+        new = [(i, data, lh) for i, _, _, data, lh in store.entries(conn, n, old.size)]
+        cand = extended_root(old.size, old.root, front, new)
+        if cand.problem:
+            return cand
+        proof = store.consistency_proof(conn, old.size, n)
+        return check_proof(old.size, old.root, cand, proof, store.root(conn, n))
+    except IntegrityError as exc:
+        return Candidate(n, b"", exc.message)
+
+
+def _refuse(
+    ws: Workspace, last: store.StoredHead | None, why: str, n: int, root: bytes
+) -> NoReturn:
+    """Refuse to sign: keep the last signed head and what would have been signed."""
+    unsigned = {"size": n, "root_hash": root.hex() if root else None, "problem": why}
+    doc = {"last_signed": None if last is None else last.checkpoint, "refused": unsigned}
+    saved = ""
+    if ws.root is not None:
+        path = ws.root / "evidence" / f"refused-head-{time.time_ns()}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        saved = f"; both kept in {path}"
+    raise IntegrityError(
+        f"refusing to sign a tree head of size {n}: {why}; the log does not extend the "
+        f"last signed head{saved}; run `truceline ledger verify-store`\n"
+        f"last signed:\n{doc['last_signed']}"
+    )
 
 
 def prove(ws: Workspace, index: int, size: int | None = None) -> dict[str, Any]:

@@ -161,14 +161,16 @@ def entry(conn: Connection, idx: int) -> tuple[str, str, bytes, bytes]:
 
 
 def entries(
-    conn: Connection, end: int | None = None
+    conn: Connection, end: int | None = None, start: int = 0
 ) -> Iterator[tuple[int, str, str, bytes, bytes]]:
-    """``(idx, kind, ref, data, leaf_hash)`` of every entry below ``end``, streamed in order."""
+    """``(idx, kind, ref, data, leaf_hash)`` of entries [start, end), streamed in order."""
     e = ledger_entries.c
     q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash).order_by(e.idx)
+    if start:
+        q = q.where(e.idx >= start)
     if end is not None:
         q = q.where(e.idx < end)
-    for idx, kind, ref, data, lh in conn.execution_options(yield_per=20_000).execute(q):
+    for idx, kind, ref, data, lh in conn.execute(q.execution_options(yield_per=20_000)):
         yield int(idx), str(kind), str(ref), as_bytes(data), as_bytes(lh)
 
 
@@ -214,7 +216,7 @@ def nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
     """Every stored node ``(level, idx, hash)`` of level >= 1, by level then index."""
     n = ledger_nodes.c
     q = select(n.level, n.idx, n.hash).order_by(n.level, n.idx)
-    for level, idx, h in conn.execution_options(yield_per=50_000).execute(q):
+    for level, idx, h in conn.execute(q.execution_options(yield_per=50_000)):
         yield int(level), int(idx), as_bytes(h)
 
 
@@ -387,7 +389,7 @@ class LedgerView:
         q = select(t, e.data.label("_data"), e.kind.label("_kind"), e.ref.label("_ref"))
         q = q.outerjoin(ledger_entries, e.idx == t.c.ledger_index)
         names = [c.name for c in t.c if c.name != "ledger_index"]
-        for row in self.conn.execution_options(yield_per=20_000).execute(q):
+        for row in self.conn.execute(q.execution_options(yield_per=20_000)):
             m = row._mapping
             li, data = m["ledger_index"], m["_data"]
             yield LedgeredRow(

@@ -1,0 +1,124 @@
+"""The signer never equivocates: a tree head is signed only if the log extends the last
+signed head as published; otherwise `ledger head` refuses and keeps both as evidence.
+On a real SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from truceline.cli import app
+from truceline.domain.errors import IntegrityError
+from truceline.ledger.log import entry_data, leaf_hash
+from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
+from truceline.service import ledger as svc
+from truceline.service.workspace import Workspace
+from truceline.store import ledger as store
+from truceline.store.schema import ledger_entries, ledger_nodes, tree_heads
+
+
+def _grow(ws: Workspace, k: int, tag: str = "n") -> None:
+    with ws.engine.begin() as conn:
+        store.append(conn, "note", [(f"{tag}{i}", {"i": i, "tag": tag}) for i in range(k)])
+
+
+def _heads(ws: Workspace) -> list[tuple[int, bytes]]:
+    with ws.engine.connect() as conn:
+        q = sa.select(tree_heads.c.size, tree_heads.c.root_hash).order_by(tree_heads.c.id)
+        return [(int(s), bytes(r)) for s, r in conn.execute(q)]
+
+
+def _refuses(ws: Workspace, why: str) -> None:
+    before = _heads(ws)
+    with pytest.raises(IntegrityError, match="refusing to sign") as exc:
+        svc.issue_tree_head(ws)
+    assert why in exc.value.message
+    assert _heads(ws) == before  # nothing signed
+
+
+@pytest.fixture
+def signed(workspace: Workspace) -> Workspace:
+    """A log of 13 entries with a signed head."""
+    _grow(workspace, 13)
+    svc.issue_tree_head(workspace)
+    return workspace
+
+
+def test_corrupted_node_table_makes_ledger_head_refuse(
+    signed: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = signed
+    assert ws.root is not None
+    _grow(ws, 5, "m")
+    with ws.engine.begin() as conn:
+        conn.execute(
+            ledger_nodes.update()
+            .where(ledger_nodes.c.level == 3, ledger_nodes.c.idx == 0)  # entries 0..7
+            .values(hash=bytes(32))
+        )
+    monkeypatch.chdir(ws.root)
+    res = CliRunner().invoke(app, ["ledger", "head"])
+    assert res.exit_code == 1
+    msg = str(res.exception.message)  # type: ignore[union-attr]
+    assert "refusing to sign a tree head of size 18" in msg
+    assert "no longer gives the signed root" in msg
+    assert [s for s, _ in _heads(ws)] == [13]
+    [evidence] = (ws.root / "evidence").glob("refused-head-*.json")
+    doc = json.loads(evidence.read_text())
+    assert doc["last_signed"].split("\n")[1] == "13" and doc["refused"]["size"] == 18
+
+
+def test_edited_node_over_new_entries_is_refused(signed: Workspace) -> None:
+    _grow(signed, 8, "m")  # 13 -> 21: node (2, 4) covers entries 16..19, all new
+    with signed.engine.begin() as conn:
+        conn.execute(
+            ledger_nodes.update()
+            .where(ledger_nodes.c.level == 2, ledger_nodes.c.idx == 4)
+            .values(hash=bytes(32))
+        )
+    _refuses(signed, "size 21")
+
+
+def test_consistent_rewrite_is_refused_at_the_same_size(signed: Workspace) -> None:
+    """An entry rewritten with its leaf hash and every node rebuilt: no second root for 13."""
+    new = entry_data("note", "n3", {"i": 333, "tag": "n"})
+    with signed.engine.begin() as conn:
+        conn.execute(
+            ledger_entries.update()
+            .where(ledger_entries.c.idx == 3)
+            .values(data=new, leaf_hash=leaf_hash(new))
+        )
+        store.rebuild_nodes(conn)
+    _refuses(signed, "no longer gives the signed root")
+    _grow(signed, 2, "m")
+    _refuses(signed, "no longer gives the signed root")
+
+
+def test_forged_entry_whose_data_does_not_match_its_hash_is_refused(signed: Workspace) -> None:
+    _grow(signed, 2, "m")
+    with signed.engine.begin() as conn:
+        conn.execute(ledger_entries.update().where(ledger_entries.c.idx == 14).values(data=b"{}"))
+    _refuses(signed, "entry 14's data does not match its leaf hash")
+
+
+def test_truncated_log_is_refused(signed: Workspace) -> None:
+    with signed.engine.begin() as conn:
+        conn.execute(ledger_entries.delete().where(ledger_entries.c.idx == 12))
+    _refuses(signed, "entries were removed")
+
+
+def test_extension_is_signed_with_its_time_in_the_body(signed: Workspace) -> None:
+    first = svc.issue_tree_head(signed)
+    assert svc.issue_tree_head(signed) == first  # idempotent while the log has not grown
+    _grow(signed, 3, "m")
+    head = svc.issue_tree_head(signed)
+    with signed.engine.connect() as conn:
+        key = svc.current_key(conn)
+    assert key is not None
+    cp = parse_checkpoint(verify_note(head.checkpoint, Verifier.parse(key.vkey)))
+    assert (cp.size, cp.time) == (16, head.issued_at)
+    assert f"\ntime {head.issued_at}\n" in head.checkpoint
+    assert [s for s, _ in _heads(signed)] == [13, 16]

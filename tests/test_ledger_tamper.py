@@ -114,9 +114,9 @@ def test_deleted_entry_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> 
     kept, head_file, key = _world(ws, tmp_path)
     _, li = _obs(ws)[0]
     _sql(ws, "DELETE FROM ledger_entries WHERE idx = :i", i=li)
-    rep = svc.verify_store(ws)
-    assert _has(rep.issues, "deleted", li)
-    assert any(i.problem == "deleted" and "observations row" in i.detail for i in rep.issues)
+    [issue] = svc.verify_store(ws).issues  # one deleted entry is one problem
+    assert (issue.problem, issue.index) == ("deleted", li)
+    assert f"entry {li} is missing (observations row" in issue.detail
     bundle = tmp_path / "now.jsonl"
     svc.export_bundle(ws, bundle)
     audit = audit_files(bundle, head_file, key, previous=kept)
@@ -207,7 +207,11 @@ def test_append_outside_the_api_is_named(workspace: Workspace, tmp_path: Path) -
             h=leaf_hash(d),
         )
     rep = svc.verify_store(workspace)
-    assert _has(rep.issues, "appended", n) and _has(rep.issues, "orphan", n)
+    [issue] = rep.issues  # the forged entries' missing rows are echoes of the append
+    assert (issue.problem, issue.index) == ("appended", n)
+    assert f"entries {n}..{n + 1} were appended behind the API" in issue.detail
+    with pytest.raises(IntegrityError, match=f"entries {n}..{n + 1} were appended"):
+        svc.issue_tree_head(workspace)
     with pytest.raises(IntegrityError):
         with workspace.engine.begin() as conn:
             store.append(conn, "note", [("ok", {"a": 1})])

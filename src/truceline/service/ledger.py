@@ -234,6 +234,13 @@ def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
         cand = extended_root(old.size, old.root, front, new)
         if cand.problem:
             return cand
+        cover = store.covered(conn)
+        if cover < n - n % 2:
+            lo = old.size if old.size in (cover, cover + 1) else cover
+            why = (
+                f"entries {lo}..{n - 1} were appended behind the API: their tree nodes are missing"
+            )
+            return Candidate(n, cand.root, why)
         proof = store.consistency_proof(conn, old.size, n)
         return check_proof(old.size, old.root, cand, proof, store.root(conn, n))
     except IntegrityError as exc:

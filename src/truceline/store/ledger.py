@@ -35,7 +35,8 @@ from truceline.ledger.merkle import (
     resolve,
 )
 from truceline.ledger.note import Verifier
-from truceline.ledger.storecheck import HeadRow, LedgeredRow
+from truceline.ledger.storecheck import HeadRow
+from truceline.ledger.storerows import LedgeredRow
 from truceline.store.schema import (
     cosignatures,
     ledger_entries,
@@ -53,6 +54,7 @@ __all__ = [
     "as_bytes",
     "consistency_proof",
     "cosignature_lines",
+    "covered",
     "entries",
     "entry",
     "fetch_nodes",
@@ -226,12 +228,17 @@ def _extend_nodes(conn: Connection, old_size: int, new_leaves: bytes) -> None:
     _insert_many(conn, "ledger_nodes", ("level", "idx", "hash"), rows)
 
 
-def _check_nodes_cover(conn: Connection, n: int) -> None:
-    """Refuse to append when leaves were added without their nodes (outside the API)."""
+def covered(conn: Connection) -> int:
+    """How many leaves the stored pair nodes (level 1) cover."""
     top = conn.execute(
         select(func.max(ledger_nodes.c.idx)).where(ledger_nodes.c.level == 1)
     ).scalar_one()
-    have = 0 if top is None else int(top) + 1
+    return 0 if top is None else 2 * (int(top) + 1)
+
+
+def _check_nodes_cover(conn: Connection, n: int) -> None:
+    """Refuse to append when leaves were added without their nodes (outside the API)."""
+    have = covered(conn) // 2
     if have != n >> 1:
         raise IntegrityError(
             f"the ledger has {n} entries but its tree covers {2 * have}: entries were added "

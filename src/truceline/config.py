@@ -44,6 +44,12 @@ SETTINGS: tuple[Setting, ...] = (
         "fusion_window_s", int, 600, "observations closer in time than this may be one incident"
     ),
     Setting(
+        "lock_timeout_s",
+        float,
+        10.0,
+        "how long a write waits for another writer's database lock before giving up",
+    ),
+    Setting(
         "log_origin",
         str,
         "truceline.local/log",
@@ -63,6 +69,7 @@ class Settings:
     database_url: str = "sqlite:///truceline.db"
     fusion_distance_m: float = 2000.0
     fusion_window_s: int = 600
+    lock_timeout_s: float = 10.0
     log_origin: str = "truceline.local/log"
     ledger_key_file: str = "keys/ledger.key"
 

@@ -25,7 +25,7 @@ from truceline.compliance.agreement import Agreement, agreement_path, load_agree
 from truceline.domain.errors import AgreementError, NotFound
 from truceline.ledger.canonical import canonical_bytes
 from truceline.service.workspace import Workspace
-from truceline.store.db import store_errors
+from truceline.store.db import reading, store_errors, writing
 from truceline.store.ledger import append
 from truceline.store.schema import agreements
 
@@ -62,7 +62,7 @@ def agreement_digest(agreement: Agreement) -> str:
 def load_agreement(ws: Workspace, path: Path | str) -> LoadedAgreement:
     """Compile the agreement at ``path`` and store it (idempotent per version)."""
     agreement = load_agreement_file(path)
-    with store_errors("loading an agreement"), ws.engine.begin() as conn:
+    with writing(ws.engine, "loading an agreement") as conn:
         return store_agreement(conn, agreement, where=str(agreement_path(Path(path))))
 
 
@@ -165,7 +165,7 @@ def agreement_versions(conn: Connection) -> list[Agreement]:
 def find_agreement(ws: Workspace, agreement_id: str | None = None) -> Agreement:
     """The latest version of ``agreement_id`` (or of the agreement in force now, else the
     latest loaded) in the workspace; ``NotFound`` if there is none."""
-    with ws.engine.connect() as conn:
+    with reading(ws.engine) as conn:
         if agreement_id is None:
             current = agreement_in_force(conn, int(time.time()))
             if current is not None:

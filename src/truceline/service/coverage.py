@@ -27,7 +27,7 @@ from truceline.fusion.coverage import (
 )
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import store_errors
+from truceline.store.db import reading, store_errors, writing
 from truceline.store.schema import coverage, sources
 
 __all__ = [
@@ -135,7 +135,7 @@ def add_coverage_windows(
         **dict(zip(("minx", "miny", "maxx", "maxy"), bounds, strict=True)),
     }
     rows = [{**base, "t_start": int(a), "t_end": int(b)} for a, b in windows]
-    with store_errors("recording coverage"), ws.engine.begin() as conn:
+    with writing(ws.engine, "recording coverage") as conn:
         if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first() is None:
             raise NotFound(f"no source {source_id!r}")
         recs = [
@@ -200,7 +200,7 @@ def sector_coverage(ws: Workspace, t0: int, t1: int) -> dict[str, float]:
 
     if t1 <= t0:
         raise InputError("the period ends before it starts")
-    with store_errors("reading coverage"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading coverage") as conn:
         agreement = agreement_in_force(conn, t0)
         if agreement is None:
             raise NotFound("no agreement in force at the start of the period")

@@ -43,7 +43,7 @@ from truceline.service.ledger import issue_tree_head
 from truceline.service.reports import ReportPaths, busiest_day, daily_report, write_report_index
 from truceline.service.sources import register_source
 from truceline.service.workspace import WORKSPACE_FILE, Workspace, create_workspace
-from truceline.store.db import store_errors
+from truceline.store.db import reading
 from truceline.store.schema import findings, incidents, sources
 
 __all__ = [
@@ -127,7 +127,7 @@ def _fresh(out_dir: Path) -> None:
 def register_scenario_sources(ws: Workspace, agreement: Agreement, seed: int) -> int:
     """Register the scenario's sources with their types, groups, parties and grades;
     returns how many were new."""
-    with ws.engine.connect() as conn:
+    with reading(ws.engine) as conn:
         known = set(conn.execute(select(sources.c.id)).scalars())
     new = [s for s in scenario_sources(agreement, seed) if s.id not in known]
     for s in new:
@@ -187,7 +187,7 @@ def _scenario_file(
 
 
 def _tallies(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:
-    with store_errors("summing up the demo"), ws.engine.connect() as conn:
+    with reading(ws.engine, "summing up the demo") as conn:
         st = conn.execute(
             select(incidents.c.status, func.count())
             .where(incidents.c.merged_into.is_(None))

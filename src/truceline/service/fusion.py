@@ -41,7 +41,7 @@ from truceline.service.incidents import update_sides
 from truceline.service.verification import attribute_incidents, dispute_silent
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import store_errors
+from truceline.store.db import writing
 from truceline.store.schema import incidents
 
 __all__ = ["FuseResult", "fuse"]
@@ -151,7 +151,7 @@ def fuse(
 ) -> FuseResult:
     """Fuse every observation not yet in an incident; see the module docstring."""
     say = progress or (lambda _msg: None)
-    with store_errors("fusing observations"), ws.engine.begin() as conn:
+    with writing(ws.engine, "fusing observations") as conn:
         log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
         new = fs.unfused(conn)

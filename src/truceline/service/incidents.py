@@ -26,7 +26,7 @@ from truceline.fusion.lifecycle import next_status
 from truceline.fusion.side import side_probabilities
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import store_errors
+from truceline.store.db import reading, writing
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -128,7 +128,7 @@ def list_incidents(
     if not include_merged:
         q = q.where(incidents.c.merged_into.is_(None))
     q = q.order_by(incidents.c.t.desc(), incidents.c.id.desc()).limit(limit)
-    with store_errors("listing incidents"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing incidents") as conn:
         return [_info(r) for r in conn.execute(q)]
 
 
@@ -177,7 +177,7 @@ def _members(conn: Connection, ids: Sequence[int]) -> list[Row[Any]]:
 
 def show_incident(ws: Workspace, incident_id: int) -> IncidentDetail:
     """An incident, its observations and its history of status changes."""
-    with store_errors("reading an incident"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading an incident") as conn:
         row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
             raise NotFound(f"no incident {incident_id}")
@@ -277,7 +277,7 @@ def change_status(
         raise InputError("a status change needs a reason")
     if not actor.strip():
         raise InputError("a status change needs an actor")
-    with store_errors("changing an incident's status"), ws.engine.begin() as conn:
+    with writing(ws.engine, "changing an incident's status") as conn:
         log.lock(conn)  # read the status as the last writer left it (PostgreSQL)
         row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
         if row is None:
@@ -341,7 +341,7 @@ def update_sides(
         incidents.c.radius_m,
         incidents.c.ellipse,
     )
-    with store_errors("computing sides"), ws.engine.begin() as conn:
+    with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control
         if ids is None:
             rows = conn.execute(select(*cols).where(incidents.c.side.is_(None))).all()

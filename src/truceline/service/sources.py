@@ -33,7 +33,7 @@ from truceline.service.coverage import (
 )
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import store_errors
+from truceline.store.db import reading, writing
 from truceline.store.schema import source_grades, sources
 
 __all__ = [
@@ -263,7 +263,7 @@ def register_source(
         key,
         int(time.time()),
     )
-    with store_errors("registering a source"), ws.engine.begin() as conn:
+    with writing(ws.engine, "registering a source") as conn:
         if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first():
             raise Conflict(f"source {source_id!r} is already registered (use `sources set`)")
         _insert_sources(conn, [row], actor, reason)
@@ -284,7 +284,7 @@ def update_source(
     reason: str,
 ) -> SourceInfo:
     """Change a source's name, party, independence group, policy or key (ledgered)."""
-    with store_errors("updating a source"), ws.engine.begin() as conn:
+    with writing(ws.engine, "updating a source") as conn:
         cur = _get(conn, source_id)
         key = cur.public_key if public_key is None else parse_public_key(public_key)
         stype = _check_type(cur.type)
@@ -321,7 +321,7 @@ def grade_source(
     if not reason.strip():
         raise InputError("a grade needs a reason")
     vf = int(time.time()) if valid_from is None else int(valid_from)
-    with store_errors("grading a source"), ws.engine.begin() as conn:
+    with writing(ws.engine, "grading a source") as conn:
         _get(conn, source_id)
         (i,) = _insert_grades(conn, [(source_id, grade, vf)], actor, reason)
     return GradeInfo(source_id, grade, vf, reason, actor, i)
@@ -354,7 +354,7 @@ def _info(conn: Connection, row: Row[Any], grade: str | None = None) -> SourceIn
 
 def list_sources(ws: Workspace) -> list[SourceInfo]:
     """Every source with the grade in force now."""
-    with store_errors("listing sources"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing sources") as conn:
         rows = conn.execute(select(sources).order_by(sources.c.id)).all()
         grades = reliability_at(conn, [r.id for r in rows], np.full(len(rows), int(time.time())))
         return [_info(conn, r, str(g)) for r, g in zip(rows, grades, strict=True)]
@@ -362,7 +362,7 @@ def list_sources(ws: Workspace) -> list[SourceInfo]:
 
 def show_source(ws: Workspace, source_id: str) -> SourceDetail:
     """A source, its grade history and its coverage declarations."""
-    with store_errors("reading a source"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading a source") as conn:
         info = _info(conn, _get(conn, source_id))
         g = conn.execute(
             select(source_grades)

@@ -32,7 +32,7 @@ from truceline.service.incidents import record_transitions, update_sides
 from truceline.service.sources import reliability_at
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import store_errors
+from truceline.store.db import writing
 from truceline.store.schema import incident_observations, incidents, observations, sources
 
 __all__ = ["VerificationUpdate", "attribute_incidents", "dispute_silent", "update_verification"]
@@ -207,7 +207,7 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
 
 def update_verification(ws: Workspace) -> VerificationUpdate:
     """Attribution, silent-sensor disputes and sides over the whole store (idempotent)."""
-    with store_errors("updating verification"), ws.engine.begin() as conn:
+    with writing(ws.engine, "updating verification") as conn:
         log.lock(conn)  # statuses as the last writer left them (PostgreSQL)
         attributed = attribute_incidents(conn)
         disputed = dispute_silent(conn)

@@ -93,7 +93,7 @@ def open_workspace(
         raise WorkspaceError(
             "no workspace here: run `truceline init DIR --agreement PATH` first, or pass --db URL"
         )
-    engine = open_engine(settings.database_url)
+    engine = open_engine(settings.database_url, lock_timeout_s=settings.lock_timeout_s)
     if require_schema and not schema_current(engine):
         raise WorkspaceError(
             f"the database at {settings.database_url} has an old or no schema: "

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from truceline.fusion.cluster import cluster_xy
+from truceline.geo.geodesy import degrees_per_metre
 from truceline.geo.projection import Projector
 from truceline.intake import write_observations
 from truceline.service.fusion import fuse
@@ -48,8 +49,8 @@ def _table(src: pa.Table, rng: np.random.Generator | None) -> pa.Table:
     prefix = "obs-"
     if rng is not None:  # late reports of the same events from other sources
         ang, dist = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, 500, n)
-        lon = lon + dist * np.sin(ang) / (111_195 * np.cos(np.radians(lat)))
-        lat = lat + dist * np.cos(ang) / 111_195
+        dlon, dlat = degrees_per_metre(lat)
+        lon, lat = lon + dist * np.sin(ang) * dlon, lat + dist * np.cos(ang) * dlat
         t = t + rng.integers(-120, 121, n)
         sid = np.char.add("late-", sid)
         prefix = "late-"

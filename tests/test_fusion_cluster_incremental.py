@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pyproj import Geod
 
 from truceline.fusion.cluster import cluster_xy
 from truceline.fusion.incremental import Points, increment, reach
+from truceline.geo.geodesy import aeqd_error_bound, degrees_per_metre, distance_m
+from truceline.geo.projection import Projector
 
 EPS, WIN = 1000.0, 300
+EPS_GEO, WIN_GEO = 2000.0, 600
 
 
 class Store:
@@ -93,3 +97,104 @@ def test_a_bridge_merges_two_incidents_into_the_oldest():
     lone = increment(old, Points(x[2:] + 5e4, z[2:], t[2:], z[2:], z[2:], np.array([5])),
                      eps=EPS, window=WIN)  # fmt: skip
     assert lone.incident.tolist() == [-1] and lone.n_new == 1 and not lone.merged
+
+
+def _geo_world(n: int, seed: int) -> tuple[np.ndarray, ...]:
+    """``n`` reports of events over the bench's region and 10 days (a few reports per
+    event, within their 95 % radius), plus pairs planted within a metre of their
+    threshold far from the first batch's projection centre."""
+    rng = np.random.default_rng(seed)
+    events = n // 4
+    elon, elat = rng.uniform(31.0, 40.0, events), rng.uniform(46.0, 50.5, events)
+    et = rng.integers(0, 10 * 86_400, events)
+    k = rng.integers(0, events, n)
+    dlon, dlat = degrees_per_metre(elat[k])
+    ang, dist = rng.uniform(0, 2 * np.pi, n), rng.exponential(700.0, n)
+    lon = elon[k] + dist * np.sin(ang) * dlon
+    lat = elat[k] + dist * np.cos(ang) * dlat
+    t = et[k] + rng.integers(-200, 200, n)
+    r = rng.choice([0.0, 50.0, 500.0], n)
+    # planted pairs: 2 km (+ radii) apart, within 0.5 m either side, east of 39 degrees
+    m = 400
+    plon, plat = rng.uniform(39.0, 40.0, m), rng.uniform(46.0, 50.5, m)
+    pt = rng.integers(0, 10 * 86_400, m)
+    az = rng.uniform(0, 360, m)
+    off = EPS_GEO + rng.uniform(-0.5, 0.5, m)
+    qlon, qlat, _ = Geod(ellps="WGS84").fwd(plon, plat, az, off)
+    lon, lat = np.concatenate([lon, plon, qlon]), np.concatenate([lat, plat, qlat])
+    t = np.concatenate([t, pt, pt]).astype(np.int64)
+    r = np.concatenate([r, np.zeros(2 * m)])
+    return lon, lat, t, r
+
+
+def _fuse_in_batches(lon, lat, t, r, batches, *, geodesic):
+    """What ``service.fusion`` does: the projection is fixed by the first batch (its
+    centre, rounded to whole degrees); each batch meets every fused observation."""
+    first = batches[0]
+    lat0 = float(np.round((lat[first].min() + lat[first].max()) / 2))
+    lon0 = float(np.round((lon[first].min() + lon[first].max()) / 2))
+    x, y = Projector(lat0, lon0).forward(lon, lat)
+    key = np.zeros(len(lon), np.int64)
+    next_id = 1
+    for b in batches:
+        old = np.flatnonzero(key > 0)
+        both = np.concatenate([old, b])
+        z = np.zeros(len(both))
+        pts = Points(x[both], y[both], t[both], r[both], z, np.concatenate([key[old], b]))
+        o, nw = _split(pts, len(old))
+        extra = (
+            _geodesic(lon[both], lat[both], EPS_GEO + 2 * r.max(), lon0, lat0) if geodesic else {}
+        )
+        inc = increment(o, nw, eps=EPS_GEO, window=WIN_GEO, **extra)
+        ids = {-(k + 1): next_id + k for k in range(inc.n_new)}
+        next_id += inc.n_new
+        key[b] = [ids.get(int(k), int(k)) for k in inc.incident]
+        for a, s in inc.merged.items():
+            key[key == a] = s
+    _, canon = np.unique(key, return_inverse=True)
+    first_member = np.full(canon.max() + 1, len(key))
+    np.minimum.at(first_member, canon, np.arange(len(key)))
+    return first_member[canon]
+
+
+def _geodesic(lon, lat, longest, lon0, lat0):
+    def distance(a, b):
+        return distance_m(lon[a], lat[a], lon[b], lat[b])
+
+    return {"distance": distance, "margin": aeqd_error_bound(longest, lon, lat, lon0, lat0)}
+
+
+def _split(p: Points, n_old: int) -> tuple[Points, Points]:
+    fields = ("x", "y", "t", "r", "tu", "key")
+    return (
+        Points(*(getattr(p, f)[:n_old] for f in fields)),
+        Points(*(getattr(p, f)[n_old:] for f in fields)),
+    )
+
+
+def test_batches_of_real_size_give_the_one_pass_partition_whatever_the_projection() -> None:
+    """60,000 reports fused as 36,000 then 24,000 (the first batch's projection centre
+    two degrees from the whole's) group exactly as in one pass: pairs near their
+    threshold are settled by geodesic distance, not by the projection of the moment."""
+    lon, lat, t, r = _geo_world(60_000, seed=3)
+    west = np.argsort(lon, kind="stable")
+    split = [np.sort(west[:36_000]), np.sort(west[36_000:])]
+    everything = [np.arange(len(lon))]
+    one = _fuse_in_batches(lon, lat, t, r, everything, geodesic=True)
+    two = _fuse_in_batches(lon, lat, t, r, split, geodesic=True)
+    assert (one == two).all()
+    # the planted pairs do fall on different sides of the threshold in the two projections
+    one_p = _fuse_in_batches(lon, lat, t, r, everything, geodesic=False)
+    two_p = _fuse_in_batches(lon, lat, t, r, split, geodesic=False)
+    assert (one_p != two_p).any()
+
+
+@settings(max_examples=5, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 4))
+def test_random_batch_splits_of_real_size_give_the_one_pass_partition(seed, k) -> None:
+    lon, lat, t, r = _geo_world(20_000, seed=seed)
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, len(lon)), k - 1, replace=False))
+    batches = [np.sort(b) for b in np.split(rng.permutation(len(lon)), cuts)]
+    one = _fuse_in_batches(lon, lat, t, r, [np.arange(len(lon))], geodesic=True)
+    assert (_fuse_in_batches(lon, lat, t, r, batches, geodesic=True) == one).all()

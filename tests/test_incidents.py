@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from truceline.cli import app
 from truceline.domain.errors import Conflict, InputError, NotFound
-from truceline.fusion.side import metres_to_degrees
+from truceline.geo.geodesy import degrees_per_metre
 from truceline.service.incidents import (
     change_status,
     list_incidents,
@@ -167,7 +167,7 @@ def test_fusion_batch_transitions(workspace: Workspace, two_incidents: tuple[int
 def test_update_sides_from_uncertainty(workspace: Workspace) -> None:
     lon0 = 37.5
     control = [(0, None, {"P": box(30, 44, lon0, 52), "Q": box(lon0, 44, 45, 52)})]
-    dlon, _ = metres_to_degrees(48.0)
+    dlon, _ = degrees_per_metre(48.0)
     with workspace.engine.begin() as conn:
         near = _incident(conn, T0, lon0 + 100 * dlon, 48.0, 2000.0)
         far = _incident(conn, T0, lon0 - 0.5, 48.0, 2000.0)

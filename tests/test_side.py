@@ -9,7 +9,8 @@ from scipy.stats import norm
 from shapely.geometry import box
 
 from truceline.fusion.bearings import CHI2_95_2D
-from truceline.fusion.side import metres_to_degrees, side_probabilities
+from truceline.fusion.side import side_probabilities
+from truceline.geo.geodesy import degrees_per_metre
 
 LON0 = 37.5
 WEST = box(30.0, 44.0, LON0, 52.0)  # held by "P"
@@ -24,7 +25,7 @@ CONTROL = {"Q": EAST, "P": WEST}
     r_m=st.floats(50, 6000),
 )
 def test_circle_matches_the_normal_half_plane(lat: float, d_m: float, r_m: float) -> None:
-    dlon, _ = metres_to_degrees(lat)
+    dlon, _ = degrees_per_metre(lat)
     lon = LON0 + d_m * dlon
     sp = side_probabilities([lon], [lat], [r_m], CONTROL)
     assert sp.parties == ("P", "Q")
@@ -35,7 +36,7 @@ def test_circle_matches_the_normal_half_plane(lat: float, d_m: float, r_m: float
 
 
 def test_centre_side_is_not_the_answer() -> None:
-    dlon, _ = metres_to_degrees(48.0)
+    dlon, _ = degrees_per_metre(48.0)
     # centre 100 m east of the line with a 2 km radius: nearly a coin toss, not "Q"
     sp = side_probabilities([LON0 + 100 * dlon], [48.0], [2000.0], CONTROL)
     assert 0.4 < sp.p[0, 1] < 0.7 and sp.p[0, 0] > 0.3
@@ -46,7 +47,7 @@ def test_centre_side_is_not_the_answer() -> None:
 
 
 def test_ellipse_orientation_matters() -> None:
-    dlon, _ = metres_to_degrees(48.0)
+    dlon, _ = degrees_per_metre(48.0)
     lon = LON0 + 1000 * dlon
     args = dict(semi_major_m=[5000.0], semi_minor_m=[200.0])
     along = side_probabilities([lon], [48.0], [5000.0], CONTROL, azimuth_deg=[0.0], **args)

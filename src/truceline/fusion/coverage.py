@@ -25,7 +25,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
-from truceline.fusion.side import metres_to_degrees
+from truceline.geo.geodesy import degrees_per_metre, metres_per_degree
 
 __all__ = [
     "COVERAGE_KINDS",
@@ -49,7 +49,7 @@ class CoverageRecord:
 
 
 def _to_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
-    dlon, dlat = metres_to_degrees(lat0)
+    dlon, dlat = degrees_per_metre(lat0)
 
     def f(c: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(np.c_[(c[:, 0] - lon0) / dlon, (c[:, 1] - lat0) / dlat], np.float64)
@@ -58,7 +58,7 @@ def _to_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
 
 
 def _from_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
-    dlon, dlat = metres_to_degrees(lat0)
+    dlon, dlat = degrees_per_metre(lat0)
 
     def f(c: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray(np.c_[c[:, 0] * dlon + lon0, c[:, 1] * dlat + lat0], np.float64)
@@ -169,7 +169,7 @@ def silent_sensors(
     te = tt if t_end is None else np.asarray(t_end, np.float64)
     rr = np.zeros(n) if radius_m is None else np.nan_to_num(np.asarray(radius_m, np.float64))
     # metres per degree along the shorter (longitude) axis: a lower bound of the margin
-    m_per_deg = 111_320.0 * np.cos(np.radians(y))
+    m_per_deg = np.minimum(*metres_per_degree(y))
     pts = shapely.points(x, y) if rr.any() else None
     seen: dict[str, NDArray[np.bool_]] = {}
     blocked: dict[str, NDArray[np.bool_]] = {}

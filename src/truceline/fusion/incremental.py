@@ -15,10 +15,16 @@ ones (``old``, each with its incident id): the components of the graph on
 * one old incident in the component: the new observations join it;
 * several: they merge into the **oldest** (the smallest incident id, ids being
   assigned in creation order), the others record ``merged_into`` it.
+
+The neighbour relation must not depend on how the data arrived: distances are
+measured in a projection fixed by the first batch, so pairs whose projected
+distance is within the projection's error of their threshold are settled by an
+exact (geodesic) ``distance`` when one is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,19 +79,40 @@ def reach(eps: float, window: float, r_max: float, tu_max: float) -> tuple[float
     return eps + 2.0 * r_max, window + 2.0 * tu_max
 
 
-def increment(old: Points, new: Points, *, eps: float, window: float) -> Increment:
-    """Assign the ``new`` points given the fused ``old`` points within their reach."""
+Distance = Callable[[I64, I64], F64]
+
+
+def increment(
+    old: Points,
+    new: Points,
+    *,
+    eps: float,
+    window: float,
+    distance: Distance | None = None,
+    margin: float = 0.0,
+) -> Increment:
+    """Assign the ``new`` points given the fused ``old`` points within their reach.
+
+    With ``distance`` (metres between points ``a`` and ``b`` of old + new, e.g.
+    geodesic), every pair whose projected distance lies within ``margin`` of its
+    threshold is settled by ``distance``: when ``margin`` bounds the projection's
+    error, the partition no longer depends on the projection (nor on its centre).
+    """
     n_old, n_new = len(old), len(new)
     if n_new == 0:
         return Increment(np.zeros(0, np.int64), 0, {}, [])
     pts = Points.concat(old, new)
     order, (i, j, unsure) = neighbour_pairs(
-        pts.x, pts.y, pts.t, eps=eps, window=window, r=pts.r, tu=pts.tu
-    )
+        pts.x, pts.y, pts.t, eps=eps, window=window, r=pts.r, tu=pts.tu,
+        margin=margin if distance is not None else 0.0,
+    )  # fmt: skip
     a, b = order[i], order[j]
     if unsure.any():
         u = np.flatnonzero(unsure)
-        d = np.hypot(pts.x[a[u]] - pts.x[b[u]], pts.y[a[u]] - pts.y[b[u]])
+        if distance is None:
+            d = np.hypot(pts.x[a[u]] - pts.x[b[u]], pts.y[a[u]] - pts.y[b[u]])
+        else:
+            d = distance(a[u], b[u])
         ok = np.ones(len(a), bool)
         ok[u] = d <= eps + pts.r[a[u]] + pts.r[b[u]]
         a, b = a[ok], b[ok]

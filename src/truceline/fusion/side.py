@@ -28,11 +28,11 @@ from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
 
 from truceline.fusion.bearings import CHI2_95_2D
+from truceline.geo.geodesy import degrees_per_metre
 
-__all__ = ["SideProbabilities", "metres_to_degrees", "normal_offsets", "side_probabilities"]
+__all__ = ["SideProbabilities", "normal_offsets", "side_probabilities"]
 
 F64 = NDArray[np.float64]
-_A, _E2 = 6378137.0, 6.69437999014e-3  # WGS84
 _CHUNK = 4_000_000  # sample points per contains_xy call
 
 
@@ -53,15 +53,6 @@ def normal_offsets(n: int = 256) -> F64:
 
     u = qmc.Halton(d=2, scramble=False).random(n + 1)[1:]
     return np.asarray(norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)), dtype=np.float64)
-
-
-def metres_to_degrees(lat: ArrayLike) -> tuple[F64, F64]:
-    """Degrees of longitude and latitude per metre at each latitude (WGS84)."""
-    phi = np.radians(np.asarray(lat, np.float64))
-    w = 1 - _E2 * np.sin(phi) ** 2
-    m = _A * (1 - _E2) / w**1.5  # meridional radius
-    nn = _A / np.sqrt(w)  # prime vertical radius
-    return np.degrees(1 / (nn * np.maximum(np.cos(phi), 1e-6))), np.degrees(1 / m)
 
 
 def side_probabilities(
@@ -92,7 +83,7 @@ def side_probabilities(
         th = np.where(have, np.radians(np.nan_to_num(np.asarray(azimuth_deg, np.float64))), 0.0)
     z = normal_offsets(n_samples)
     reach = np.max(np.hypot(z[:, 0], z[:, 1])) * np.maximum(sa, sb) * 1.01
-    dlon, dlat = metres_to_degrees(y)
+    dlon, dlat = degrees_per_metre(y)
     reach_deg = reach * np.maximum(dlon, dlat)
     parties = tuple(sorted(control))
     p = np.zeros((n, len(parties)))

@@ -26,6 +26,8 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
+from truceline.geo.geodesy import degrees_per_metre
+
 __all__ = ["STATUS_COLOURS", "map_extent", "render_map"]
 
 STATUS_COLOURS = {
@@ -158,7 +160,8 @@ def _zones(ax: Axes, agreement: Any, labels: bool, extent: tuple[float, ...]) ->
 
 def metres_to_degrees(m: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lengths in metres as degrees of longitude and of latitude at ``lat``."""
-    return m / (111_320.0 * np.cos(np.radians(lat))), m / 110_540.0
+    dlon, dlat = degrees_per_metre(lat)
+    return m * dlon, m * dlat
 
 
 def _axes_deg(

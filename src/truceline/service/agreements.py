@@ -19,15 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, or_, select, update
-
 from truceline.compliance.agreement import Agreement, agreement_path, load_agreement_file
 from truceline.domain.errors import AgreementError, NotFound
 from truceline.ledger.canonical import canonical_bytes
 from truceline.service.workspace import Workspace
-from truceline.store.db import reading, store_errors, writing
+from truceline.store import agreements as store
+from truceline.store.db import Connection, Row, reading, store_errors, writing
 from truceline.store.ledger import append
-from truceline.store.schema import agreements
 
 __all__ = [
     "LoadedAgreement",
@@ -70,7 +68,7 @@ def store_agreement(conn: Connection, agreement: Agreement, where: str = "") -> 
     """Store a compiled agreement in the caller's transaction, with its ledger entry."""
     data = _canonical(agreement)
     sha = hashlib.sha256(data).hexdigest()
-    rows = conn.execute(select(agreements).where(agreements.c.agreement_id == agreement.id)).all()
+    rows = store.versions_of(conn, agreement.id)
     for r in rows:
         if r.version == agreement.version:
             if r.sha256 != sha:
@@ -82,9 +80,7 @@ def store_agreement(conn: Connection, agreement: Agreement, where: str = "") -> 
             return LoadedAgreement(agreement.id, r.version, sha, False, r.ledger_index)
     to_close = _check_overlaps(agreement, rows, where)
     for r in to_close:
-        conn.execute(
-            update(agreements).where(agreements.c.id == r.id).values(valid_to=agreement.valid_from)
-        )
+        store.close_version(conn, r.id, agreement.valid_from)
     closes = [{"version": r.version, "valid_to": agreement.valid_from} for r in to_close]
     record: dict[str, Any] = {
         "agreement_id": agreement.id,
@@ -96,17 +92,18 @@ def store_agreement(conn: Connection, agreement: Agreement, where: str = "") -> 
         "closes": closes,
     }
     (leaf,) = append(conn, "agreement", [(f"{agreement.id}@{agreement.version}", record)])
-    conn.execute(
-        agreements.insert().values(
-            agreement_id=agreement.id,
-            version=agreement.version,
-            valid_from=agreement.valid_from,
-            valid_to=agreement.valid_to,
-            sha256=sha,
-            content=data.decode("utf-8"),
-            loaded_at=int(time.time()),
-            ledger_index=leaf,
-        )
+    store.insert_version(
+        conn,
+        {
+            "agreement_id": agreement.id,
+            "version": agreement.version,
+            "valid_from": agreement.valid_from,
+            "valid_to": agreement.valid_to,
+            "sha256": sha,
+            "content": data.decode("utf-8"),
+            "loaded_at": int(time.time()),
+            "ledger_index": leaf,
+        },
     )
     closed = tuple(r.version for r in to_close)
     return LoadedAgreement(agreement.id, agreement.version, sha, True, leaf, closed)
@@ -142,23 +139,15 @@ def _from_row(r: Row[Any]) -> Agreement:
 def agreement_in_force(conn: Connection, t: int) -> Agreement | None:
     """The agreement version in force at epoch second ``t`` (the latest-starting one if
     several agreements are), or None."""
-    c = agreements.c
-    q = (
-        select(agreements)
-        .where(and_(c.valid_from <= t, or_(c.valid_to.is_(None), c.valid_to > t)))
-        .order_by(c.valid_from.desc(), c.version.desc(), c.id.desc())
-        .limit(1)
-    )
     with store_errors("reading the agreement in force"):
-        row = conn.execute(q).first()
+        row = store.in_force(conn, t)
     return None if row is None else _from_row(row)
 
 
 def agreement_versions(conn: Connection) -> list[Agreement]:
     """Every stored agreement version, by agreement id then version."""
-    c = agreements.c
     with store_errors("reading agreements"):
-        rows = conn.execute(select(agreements).order_by(c.agreement_id, c.version)).all()
+        rows = store.all_versions(conn)
     return [_from_row(r) for r in rows]
 
 

@@ -16,7 +16,6 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Row, select
 
 from truceline.domain.errors import InputError, NotFound
 from truceline.fusion.coverage import (
@@ -26,9 +25,10 @@ from truceline.fusion.coverage import (
     observed_fraction,
 )
 from truceline.service.workspace import Workspace
+from truceline.store import coverage as store
 from truceline.store import ledger as log
-from truceline.store.db import reading, store_errors, writing
-from truceline.store.schema import coverage, sources
+from truceline.store import sources as store_sources
+from truceline.store.db import Connection, Row, reading, store_errors, writing
 
 __all__ = [
     "CoverageInfo",
@@ -136,7 +136,7 @@ def add_coverage_windows(
     }
     rows = [{**base, "t_start": int(a), "t_end": int(b)} for a, b in windows]
     with writing(ws.engine, "recording coverage") as conn:
-        if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first() is None:
+        if store_sources.get_source(conn, source_id) is None:
             raise NotFound(f"no source {source_id!r}")
         recs = [
             (source_id, {**{k: v for k, v in r.items() if v is not None}, "actor": actor})
@@ -145,12 +145,7 @@ def add_coverage_windows(
         out = []
         for r, i in zip(rows, log.append(conn, "coverage", recs), strict=True):
             r["ledger_index"] = i
-            new_id = conn.execute(
-                coverage.insert().values(**r).returning(coverage.c.id)
-            ).scalar_one()
-            out.append(
-                _coverage_info(conn.execute(select(coverage).where(coverage.c.id == new_id)).one())
-            )
+            out.append(_coverage_info(store.insert_coverage(conn, r)))
         return out
 
 
@@ -161,11 +156,7 @@ def _coverage_info(r: Row[Any]) -> CoverageInfo:
 
 def coverage_records(conn: Connection, t0: int, t1: int) -> list[CoverageRecord]:
     """The coverage declarations overlapping ``[t0, t1)``, ready for ``fusion.coverage``."""
-    rows = conn.execute(
-        select(coverage)
-        .where(coverage.c.t_end > t0, coverage.c.t_start < t1)
-        .order_by(coverage.c.id)
-    ).all()
+    rows = store.overlapping(conn, t0, t1)
     return [
         CoverageRecord(
             r.source_id,
@@ -189,8 +180,7 @@ def coverage_of(
 
 def source_coverage(conn: Connection, source_id: str) -> list[CoverageInfo]:
     """A source's coverage declarations, oldest first."""
-    q = select(coverage).where(coverage.c.source_id == source_id)
-    rows = conn.execute(q.order_by(coverage.c.t_start, coverage.c.id)).all()
+    rows = store.of_source(conn, source_id)
     return [_coverage_info(r) for r in rows]
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
 
 from truceline.compliance.agreement import Agreement, load_agreement_file
 from truceline.domain.errors import Conflict, InputError, WorkspaceError
@@ -43,8 +42,9 @@ from truceline.service.ledger import issue_tree_head
 from truceline.service.reports import ReportPaths, busiest_day, daily_report, write_report_index
 from truceline.service.sources import register_source
 from truceline.service.workspace import WORKSPACE_FILE, Workspace, create_workspace
+from truceline.store import demo as store
+from truceline.store import sources as store_sources
 from truceline.store.db import reading
-from truceline.store.schema import findings, incidents, sources
 
 __all__ = [
     "DEFAULT_AGREEMENT",
@@ -128,7 +128,7 @@ def register_scenario_sources(ws: Workspace, agreement: Agreement, seed: int) ->
     """Register the scenario's sources with their types, groups, parties and grades;
     returns how many were new."""
     with reading(ws.engine) as conn:
-        known = set(conn.execute(select(sources.c.id)).scalars())
+        known = {r.id for r in store_sources.all_sources(conn)}
     new = [s for s in scenario_sources(agreement, seed) if s.id not in known]
     for s in new:
         signed = s.type == SourceType.MONITOR.value
@@ -188,15 +188,7 @@ def _scenario_file(
 
 def _tallies(ws: Workspace) -> tuple[dict[str, int], dict[str, int]]:
     with reading(ws.engine, "summing up the demo") as conn:
-        st = conn.execute(
-            select(incidents.c.status, func.count())
-            .where(incidents.c.merged_into.is_(None))
-            .group_by(incidents.c.status)
-        ).all()
-        fr = conn.execute(
-            select(findings.c.rule_id, func.count()).group_by(findings.c.rule_id)
-        ).all()
-    return {str(s): int(n) for s, n in sorted(st)}, {str(r): int(n) for r, n in sorted(fr)}
+        return store.tallies(conn)
 
 
 def _day_of(t: int) -> date:

@@ -19,7 +19,6 @@ Two observations may be one incident when their distance is at most
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,22 +26,24 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, func, select
 
 from truceline.fusion.attributes import fuse_attributes
-from truceline.fusion.bearings import fix_bearings, group_bearings
 from truceline.fusion.grading import score_incidents
-from truceline.fusion.incremental import Points, increment
+from truceline.fusion.incremental import Increment, increment
+from truceline.fusion.locate import Located, ellipses, locate, reach_points, remap
+from truceline.geo.geodesy import aeqd_error_bound, degree_box, distance_m
+from truceline.geo.projection import Projector
 from truceline.geo.zones import ZoneIndex
-from truceline.service import fusion_store as fs
 from truceline.service.agreements import agreement_in_force
 from truceline.service.fusion_write import store_increment
 from truceline.service.incidents import update_sides
+from truceline.service.sources import reliability_at
 from truceline.service.verification import attribute_incidents, dispute_silent
 from truceline.service.workspace import Workspace
+from truceline.store import fusion as fs
+from truceline.store import incidents as store_incidents
 from truceline.store import ledger as log
-from truceline.store.db import writing
-from truceline.store.schema import incidents
+from truceline.store.db import Connection, writing
 
 __all__ = ["FuseResult", "fuse"]
 
@@ -71,77 +72,6 @@ def _params(ws: Workspace, conn: Connection, t_max: int, d: float | None, w: int
     return (distance if d is None else float(d)), (window if w is None else int(w)), agreement
 
 
-@dataclass(frozen=True, slots=True)
-class _Located:
-    """Where each new observation is: a point, or the fix of its bearing group."""
-
-    x: NDArray[np.float64]  # NaN where it cannot be located
-    y: NDArray[np.float64]
-    r: NDArray[np.float64]  # 95 % radius (reach in clustering)
-    weight_r: NDArray[np.float64]  # radius for weighting: a fix of k bearings counts once
-    fix: NDArray[np.int64]  # bearing group of a triangulated fix; -1 for a point or an arc
-    ellipse: NDArray[np.float64]  # (n, 3): semi-major, semi-minor, azimuth; NaN if none
-
-    def take(self, keep: NDArray[np.bool_]) -> _Located:
-        return _Located(
-            self.x[keep], self.y[keep], self.r[keep], self.weight_r[keep], self.fix[keep],
-            self.ellipse[keep],
-        )  # fmt: skip
-
-
-def _locate(new: fs.Columns, proj: Any) -> _Located:
-    """Each new observation's place; bearing-only ones from their group's fix."""
-    x, y = proj.forward(new["lon"], new["lat"])
-    x, y, r = np.array(x, float), np.array(y, float), new["radius_m"].copy()
-    wr, fixid = r.copy(), np.full(len(x), -1, np.int64)
-    ell = np.full((len(x), 3), np.nan)
-    bear = ~np.isfinite(x) & np.isfinite(new["bearing_deg"]) & np.isfinite(new["obs_lon"])
-    if bear.any():
-        ox, oy = proj.forward(new["obs_lon"][bear], new["obs_lat"][bear])
-        t, az = new["t"][bear], new["bearing_deg"][bear]
-        rmin, rmax = new["range_min_m"][bear], new["range_max_m"][bear]
-        groups = group_bearings(t, ox, oy, az, rmin, rmax)
-        fix = fix_bearings(t, ox, oy, az, new["bearing_sd_deg"][bear], rmin, rmax, groups)
-        ok = np.asarray(fix.ok, bool)
-        idx = np.flatnonzero(bear)[ok]
-        x[idx], y[idx], r[idx] = fix.x[ok], fix.y[ok], fix.radius_m[ok]
-        # the k rows of one fix share one measurement: together they weigh as one
-        wr[idx] = fix.radius_m[ok] * np.sqrt(np.maximum(fix.n_bearings[ok], 1))
-        tri = np.asarray(fix.method[ok] == "triangulated")
-        fixid[idx[tri]] = np.asarray(groups, np.int64)[ok][tri]
-        ell[idx] = np.column_stack([fix.semi_major_m[ok], fix.semi_minor_m[ok],
-                                    fix.azimuth_deg[ok]])  # fmt: skip
-    return _Located(x, y, r, wr, fixid, ell)
-
-
-def _ellipses(label: NDArray[np.int64], n: int, n_old: int, loc: _Located) -> list[str | None]:
-    """The error ellipse of each incident that rests on one triangulated fix alone (no
-    point reports, no earlier members): the fix's 95 % ellipse, as JSON."""
-    fg = np.concatenate([np.full(n_old, -2, np.int64), loc.fix])
-    lo = np.full(n, np.iinfo(np.int64).max, np.int64)
-    hi = np.full(n, np.iinfo(np.int64).min, np.int64)
-    np.minimum.at(lo, label, fg)
-    np.maximum.at(hi, label, fg)
-    first = np.full(n, -1, np.int64)
-    first[label[n_old:]] = np.arange(len(loc.fix))  # any row of a fix: they share it
-    out: list[str | None] = []
-    for k in range(n):
-        if lo[k] != hi[k] or lo[k] < 0:
-            out.append(None)
-            continue
-        a, b, az = (float(v) for v in loc.ellipse[first[k]])
-        out.append(json.dumps({"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1),
-                               "azimuth_deg": round(az, 2), "confidence": 0.95,
-                               "method": "triangulated"}))  # fmt: skip
-    return out
-
-
-def _points(cols: fs.Columns, x: Any, y: Any, r: Any, key: Any, eps: float, win: int) -> Points:
-    rr = np.minimum(np.nan_to_num(r, nan=0.0), eps)
-    tu = np.minimum(np.nan_to_num(cols["t_unc_s"], nan=0.0), float(win))
-    return Points(np.asarray(x, float), np.asarray(y, float), cols["t"], rr, tu, key)
-
-
 def fuse(
     ws: Workspace,
     *,
@@ -161,25 +91,17 @@ def fuse(
         eps, win, agreement = _params(ws, conn, int(new["t"].max()), distance_m, window_s)
         lon = np.where(np.isfinite(new["lon"]), new["lon"], new["obs_lon"])
         lat = np.where(np.isfinite(new["lat"]), new["lat"], new["obs_lat"])
-        proj = fs.projector_for(conn, lon, lat)
+        proj = _projector(conn, lon, lat)
         say("locating bearings")
-        loc = _locate(new, proj)
+        loc = locate(new, proj)
         located = np.isfinite(loc.x) & np.isfinite(loc.y)
         unlocated = int((~located).sum())
         if not located.any():
             return FuseResult(0, 0, 0, 0, unlocated, _by_status(conn), eps, win)
         new = {k: v[located] for k, v in new.items()}
         loc = loc.take(located)
-        x, y, r = loc.x, loc.y, loc.r
-        pts = _points(new, x, y, r, new["id"], eps, win)
         say("loading incidents within reach")
-        nlon, nlat = proj.inverse(x, y)
-        # a new point reaches an old one at eps + its own + the old one's (capped) radius
-        old = fs.fused_near(conn, new["t"], nlon, nlat, pts.tu + 2 * win, pts.r + 2 * eps)
-        ox, oy = proj.forward(old["lon"], old["lat"])
-        old_pts = _points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
-        say("clustering")
-        inc = increment(old_pts, pts, eps=eps, window=win)
+        inc = _increment(conn, new, loc, proj, eps, win, say)
         say("writing incidents")
         new_ids = _write(conn, new, loc, inc, proj, agreement)
         touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
@@ -200,6 +122,38 @@ def fuse(
     return result
 
 
+def _increment(
+    conn: Connection,
+    new: fs.Columns,
+    loc: Located,
+    proj: Projector,
+    eps: float,
+    win: int,
+    say: Progress,
+) -> Increment:
+    """Cluster the new observations with the fused ones within their reach. Pairs near
+    their threshold are settled by geodesic distance, so the partition does not depend
+    on the projection, fixed by whichever batch came first."""
+    pts = reach_points(new, loc.x, loc.y, loc.r, new["id"], eps, win)
+    nlon, nlat = proj.inverse(loc.x, loc.y)
+    # a new point reaches an old one at eps + its own + the old one's (capped) radius
+    # 10 % spare: projected distances stretch (< 1 % within 1,500 km of the centre)
+    dlon, dlat = degree_box(1.1 * (pts.r + 2 * eps), nlat)
+    old = fs.fused_near(conn, new["t"], nlon, nlat, pts.tu + 2 * win, dlon, dlat)
+    ox, oy = proj.forward(old["lon"], old["lat"])
+    old_pts = reach_points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
+    lon = np.concatenate([old["lon"], np.where(np.isfinite(new["lon"]), new["lon"], nlon)])
+    lat = np.concatenate([old["lat"], np.where(np.isfinite(new["lat"]), new["lat"], nlat)])
+    longest = eps + 2.0 * float(max(pts.r.max(initial=0.0), old_pts.r.max(initial=0.0)))
+    margin = aeqd_error_bound(longest, lon, lat, proj.lon0, proj.lat0)
+
+    def geodesic(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.float64]:
+        return distance_m(lon[a], lat[a], lon[b], lat[b])
+
+    say("clustering")
+    return increment(old_pts, pts, eps=eps, window=win, distance=geodesic, margin=margin)
+
+
 def _verify(conn: Connection, ids: list[int]) -> None:
     """Attribution and silent-sensor disputes of the touched incidents, in this transaction."""
     attribute_incidents(conn, ids)
@@ -207,16 +161,39 @@ def _verify(conn: Connection, ids: list[int]) -> None:
 
 
 def _by_status(conn: Connection) -> dict[str, int]:
-    q = (
-        select(incidents.c.status, func.count())
-        .where(incidents.c.merged_into.is_(None))
-        .group_by(incidents.c.status)
-    )
-    return {str(s): int(n) for s, n in conn.execute(q)}
+    return store_incidents.count_by_status(conn)
+
+
+def _projector(conn: Connection, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> Projector:
+    """The workspace's fusion projection: fixed at the first fusion (centre of that batch,
+    rounded to whole degrees) and kept, so distances never change between runs."""
+    centre = fs.projection_centre(conn)
+    if centre is None:
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        lat0 = float(np.round((lat[ok].min() + lat[ok].max()) / 2)) if ok.any() else 0.0
+        lon0 = float(np.round((lon[ok].min() + lon[ok].max()) / 2)) if ok.any() else 0.0
+        fs.save_projection_centre(conn, lat0, lon0)
+        centre = (lat0, lon0)
+    return Projector(*centre)
+
+
+def _source_info(
+    conn: Connection, source_id: NDArray[Any], t: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
+    """Per observation: its source's independence-group code and the reliability grade in
+    force at the observation's time (``service.sources.reliability_at``: F before any)."""
+    srcs = fs.source_groups(conn)
+    groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
+    # per distinct source (a few), not per observation (up to millions)
+    names, inv = np.unique(np.asarray(source_id, dtype=str), return_inverse=True)
+    code = np.array([groups.get(srcs.get(s, s), -1) for s in names.tolist()], np.int64)
+    unknown = np.flatnonzero(code < 0)  # a source not registered is its own group
+    code[unknown] = len(groups) + np.arange(unknown.size)
+    return code[inv.ravel()], reliability_at(conn, source_id, t)
 
 
 def _write(
-    conn: Connection, new: fs.Columns, loc: _Located, inc: Any, proj: Any, agreement: Any
+    conn: Connection, new: fs.Columns, loc: Located, inc: Any, proj: Any, agreement: Any
 ) -> list[int]:
     """Store the increment: new incidents, updated and merged ones, memberships."""
     x, y, r = loc.x, loc.y, loc.weight_r
@@ -225,7 +202,7 @@ def _write(
     old = fs.members_of(conn, survivors + sorted(inc.merged)) if survivors else None
     keys_new = inc.incident
     if old is not None and len(old["id"]):
-        okey = _remap(old["incident_id"], inc.merged)
+        okey = remap(old["incident_id"], inc.merged)
         mx, my = proj.forward(old["lon"], old["lat"])
         cols = {k: np.concatenate([old[k], new[k]]) for k in fs.MEMBER_COLS}
         mx, my = np.concatenate([mx, x]), np.concatenate([my, y])
@@ -243,7 +220,7 @@ def _write(
     status, conf, ngroups = _score(conn, label, n, cols)
     lon, lat = proj.inverse(fused.x, fused.y)
     sector = _sectors(agreement, lon, lat)
-    ellipse = _ellipses(label, n, n_old, loc)
+    ellipse = ellipses(label, n, n_old, loc)
     rows = [
         {
             "t": int(fused.t[k]), "t_start": int(fused.t_start[k]), "t_end": int(fused.t_end[k]),
@@ -267,7 +244,7 @@ def _write(
 def _score(
     conn: Connection, label: NDArray[np.int64], n: int, cols: fs.Columns
 ) -> tuple[list[str], NDArray[np.float64], NDArray[np.int64]]:
-    gcode, rel = fs.source_info(conn, cols["source_id"], cols["t"])
+    gcode, rel = _source_info(conn, cols["source_id"], cols["t"])
     s = score_incidents(label, gcode, rel, cols["credibility"], cols["kind"], n_incidents=n)
     return [str(v) for v in s.status], np.asarray(s.confidence), np.asarray(s.n_groups)
 
@@ -279,13 +256,3 @@ def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64])
     c = index.classify(lon, lat)
     ids = list(index.sector_ids)
     return [ids[int(s)] if s >= 0 else None for s in c.sector]
-
-
-def _remap(keys: NDArray[np.int64], merged: dict[int, int]) -> NDArray[np.int64]:
-    """Absorbed incident ids replaced by their survivors."""
-    if not merged:
-        return keys
-    src = np.array(sorted(merged), np.int64)
-    dst = np.array([merged[int(k)] for k in src], np.int64)
-    pos = np.clip(np.searchsorted(src, keys), 0, len(src) - 1)
-    return np.where(src[pos] == keys, dst[pos], keys)

@@ -10,54 +10,27 @@ of a new incident and the merge of an absorbed incident ("merged into N"), gets 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, bindparam, select, update
 
 from truceline.fusion.lifecycle import after_fusion
+from truceline.store import incidents as store
 from truceline.store import ledger as log
-from truceline.store.schema import incident_observations, incidents, status_changes
+from truceline.store.db import Connection
 
 __all__ = ["MERGED", "store_increment"]
 
 ACTOR = "fusion"
 #: ``to_status`` of the status change that records a merge (the incident keeps its status)
 MERGED = "merged"
-_IN_CHUNK = 900
-
-
-def _current(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    c = incidents.c
-    for s in range(0, len(ids), _IN_CHUNK):
-        q = select(c.id, c.status).where(c.id.in_(list(ids[s : s + _IN_CHUNK])))
-        out.update({int(i): str(st) for i, st in conn.execute(q)})
-    return out
-
-
-def _members(conn: Connection, ids: Sequence[int]) -> dict[int, list[int]]:
-    """Member observation ids of each incident in ``ids``, ascending."""
-    io = incident_observations.c
-    out: dict[int, list[int]] = {}
-    for s in range(0, len(ids), _IN_CHUNK):
-        q = select(io.incident_id, io.observation_id).where(
-            io.incident_id.in_(list(ids[s : s + _IN_CHUNK]))
-        )
-        for i, o in conn.execute(q.order_by(io.observation_id)):
-            out.setdefault(int(i), []).append(int(o))
-    return out
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]], now: int) -> list[int]:
-    if not rows:
-        return []
     for r in rows:
         r["created_at"] = now
-    q = incidents.insert().returning(incidents.c.id, sort_by_parameter_order=True)
-    return [int(i) for (i,) in conn.execute(q, rows)]
+    return store.insert_incidents(conn, rows)
 
 
 def store_increment(
@@ -74,7 +47,7 @@ def store_increment(
 ) -> list[int]:
     """Store the incidents ``ukeys`` (negative = new) with ``rows``; returns the new ids."""
     existing = [int(k) for k in ukeys if k > 0]
-    current = _current(conn, existing + sorted(merged))
+    current = store.statuses(conn, existing + sorted(merged))
     final = [after_fusion(current.get(int(k)), status[i]).value for i, k in enumerate(ukeys)]
     new_rows = [{**rows[i], "status": final[i]} for i in fresh]
     new_ids = _insert_new(conn, new_rows, now)
@@ -83,11 +56,8 @@ def store_increment(
         ids[i] = nid
     key_to_id = dict(zip((int(k) for k in ukeys), ids, strict=True))
     upd = [{**rows[i], "status": final[i], "b_id": ids[i]} for i, k in enumerate(ukeys) if k > 0]
-    if upd:
-        c = incidents.c
-        stmt = update(incidents).where(c.id == bindparam("b_id"))
-        conn.execute(stmt, upd)
-    absorbed = _members(conn, sorted(merged))  # before their members move to the survivor
+    store.update_incidents(conn, upd)
+    absorbed = store.member_ids(conn, sorted(merged))  # before their members move to the survivor
     _memberships(conn, obs_ids, obs_keys, key_to_id, merged)
     changes: list[dict[str, Any]] = []
     for i, k in enumerate(ukeys):
@@ -100,11 +70,7 @@ def store_increment(
         why = f"merged into {s}"
         changes.append(_change(a, current.get(a), MERGED, why, snap, absorbed.get(a, []), now))
     _ledger_incidents(conn, ids, rows, final, members, ukeys)
-    if merged:
-        conn.execute(
-            update(incidents).where(incidents.c.id == bindparam("b_id")),
-            [{"b_id": a, "merged_into": s, "updated_at": now} for a, s in merged.items()],
-        )
+    store.mark_merged(conn, merged, now)
     _store_changes(conn, changes)
     return new_ids
 
@@ -116,18 +82,8 @@ def _memberships(
     key_to_id: dict[int, int],
     merged: dict[int, int],
 ) -> None:
-    io = incident_observations
-    if merged:
-        conn.execute(
-            update(io).where(io.c.incident_id == bindparam("b_from")),
-            [{"b_from": a, "incident_id": s} for a, s in merged.items()],
-        )
-    rows = [
-        {"observation_id": int(o), "incident_id": key_to_id[int(k)]}
-        for o, k in zip(obs_ids, obs_keys, strict=True)
-    ]
-    if rows:
-        conn.execute(io.insert(), rows)
+    store.move_members(conn, merged)
+    store.insert_memberships(conn, obs_ids.tolist(), [key_to_id[int(k)] for k in obs_keys])
 
 
 def _change(
@@ -178,4 +134,4 @@ def _store_changes(conn: Connection, changes: list[dict[str, Any]]) -> None:
     ]
     for c, idx in zip(changes, log.append(conn, "status_change", items), strict=True):
         c["ledger_index"] = idx
-    conn.execute(status_changes.insert(), changes)
+    store.insert_status_changes(conn, changes)

@@ -18,22 +18,15 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Connection, Row, bindparam, select
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.lifecycle import next_status
 from truceline.fusion.side import side_probabilities
 from truceline.service.workspace import Workspace
+from truceline.store import incidents as store
 from truceline.store import ledger as log
-from truceline.store.db import reading, writing
-from truceline.store.schema import (
-    incident_observations,
-    incidents,
-    observations,
-    sources,
-    status_changes,
-)
+from truceline.store.db import Connection, Row, reading, writing
 
 __all__ = [
     "IncidentDetail",
@@ -116,24 +109,21 @@ def list_incidents(
     include_merged: bool = False,
 ) -> list[IncidentInfo]:
     """Incidents by time (newest first), optionally of one status and within a period."""
-    q = select(incidents)
-    if status:
-        if status not in {s.value for s in IncidentStatus}:
-            raise InputError(f"status {status!r} is not one of {[s.value for s in IncidentStatus]}")
-        q = q.where(incidents.c.status == status)
-    if since is not None:
-        q = q.where(incidents.c.t >= since)
-    if until is not None:
-        q = q.where(incidents.c.t < until)
-    if not include_merged:
-        q = q.where(incidents.c.merged_into.is_(None))
-    q = q.order_by(incidents.c.t.desc(), incidents.c.id.desc()).limit(limit)
+    if status and status not in {s.value for s in IncidentStatus}:
+        raise InputError(f"status {status!r} is not one of {[s.value for s in IncidentStatus]}")
     with reading(ws.engine, "listing incidents") as conn:
-        return [_info(r) for r in conn.execute(q)]
+        rows = store.list_rows(
+            conn,
+            status=status,
+            since=since,
+            until=until,
+            limit=limit,
+            include_merged=include_merged,
+        )
+    return [_info(r) for r in rows]
 
 
 def _history(conn: Connection, incident_id: int) -> list[StatusChange]:
-    q = select(status_changes).where(status_changes.c.incident_id == incident_id)
     return [
         StatusChange(
             r.incident_id,
@@ -145,49 +135,23 @@ def _history(conn: Connection, incident_id: int) -> list[StatusChange]:
             json.loads(r.evidence),
             r.ledger_index,
         )
-        for r in conn.execute(q.order_by(status_changes.c.id))
+        for r in store.history(conn, incident_id)
     ]
-
-
-def _members(conn: Connection, ids: Sequence[int]) -> list[Row[Any]]:
-    o, s = observations, sources
-    q = (
-        select(
-            incident_observations.c.incident_id,
-            o.c.id,
-            o.c.uid,
-            o.c.source_id,
-            s.c.independence_group,
-            o.c.t,
-            o.c.kind,
-            o.c.lon,
-            o.c.lat,
-            o.c.bearing_deg,
-            o.c.credibility,
-            o.c.actor,
-            o.c.ledger_index,
-        )
-        .join(o, o.c.id == incident_observations.c.observation_id)
-        .join(s, s.c.id == o.c.source_id)
-        .where(incident_observations.c.incident_id.in_(list(ids)))
-        .order_by(incident_observations.c.incident_id, o.c.t, o.c.id)
-    )
-    return list(conn.execute(q))
 
 
 def show_incident(ws: Workspace, incident_id: int) -> IncidentDetail:
     """An incident, its observations and its history of status changes."""
     with reading(ws.engine, "reading an incident") as conn:
-        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        row = store.get(conn, incident_id)
         if row is None:
             raise NotFound(f"no incident {incident_id}")
-        obs = [dict(r._mapping) for r in _members(conn, [incident_id])]
+        obs = [dict(r._mapping) for r in store.members(conn, [incident_id])]
         return IncidentDetail(_info(row), obs, _history(conn, incident_id))
 
 
 def evidence_snapshots(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The evidence of each incident now, as stored with a status change."""
-    rows = conn.execute(select(incidents).where(incidents.c.id.in_(list(ids)))).all()
+    rows = store.by_ids(conn, ids)
     snap: dict[int, dict[str, Any]] = {
         r.id: {
             "observations": [],
@@ -203,7 +167,7 @@ def evidence_snapshots(conn: Connection, ids: Sequence[int]) -> dict[int, dict[s
         }
         for r in rows
     }
-    for m in _members(conn, ids):
+    for m in store.members(conn, ids):
         e = snap[m.incident_id]
         e["observations"].append(m.id)
         e["observation_ledger"].append(m.ledger_index)
@@ -250,19 +214,14 @@ def record_transitions(
         "status_change",
         [(str(r["incident_id"]), {k: v for k, v in r.items() if v is not None}) for r in recs],
     )
-    conn.execute(
-        status_changes.insert(),
+    store.insert_status_changes(
+        conn,
         [
             {**r, "evidence": json.dumps(r["evidence"], sort_keys=True), "ledger_index": i}
             for r, i in zip(recs, idx, strict=True)
         ],
     )
-    conn.execute(
-        incidents.update()
-        .where(incidents.c.id == bindparam("iid"))
-        .values(status=bindparam("st"), updated_at=now),
-        [{"iid": r["incident_id"], "st": r["to_status"]} for r in recs],
-    )
+    store.set_statuses(conn, [(r["incident_id"], r["to_status"]) for r in recs], now)
     return [
         StatusChange(i, f, t, actor, now, reason, snaps.get(i, {}), li)
         for (i, f, t), li in zip(moves, idx, strict=True)
@@ -279,7 +238,7 @@ def change_status(
         raise InputError("a status change needs an actor")
     with writing(ws.engine, "changing an incident's status") as conn:
         log.lock(conn)  # read the status as the last writer left it (PostgreSQL)
-        row = conn.execute(select(incidents).where(incidents.c.id == incident_id)).first()
+        row = store.get(conn, incident_id)
         if row is None:
             raise NotFound(f"no incident {incident_id}")
         if row.merged_into is not None:
@@ -333,25 +292,9 @@ def update_sides(
     versions, the latest-starting); ``control``
     = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
     version's ``control`` zones). Returns the count."""
-    cols = (
-        incidents.c.id,
-        incidents.c.t,
-        incidents.c.lon,
-        incidents.c.lat,
-        incidents.c.radius_m,
-        incidents.c.ellipse,
-    )
     with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control
-        if ids is None:
-            rows = conn.execute(select(*cols).where(incidents.c.side.is_(None))).all()
-        else:
-            q = select(*cols)
-            rows = [
-                r
-                for k in range(0, len(ids), 900)
-                for r in conn.execute(q.where(incidents.c.id.in_(list(ids[k : k + 900]))))
-            ]
+        rows = store.side_inputs(conn, ids)
         if not rows or not versions:
             return 0
         t = np.array([r._mapping["t"] for r in rows], np.int64)
@@ -376,14 +319,7 @@ def update_sides(
                 semi_minor_m=[e.get("semi_minor_m", np.nan) for e in ell],
                 azimuth_deg=[e.get("azimuth_deg", np.nan) for e in ell],
             )
-            conn.execute(
-                incidents.update()
-                .where(incidents.c.id == bindparam("iid"))
-                .values(side=bindparam("sd")),
-                [
-                    {"iid": r.id, "sd": json.dumps(d, sort_keys=True)}
-                    for r, d in zip(part, sp.as_dicts(), strict=True)
-                ],
-            )
+            sides = [json.dumps(d, sort_keys=True) for d in sp.as_dicts()]
+            store.set_sides(conn, [(r.id, sd) for r, sd in zip(part, sides, strict=True)])
             done += len(part)
         return done

@@ -20,7 +20,6 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from numpy.typing import ArrayLike, NDArray
-from sqlalchemy import Connection, Row, select
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import RELIABILITY, SignaturePolicy, SourceType
@@ -33,8 +32,8 @@ from truceline.service.coverage import (
 )
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
-from truceline.store.db import reading, writing
-from truceline.store.schema import source_grades, sources
+from truceline.store import sources as store
+from truceline.store.db import Connection, Row, reading, writing
 
 __all__ = [
     "CoverageInfo",
@@ -99,7 +98,7 @@ def ensure_sources(conn: Connection, found: Iterable[tuple[str, str | None]]) ->
     wanted = dict(found)
     if not wanted:
         return []
-    known = set(conn.execute(select(sources.c.id).where(sources.c.id.in_(list(wanted)))).scalars())
+    known = store.known_ids(conn, sorted(wanted))
     new = sorted(set(wanted) - known)
     if not new:
         return []
@@ -148,7 +147,7 @@ def _insert_sources(conn: Connection, rows: list[dict[str, Any]], actor: str, re
     items = [(str(r["id"]), {**_ledger_form(r), "actor": actor, "reason": reason}) for r in rows]
     for r, i in zip(rows, log.append(conn, "source", items), strict=True):
         r["ledger_index"] = i
-    conn.execute(sources.insert(), rows)
+    store.insert_sources(conn, rows)
 
 
 def _insert_grades(
@@ -161,7 +160,7 @@ def _insert_grades(
     idx = log.append(conn, "source_grade", [(str(r["source_id"]), dict(r)) for r in rows])
     for r, i in zip(rows, idx, strict=True):
         r["ledger_index"] = i
-    conn.execute(source_grades.insert(), rows)
+    store.insert_grades(conn, rows)
     return idx
 
 
@@ -264,7 +263,7 @@ def register_source(
         int(time.time()),
     )
     with writing(ws.engine, "registering a source") as conn:
-        if conn.execute(select(sources.c.id).where(sources.c.id == source_id)).first():
+        if store.get_source(conn, source_id) is not None:
             raise Conflict(f"source {source_id!r} is already registered (use `sources set`)")
         _insert_sources(conn, [row], actor, reason)
         _insert_grades(conn, [(source_id, grade, valid_from)], actor, reason)
@@ -303,7 +302,7 @@ def update_source(
         rec = {"id": source_id, **_ledger_form(changes), "actor": actor, "reason": reason}
         (i,) = log.append(conn, "source_update", [(source_id, rec)])
         changes["ledger_index"] = i
-        conn.execute(sources.update().where(sources.c.id == source_id).values(**changes))
+        store.update_source_row(conn, source_id, changes)
         return _info(conn, _get(conn, source_id))
 
 
@@ -328,7 +327,7 @@ def grade_source(
 
 
 def _get(conn: Connection, source_id: str) -> Row[Any]:
-    row = conn.execute(select(sources).where(sources.c.id == source_id)).first()
+    row = store.get_source(conn, source_id)
     if row is None:
         raise NotFound(f"no source {source_id!r}")
     return row
@@ -355,7 +354,7 @@ def _info(conn: Connection, row: Row[Any], grade: str | None = None) -> SourceIn
 def list_sources(ws: Workspace) -> list[SourceInfo]:
     """Every source with the grade in force now."""
     with reading(ws.engine, "listing sources") as conn:
-        rows = conn.execute(select(sources).order_by(sources.c.id)).all()
+        rows = store.all_sources(conn)
         grades = reliability_at(conn, [r.id for r in rows], np.full(len(rows), int(time.time())))
         return [_info(conn, r, str(g)) for r, g in zip(rows, grades, strict=True)]
 
@@ -364,11 +363,7 @@ def show_source(ws: Workspace, source_id: str) -> SourceDetail:
     """A source, its grade history and its coverage declarations."""
     with reading(ws.engine, "reading a source") as conn:
         info = _info(conn, _get(conn, source_id))
-        g = conn.execute(
-            select(source_grades)
-            .where(source_grades.c.source_id == source_id)
-            .order_by(source_grades.c.valid_from, source_grades.c.id)
-        ).all()
+        g = store.grades_of(conn, source_id)
         cov = source_coverage(conn, source_id)
     grades = [
         GradeInfo(r.source_id, r.reliability, r.valid_from, r.reason, r.actor, r.ledger_index)
@@ -387,11 +382,7 @@ def reliability_at(
     if sid.size == 0:
         return out
     uniq, code = np.unique(sid, return_inverse=True)
-    rows = conn.execute(
-        select(source_grades.c.source_id, source_grades.c.valid_from, source_grades.c.reliability)
-        .where(source_grades.c.source_id.in_(uniq.tolist()))
-        .order_by(source_grades.c.id)
-    ).all()
+    rows = store.grade_rows(conn, uniq.tolist())
     if not rows:
         return out
     gcode = np.searchsorted(uniq, np.array([r[0] for r in rows], dtype=str))

@@ -19,10 +19,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, func, select
 
 from truceline.domain.vocab import IncidentStatus, ObservationKind, SourceType
 from truceline.fusion.coverage import silent_sensors
@@ -31,16 +29,16 @@ from truceline.service.coverage import coverage_records
 from truceline.service.incidents import record_transitions, update_sides
 from truceline.service.sources import reliability_at
 from truceline.service.workspace import Workspace
+from truceline.store import incidents as store
 from truceline.store import ledger as log
-from truceline.store.db import writing
-from truceline.store.schema import incident_observations, incidents, observations, sources
+from truceline.store import sources as store_sources
+from truceline.store.db import Connection, writing
 
 __all__ = ["VerificationUpdate", "attribute_incidents", "dispute_silent", "update_verification"]
 
 _DETECTORS = {SourceType.CAMERA.value, SourceType.ACOUSTIC.value, SourceType.UAV.value}
 #: kinds a camera or acoustic array declaring a view cannot miss (small-arms fire it can)
 _DETECTABLE = (ObservationKind.EXPLOSION.value, ObservationKind.PROJECTILE.value)
-_CHUNK = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +46,6 @@ class VerificationUpdate:
     attributed: int  # incidents whose actor, confidence or basis changed
     disputed: int  # incidents moved to disputed by a silent sensor
     sides: int  # incidents given a side of the line
-
-
-def _chunks(ids: Sequence[int]) -> list[list[int]]:
-    return [list(ids[s : s + _CHUNK]) for s in range(0, len(ids), _CHUNK)]
 
 
 def _method(attrs: str | None) -> str | None:
@@ -67,27 +61,7 @@ def _method(attrs: str | None) -> str | None:
 def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> int:
     """Recompute actor, actor confidence and basis of ``ids`` (None: every incident with a
     member naming an actor); returns how many changed."""
-    o, io, s = observations.c, incident_observations.c, sources.c
-    q = (
-        select(
-            io.incident_id,
-            o.source_id,
-            o.t,
-            o.credibility,
-            o.actor,
-            o.attrs,
-            s.independence_group,
-            s.type,
-            s.party,
-        )
-        .join(observations, o.id == io.observation_id)
-        .join(sources, s.id == o.source_id)
-        .where(o.actor.is_not(None), o.kind != ObservationKind.DENIAL.value)
-    )
-    if ids is None:
-        rows = conn.execute(q).all()
-    else:
-        rows = [r for c in _chunks(ids) for r in conn.execute(q.where(io.incident_id.in_(c)))]
+    rows = store.attribution_rows(conn, ids, skip_kind=ObservationKind.DENIAL.value)
     if not rows:
         return 0
     inc, lab = np.unique(np.array([r[0] for r in rows], np.int64), return_inverse=True)
@@ -104,36 +78,15 @@ def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> i
         [_method(r[5]) for r in rows],
         n_incidents=inc.size,
     )
-    cur = {
-        int(r[0]): (r[1], r[2], r[3])
-        for c in _chunks(inc.tolist())
-        for r in conn.execute(
-            select(
-                incidents.c.id,
-                incidents.c.actor,
-                incidents.c.actor_confidence,
-                incidents.c.actor_basis,
-            ).where(incidents.c.id.in_(c))
-        )
-    }
+    cur = store.actors(conn, inc.tolist())
     upd = []
     for k, iid in enumerate(inc.tolist()):
         conf = float(a.confidence[k])
         new = (a.actor[k], None if np.isnan(conf) else round(conf, 6), a.basis[k])
         old = cur.get(iid)
         if old is None or (old[0], None if old[1] is None else round(old[1], 6), old[2]) != new:
-            upd.append({"iid": iid, "ac": new[0], "acc": new[1], "ab": new[2]})
-    if upd:
-        conn.execute(
-            incidents.update()
-            .where(incidents.c.id == bindparam("iid"))
-            .values(
-                actor=bindparam("ac"),
-                actor_confidence=bindparam("acc"),
-                actor_basis=bindparam("ab"),
-            ),
-            upd,
-        )
+            upd.append((iid, new[0], new[1], new[2]))
+    store.set_actors(conn, upd)
     return len(upd)
 
 
@@ -143,12 +96,12 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
     whole time window and location uncertainty) but whose independence group did not
     report, to ``disputed``. A corroborated incident (two or more independent groups)
     is not overturned by one silent sensor: that weighing is the analyst's."""
-    lo, hi = conn.execute(select(func.min(incidents.c.t), func.max(incidents.c.t))).one()
-    if lo is None:
+    lo, hi = store.t_range(conn)
+    if lo is None or hi is None:
         return 0
-    kinds = conn.execute(select(sources.c.id, sources.c.type, sources.c.independence_group)).all()
-    types = {str(k[0]): str(k[1]) for k in kinds}
-    group_of = {str(k[0]): str(k[2]) for k in kinds}
+    kinds = store_sources.groups_and_types(conn)
+    types = {k[0]: k[1] for k in kinds}
+    group_of = {k[0]: k[2] for k in kinds}
     recs = [
         r
         for r in coverage_records(conn, int(lo), int(hi) + 1)
@@ -156,33 +109,15 @@ def dispute_silent(conn: Connection, ids: Sequence[int] | None = None) -> int:
     ]
     if not any(r.kind == "observed" for r in recs):
         return 0
-    c = incidents.c
-    q = select(c.id, c.t, c.lon, c.lat, c.status, c.t_start, c.t_end, c.radius_m).where(
-        c.status == IncidentStatus.REPORTED.value,
-        c.merged_into.is_(None),
-        c.kind.in_(_DETECTABLE),
+    windows = [(r.t_start, r.t_end) for r in recs if r.kind == "observed"]
+    rows = store.open_incidents(
+        conn, status=IncidentStatus.REPORTED.value, kinds=_DETECTABLE, ids=ids, windows=windows
     )
-    rows: list[Any] = []
-    if ids is None:
-        for r in recs:
-            if r.kind == "observed":
-                rows += conn.execute(q.where(c.t >= r.t_start, c.t < r.t_end)).all()
-        rows = list({r[0]: r for r in rows}.values())
-    else:
-        rows = [r for ch in _chunks(ids) for r in conn.execute(q.where(c.id.in_(ch)))]
     if not rows:
         return 0
     iid = [int(r[0]) for r in rows]
     pos = {v: k for k, v in enumerate(iid)}
-    mem = [
-        m
-        for ch in _chunks(iid)
-        for m in conn.execute(
-            select(incident_observations.c.incident_id, observations.c.source_id)
-            .join(observations, observations.c.id == incident_observations.c.observation_id)
-            .where(incident_observations.c.incident_id.in_(ch))
-        )
-    ]
+    mem = store.member_sources(conn, iid)
     silent = silent_sensors(
         [r[2] for r in rows],
         [r[3] for r in rows],

@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from truceline.config import Settings
 from truceline.domain.errors import WorkspaceError
-from truceline.store.db import migrate, open_engine, schema_current
+from truceline.store.db import Engine, migrate, open_engine, schema_current
 
 __all__ = [
     "WORKSPACE_FILE",

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy.exc
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+from sqlalchemy import Connection, Engine, Row, create_engine, event, inspect, make_url, text
 
 from truceline.domain.errors import StoreError, WorkspaceError
 
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LOCK_TIMEOUT_S",
+    "Connection",
+    "Engine",
+    "Row",
     "is_read_only",
     "is_sqlite",
     "migrate",

@@ -1,4 +1,4 @@
-"""Reading what fusion needs from the store, as columns (numpy arrays), never ORM objects."""
+"""What fusion reads from the store, as columns (numpy arrays), never ORM objects."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from sqlalchemy import (
     select,
 )
 
-from truceline.geo.projection import Projector
-from truceline.service.sources import reliability_at
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -33,8 +31,9 @@ __all__ = [
     "Columns",
     "fused_near",
     "members_of",
-    "projector_for",
-    "source_info",
+    "projection_centre",
+    "save_projection_centre",
+    "source_groups",
     "unfused",
 ]
 
@@ -130,20 +129,17 @@ def fused_near(
     lon: NDArray[np.float64],
     lat: NDArray[np.float64],
     reach_t: NDArray[np.float64],
-    reach_m: NDArray[np.float64],
+    dlon: NDArray[np.float64],
+    dlat: NDArray[np.float64],
 ) -> Columns:
-    """Fused observations within reach (per new observation, metres and seconds) of the
-    new ones (``t``, ``lon``, ``lat``).
+    """Fused observations within reach (per new observation, seconds and a lon/lat box
+    of half-widths ``dlon``, ``dlat``) of the new ones (``t``, ``lon``, ``lat``).
 
     The reach box of every new observation goes into a temporary table joined to the
     observations on the time index, so a store of millions is never read whole, even
     when late reports are scattered over its whole period. Bearing-only observations
     (no point of their own) are taken in the time ranges and placed at their incident."""
     rt = np.ceil(reach_t).astype(np.int64)
-    # 10 % spare: degrees are converted at their shortest (110 km) and projected
-    # distances stretch (< 1 % within 1,500 km of the projection centre)
-    dlat = 1.1 * reach_m / 110_000.0
-    dlon = dlat / np.cos(np.radians(np.minimum(89.0, np.abs(lat) + dlat)))
     boxes = [
         {"t_lo": a - r, "t_hi": a + r, "lon_lo": b - d, "lon_hi": b + d,
          "lat_lo": c - e, "lat_hi": c + e}
@@ -226,32 +222,22 @@ def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
     return _place_bare(conn, out)
 
 
-def source_info(
-    conn: Connection, source_id: NDArray[Any], t: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.str_]]:
-    """Per observation: its source's independence-group code and the reliability grade in
-    force at the observation's time (``service.sources.reliability_at``: F before any)."""
-    srcs = {r[0]: r[1] for r in conn.execute(select(sources.c.id, sources.c.independence_group))}
-    groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
-    # per distinct source (a few), not per observation (up to millions)
-    names, inv = np.unique(np.asarray(source_id, dtype=str), return_inverse=True)
-    code = np.array([groups.get(srcs.get(s, s), -1) for s in names.tolist()], np.int64)
-    unknown = np.flatnonzero(code < 0)  # a source not registered is its own group
-    code[unknown] = len(groups) + np.arange(unknown.size)
-    return code[inv.ravel()], reliability_at(conn, source_id, t)
+def source_groups(conn: Connection) -> dict[str, str]:
+    """``source id -> independence group`` of every registered source."""
+    return {
+        str(r[0]): str(r[1])
+        for r in conn.execute(select(sources.c.id, sources.c.independence_group))
+    }
 
 
-def projector_for(
-    conn: Connection, lon: NDArray[np.float64], lat: NDArray[np.float64]
-) -> Projector:
-    """The workspace's fusion projection: fixed at the first fusion (centre of that batch,
-    rounded to whole degrees) and kept, so distances never change between runs."""
+def projection_centre(conn: Connection) -> tuple[float, float] | None:
+    """The workspace's fusion projection centre ``(lat0, lon0)``, once fixed."""
     row = conn.execute(select(settings.c.value).where(settings.c.key == PROJECTION_KEY)).first()
-    if row is not None:
-        lat0, lon0 = (float(v) for v in str(row[0]).split(","))
-        return Projector(lat0, lon0)
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    lat0 = float(np.round((lat[ok].min() + lat[ok].max()) / 2)) if ok.any() else 0.0
-    lon0 = float(np.round((lon[ok].min() + lon[ok].max()) / 2)) if ok.any() else 0.0
+    if row is None:
+        return None
+    lat0, lon0 = (float(v) for v in str(row[0]).split(","))
+    return lat0, lon0
+
+
+def save_projection_centre(conn: Connection, lat0: float, lon0: float) -> None:
     conn.execute(settings.insert().values(key=PROJECTION_KEY, value=f"{lat0},{lon0}"))
-    return Projector(lat0, lon0)

@@ -335,3 +335,33 @@ def test_a_triangulated_incident_keeps_its_ellipse_and_its_uncertainty(
                        np.zeros(n, np.int64))  # fmt: skip
     assert inc.radius_m == pytest.approx(float(fix.radius_m[0]), rel=0.02)
     assert ell["semi_major_m"] == pytest.approx(float(fix.semi_major_m[0]), rel=0.02)
+
+
+def test_pairs_near_the_threshold_group_the_same_whatever_batch_fixed_the_projection(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """The projection is fixed by the first batch; pairs within its distortion of the
+    threshold (2,400 m here: 2 km plus two 200 m radii) are judged by geodesic distance,
+    so two batches give the incidents of one pass."""
+    from pyproj import Geod
+
+    west = [_point("w1", "mon-1", 0, 0, lon=31.0), _point("w2", "mon-1", 0, 0, lon=35.0)]
+    east = [_point("e1", "mon-1", 0, 0, lon=40.0)]
+    plon, plat = np.full(6, 39.5), 48.2 + 0.1 * np.arange(6)
+    gap = 2400.0 - np.array([0.3, 0.6, 1.0, 1.5, 2.0, 2.5])  # all within the threshold
+    qlon, qlat, _ = Geod(ellps="WGS84").fwd(plon, plat, np.zeros(6), gap)
+    pairs = [
+        _point(f"{c}{k}", f"mon-{c}", 0, 3600 * k, lon=float(lo), lat=float(la))
+        for k in range(6)
+        for c, lo, la in (("p", plon[k], plat[k]), ("q", qlon[k], qlat[k]))
+    ]
+    _ingest(sqlite_workspace, tmp_path, "west", west)
+    fuse(sqlite_workspace)  # fixes the projection at (48, 33)
+    _ingest(sqlite_workspace, tmp_path, "east", east + pairs)
+    fuse(sqlite_workspace)
+    one = create_workspace(tmp_path / "one")
+    _ingest(one, tmp_path, "all", west + east + pairs)
+    fuse(one)  # projection at (48, 36)
+    assert _partition(sqlite_workspace) == _partition(one)
+    assert {frozenset({f"p{k}", f"q{k}"}) for k in range(6)} <= _partition(one)
+    one.engine.dispose()

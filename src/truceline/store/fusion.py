@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
 )
 
+from truceline.store.bulk import fetch_columns, insert_many
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -58,10 +59,9 @@ _FLOATS = {"t_unc_s", "lon", "lat", "radius_m", "obs_lon", "obs_lat", "bearing_d
 _INTS = {"id", "t", "count", "credibility", "incident_id"}
 
 
-def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
-    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+def _columns(raw: dict[str, tuple[Any, ...]]) -> Columns:
     out: Columns = {}
-    for name, col in zip(names, cols, strict=True):
+    for name, col in raw.items():
         if name in _FLOATS:
             out[name] = np.array(col, np.float64).reshape(len(col))  # None -> NaN
         elif name in _INTS:
@@ -72,8 +72,7 @@ def _columns(rows: Sequence[Any], names: Sequence[str]) -> Columns:
 
 
 def _fetch(conn: Connection, q: Select[Any]) -> Columns:
-    names = [c.name for c in q.selected_columns]
-    return _columns(conn.execute(q).all(), names)
+    return _columns(fetch_columns(conn, q))
 
 
 def unfused(conn: Connection) -> Columns:
@@ -88,6 +87,7 @@ def unfused(conn: Connection) -> Columns:
     return _fetch(conn, q)
 
 
+_BOX_COLS = ("t_lo", "t_hi", "lon_lo", "lon_hi", "lat_lo", "lat_hi")
 _REACH = Table(
     "tl_fusion_reach",
     MetaData(),
@@ -123,6 +123,12 @@ def _place_bare(conn: Connection, out: Columns) -> Columns:
     return out
 
 
+_NEAR_COLS = (
+    *(OBS[c] for c in ("id", "t", "t_unc_s", "lon", "lat", "radius_m")),
+    incident_observations.c.incident_id,
+)
+
+
 def fused_near(
     conn: Connection,
     t: NDArray[np.int64],
@@ -140,18 +146,16 @@ def fused_near(
     when late reports are scattered over its whole period. Bearing-only observations
     (no point of their own) are taken in the time ranges and placed at their incident."""
     rt = np.ceil(reach_t).astype(np.int64)
-    boxes = [
-        {"t_lo": a - r, "t_hi": a + r, "lon_lo": b - d, "lon_hi": b + d,
-         "lat_lo": c - e, "lat_hi": c + e}
-        for a, r, b, c, d, e in zip(t.tolist(), rt.tolist(), lon.tolist(), lat.tolist(),
-                                    dlon.tolist(), dlat.tolist(), strict=True)
-    ]  # fmt: skip
     io = incident_observations.c
-    cols = [OBS[c] for c in ("id", "t", "t_unc_s", "lon", "lat", "radius_m")] + [io.incident_id]
+    if conn.execute(select(io.observation_id).limit(1)).first() is None:
+        return _fetch(conn, select(*_NEAR_COLS).where(OBS.id < 0))  # nothing fused yet
+    boxes = list(zip((t - rt).tolist(), (t + rt).tolist(), (lon - dlon).tolist(),
+                     (lon + dlon).tolist(), (lat - dlat).tolist(), (lat + dlat).tolist(),
+                     strict=True))  # fmt: skip
+    cols = list(_NEAR_COLS)
     _REACH.create(conn, checkfirst=True)
     try:
-        if boxes:
-            conn.execute(_REACH.insert(), boxes)
+        insert_many(conn, _REACH, _BOX_COLS, boxes)
         b = _REACH.c
         q = (
             select(*cols)
@@ -209,7 +213,7 @@ def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
     _IDS.create(conn, checkfirst=True)
     try:
         if ids:
-            conn.execute(_IDS.insert(), [{"id": int(i)} for i in ids])
+            insert_many(conn, _IDS, ("id",), [(int(i),) for i in ids])
         q = (
             select(*(OBS[c] for c in MEMBER_COLS), io.incident_id)
             .select_from(incident_observations)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, bindparam, func, select, text, update
 
+from truceline.store.bulk import insert_many
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -140,12 +141,27 @@ def t_range(conn: Connection) -> tuple[int | None, int | None]:
     return lo, hi
 
 
+def _new_ids(conn: Connection, n: int) -> list[int]:
+    """``n`` fresh incident ids, ascending (the caller holds the write lock)."""
+    if conn.dialect.name == "postgresql":
+        q = text(
+            "SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, :n)"
+        )
+        return sorted(int(i) for i in conn.execute(q, {"n": n}).scalars())
+    top = conn.execute(select(func.coalesce(func.max(INC.id), 0))).scalar_one()
+    return list(range(int(top) + 1, int(top) + 1 + n))
+
+
 def insert_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert new incidents; returns their ids in the order of ``rows``."""
+    """Insert new incidents (rows of the same keys), in bulk; returns their ids in the
+    order of ``rows``, ascending (ids are assigned in creation order)."""
     if not rows:
         return []
-    q = incidents.insert().returning(INC.id, sort_by_parameter_order=True)
-    return [int(i) for (i,) in conn.execute(q, list(rows))]
+    ids = _new_ids(conn, len(rows))
+    cols = list(rows[0])
+    data = [(i, *(r[c] for c in cols)) for i, r in zip(ids, rows, strict=True)]
+    insert_many(conn, incidents, ["id", *cols], data)
+    return ids
 
 
 def update_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -185,17 +201,15 @@ def move_members(conn: Connection, merged: Mapping[int, int]) -> None:
 def insert_memberships(
     conn: Connection, observation_ids: Sequence[int], incident_ids: Sequence[int]
 ) -> None:
-    rows = [
-        {"observation_id": int(o), "incident_id": int(i)}
-        for o, i in zip(observation_ids, incident_ids, strict=True)
-    ]
-    if rows:
-        conn.execute(incident_observations.insert(), rows)
+    rows = list(zip(observation_ids, incident_ids, strict=True))
+    insert_many(conn, incident_observations, ("observation_id", "incident_id"), rows)
 
 
 def insert_status_changes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert status changes (rows of the same keys), in bulk."""
     if rows:
-        conn.execute(status_changes.insert(), list(rows))
+        cols = list(rows[0])
+        insert_many(conn, status_changes, cols, [tuple(r[c] for c in cols) for r in rows])
 
 
 def set_sides(conn: Connection, sides: Sequence[tuple[int, str]]) -> None:

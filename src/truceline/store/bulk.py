@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table
 
-__all__ = ["fetch_columns", "insert_many"]
+__all__ = ["fetch_columns", "insert_many", "update_many"]
 
 
 def fetch_columns(conn: Connection, q: Select[Any]) -> dict[str, tuple[Any, ...]]:
@@ -42,6 +42,27 @@ def insert_many(
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(f'"{c}"' for c in columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
+
+
+def update_many(
+    conn: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """``UPDATE table SET columns WHERE key = ...`` for each row: the values of
+    ``columns`` in order, then the key."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sets = ", ".join(f'"{c}" = {mark}' for c in columns)
+    sql = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = {mark}'
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cur.executemany(sql, rows)

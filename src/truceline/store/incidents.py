@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, select, text, update
 
-from truceline.store.bulk import insert_many
+from truceline.store.bulk import insert_many, update_many
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -165,9 +165,12 @@ def insert_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> lis
 
 
 def update_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Update incidents; each row names its incident as ``b_id``."""
+    """Update incidents (rows of the same keys), in bulk; each names its incident as
+    ``b_id``."""
     if rows:
-        conn.execute(update(incidents).where(INC.id == bindparam("b_id")), list(rows))
+        cols = [c for c in rows[0] if c != "b_id"]
+        data = [(*(r[c] for c in cols), r["b_id"]) for r in rows]
+        update_many(conn, incidents, "id", cols, data)
 
 
 def set_statuses(conn: Connection, moves: Sequence[tuple[int, str]], now: int) -> None:

@@ -193,6 +193,10 @@ def test_every_step_is_in_the_ledger(ws: Workspace) -> None:
         le = ledger_entries.c
         mine = le.kind.like("%notification%") | (le.kind == "hotline_call")
         rows = conn.execute(select(le.kind, le.ref).where(mine).order_by(le.idx)).all()
+        first = conn.execute(select(le.data).where(le.kind == "notification")).scalars().first()
+    # the notifier's unit details and personnel are in the ledger only by digest
+    assert first is not None and b"private_sha256" in first
+    assert b"secret squadron" not in first and b"personnel" not in first
     ref = f"notification/{b.id}"
     assert [(k, r) for k, r in rows] == [
         ("notification", f"{ref}/v1"),

@@ -19,6 +19,9 @@ from truceline.deconfliction.volumes import Volume
 
 __all__ = ["LiveIndex"]
 
+#: candidates from which the submitted footprint is prepared before the exact test
+_PREPARE_FROM = 8
+
 
 class LiveIndex:
     """Volumes by integer key in an incremental 3D R-tree."""
@@ -61,7 +64,13 @@ class LiveIndex:
         if not cand:
             return []
         geoms = np.array([self._vols[k].geometry for k in cand], dtype=object)
-        hit = shapely.intersects(vol.geometry, geoms)
+        g = vol.geometry
+        many = len(cand) > _PREPARE_FROM and not shapely.is_prepared(g)
+        if many:  # preparing pays for itself over many candidates
+            shapely.prepare(g)
+        hit = shapely.intersects(g, geoms)
+        if many:
+            shapely.destroy_prepared(g)
         return sorted(k for k, h in zip(cand, hit.tolist(), strict=True) if h)
 
 

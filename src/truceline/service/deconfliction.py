@@ -163,8 +163,9 @@ def _record(
     nid: int, version: int, action: str, party: str, row: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The ledger record of a version: the volume and what it cited; the notifier's
-    details only by digest (they are not for every reader of the ledger)."""
-    details = json.dumps(row["details"], sort_keys=True).encode()
+    details and personnel only by digest (they are not for every reader of the ledger)."""
+    private = {"details": row["details"], "personnel": row["personnel"]}
+    details = json.dumps(private, sort_keys=True).encode()
     return {
         "notification": nid,
         "version": version,
@@ -176,8 +177,7 @@ def _record(
         "t_end": None if row["t_end"] >= FOREVER else row["t_end"],
         "alt_min": row["alt_min"],
         "alt_max": row["alt_max"],
-        "personnel": row["personnel"],
-        "details_sha256": hashlib.sha256(details).hexdigest(),
+        "private_sha256": hashlib.sha256(details).hexdigest(),
         "cited": {str(k): v for k, v in sorted(row["cited"].items())},
         "reason": row.get("reason"),
     }

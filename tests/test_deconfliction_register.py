@@ -78,6 +78,7 @@ def test_volume_and_site_conflicts_need_citations_and_carry_the_overlap(ws: Work
     (c,) = b.conflicts
     assert (c["kind"], c["other_id"], c["other_party"]) == ("site", site.id, "A")
     assert c["seconds"] == 2 * H and c["alt_m"] == 2500
+    assert [x["id"] for x in conflicts(ws, b.id, None)] == [c["id"]]
     assert 0.95 < c["area_m2"] / (3.14159 * 2000**2) < 1.01  # the whole hospital circle
     # an abutting band, a window sharing only its start with B's end: still met
     a = notify(ws, "A", flight(DNIPRO, T0 + 2 * H, T0 + 3 * H, 3000, 4000),

@@ -241,46 +241,53 @@ def _submit(
     else:
         nid = current.id
         store.set_current(conn, nid, base)
-    hist = {**row, "cited": dict(cited)}
-    leaf = append(
-        conn,
-        "notification",
-        [(f"notification/{nid}/v{version}", _record(nid, version, action, party, hist))],
-    )[0]
-    store.add_version(
-        conn,
-        {
-            "notification_id": nid,
-            "version": version,
-            "action": action,
-            **{k: v for k, v in row.items() if k not in ("minx", "miny", "maxx", "maxy")},
-            "cited": dict(cited),
-            "reason": None,
-            "at": now,
-            "ledger_index": leaf,
-        },
-    )
-    crow = [{**r, "notification_id": nid, "version": version, "found_at": now} for r in rows]
-    leaves = append(
-        conn, "notification_conflict", [(f"notification/{nid}/v{version}", r) for r in crow]
-    )
-    store.add_conflicts(conn, [{**r, "ledger_index": k} for r, k in zip(crow, leaves, strict=True)])
+    leaf = _write_version(conn, nid, version, action, party, row, cited, None, now)
+    found = _write_conflicts(conn, nid, version, rows, now)
     ask = sorted((tm.parties | {r["other_party"] for r in rows if r["other_party"]}) - {party})
     store.add_answers(
         conn,
         [
-            {
-                "notification_id": nid,
-                "version": version,
-                "party": p,
-                "sent_at": now,
-                "due_at": due_at(now, tm.answer_hours),
-            }
+            {"notification_id": nid, "version": version, "party": p, "sent_at": now,
+             "due_at": due_at(now, tm.answer_hours)}
             for p in ask
         ],
-    )
-    out = [{**r, "id": i} for r, i in zip(crow, range(len(crow)), strict=True)]
-    return Submission(nid, version, action, out, ask, leaf)
+    )  # fmt: skip
+    return Submission(nid, version, action, found, ask, leaf)
+
+
+def _write_version(
+    conn: Connection,
+    nid: int,
+    version: int,
+    action: str,
+    party: str,
+    row: Mapping[str, Any],
+    cited: Mapping[int, int],
+    reason: str | None,
+    now: int,
+) -> int:
+    """Append the version to the ledger and its history; returns its leaf."""
+    volume = {k: v for k, v in row.items() if k not in ("minx", "miny", "maxx", "maxy")}
+    rec = _record(nid, version, action, party, {**volume, "cited": dict(cited), "reason": reason})
+    leaf = append(conn, "notification", [(f"notification/{nid}/v{version}", rec)])[0]
+    store.add_version(
+        conn,
+        {"notification_id": nid, "version": version, "action": action, **volume,
+         "cited": dict(cited), "reason": reason, "at": now, "ledger_index": leaf},
+    )  # fmt: skip
+    return leaf
+
+
+def _write_conflicts(
+    conn: Connection, nid: int, version: int, rows: list[dict[str, Any]], now: int
+) -> list[dict[str, Any]]:
+    """Append the conflicts found to the ledger and store them; returns them with ids."""
+    crow = [{**r, "notification_id": nid, "version": version, "found_at": now} for r in rows]
+    ref = f"notification/{nid}/v{version}"
+    leaves = append(conn, "notification_conflict", [(ref, r) for r in crow])
+    stored = [{**r, "ledger_index": k} for r, k in zip(crow, leaves, strict=True)]
+    ids = store.add_conflicts(conn, stored)
+    return [{**r, "id": i} for r, i in zip(stored, ids, strict=True)]
 
 
 def notify(
@@ -349,20 +356,6 @@ def cancel(
             "personnel": cur.personnel,
             "details": cur.details,
         }
-        rec = _record(nid, version, "cancel", party, {**row, "cited": {}, "reason": reason})
-        leaf = append(conn, "notification", [(f"notification/{nid}/v{version}", rec)])[0]
+        leaf = _write_version(conn, nid, version, "cancel", party, row, {}, reason or None, now)
         store.set_current(conn, nid, {"status": "cancelled", "version": version, "updated_at": now})
-        store.add_version(
-            conn,
-            {
-                "notification_id": nid,
-                "version": version,
-                "action": "cancel",
-                **row,
-                "cited": {},
-                "reason": reason or None,
-                "at": now,
-                "ledger_index": leaf,
-            },
-        )
         return Submission(nid, version, "cancel", ledger_index=leaf)

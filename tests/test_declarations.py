@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,11 @@ def test_cli_declare_and_findings(sqlite_workspace: Workspace) -> None:
     assert r.exit_code == 0 and "812000" in r.output
     r = run(app, [*db, "findings", "confirm", "1", "--actor", "hq", "--reason", "own figure"])
     assert r.exit_code == 0 and "confirmed" in r.output
-    r = run(app, [*db, "findings", "show", "1"])
-    assert "own figure" in r.output and "declarations [1]" in r.output
+    r = run(app, [*db, "findings", "show", "1", "--format", "json"])
+    shown = json.loads(r.stdout)
+    assert shown["changes"][-1]["reason"] == "own figure" and shown["evidence"]["declarations"] == [
+        1
+    ]
     assert NOW > T0
 
 

@@ -249,9 +249,11 @@ def test_cli_sources(workspace: Workspace, tmp_path: Path) -> None:
     assert isinstance(r.exception, InputError)
     r = run.invoke(app, [*db, "sources", "list"])
     assert "ac-1" in r.output and "array-1" in r.output
-    r = run.invoke(app, [*db, "sources", "show", "ac-1"])
-    assert "calibrated" in r.output and "2025-01-01T00:00:00Z" in r.output
-    assert r.output.count("observed") == 4
+    r = run.invoke(app, [*db, "sources", "show", "ac-1", "--format", "json"])
+    shown = json.loads(r.stdout)
+    assert [g["reason"] for g in shown["grades"]][-1] == "calibrated"
+    assert "2025-01-01T00:00:00Z" in [g["valid_from"] for g in shown["grades"]]
+    assert [c["kind"] for c in shown["coverage"]] == ["observed"] * 4  # 1 + 3 daily windows
     r = run.invoke(app, [*db, "sources", "grade", "ac-1", "Q", "--reason", "x"])
     assert r.exit_code != 0 and isinstance(r.exception, InputError)
 
@@ -280,9 +282,11 @@ def test_sector_coverage_summary_on_the_agreement(workspace: Workspace) -> None:
             str(t0),
             "--to",
             str(t0 + DAY),
+            "--format",
+            "json",
         ],
     )
     assert r.exit_code == 0, r.output
-    lines = {ln.split()[1]: ln for ln in r.output.splitlines() if ln.strip().startswith("│ S")}
-    assert "50.0 %" in lines["S01"]
-    assert "0.0 %" in lines["S02"] and "nobody could see" in lines["S02"]
+    rows = {row["sector"]: row for row in json.loads(r.stdout)}
+    assert rows["S01"]["observed"] == pytest.approx(0.5, abs=1e-3)
+    assert rows["S02"]["observed"] == 0 and "nobody could see" in rows["S02"]["note"]

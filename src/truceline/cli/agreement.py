@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.table import Table
 
-from truceline.cli._common import console, parse_date, workspace
+from truceline.cli._common import console, escape, parse_date, workspace
+from truceline.cli._output import Col, emit_list, emit_record, format_option, wide_option
 
 __all__ = ["register"]
 
@@ -21,54 +23,74 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sub, name="agreement")
 
 
+_ZONE_COLS = (
+    Col("id", "zone", kind="id"),
+    Col("kind"),
+    Col("party"),
+    Col("weapon_class", "weapon class"),
+    Col("band_km", "km", kind="num"),
+    Col("bars", show=lambda r: ",".join(r["bars"])),
+    Col("area_km2", "area km²", kind="num", show=lambda r: _num(r["area_km2"])),
+    Col("length_km", "length km", kind="num", show=lambda r: _num(r["length_km"])),
+)
+_RULE_COLS = (
+    Col("id", "rule", kind="id"),
+    Col("kind"),
+    Col("params", show=lambda r: _params(r["params"])),
+    Col("text"),
+)
+
+
+def _params(params: dict[str, Any]) -> str:
+    def one(v: Any) -> str:
+        if isinstance(v, list | tuple):
+            return ", ".join(map(one, v))
+        return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    return "; ".join(f"{k}={one(v)}" for k, v in params.items())
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:,.0f}"
+
+
 @sub.command("show")
 def show(
-    ctx: typer.Context, agreement_id: str | None = typer.Argument(None, metavar="[ID]")
+    ctx: typer.Context,
+    agreement_id: str | None = typer.Argument(None, metavar="[ID]"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Parties, zones (areas, lengths) and rules of an agreement in the workspace."""
-    from truceline.compliance.agreement.summary import summarise
-    from truceline.service.agreements import find_agreement
+    from truceline.service.agreement_tools import agreement_view
 
-    s = summarise(find_agreement(workspace(ctx), agreement_id))
-    console.print(f"[bold]{s.id}[/bold] v{s.version}: {s.title}\nin force {s.validity}")
-    parties = Table("party", "name", title="parties")
-    for p in s.parties:
-        parties.add_row(p.id, p.name)
-    zones = Table(
-        "zone",
-        "kind",
-        "party",
-        "weapon class",
-        "km",
-        "bars",
-        "area km²",
-        "length km",
-        title="zones",
-    )
-    for z in s.zones:
-        zones.add_row(
-            z.id, z.kind, z.party, z.weapon_class, z.band_km, z.bars, z.area_km2, z.length_km
+    a = agreement_view(workspace(ctx), agreement_id)
+
+    def table() -> None:
+        console.print(
+            f"{a['id']} v{a['version']}: {a['title']}\n"
+            f"in force {a['valid_from']} to {a['valid_to'] or 'open'}",
+            markup=False,
+            highlight=False,
         )
-    rules = Table("rule", "kind", "params", "text", title="rules")
-    for r in s.rules:
-        rules.add_row(r.id, r.kind, r.params, r.text)
-    for t in (parties, zones, rules):
-        console.print(t)
+        emit_list(a["parties"], (Col("id", "party", kind="id"), Col("name")), "table",
+                  title="parties", wide=wide)  # fmt: skip
+        emit_list(a["zones"], _ZONE_COLS, "table", title="zones", wide=wide)
+        emit_list(a["rules"], _RULE_COLS, "table", title="rules", wide=wide)
+
+    emit_record(a, fmt, table)
 
 
 @sub.command("validate")
 def validate(path: Path = typer.Argument(..., help="agreement TOML file or its directory")) -> None:
     """Read and compile an agreement file without storing it; errors name file, key, reason."""
-    from truceline.compliance.agreement import load_agreement_file
+    from truceline.service.agreement_tools import validate_agreement_file
 
-    a = load_agreement_file(path)
-    kinds: dict[str, int] = {}
-    for z in a.zones:
-        kinds[z.kind] = kinds.get(z.kind, 0) + 1
-    zones = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    a = validate_agreement_file(path)
+    zones = ", ".join(f"{n} {k}" for k, n in a.zones_by_kind.items())
     console.print(
-        f"[green]valid[/green]: {a.id} v{a.version}, {len(a.parties)} parties, "
-        f"zones: {zones}; {len(a.rules)} rules"
+        f"[green]valid[/green]: {escape(a.id)} v{a.version}, {a.parties} parties, "
+        f"zones: {escape(zones)}; {a.rules} rules"
     )
 
 
@@ -83,7 +105,7 @@ def load(
     verb = "loaded" if r.added else "already loaded (nothing added)"
     closed = f"; closed version(s) {', '.join(map(str, r.closed))}" if r.closed else ""
     console.print(
-        f"agreement [bold]{r.agreement_id}[/bold] v{r.version} {verb} "
+        f"agreement [bold]{escape(r.agreement_id)}[/bold] v{r.version} {verb} "
         f"(sha256 {r.sha256[:12]}…, ledger {r.ledger_index}){closed}"
     )
 
@@ -100,12 +122,12 @@ def build(
     ),
 ) -> None:
     """Derive an agreement's geometry from a control map: line, areas, buffer, bands, sectors."""
-    from truceline.compliance.agreement.build import build_from_control
+    from truceline.service.agreement_tools import build_agreement
 
     day = parse_date(date, "--date")
-    b = build_from_control(control, day, out, country, template, tolerance_km)
+    b = build_agreement(control, day, out, country, template, tolerance_km)
     console.print(
-        f"wrote [bold]{b.path}[/bold]: control of {b.control_date}, contact line "
+        f"wrote [bold]{escape(str(b.path))}[/bold]: control of {b.control_date}, contact line "
         f"{b.line_km:,.0f} km in {b.pieces} piece(s), held area {b.held_km2:,.0f} km², "
-        f"{len(b.agreement.zones)} zones"
+        f"{b.zones} zones"
     )

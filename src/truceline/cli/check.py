@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console, err_console, workspace
-from truceline.compliance.periods import to_epoch
-from truceline.service.workspace import Workspace
+from truceline.cli._common import console, err_console, escape, fmt_time, parse_time, workspace
+from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
 
 __all__ = ["register"]
 
@@ -18,11 +16,7 @@ findings_app = typer.Typer(help="Review findings: list, show, confirm, dismiss, 
 
 
 def _day(value: str | None, what: str) -> int | None:
-    return None if value is None else to_epoch(value, what)
-
-
-def _when(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M")
+    return None if value is None else parse_time(value, what)
 
 
 def check(
@@ -39,25 +33,42 @@ def check(
     for col in ("rule", "kind", "new", "updated"):
         table.add_column(col, justify="right" if col in ("new", "updated") else "left")
     for rule_id, kind, n_new, n_upd in res.by_rule():
-        table.add_row(rule_id, kind, str(n_new), str(n_upd))
+        table.add_row(escape(rule_id), escape(kind), str(n_new), str(n_upd))
     console.print(table)
     took = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings.items())
     console.print(
         f"{res.incidents} incidents under {res.versions} agreement version(s); "
         f"{res.unchanged} findings unchanged, {len(res.retired)} dismissed as stale ({took})"
     )
-    if res.versions == 0 and not _has_agreement(ws):
-        err_console.print(
-            "[yellow]no agreement is loaded, so nothing was checked: "
-            "`truceline agreement load PATH`[/yellow]"
-        )
+    if res.versions == 0:
+        from truceline.service.agreement_tools import has_agreement
+
+        if not has_agreement(ws):
+            err_console.print(
+                "[yellow]no agreement is loaded, so nothing was checked: "
+                "`truceline agreement load PATH`[/yellow]"
+            )
 
 
-def _has_agreement(ws: Workspace) -> bool:
-    from truceline.service.agreements import agreement_versions
-
-    with ws.engine.connect() as conn:
-        return bool(agreement_versions(conn))
+_FINDING_TIMES = ("period_start", "period_end", "created_at", "at")
+_FINDING_COLS = (
+    Col("id", kind="id"),
+    Col("period_start", "from", kind="time"),
+    Col("rule_id", "rule", kind="id"),
+    Col("party", show=lambda r: r["party"] or "-"),
+    Col("severity"),
+    Col("confidence", "conf", kind="num", show=lambda r: f"{r['confidence']:.2f}"),
+    Col("status"),
+    Col("summary"),
+)
+_CHANGE_COLS = (
+    Col("at", kind="time"),
+    Col("from_status", "from"),
+    Col("to_status", "to"),
+    Col("actor"),
+    Col("reason"),
+    Col("ledger_index", "ledger", kind="id"),
+)
 
 
 @findings_app.command("list")
@@ -67,41 +78,47 @@ def list_cmd(
     rule: str | None = typer.Option(None, help="rule id"),
     party: str | None = typer.Option(None, help="responsible party"),
     limit: int = typer.Option(200, help="at most this many"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """List findings, oldest first."""
     from truceline.service.findings import list_findings
 
     rows = list_findings(workspace(ctx), status=status, rule_id=rule, party=party, limit=limit)
-    table = Table(title=f"{len(rows)} findings")
-    for col in ("id", "when", "rule", "party", "severity", "conf.", "status", "summary"):
-        table.add_column(col)
-    for f in rows:
-        table.add_row(
-            str(f.id), _when(f.period_start), f.rule_id, f.party or "-", f.severity,
-            f"{f.confidence:.2f}", f.status, f.summary,
-        )  # fmt: skip
-    console.print(table)
+    records = [plain(f, _FINDING_TIMES) for f in rows]
+    emit_list(records, _FINDING_COLS, fmt, title=f"{len(rows)} findings", wide=wide)
 
 
 @findings_app.command("show")
-def show(ctx: typer.Context, finding_id: int = typer.Argument(..., help="finding id")) -> None:
+def show(
+    ctx: typer.Context,
+    finding_id: int = typer.Argument(..., help="finding id"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
+) -> None:
     """One finding: rule, party and basis, evidence, history."""
     from truceline.service.findings import get_finding
 
     f = get_finding(workspace(ctx), finding_id)
-    console.print(f"[bold]finding {f.id}[/bold] ({f.status}) rule {f.rule_id} [{f.rule_kind}]")
-    console.print(f"{f.summary}", highlight=False)
-    console.print(f"period {_when(f.period_start)} .. {_when(f.period_end)}; severity {f.severity}")
-    console.print(f"confidence {f.confidence:.2f}; party {f.party or 'not determined'}")
-    if f.party_basis:
-        console.print(f"basis: {f.party_basis}", highlight=False)
-    ev = f.evidence
-    console.print(
-        f"evidence: incidents {ev['incidents']}, declarations {ev['declarations']}, "
-        f"ledger {ev['ledger']}; this finding's leaf {f.ledger_index}"
-    )
-    for c in f.changes:
-        console.print(f"  {_when(c.at)} {c.from_status} -> {c.to_status} by {c.actor}: {c.reason}")
+    record = plain(f, _FINDING_TIMES)
+
+    def table() -> None:
+        ev = f.evidence
+        lines = [
+            f"finding {f.id} ({f.status}) rule {f.rule_id} [{f.rule_kind}]",
+            f.summary,
+            f"period {fmt_time(f.period_start)} .. {fmt_time(f.period_end)}; severity {f.severity}",
+            f"confidence {f.confidence:.2f}; party {f.party or 'not determined'}",
+            *([f"basis: {f.party_basis}"] if f.party_basis else []),
+            f"evidence: incidents {ev.get('incidents')}, declarations "
+            f"{ev.get('declarations')}, ledger {ev.get('ledger')}; "
+            f"this finding's leaf {f.ledger_index}",
+        ]
+        for line in lines:
+            console.print(line, markup=False, highlight=False)
+        emit_list(record["changes"], _CHANGE_COLS, "table", title="history", wide=wide)
+
+    emit_record(record, fmt, table)
 
 
 def _status_cmd(to: str) -> Callable[..., None]:
@@ -114,7 +131,7 @@ def _status_cmd(to: str) -> Callable[..., None]:
         from truceline.service.findings import set_status
 
         f = set_status(workspace(ctx), finding_id, to, actor, reason)
-        console.print(f"finding {f.id} is now [bold]{f.status}[/bold]")
+        console.print(f"finding {f.id} is now [bold]{escape(f.status)}[/bold]")
 
     cmd.__doc__ = f"Mark a finding {to} (who and why are recorded in the ledger)."
     return cmd

@@ -49,7 +49,8 @@ def declare(
     s = declare(ws, d)
     what = "already on record" if s.duplicate else ("stored, LATE" if s.late else "stored")
     console.print(f"declaration {s.id} {what}: {s.party or declarant} {s.subject} {s.item} "
-                  f"{s.period} = {s.value:g} {s.unit} (ledger {s.ledger_index})")  # fmt: skip
+                  f"{s.period} = {s.value:g} {s.unit} (ledger {s.ledger_index})",
+                  markup=False, highlight=False)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from truceline.cli._common import console
+from truceline.cli._common import console, escape
 
 __all__ = ["register"]
 
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         )
         t.add_column(style="bold")
         t.add_column()
-        t.add_row("input", f"{r.input_file.name} ({r.read} read)")
+        t.add_row("input", escape(f"{r.input_file.name} ({r.read} read)"))
         t.add_row("observations", f"{r.accepted} accepted, {r.rejected} rejected")
         t.add_row(
             "incidents", ", ".join(f"{s} {n}" for s, n in r.incidents_by_status.items()) or "none"
@@ -60,6 +60,6 @@ def register(app: typer.Typer) -> None:
             )
         t.add_row("busiest day", r.day.isoformat())
         console.print(t)
-        console.print(f"Report: [bold]{r.report.html}[/bold]")
-        console.print(f"All days: {r.index}")
-        console.print(f"Workspace: {r.out_dir} (cd there and run truceline commands)")
+        console.print(f"Report: [bold]{escape(str(r.report.html))}[/bold]")
+        console.print(f"All days: {r.index}", markup=False)
+        console.print(f"Workspace: {r.out_dir} (cd there and run truceline commands)", markup=False)

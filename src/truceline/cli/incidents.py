@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 
 import typer
-from rich.table import Table
 
 from truceline.cli._common import console, fmt_time, parse_time, workspace
+from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
 
 __all__ = ["register"]
 
@@ -20,8 +20,27 @@ def register(app: typer.Typer) -> None:
     app.add_typer(incidents_app, name="incidents")
 
 
+def _fmt_actor(actor: str | None, confidence: float | None) -> str:
+    return "" if actor is None else f"{actor} ({confidence or 0:.2f})"
+
+
 def _fmt_side(side: dict[str, float] | None) -> str:
     return "" if not side else " ".join(f"{k}:{v:.2f}" for k, v in sorted(side.items()))
+
+
+_INCIDENT_TIMES = ("t", "t_start", "t_end", "at")
+
+_LIST_COLS = (
+    Col("id", kind="id"),
+    Col("t", "time", kind="time"),
+    Col("kind"),
+    Col("status"),
+    Col("confidence", "conf", kind="num", show=lambda r: f"{r['confidence']:.2f}"),
+    Col("n_groups", "groups", kind="num"),
+    Col("n_observations", "obs", kind="num"),
+    Col("actor", show=lambda r: _fmt_actor(r["actor"], r["actor_confidence"])),
+    Col("side", show=lambda r: _fmt_side(r["side"])),
+)
 
 
 @incidents_app.command("list")
@@ -31,6 +50,8 @@ def list_(
     since: str | None = typer.Option(None, "--since", help="ISO time or epoch seconds"),
     until: str | None = typer.Option(None, "--until", help="ISO time or epoch seconds"),
     limit: int = typer.Option(50, "--limit"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Incidents, newest first."""
     from truceline.service.incidents import list_incidents
@@ -43,64 +64,64 @@ def list_(
         since=None if since is None else parse_time(since, "--since"),
         until=None if until is None else parse_time(until, "--until"),
     )
-    table = Table("id", "time", "kind", "status", "conf", "groups", "obs", "actor", "side")
-    for i in found:
-        actor = "" if i.actor is None else f"{i.actor} ({i.actor_confidence or 0:.2f})"
-        table.add_row(
-            str(i.id),
-            fmt_time(i.t),
-            i.kind,
-            i.status,
-            f"{i.confidence:.2f}",
-            str(i.n_groups),
-            str(i.n_observations),
-            actor,
-            _fmt_side(i.side),
-        )
-    console.print(table)
+    rows = [plain(i, _INCIDENT_TIMES) for i in found]
+    emit_list(rows, _LIST_COLS, fmt, wide=wide)
+
+
+_OBS_COLS = (
+    Col("id", "obs", kind="id"),
+    Col("t", "time", kind="time"),
+    Col("source_id", "source", kind="id"),
+    Col("independence_group", "group"),
+    Col("kind"),
+    Col("credibility", "cred", kind="num"),
+    Col("actor"),
+    Col("ledger_index", "ledger", kind="id"),
+)
+_HISTORY_COLS = (
+    Col("at", kind="time"),
+    Col("from_status", "from"),
+    Col("to_status", "to"),
+    Col("actor"),
+    Col("reason"),
+    Col("ledger_index", "ledger", kind="id"),
+)
 
 
 @incidents_app.command("show")
-def show(ctx: typer.Context, incident_id: int = typer.Argument(...)) -> None:
+def show(
+    ctx: typer.Context,
+    incident_id: int = typer.Argument(...),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
+) -> None:
     """An incident, its observations and its history."""
     from truceline.service.incidents import show_incident
 
-    ws = workspace(ctx)
-    d = show_incident(ws, incident_id)
-    i = d.incident
-    console.print(
-        f"[bold]incident {i.id}[/bold] {i.kind} x{i.count} {i.status}  {fmt_time(i.t)} "
-        f"({fmt_time(i.t_start)} .. {fmt_time(i.t_end)})\n"
-        f"  at lat {i.lat:.5f} lon {i.lon:.5f} ± {i.radius_m:.0f} m (95 %)"
-        + ("" if i.ellipse is None else f" ellipse {json.dumps(i.ellipse)}")
-        + f"\n  occurred: confidence {i.confidence:.2f} from {i.n_groups} independent group(s)"
-        + f"\n  actor: {i.actor or 'not attributed'}"
-        + ("" if i.actor is None else f" ({i.actor_confidence or 0:.2f}; {i.actor_basis})")
-        + (f"\n  side: {_fmt_side(i.side)}" if i.side else "")
-        + (f"\n  merged into {i.merged_into}" if i.merged_into else ""),
-        highlight=False,
-    )
-    obs = Table(
-        "obs", "time", "source", "group", "kind", "cred", "actor", "ledger", title="observations"
-    )
-    for o in d.observations:
-        obs.add_row(
-            str(o["id"]),
-            fmt_time(o["t"]),
-            o["source_id"],
-            o["independence_group"],
-            o["kind"],
-            str(o["credibility"]),
-            o["actor"] or "",
-            str(o["ledger_index"]),
+    d = show_incident(workspace(ctx), incident_id)
+    record = plain(d.incident, _INCIDENT_TIMES)
+    record["observations"] = [plain(o, _INCIDENT_TIMES) for o in d.observations]
+    record["history"] = [plain(h, _INCIDENT_TIMES) for h in d.history]
+
+    def table() -> None:
+        i = d.incident
+        console.print(
+            f"incident {i.id} {i.kind} x{i.count} {i.status}  {fmt_time(i.t)} "
+            f"({fmt_time(i.t_start)} .. {fmt_time(i.t_end)})\n"
+            f"  at lat {i.lat:.5f} lon {i.lon:.5f} ± {i.radius_m:.0f} m (95 %)"
+            + ("" if i.ellipse is None else f" ellipse {json.dumps(i.ellipse)}")
+            + f"\n  occurred: confidence {i.confidence:.2f} from {i.n_groups} independent group(s)"
+            + f"\n  actor: {i.actor or 'not attributed'}"
+            + ("" if i.actor is None else f" ({i.actor_confidence or 0:.2f}; {i.actor_basis})")
+            + (f"\n  side: {_fmt_side(i.side)}" if i.side else "")
+            + (f"\n  merged into {i.merged_into}" if i.merged_into else ""),
+            highlight=False,
+            markup=False,
         )
-    console.print(obs)
-    hist = Table("at", "from", "to", "actor", "reason", "ledger", title="history")
-    for h in d.history:
-        hist.add_row(
-            fmt_time(h.at), h.from_status or "", h.to_status, h.actor, h.reason, str(h.ledger_index)
-        )
-    console.print(hist)
+        emit_list(record["observations"], _OBS_COLS, "table", title="observations", wide=wide)
+        emit_list(record["history"], _HISTORY_COLS, "table", title="history", wide=wide)
+
+    emit_record(record, fmt, table)
 
 
 @incidents_app.command("refresh")
@@ -129,7 +150,9 @@ def _act(action: str) -> Callable[..., None]:
         c = change_status(ws, incident_id, action, reason=reason, actor=actor)
         console.print(
             f"incident {c.incident_id}: {c.from_status} -> {c.to_status} by {c.actor} "
-            f"(ledger #{c.ledger_index})"
+            f"(ledger #{c.ledger_index})",
+            markup=False,
+            highlight=False,
         )
 
     command.__doc__ = f"{action.capitalize()} an incident, with a reason."

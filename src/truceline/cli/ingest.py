@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from truceline.cli._common import console, err_console, workspace
+from truceline.cli._common import err_console, guard_output, workspace
+from truceline.cli._output import Col, emit_list
 from truceline.domain.errors import InputError, Problem, RejectedBatch
 
 if TYPE_CHECKING:
@@ -61,10 +61,13 @@ def ingest(
     ),
     strict: bool = typer.Option(False, "--strict", help="any bad record refuses its whole file"),
     errors: Path | None = typer.Option(None, "--errors", help="write every problem to this CSV"),
+    force: bool = typer.Option(False, "--force", help="overwrite the --errors file if it exists"),
 ) -> None:
     """Validate and store observations; bad records are listed, the good ones go in."""
     from truceline.service.ingest import ingest_files
 
+    if errors is not None:
+        errors = guard_output(ctx, errors, force=force, option="--errors")
     ws = workspace(ctx)
     tasks: dict[str, TaskID] = {}
     with _progress(files) as bar:
@@ -99,12 +102,17 @@ def _show_problems(problems: Sequence[Problem]) -> None:
         err_console.print(f"  ... and {len(problems) - _SHOWN} more (use --errors FILE.csv)")
 
 
+_SUMMARY_COLS = (
+    Col("file", kind="id"),
+    Col("format", kind="id"),
+    *(Col(k, kind="num") for k in ("read", "accepted", "duplicates", "rejected")),
+)
+
+
 def _summary(files: Sequence[FileReport]) -> None:
-    table = Table(title="ingest")
-    for col in ("file", "format", "read", "accepted", "duplicates", "rejected"):
-        table.add_column(col, justify="left" if col in ("file", "format") else "right")
-    for f in files:
-        table.add_row(
-            Path(f.path).name, f.format, *map(str, (f.read, f.accepted, f.duplicates, f.rejected))
-        )
-    console.print(table)
+    rows = [
+        {"file": Path(f.path).name, "format": f.format, "read": f.read, "accepted": f.accepted,
+         "duplicates": f.duplicates, "rejected": f.rejected}
+        for f in files
+    ]  # fmt: skip
+    emit_list(rows, _SUMMARY_COLS, "table", title="ingest")

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from truceline.cli._common import console, fmt_time, parse_time, workspace
+from truceline.cli._common import console, escape, fmt_time, parse_time, workspace
+from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
 from truceline.domain.errors import InputError
 
 __all__ = ["register"]
@@ -66,7 +66,8 @@ def add(
         reason=reason,
     )
     console.print(
-        f"source [bold]{s.id}[/bold] ({s.type}) registered: group {s.independence_group}, "
+        f"source [bold]{escape(s.id)}[/bold] ({escape(s.type)}) registered: "
+        f"group {escape(s.independence_group)}, "
         f"grade {s.reliability}, signatures {s.signature_policy}, ledger #{s.ledger_index}"
     )
 
@@ -98,7 +99,9 @@ def set_(
         actor=actor,
         reason=reason,
     )
-    console.print(f"source [bold]{s.id}[/bold] updated: group {s.independence_group}")
+    console.print(
+        f"source [bold]{escape(s.id)}[/bold] updated: group {escape(s.independence_group)}"
+    )
 
 
 @sources_app.command("grade")
@@ -117,57 +120,77 @@ def grade(
     ws = workspace(ctx)
     g = grade_source(ws, source_id, reliability, valid_from=vf, actor=actor, reason=reason)
     console.print(
-        f"source [bold]{g.source_id}[/bold] graded {g.reliability} from {fmt_time(g.valid_from)}"
+        f"source [bold]{escape(g.source_id)}[/bold] graded {g.reliability} "
+        f"from {fmt_time(g.valid_from)}"
         f" (ledger #{g.ledger_index})"
     )
 
 
+_SOURCE_TIMES = ("created_at", "valid_from", "t_start", "t_end")
+_SOURCE_COLS = (
+    Col("id", kind="id"),
+    Col("type"),
+    Col("name"),
+    Col("party"),
+    Col("independence_group", "group"),
+    Col("reliability", "grade"),
+    Col("signature_policy", "signatures"),
+    Col("public_key", "key", show=lambda r: "yes" if r["public_key"] else ""),
+)
+_GRADE_COLS = (
+    Col("valid_from", "from", kind="time"),
+    Col("reliability", "grade"),
+    Col("actor"),
+    Col("reason"),
+    Col("ledger_index", "ledger", kind="id"),
+)
+_COVERAGE_COLS = (
+    Col("id", kind="id"),
+    Col("kind"),
+    Col("t_start", "from", kind="time"),
+    Col("t_end", "to", kind="time"),
+    Col("geometry", "area", show=lambda r: str((r["geometry"] or {}).get("type", ""))),
+    Col("note"),
+)
+
+
 @sources_app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, fmt: str = format_option(), wide: bool = wide_option()) -> None:
     """Every source with the grade in force now."""
     from truceline.service.sources import list_sources
 
-    table = Table("id", "type", "name", "party", "group", "grade", "signatures", "key")
-    ws = workspace(ctx)
-    found = list_sources(ws)
-    for s in found:
-        table.add_row(
-            s.id,
-            s.type,
-            s.name,
-            s.party or "",
-            s.independence_group,
-            s.reliability,
-            s.signature_policy,
-            "yes" if s.public_key else "",
-        )
-    console.print(table)
+    rows = [plain(s, _SOURCE_TIMES) for s in list_sources(workspace(ctx))]
+    emit_list(rows, _SOURCE_COLS, fmt, wide=wide)
 
 
 @sources_app.command("show")
-def show(ctx: typer.Context, source_id: str = typer.Argument(...)) -> None:
+def show(
+    ctx: typer.Context,
+    source_id: str = typer.Argument(...),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
+) -> None:
     """A source, its grade history and its coverage."""
     from truceline.service.sources import show_source
 
-    ws = workspace(ctx)
-    d = show_source(ws, source_id)
-    s = d.source
-    console.print(
-        f"[bold]{s.id}[/bold] {s.type} {s.name!r} party={s.party or '-'} "
-        f"group={s.independence_group} signatures={s.signature_policy} "
-        f"key={s.public_key or '-'} grade now={s.reliability}"
-    )
-    grades = Table("from", "grade", "actor", "reason", "ledger", title="grades")
-    for g in d.grades:
-        grades.add_row(
-            fmt_time(g.valid_from), g.reliability, g.actor, g.reason, str(g.ledger_index)
+    d = show_source(workspace(ctx), source_id)
+    record = plain(d.source, _SOURCE_TIMES)
+    record["grades"] = [plain(g, _SOURCE_TIMES) for g in d.grades]
+    record["coverage"] = [plain(c, _SOURCE_TIMES) for c in d.coverage]
+
+    def table() -> None:
+        s = d.source
+        console.print(
+            f"{s.id} {s.type} {s.name!r} party={s.party or '-'} "
+            f"group={s.independence_group} signatures={s.signature_policy} "
+            f"key={s.public_key or '-'} grade now={s.reliability}",
+            markup=False,
+            highlight=False,
         )
-    console.print(grades)
-    cov = Table("id", "kind", "from", "to", "area", "note", title="coverage")
-    for c in d.coverage:
-        area = "" if c.geometry is None else str(c.geometry.get("type"))
-        cov.add_row(str(c.id), c.kind, fmt_time(c.t_start), fmt_time(c.t_end), area, c.note or "")
-    console.print(cov)
+        emit_list(record["grades"], _GRADE_COLS, "table", title="grades", wide=wide)
+        emit_list(record["coverage"], _COVERAGE_COLS, "table", title="coverage", wide=wide)
+
+    emit_record(record, fmt, table)
 
 
 def _hours(value: str) -> tuple[int, int]:
@@ -192,8 +215,7 @@ def coverage_add(
     actor: str = typer.Option(_user(), "--actor"),
 ) -> None:
     """Declare a field of view, a patrol route, an outage or a denied movement."""
-    from truceline.fusion.coverage import daily_windows
-    from truceline.service.coverage import add_coverage_windows
+    from truceline.service.coverage import add_coverage_windows, coverage_windows
 
     gj = None
     if geometry is not None:
@@ -202,14 +224,16 @@ def coverage_add(
         except (OSError, ValueError) as exc:
             raise InputError(f"{geometry}: cannot read GeoJSON ({exc})") from exc
     t0, t1 = parse_time(start, "--from"), parse_time(end, "--to")
-    windows = [(t0, t1)] if hours is None else daily_windows(t0, t1, *_hours(hours))
+    windows = coverage_windows(t0, t1, None if hours is None else _hours(hours))
     ws = workspace(ctx)
     out = add_coverage_windows(
         ws, source_id, kind, windows, gj, buffer_m=buffer_m, note=note, actor=actor
     )
     console.print(
         f"{len(out)} coverage record(s) ({kind}) of {source_id} recorded, ledger "
-        f"#{out[0].ledger_index}..#{out[-1].ledger_index}"
+        f"#{out[0].ledger_index}..#{out[-1].ledger_index}",
+        markup=False,
+        highlight=False,
     )
 
 
@@ -218,14 +242,21 @@ def coverage_summary(
     ctx: typer.Context,
     start: str = typer.Option(..., "--from", help="ISO time or epoch seconds"),
     end: str = typer.Option(..., "--to", help="ISO time or epoch seconds"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Share of each sector's area x period that some source could observe."""
     from truceline.service.coverage import sector_coverage
 
-    ws = workspace(ctx)
-    fr = sector_coverage(ws, parse_time(start, "--from"), parse_time(end, "--to"))
-    table = Table("sector", "observed", "note")
-    for sid, f in sorted(fr.items()):
-        note = "nobody could see: silence here is not calm" if f == 0 else ""
-        table.add_row(sid, f"{100 * f:.1f} %", note)
-    console.print(table)
+    fr = sector_coverage(workspace(ctx), parse_time(start, "--from"), parse_time(end, "--to"))
+    rows = [
+        {"sector": sid, "observed": round(f, 6),
+         "note": "nobody could see: silence here is not calm" if f == 0 else ""}
+        for sid, f in sorted(fr.items())
+    ]  # fmt: skip
+    cols = (
+        Col("sector", kind="id"),
+        Col("observed", kind="num", show=lambda r: f"{100 * r['observed']:.1f} %"),
+        Col("note"),
+    )
+    emit_list(rows, cols, fmt, wide=wide)

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console
+from truceline.cli._common import console, escape
+
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``init`` to ``app``."""
     app.command("init")(init)
 
 
@@ -25,12 +28,12 @@ def init(
 
     db = (ctx.find_root().obj or {}).get("db")
     ws = create_workspace(directory, db)
-    console.print(f"workspace [bold]{directory}[/bold] ready, store {ws.url}")
+    console.print(f"workspace [bold]{escape(str(directory))}[/bold] ready, store {escape(ws.url)}")
     if agreement is not None:
         from truceline.service.agreements import load_agreement
 
         loaded = load_agreement(ws, agreement)
         console.print(
-            f"agreement [bold]{loaded.agreement_id}[/bold] v{loaded.version} loaded "
+            f"agreement [bold]{escape(loaded.agreement_id)}[/bold] v{loaded.version} loaded "
             f"(sha256 {loaded.sha256[:12]}…)"
         )

@@ -36,6 +36,7 @@ __all__ = [
     "add_coverage_windows",
     "coverage_of",
     "coverage_records",
+    "coverage_windows",
     "sector_coverage",
     "source_coverage",
 ]
@@ -96,6 +97,16 @@ def add_coverage(
     return add_coverage_windows(
         ws, source_id, kind, [(t_start, t_end)], geometry, buffer_m=buffer_m, note=note, actor=actor
     )[0]
+
+
+def coverage_windows(
+    t0: int, t1: int, daily: tuple[int, int] | None = None
+) -> list[tuple[int, int]]:
+    """The windows of ``[t0, t1)``: the whole period, or with ``daily`` (start, end in
+    seconds of the UTC day) the hours of each day within it."""
+    from truceline.fusion.coverage import daily_windows
+
+    return [(t0, t1)] if daily is None else daily_windows(t0, t1, *daily)
 
 
 def add_coverage_windows(

@@ -50,6 +50,8 @@ COMMANDS: list[Command] = [
     Command("keys", "ledger", "The mission's signing keys."),
     Command("witness", "ledger", "Witness a log: check consistency, cosign heads."),
     Command("export", "export", "Export incidents or findings: STIX 2.1, HXL CSV, GeoJSON."),
+    Command("backup", "backup", "Copy the store to a file, consistently, while in use."),
+    Command("restore", "backup", "Restore a backup into a new workspace; verify its ledger."),
     Command("demo", "demo", "Run the whole pipeline on a built-in scenario."),
     Command("users", "users", "API users: roles and tokens (a token is shown once)."),
     Command("serve", "serve", "Serve the HTTP API over this workspace."),

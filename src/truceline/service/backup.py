@@ -89,12 +89,10 @@ def restore(backup_file: Path, to: Path, db_url: str | None = None) -> RestoreRe
 
 
 def _require_empty(url: str) -> None:
-    from sqlalchemy import inspect
-
     engine = open_engine(url)
     try:
         with store_errors("reading the target database"), engine.connect() as conn:
-            tables = inspect(conn).get_table_names()
+            tables = copies.table_names(conn)
     finally:
         engine.dispose()
     if tables:

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, inspect, select
 from sqlalchemy.engine import make_url
 
 from truceline.domain.errors import StoreError
@@ -27,6 +27,7 @@ __all__ = [
     "pg_restore",
     "sqlite_file",
     "table_counts",
+    "table_names",
 ]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -129,3 +130,8 @@ def table_counts(conn: Connection) -> dict[str, int]:
         name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
         for name, t in sorted(metadata.tables.items())
     }
+
+
+def table_names(conn: Connection) -> list[str]:
+    """The tables of the database ``conn`` is connected to (any, not only truceline's)."""
+    return list(inspect(conn).get_table_names())

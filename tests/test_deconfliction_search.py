@@ -153,3 +153,16 @@ def test_search_equals_brute_force(qs: list, vs: list) -> None:  # type: ignore[
     q, v = [make(s) for s in qs], [make(s) for s in vs]
     assert bulk(q, v) == brute(q, v)
     assert live(q, v) == brute(q, v)
+
+
+def test_threaded_exact_test_equals_one_thread_with_shared_and_prepared_geometries() -> None:
+    from truceline.deconfliction.search import intersecting
+
+    rng = np.random.default_rng(1)
+    pool = shapely.buffer(shapely.points(rng.uniform(0, 5, (300, 2))), rng.uniform(0.05, 0.5, 300))
+    i, j = rng.integers(0, 300, 30_000), rng.integers(0, 300, 30_000)
+    a, b = pool[i], pool[j]  # each geometry in about 100 pairs, on both threads
+    want = shapely.intersects(a, b)
+    assert np.array_equal(intersecting(a, b, threads=2), want) and 0 < want.mean() < 1
+    shapely.prepare(pool[:10])  # prepared ones keep it on one thread
+    assert np.array_equal(intersecting(a, b, threads=2), want)

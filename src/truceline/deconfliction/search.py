@@ -36,9 +36,9 @@ _TBITS = 34
 #: boxes covering more grid cells than this are matched by brute force
 _LARGE = 64
 #: grid cell size, in median volume extents
-_CELL = 2.0
+_CELL = 3.0
 #: pairs per thread below which the exact test stays on one thread
-_CHUNK = 20_000
+_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +211,15 @@ def box_pairs(q: Boxes, v: Boxes) -> tuple[IntArray, IntArray]:
 
 
 def intersecting(a: Any, b: Any, threads: int = 2) -> npt.NDArray[np.bool_]:
-    """``shapely.intersects(a, b)`` element-wise, on up to ``threads`` threads."""
+    """``shapely.intersects(a, b)`` element-wise, on up to ``threads`` threads.
+
+    One geometry may sit in several pairs; GEOS reads a plain geometry safely from
+    several threads, but a prepared one builds its index lazily on first use, so any
+    prepared geometry keeps the work on one thread."""
     n = len(a)
     parts = max(1, min(threads, n // _CHUNK))
+    if parts > 1 and (shapely.is_prepared(a).any() or shapely.is_prepared(b).any()):
+        parts = 1
     if parts == 1:
         return np.asarray(shapely.intersects(a, b), dtype=bool)
     cuts = np.linspace(0, n, parts + 1).astype(np.int64)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from truceline.domain.vocab import ObservationKind as K
@@ -63,8 +64,13 @@ def _mode_by_rank(labels: I64, n: int, values: NDArray[np.object_], rank: tuple[
     """Per label, the index into ``rank`` of the most frequent value (ties: lowest index);
     -1 where no member has a ranked value."""
     lookup = {v: k for k, v in enumerate(rank)}
-    distinct, inv = np.unique(np.asarray(values).astype(str), return_inverse=True)
-    codes = np.array([lookup.get(v, -1) for v in distinct.tolist()], np.int64)[inv.ravel()]
+    # dictionary-encode (Arrow, in C++) rather than sort the strings
+    enc = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+    enc = enc.dictionary_encode()
+    distinct = enc.dictionary.to_pylist()
+    idx = enc.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    table = np.array([lookup.get(v, -1) for v in distinct] + [-1], np.int64)
+    codes = table[np.asarray(idx, np.int64)]
     ok = codes >= 0
     m = len(rank)
     tally = np.bincount(labels[ok] * m + codes[ok], minlength=n * m).reshape(n, m)

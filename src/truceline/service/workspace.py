@@ -93,6 +93,7 @@ def open_workspace(
         )
     engine = open_engine(settings.database_url, lock_timeout_s=settings.lock_timeout_s)
     if require_schema and not schema_current(engine):
+        engine.dispose()  # close the connection the check opened
         raise WorkspaceError(
             f"the database at {settings.database_url} has an old or no schema: "
             "run `truceline init` (it migrates)"

@@ -5,7 +5,8 @@ there: a source and three observations, each with its ledger entry, written with
 plain SQL in 0001's table shapes (no live code writes them). Upgrading to head
 must keep every row, derive the Merkle node cache of 0002 from the old leaves
 (``verify-store`` clean) and leave a workspace that opens. A downgrade of one
-step works and the code then refuses the workspace until it is migrated again.
+step works and the code then refuses the workspace until it is migrated again; a
+database at a revision the code does not know is refused, and left as it was.
 """
 
 from __future__ import annotations
@@ -134,3 +135,19 @@ def test_downgrade_one_step_then_refused_until_migrated(
         assert verify_store(ws).ok
     finally:
         ws.engine.dispose()
+
+
+def test_database_from_a_newer_version_is_refused_and_untouched(
+    first_revision: Engine, db_url: str, tmp_path: Path
+) -> None:
+    engine = first_revision
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(WorkspaceError, match="unknown or no schema"):
+        open_workspace(db_url, cwd=tmp_path)
+    with pytest.raises(WorkspaceError, match="'9999'.*a newer truceline wrote it"):
+        migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9999"
+    assert _counts(engine) == {"sources": 1, "observations": 3, "ledger_entries": 4}

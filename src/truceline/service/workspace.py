@@ -95,7 +95,7 @@ def open_workspace(
     if require_schema and not schema_current(engine):
         engine.dispose()  # close the connection the check opened
         raise WorkspaceError(
-            f"the database at {settings.database_url} has an old or no schema: "
+            f"the database at {settings.database_url} has an old, unknown or no schema: "
             "run `truceline init` (it migrates)"
         )
     return Workspace(root, settings, engine)

@@ -174,11 +174,23 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Upgrade the schema to the newest revision (idempotent)."""
+    """Upgrade the schema to the newest revision (idempotent).
+
+    A database at a revision these migrations do not know (a newer truceline wrote
+    it) is refused with a ``WorkspaceError`` saying so; it is left untouched."""
     from alembic import command
+    from alembic.util import CommandError
 
     with _errors(engine, "migrating the schema"):
-        command.upgrade(_alembic_config(engine), "heads")
+        try:
+            command.upgrade(_alembic_config(engine), "heads")
+        except CommandError as exc:
+            if "Can't locate revision" not in str(exc):
+                raise
+            raise WorkspaceError(
+                f"cannot migrate the database: {exc}; a newer truceline wrote it: "
+                "upgrade truceline, or restore a backup taken before that upgrade"
+            ) from exc
 
 
 def schema_current(engine: Engine) -> bool:

@@ -55,6 +55,8 @@ COMMANDS: list[Command] = [
     Command("demo", "demo", "Run the whole pipeline on a built-in scenario."),
     Command("users", "users", "API users: roles and tokens (a token is shown once)."),
     Command("serve", "serve", "Serve the HTTP API over this workspace."),
+    Command("backtest", "warning", "Score the early-warning models on a file's history."),
+    Command("alerts", "alerts", "Early-warning alerts: run, list, subscribe, deliver."),
 ]
 
 

@@ -440,3 +440,46 @@ hotline_calls = Table(
     Column("summary", Text, nullable=False),
     Column("ledger_index", BigInteger),
 )
+
+# -- early warning: alerts, subscriptions, webhook deliveries -------------------------
+
+alert_subscriptions = Table(
+    "alert_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber", String(100), nullable=False),
+    Column("url", Text, nullable=False),  # the webhook receiving signed POSTs
+    Column("secret", String(128), nullable=False),  # HMAC-SHA256 key, never listed
+    Column("policy", Text, nullable=False),  # JSON: units, kinds, min_probability, ...
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("unit", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # surge, escalation
+    Column("day", String(10), nullable=False),  # local day (ISO) the alert is about
+    Column("score", Float, nullable=False),
+    Column("record", Text, nullable=False),  # JSON: window, baseline, observed, drivers
+    Column("created_at", BigInteger, nullable=False),
+    Column("ledger_index", BigInteger),
+    UniqueConstraint("unit", "kind", "day"),
+    Index(None, "day"),
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id"), nullable=False),
+    Column("subscription_id", Integer, ForeignKey("alert_subscriptions.id"), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, held, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "status"),
+)

@@ -55,6 +55,14 @@ class DailySeries:
         c = self.counts[:, : n * 7].reshape(len(self.units), n, 7).sum(axis=2)
         return DailySeries(self.units, self.start, c, self.tz, (*self.notes, "weekly sums"))
 
+    def since(self, first: date) -> DailySeries:
+        """The series from local day ``first`` on (unchanged when it starts later)."""
+        i = max(0, self.index_of(first))
+        note = f"from {first.isoformat()}"
+        return DailySeries(
+            self.units, self.day(i), self.counts[:, i:], self.tz, (*self.notes, note)
+        )
+
     def select(self, keep: npt.NDArray[np.bool_]) -> DailySeries:
         """Only the units where ``keep`` is true."""
         units = tuple(u for u, k in zip(self.units, keep, strict=True) if k)

@@ -1,0 +1,180 @@
+"""``truceline alerts`` and ``truceline forecast``: early warnings per reporting sector."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from truceline.cli._common import console, parse_date, workspace
+
+__all__ = ["register"]
+
+alerts_app = typer.Typer(help="Early-warning alerts: run, list, subscribe, deliver.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.add_typer(alerts_app, name="alerts")
+
+
+def _day(value: str | None) -> datetime:
+    d = datetime.now(UTC).date() if value is None else parse_date(value, "--day")
+    return datetime.combine(d, datetime.min.time(), UTC)
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return () if not value else tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@alerts_app.command("run")
+def run(
+    ctx: typer.Context,
+    day: str | None = typer.Option(None, "--day", help="local day, YYYY-MM-DD (default today)"),
+    tz: str = typer.Option("Europe/Kyiv", "--tz", help="time zone of the local days"),
+    status: str = typer.Option("reported,corroborated,verified", "--status"),
+    kind: str | None = typer.Option(None, "--kind", help="comma-separated incident kinds"),
+    min_probability: float = typer.Option(0.5, "--min-probability"),
+) -> None:
+    """Raise the day's alerts per sector, store and log them, push them to subscribers."""
+    from truceline.service.alerts import run_alerts
+    from truceline.service.webhooks import WebhookSink
+
+    s = run_alerts(
+        workspace(ctx),
+        _day(day).date(),
+        WebhookSink(),
+        tz=tz,
+        statuses=_csv(status),
+        kinds=_csv(kind),
+        min_probability=min_probability,
+    )
+    for a in s.alerts:
+        console.print(
+            f"{a.kind} {a.unit} {a.window_start}..{a.window_end} score {a.score:.4f} "
+            f"baseline {a.baseline:.1f} observed {list(a.observed)}",
+            highlight=False,
+        )
+    console.print(
+        f"{len(s.alerts)} new alert(s); {s.pushed} pushed, {s.held} held, {s.dead} dead",
+        highlight=False,
+    )
+
+
+@alerts_app.command("list")
+def list_(
+    ctx: typer.Context,
+    since: str | None = typer.Option(None, "--since", help="first day, YYYY-MM-DD"),
+    unit: str | None = typer.Option(None, "--unit"),
+    limit: int = typer.Option(50, "--limit"),
+) -> None:
+    """Stored alerts, newest first."""
+    from truceline.service.alerts import list_alerts
+
+    found = list_alerts(
+        workspace(ctx), None if since is None else parse_date(since, "--since"), unit, limit
+    )
+    t = Table("id", "day", "unit", "kind", "score", "baseline", "ledger")
+    for a in found:
+        t.add_row(
+            str(a.id),
+            a.day,
+            a.unit,
+            a.kind,
+            f"{a.score:.4f}",
+            f"{a.record.get('baseline', 0):.1f}",
+            str(a.ledger_index),
+        )
+    console.print(t)
+
+
+@alerts_app.command("subscribe")
+def subscribe(
+    ctx: typer.Context,
+    subscriber: str = typer.Argument(..., help="who is told (a name)"),
+    url: str = typer.Option(..., "--url", help="webhook receiving signed POSTs"),
+    secret_env: str = typer.Option(
+        ..., "--secret-env", help="environment variable with the secret"
+    ),
+    units: str | None = typer.Option(None, "--units", help="comma-separated (default all)"),
+    kinds: str = typer.Option("surge,escalation", "--kinds"),
+    min_probability: float = typer.Option(0.5, "--min-probability"),
+    cooldown_hours: float = typer.Option(24.0, "--cooldown-hours"),
+    quiet: str | None = typer.Option(None, "--quiet", help="quiet hours START-END, e.g. 22-7"),
+    tz: str = typer.Option("Europe/Kyiv", "--tz"),
+) -> None:
+    """Subscribe a webhook to alerts under a policy."""
+    import os
+
+    from truceline.domain.errors import InputError
+    from truceline.service.alerts import subscribe as do
+    from truceline.warning.alerts import Policy
+
+    secret = os.environ.get(secret_env)
+    if not secret:
+        raise InputError(f"--secret-env: environment variable {secret_env} is not set")
+    qs = qe = None
+    if quiet:
+        try:
+            qs, qe = (int(x) for x in quiet.split("-"))
+        except ValueError:
+            raise InputError(f"--quiet: expected START-END hours, got {quiet!r}") from None
+    policy = Policy(
+        subscriber, _csv(units), _csv(kinds), min_probability, cooldown_hours, qs, qe, tz
+    )
+    sub_id = do(workspace(ctx), url, secret, policy)
+    console.print(f"subscription {sub_id} for {subscriber}", highlight=False)
+
+
+@alerts_app.command("unsubscribe")
+def unsubscribe(ctx: typer.Context, sub_id: int = typer.Argument(...)) -> None:
+    """Revoke a subscription."""
+    from truceline.service.alerts import unsubscribe as do
+
+    do(workspace(ctx), sub_id)
+    console.print(f"subscription {sub_id} revoked", highlight=False)
+
+
+@alerts_app.command("subscriptions")
+def subscriptions(ctx: typer.Context) -> None:
+    """Active subscriptions (secrets are never shown)."""
+    from truceline.service.alerts import subscriptions as do
+
+    t = Table("id", "subscriber", "url", "units", "kinds", "min p", "cooldown h", "quiet")
+    for sid, who, url, p in do(workspace(ctx)):
+        quiet = "" if p.quiet_start is None else f"{p.quiet_start}-{p.quiet_end} {p.tz}"
+        t.add_row(
+            str(sid),
+            who,
+            url,
+            ",".join(p.units) or "all",
+            ",".join(p.kinds),
+            f"{p.min_probability:.2f}",
+            f"{p.cooldown_hours:g}",
+            quiet,
+        )
+    console.print(t)
+
+
+@alerts_app.command("dead")
+def dead(ctx: typer.Context) -> None:
+    """The dead-letter list: deliveries given up after the last retry."""
+    from truceline.service.alerts import dead_letters
+
+    t = Table("delivery", "alert", "subscription", "attempts", "error")
+    for d in dead_letters(workspace(ctx)):
+        t.add_row(
+            str(d.id), str(d.alert_id), str(d.subscription_id), str(d.attempts), d.last_error or ""
+        )
+    console.print(t)
+
+
+@alerts_app.command("deliver")
+def deliver(ctx: typer.Context) -> None:
+    """Push pending deliveries and those held for quiet hours that are now over."""
+    from truceline.service.alerts import deliver as do
+    from truceline.service.webhooks import WebhookSink
+
+    ok, dead_ = do(workspace(ctx), WebhookSink())
+    console.print(f"{ok} delivered, {dead_} dead", highlight=False)

@@ -1,0 +1,92 @@
+"""``truceline backtest``: the early-warning models scored on a file's history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from truceline.cli._common import console, parse_date
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to ``app``."""
+    app.command("backtest")(backtest)
+
+
+def _f(v: float, fmt: str = ".3f") -> str:
+    return "" if v != v else format(v, fmt)
+
+
+def _ci(ci: tuple[float, float]) -> str:
+    return "" if ci[0] != ci[0] else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
+def backtest(
+    file: Path = typer.Argument(..., help="air-raid alerts, UCDP GED, or date,region,count CSV"),
+    unit: str = typer.Option("adm1", "--unit", help="unit of the series: adm1 (region)"),
+    train_until: str = typer.Option(..., "--train-until", help="last training day, YYYY-MM-DD"),
+    eval_until: str | None = typer.Option(None, "--eval-until", help="last evaluated day"),
+    train_from: str | None = typer.Option(None, "--train-from", help="first day used"),
+    horizon: list[int] = typer.Option([1], "--horizon", help="days ahead; repeat for several"),
+    out: Path = typer.Option(Path("backtest"), "--out", help="folder for tables and charts"),
+    units: str | None = typer.Option(None, "--units", help="comma-separated units to keep"),
+    tz: str = typer.Option("Europe/Kyiv", "--tz", help="time zone of the local days"),
+    reps: int = typer.Option(400, "--reps", help="bootstrap replicates"),
+    plots: bool = typer.Option(True, "--plots/--no-plots"),
+) -> None:
+    """Rolling-origin backtest: fit on days up to --train-until, score every later origin."""
+    from truceline.domain.errors import InputError
+    from truceline.service.warning import backtest_file
+
+    if unit != "adm1":
+        raise InputError(f"--unit {unit!r}: only adm1 (the file's region column) is supported")
+    report = backtest_file(
+        file,
+        train_until=parse_date(train_until, "--train-until"),
+        eval_until=None if eval_until is None else parse_date(eval_until, "--eval-until"),
+        train_from=None if train_from is None else parse_date(train_from, "--train-from"),
+        horizons=horizon,
+        out_dir=out,
+        units=None if units is None else tuple(u.strip() for u in units.split(",")),
+        tz=tz,
+        reps=reps,
+        plots=plots,
+    )
+    for note in report.series.notes:
+        console.print(f"note: {note}", highlight=False)
+    for r in report.results:
+        t = Table(
+            "model",
+            "CRPS",
+            "skill",
+            "90 % CI",
+            "MAE",
+            "Brier",
+            "B.skill",
+            "AUC",
+            title=f"h={r.config.horizon}",
+        )
+        for s in r.scores:
+            t.add_row(
+                s.model,
+                _f(s.crps),
+                _f(s.crps_skill, "+.3f"),
+                _ci(s.crps_skill_ci),
+                _f(s.mae, ".2f"),
+                _f(s.brier, ".4f"),
+                _f(s.brier_skill, "+.3f"),
+                _f(s.auc),
+            )
+        console.print(t)
+    d = report.results[0].detector
+    console.print(
+        f"detector: {d.false_alarms} false alarm(s) in {d.quiet_unit_days} quiet unit-days "
+        f"({d.false_alarm_rate:.2%}); {d.detected}/{d.episodes} escalations detected, "
+        f"median delay {d.median_delay_days} day(s)",
+        highlight=False,
+    )
+    console.print(f"wrote {len(report.files)} file(s) to {out}", highlight=False)

@@ -1,0 +1,213 @@
+"""Alert use cases: subscribe, run the engine on the store's incidents, push, list.
+
+``run_alerts`` reads live incidents per reporting sector from the store, builds
+the local-day series, raises the day's alerts with the warning core, stores each
+new alert with its ledger entry and routes it to the subscriptions in one
+transaction, then pushes what is due through the sink and records the outcome
+(delivered, or dead after the sink's last retry: the dead-letter list).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Connection
+
+from truceline.domain.errors import InputError, NotFound
+from truceline.service.webhooks import AlertSink
+from truceline.service.workspace import Workspace
+from truceline.store import alerts as store
+from truceline.store.db import store_errors
+from truceline.store.ledger import append
+from truceline.warning.alerts import Alert, Inputs, Policy, raise_alerts, route
+from truceline.warning.escalation import EscalationRule
+from truceline.warning.features import FEATURE_NAMES, MIN_HISTORY
+from truceline.warning.models import baseline_mean, fit_count_model
+from truceline.warning.predictive import Predictive
+from truceline.warning.series import DailySeries, from_events, local_days
+from truceline.warning.surge import SurgeDetector
+
+__all__ = [
+    "RunSummary",
+    "dead_letters",
+    "deliver",
+    "list_alerts",
+    "run_alerts",
+    "sector_series",
+    "subscribe",
+    "subscriptions",
+    "unsubscribe",
+]
+
+LIVE_STATUSES = ("reported", "corroborated", "verified")
+HISTORY_DAYS = 400
+#: NB dispersion of the trailing-mean forecast used while history is too short to fit
+FALLBACK_ALPHA = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    alerts: list[Alert]  # raised and newly stored
+    pushed: int
+    held: int
+    dead: int
+
+
+def subscribe(ws: Workspace, url: str, secret: str, policy: Policy) -> int:
+    """Store a subscription; returns its id."""
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"webhook URL {url!r} must start with http:// or https://")
+    if len(secret) < 16:
+        raise InputError("the webhook secret must be at least 16 characters")
+    terms = {k: v for k, v in asdict(policy).items() if k != "subscriber"}
+    with store_errors("storing the subscription"), ws.engine.begin() as conn:
+        return store.insert_subscription(
+            conn, policy.subscriber, url, secret, terms, int(time.time())
+        )
+
+
+def unsubscribe(ws: Workspace, sub_id: int) -> None:
+    with store_errors("revoking the subscription"), ws.engine.begin() as conn:
+        if not store.revoke_subscription(conn, sub_id, int(time.time())):
+            raise NotFound(f"no active subscription {sub_id}")
+
+
+def _policy(row: store.SubscriptionRow) -> Policy:
+    p = dict(row.policy)
+    for k in ("units", "kinds"):
+        p[k] = tuple(p.get(k, ()))
+    return Policy(subscriber=row.subscriber, **p)
+
+
+def subscriptions(ws: Workspace) -> list[tuple[int, str, str, Policy]]:
+    """Active subscriptions as (id, subscriber, url, policy); secrets are not shown."""
+    with store_errors("listing subscriptions"), ws.engine.connect() as conn:
+        return [(r.id, r.subscriber, r.url, _policy(r)) for r in store.list_subscriptions(conn)]
+
+
+def list_alerts(
+    ws: Workspace, since: date | None = None, unit: str | None = None, limit: int = 100
+) -> list[store.AlertRow]:
+    with store_errors("listing alerts"), ws.engine.connect() as conn:
+        return store.list_alerts(conn, None if since is None else since.isoformat(), unit, limit)
+
+
+def dead_letters(ws: Workspace) -> list[store.DeliveryRow]:
+    """Deliveries given up after the last retry."""
+    with store_errors("listing dead letters"), ws.engine.connect() as conn:
+        return store.list_deliveries(conn, "dead")
+
+
+def sector_series(
+    ws: Workspace, day: date, tz: str, statuses: tuple[str, ...], kinds: tuple[str, ...] = ()
+) -> DailySeries:
+    """Live incidents per reporting sector and local day, up to and including ``day``."""
+    start = day - timedelta(days=HISTORY_DAYS - 1)
+    lo = int(datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC).timestamp())
+    hi = int(datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC).timestamp())
+    with store_errors("reading incidents per sector"), ws.engine.connect() as conn:
+        sectors, times = store.incident_times(conn, lo, hi, statuses, kinds)
+    days = local_days(np.asarray(times, dtype=np.int64), tz)
+    note = f"incidents ({', '.join(statuses)}) per sector and local day ({tz})"
+    return from_events(sectors, days, tz=tz, start=start, end=day, notes=(note,))
+
+
+def _inputs(series: DailySeries, window: int) -> Inputs:
+    """The count model when the history allows fitting it, else the trailing mean."""
+    c = series.counts
+    wd = series.start.weekday()
+    train_end = series.n_days - 1
+    if train_end - window >= MIN_HISTORY + 28 and c.sum() > 0:
+        model = fit_count_model(c, wd, window, train_end)
+        names = tuple(FEATURE_NAMES[i] for i in model.columns)
+        return Inputs(series, model.predict(c, wd), model.contributions(c, wd), names)
+    mu = baseline_mean(c, "trailing28", window)
+    return Inputs(series, Predictive.of(mu, FALLBACK_ALPHA))
+
+
+def run_alerts(
+    ws: Workspace,
+    day: date,
+    sink: AlertSink,
+    *,
+    tz: str = "Europe/Kyiv",
+    statuses: tuple[str, ...] = LIVE_STATUSES,
+    kinds: tuple[str, ...] = (),
+    min_probability: float = 0.5,
+    now: datetime | None = None,
+) -> RunSummary:
+    """Raise, store, log, route and push the alerts of local ``day``."""
+    series = sector_series(ws, day, tz, statuses, kinds)
+    rule = EscalationRule()
+    raised = raise_alerts(_inputs(series, rule.window), day, rule, SurgeDetector(), min_probability)
+    when = now or datetime.now(UTC)
+    stamp = int(when.timestamp())
+    with store_errors("storing alerts"), ws.engine.begin() as conn:
+        new: list[tuple[int, Alert]] = []
+        for a in raised:
+            alert_id = store.insert_alert(conn, a.to_record(), a.score, stamp)
+            if alert_id is not None:
+                new.append((alert_id, a))
+        leaves = append(conn, "alert", [(f"alert:{i}", a.to_record()) for i, a in new])
+        for (alert_id, _), leaf in zip(new, leaves, strict=True):
+            store.set_alert_ledger_index(conn, alert_id, leaf)
+        _route(conn, new, when)
+        held = _route(conn, new, when)
+    pushed, dead = _push(ws, sink, stamp)
+    return RunSummary([a for _, a in new], pushed, held, dead)
+
+
+def _route(conn: Connection, new: list[tuple[int, Alert]], when: datetime) -> int:
+    """Record a delivery per (alert, subscription) the policies let through; returns
+    how many are held for quiet hours. Subscriptions are told apart by id."""
+    subs = store.list_subscriptions(conn)
+    policies = [replace(_policy(s), subscriber=str(s.id)) for s in subs]
+    last = {
+        (str(sid), unit, kind): datetime.fromtimestamp(at, UTC)
+        for (sid, unit, kind), at in store.last_sent(conn).items()
+    }
+    ids = {id(a): i for i, a in new}
+    stamp = int(when.timestamp())
+    held = 0
+    for r in route([a for _, a in new], policies, last, when):
+        status = "pending" if r.status == "push" else "held"
+        held += status == "held"
+        store.insert_delivery(conn, ids[id(r.alert)], int(r.policy.subscriber), status, stamp)
+    return held
+
+
+def _push(ws: Workspace, sink: AlertSink, stamp: int) -> tuple[int, int]:
+    """Send every pending delivery; returns (delivered, dead)."""
+    with store_errors("reading pending deliveries"), ws.engine.connect() as conn:
+        pending = store.list_deliveries(conn, "pending")
+        subs = {s.id: s for s in store.list_subscriptions(conn)}
+        bodies = store.alert_records(conn, sorted({d.alert_id for d in pending}))
+    delivered = dead = 0
+    for d in pending:
+        sub = subs.get(d.subscription_id)
+        if sub is None:
+            continue
+        body = json.dumps({"alert_id": d.alert_id, **bodies[d.alert_id]}, sort_keys=True)
+        res = sink.send(sub.url, sub.secret.encode(), body.encode())
+        status = "delivered" if res.ok else "dead"
+        delivered, dead = delivered + res.ok, dead + (not res.ok)
+        with store_errors("recording a delivery"), ws.engine.begin() as conn:
+            store.update_delivery(conn, d.id, status, d.attempts + res.attempts, res.error, stamp)
+    return delivered, dead
+
+
+def deliver(ws: Workspace, sink: AlertSink, now: datetime | None = None) -> tuple[int, int]:
+    """Release held deliveries whose quiet hours are over, then push everything due."""
+    when = now or datetime.now(UTC)
+    stamp = int(when.timestamp())
+    with store_errors("releasing held deliveries"), ws.engine.begin() as conn:
+        subs = {s.id: s for s in store.list_subscriptions(conn)}
+        for d in store.list_deliveries(conn, "held"):
+            sub = subs.get(d.subscription_id)
+            if sub is not None and not _policy(sub).quiet_at(when):
+                store.update_delivery(conn, d.id, "pending", d.attempts, d.last_error, stamp)
+    return _push(ws, sink, stamp)

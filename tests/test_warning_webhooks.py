@@ -9,10 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from truceline.service.alerts import dead_letters, list_alerts, run_alerts, subscribe
-from truceline.service.webhooks import WebhookSink
+from truceline.service.webhooks import MemorySink, WebhookSink
 from truceline.service.workspace import Workspace
 from truceline.store.schema import alert_deliveries, incidents, ledger_entries
 from truceline.warning.alerts import SIGNATURE_HEADER, Policy, verify
@@ -119,3 +120,25 @@ def test_surge_alert_is_stored_logged_signed_retried_and_dead_lettered(
     # running the same day again raises nothing new and sends nothing more
     again = run_alerts(workspace, DAY, sink, now=now)
     assert again.alerts == [] and handler.calls == {"/flaky": 2, "/down": 3}
+
+
+def test_api_lists_and_streams_alerts(
+    sqlite_workspace: Workspace, api_client: TestClient, api_tokens: dict[str, str]
+) -> None:
+    _incidents(sqlite_workspace)
+    sink = MemorySink()
+    run_alerts(sqlite_workspace, DAY, sink)
+    auth = {"Authorization": f"Bearer {api_tokens['guarantor']}"}
+    r = api_client.get("/alerts", headers=auth)
+    assert r.status_code == 200, r.text
+    [a] = r.json()
+    assert (a["unit"], a["kind"], a["day"]) == ("A", "surge", DAY.isoformat())
+    assert a["observed"][-1] == 30 and a["ledger_index"] is not None
+    r = api_client.get("/alerts/stream", headers=auth)
+    assert r.headers["content-type"].startswith("text/event-stream")
+    assert f"id: {a['id']}\nevent: alert\ndata: " in r.text and '"unit":"A"' in r.text
+    r = api_client.get("/alerts/stream", headers={**auth, "Last-Event-ID": str(a["id"])})
+    assert "event: alert" not in r.text and r.text.startswith("retry: ")
+    party = {"Authorization": f"Bearer {api_tokens['party']}"}
+    assert api_client.get("/alerts", headers=party).status_code == 403
+    assert api_client.get("/alerts?limit=0", headers=auth).status_code == 422

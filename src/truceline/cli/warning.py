@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from truceline.cli._common import console, parse_date
+
+if TYPE_CHECKING:
+    from truceline.warning.backtest import BacktestResult
 
 __all__ = ["register"]
 
@@ -23,6 +27,24 @@ def _f(v: float, fmt: str = ".3f") -> str:
 
 def _ci(ci: tuple[float, float]) -> str:
     return "" if ci[0] != ci[0] else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
+def _table(r: BacktestResult) -> Table:
+    cols = ("model", "CRPS", "skill", "90 % CI", "units+", "MAE", "Brier", "B.skill", "AUC")
+    t = Table(*cols, title=f"h={r.config.horizon}")
+    for s in r.scores:
+        t.add_row(
+            s.model,
+            _f(s.crps),
+            _f(s.crps_skill, "+.3f"),
+            _ci(s.crps_skill_ci),
+            _f(s.units_better, ".2f"),
+            _f(s.mae, ".2f"),
+            _f(s.brier, ".4f"),
+            _f(s.brier_skill, "+.3f"),
+            _f(s.auc),
+        )
+    return t
 
 
 def backtest(
@@ -59,29 +81,7 @@ def backtest(
     for note in report.series.notes:
         console.print(f"note: {note}", highlight=False)
     for r in report.results:
-        t = Table(
-            "model",
-            "CRPS",
-            "skill",
-            "90 % CI",
-            "MAE",
-            "Brier",
-            "B.skill",
-            "AUC",
-            title=f"h={r.config.horizon}",
-        )
-        for s in r.scores:
-            t.add_row(
-                s.model,
-                _f(s.crps),
-                _f(s.crps_skill, "+.3f"),
-                _ci(s.crps_skill_ci),
-                _f(s.mae, ".2f"),
-                _f(s.brier, ".4f"),
-                _f(s.brier_skill, "+.3f"),
-                _f(s.auc),
-            )
-        console.print(t)
+        console.print(_table(r))
     d = report.results[0].detector
     console.print(
         f"detector: {d.false_alarms} false alarm(s) in {d.quiet_unit_days} quiet unit-days "

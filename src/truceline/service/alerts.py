@@ -33,6 +33,7 @@ from truceline.warning.surge import SurgeDetector
 
 __all__ = [
     "RunSummary",
+    "alerts_after",
     "dead_letters",
     "deliver",
     "list_alerts",
@@ -94,6 +95,12 @@ def list_alerts(
 ) -> list[store.AlertRow]:
     with store_errors("listing alerts"), ws.engine.connect() as conn:
         return store.list_alerts(conn, None if since is None else since.isoformat(), unit, limit)
+
+
+def alerts_after(ws: Workspace, after_id: int, limit: int = 100) -> list[store.AlertRow]:
+    """Alerts stored after ``after_id``, oldest first (what a stream sends next)."""
+    with store_errors("reading new alerts"), ws.engine.connect() as conn:
+        return store.alerts_after(conn, after_id, limit)
 
 
 def dead_letters(ws: Workspace) -> list[store.DeliveryRow]:

@@ -13,6 +13,7 @@ from truceline.store.schema import alert_deliveries, alert_subscriptions, alerts
 __all__ = [
     "AlertRow",
     "alert_records",
+    "alerts_after",
     "DeliveryRow",
     "SubscriptionRow",
     "incident_times",
@@ -159,6 +160,17 @@ def alert_records(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]
     """The stored records of the alerts ``ids``."""
     rows = conn.execute(select(alerts.c.id, alerts.c.record).where(alerts.c.id.in_(ids))).all()
     return {int(r.id): json.loads(r.record) for r in rows}
+
+
+def alerts_after(conn: Connection, after_id: int, limit: int = 100) -> list[AlertRow]:
+    """Alerts stored after id ``after_id``, oldest first (for a stream)."""
+    q = select(alerts).where(alerts.c.id > after_id).order_by(alerts.c.id).limit(limit)
+    return [
+        AlertRow(
+            r.id, r.unit, r.kind, r.day, r.score, json.loads(r.record), r.created_at, r.ledger_index
+        )
+        for r in conn.execute(q).all()
+    ]
 
 
 def insert_delivery(conn: Connection, alert_id: int, sub_id: int, status: str, now: int) -> int:

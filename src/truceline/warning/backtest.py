@@ -58,6 +58,7 @@ class ModelScore:
     brier_skill: float = float("nan")  # 1 - Brier / Brier of the training base rate
     brier_skill_ci: tuple[float, float] = (float("nan"), float("nan"))
     auc_ci: tuple[float, float] = (float("nan"), float("nan"))
+    units_better: float = float("nan")  # share of units where CRPS beats both trailing means
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +226,12 @@ def _scores(
             reps=cfg.reps,
         )
 
+    per_unit_best = np.minimum.reduce([crps[b].mean(axis=1) for b in trail])
     rows = []
     for k, p in fc.items():
         s, s_ci = skill(k)
         b, b_ci = bskill(k)
+        better = float((crps[k].mean(axis=1) < per_unit_best).mean())
         rows.append(
             ModelScore(
                 k,
@@ -244,6 +247,7 @@ def _scores(
                 b,
                 b_ci,
                 auc_ci(k),
+                better,
             )
         )
     nan = float("nan")

@@ -129,3 +129,17 @@ def test_backtest_fits_nothing_on_the_evaluation_period() -> None:
     assert first.scores[0].unit_days == 6 * first.origins.size
     with pytest.raises(InputError, match="history"):
         run_backtest(s, BacktestConfig(date(2023, 2, 1)))
+
+
+def test_count_model_fits_one_unit_without_the_national_copies() -> None:
+    c = _poisson(np.full((1, 300), 4.0), 9)
+    m = fit_count_model(c, 0, 7, 299)
+    assert not any(k.startswith("national") for k in m.coefficients)
+    assert 20 < m.predict(c, 0).mu[0, -1] < 36
+
+
+def test_series_since_cuts_the_start() -> None:
+    s = DailySeries(("a",), date(2024, 1, 1), np.arange(10, dtype=np.int64)[None, :], "UTC")
+    cut = s.since(date(2024, 1, 4))
+    assert cut.start == date(2024, 1, 4) and cut.counts.tolist() == [[3, 4, 5, 6, 7, 8, 9]]
+    assert s.since(date(2023, 1, 1)).n_days == 10

@@ -12,7 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from truceline.service.alerts import dead_letters, list_alerts, run_alerts, subscribe
+from truceline.service.alerts import (
+    dead_letters,
+    forecast_sectors,
+    list_alerts,
+    run_alerts,
+    subscribe,
+)
 from truceline.service.webhooks import MemorySink, WebhookSink
 from truceline.service.workspace import Workspace
 from truceline.store.schema import alert_deliveries, incidents, ledger_entries
@@ -142,3 +148,14 @@ def test_api_lists_and_streams_alerts(
     party = {"Authorization": f"Bearer {api_tokens['party']}"}
     assert api_client.get("/alerts", headers=party).status_code == 403
     assert api_client.get("/alerts?limit=0", headers=auth).status_code == 422
+
+
+def test_forecast_per_sector_after_a_surge(sqlite_workspace: Workspace) -> None:
+    _incidents(sqlite_workspace)
+    by = {f.unit: f for f in forecast_sectors(sqlite_workspace, DAY)}
+    assert set(by) == {"A", "B", "C"}
+    a, b = by["A"], by["B"]
+    assert a.low <= a.mean <= a.high and b.low <= b.mean <= b.high
+    # the surge lifts sector A's trailing mean and so its expected week above B's
+    assert a.mean > b.mean and a.baseline > b.baseline
+    assert 0 <= b.escalation <= 1

@@ -57,6 +57,7 @@ COMMANDS: list[Command] = [
     Command("serve", "serve", "Serve the HTTP API over this workspace."),
     Command("backtest", "warning", "Score the early-warning models on a file's history."),
     Command("alerts", "alerts", "Early-warning alerts: run, list, subscribe, deliver."),
+    Command("forecast", "alerts", "Each sector's 7-day forecast and escalation probability."),
 ]
 
 

@@ -17,6 +17,34 @@ alerts_app = typer.Typer(help="Early-warning alerts: run, list, subscribe, deliv
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.add_typer(alerts_app, name="alerts")
+    app.command("forecast")(forecast)
+
+
+def forecast(
+    ctx: typer.Context,
+    day: str | None = typer.Option(None, "--day", help="local day, YYYY-MM-DD (default today)"),
+    tz: str = typer.Option("Europe/Kyiv", "--tz", help="time zone of the local days"),
+    status: str = typer.Option("reported,corroborated,verified", "--status"),
+    kind: str | None = typer.Option(None, "--kind", help="comma-separated incident kinds"),
+) -> None:
+    """Each sector's forecast of the next 7 days: total, 90 % interval, P(escalation)."""
+    from truceline.service.alerts import forecast_sectors
+
+    found = forecast_sectors(
+        workspace(ctx), _day(day).date(), tz=tz, statuses=_csv(status), kinds=_csv(kind)
+    )
+    t = Table("sector", "7-day mean", "90 %", "baseline", "P(escalation)", "drivers")
+    for f in found:
+        drivers = ", ".join(f"{k} {v:+.2f}" for k, v in f.drivers)
+        t.add_row(
+            f.unit,
+            f"{f.mean:.1f}",
+            f"{f.low:.0f}-{f.high:.0f}",
+            f"{f.baseline:.1f}",
+            f"{f.escalation:.2f}",
+            drivers,
+        )
+    console.print(t)
 
 
 def _day(value: str | None) -> datetime:

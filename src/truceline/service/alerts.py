@@ -33,6 +33,8 @@ from truceline.warning.surge import SurgeDetector
 
 __all__ = [
     "RunSummary",
+    "SectorForecast",
+    "forecast_sectors",
     "alerts_after",
     "dead_letters",
     "deliver",
@@ -48,6 +50,20 @@ LIVE_STATUSES = ("reported", "corroborated", "verified")
 HISTORY_DAYS = 400
 #: NB dispersion of the trailing-mean forecast used while history is too short to fit
 FALLBACK_ALPHA = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SectorForecast:
+    """The next ``window`` days of one sector: expected total, 90 % interval, the
+    escalation probability, the baseline it is measured against and the drivers."""
+
+    unit: str
+    mean: float
+    low: float
+    high: float
+    escalation: float
+    baseline: float
+    drivers: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +139,73 @@ def sector_series(
     return from_events(sectors, days, tz=tz, start=start, end=day, notes=(note,))
 
 
+def _pad(a: np.ndarray, n: int, value: float) -> np.ndarray:
+    """``a`` with ``n`` columns of ``value`` in front (axis 1)."""
+    shape = (a.shape[0], n, *a.shape[2:])
+    return np.concatenate([np.full(shape, value), a], axis=1)
+
+
 def _inputs(series: DailySeries, window: int) -> Inputs:
     """The count model when the history allows fitting it, else the trailing mean."""
-    c = series.counts
-    wd = series.start.weekday()
-    train_end = series.n_days - 1
-    if train_end - window >= MIN_HISTORY + 28 and c.sum() > 0:
-        model = fit_count_model(c, wd, window, train_end)
-        names = tuple(FEATURE_NAMES[i] for i in model.columns)
-        return Inputs(series, model.predict(c, wd), model.contributions(c, wd), names)
-    mu = baseline_mean(c, "trailing28", window)
+    active = np.flatnonzero(series.counts.sum(axis=0))
+    first = int(active[0]) if active.size else series.n_days
+    # the model needs its history to be history: days before the first event recorded
+    # (an empty store) are not months of calm
+    if series.n_days - 1 - first - window >= MIN_HISTORY + 28:
+        c = series.counts[:, first:]
+        wd = series.day(first).weekday()
+        train_end = c.shape[1] - 1
+        try:
+            model = fit_count_model(c, wd, window, train_end)
+        except InputError:
+            model = None  # a degenerate history (e.g. constant): the trailing mean serves
+        if model is not None:
+            names = tuple(FEATURE_NAMES[i] for i in model.columns)
+            pad = series.n_days - c.shape[1]
+            p, d = model.predict(c, wd), model.contributions(c, wd)
+            forecast = Predictive(_pad(p.mu, pad, 1e-3), _pad(p.alpha, pad, model.alpha))
+            return Inputs(series, forecast, _pad(d, pad, 0.0), names)
+    mu = baseline_mean(series.counts, "trailing28", window)
     return Inputs(series, Predictive.of(mu, FALLBACK_ALPHA))
+
+
+def forecast_sectors(
+    ws: Workspace,
+    day: date,
+    *,
+    tz: str = "Europe/Kyiv",
+    statuses: tuple[str, ...] = LIVE_STATUSES,
+    kinds: tuple[str, ...] = (),
+) -> list[SectorForecast]:
+    """Each sector's forecast of the 7 days after local ``day``."""
+    series = sector_series(ws, day, tz, statuses, kinds)
+    rule = EscalationRule()
+    inp = _inputs(series, rule.window)
+    t = series.index_of(day)
+    f = Predictive(inp.forecast.mu[:, t], inp.forecast.alpha[:, t])
+    expected = rule.expected(series.counts)[:, t]
+    prob = rule.probability(f, expected)
+    lo, hi = f.quantile(0.05), f.quantile(0.95)
+    out = []
+    for u, unit in enumerate(series.units):
+        drivers: tuple[tuple[str, float], ...] = ()
+        if inp.drivers is not None:
+            terms = inp.drivers[u, t]
+            order = [int(i) for i in np.argsort(-np.abs(terms))]
+            pairs = [(inp.driver_names[i], float(terms[i])) for i in order]
+            drivers = tuple(p for p in pairs if p[0] != "const")[:3]
+        out.append(
+            SectorForecast(
+                unit,
+                float(f.mu[u]),
+                float(lo[u]),
+                float(hi[u]),
+                float(prob[u]),
+                float(expected[u]),
+                drivers,
+            )
+        )
+    return out
 
 
 def run_alerts(

@@ -114,7 +114,12 @@ def fit_count_model(
     if ok.sum() < 28:
         raise InputError("too little training data: the model needs 91 days of history and 28 more")
     f = build_features(c, first_weekday, horizon)
-    cols = tuple(i for i, n in enumerate(FEATURE_NAMES) if horizon == 1 or not n.startswith("dow"))
+    cols = tuple(
+        i
+        for i, n in enumerate(FEATURE_NAMES)
+        if (horizon == 1 or not n.startswith("dow"))
+        and (c.shape[0] > 1 or not n.startswith("national"))  # one unit: the same columns
+    )
     x = f.x[:, ok][:, :, list(cols)].reshape(-1, len(cols))
     y = future_totals(c, horizon)[:, ok].ravel()
     off = _offset(f.base[:, ok], horizon).ravel()
@@ -122,8 +127,11 @@ def fit_count_model(
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", HessianInversionWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = NegativeBinomial(y, x, offset=off, loglike_method="nb2").fit(
-            disp=0, maxiter=300, method="bfgs"
-        )
+        try:
+            res = NegativeBinomial(y, x, offset=off, loglike_method="nb2").fit(
+                disp=0, maxiter=300, method="bfgs"
+            )
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise InputError(f"the count model cannot be fitted to this series: {exc}") from exc
     params = np.asarray(res.params, dtype=np.float64)
     return CountModel(horizon, cols, params[:-1], float(params[-1]))

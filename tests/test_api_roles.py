@@ -34,7 +34,6 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/notifications/escalate"): STAFF,
     ("POST", "/hotline"): STAFF,
     ("GET", "/hotline"): STAFF,
-
     ("GET", "/alerts"): frozenset({Role.ANALYST, Role.GUARANTOR}),
     ("GET", "/alerts/stream"): frozenset({Role.ANALYST, Role.GUARANTOR}),
 }

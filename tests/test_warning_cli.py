@@ -76,11 +76,15 @@ def test_alerts_subscribe_and_list_through_the_cli(sqlite_workspace: Workspace) 
     args = [*db, "alerts", "subscribe", "guarantor", "--url", "http://127.0.0.1:9/hook"]
     r = CliRunner().invoke(app, [*args, "--secret-env", "HOOK_SECRET", "--quiet", "22-7"], env=env)
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(app, [*db, "alerts", "subscriptions"])
-    assert r.exit_code == 0 and "guarantor" in r.output
-    assert "a-secret-of-some-length" not in r.output
-    r = CliRunner().invoke(app, [*db, "alerts", "list"])
+    r = CliRunner().invoke(app, [*db, "alerts", "subscriptions", "--format", "json"])
     assert r.exit_code == 0, r.output
+    [sub] = json.loads(r.output)
+    assert (sub["subscriber"], sub["quiet_start"], sub["quiet_end"]) == ("guarantor", 22, 7)
+    assert "a-secret-of-some-length" not in r.output
+    r = CliRunner().invoke(app, [*db, "alerts", "list", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output) == []
+    r = CliRunner().invoke(app, [*db, "alerts", "dead", "--format", "csv"])
+    assert r.exit_code == 0 and r.output.startswith("id,alert_id,subscription_id")
     r = CliRunner().invoke(
         app,
         [*db, "alerts", "subscribe", "x", "--url", "ftp://h", "--secret-env", "HOOK_SECRET"],

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from truceline.cli._common import console, parse_date, workspace
+from truceline.cli._output import Col, emit_list, format_option, iso, wide_option
 
 __all__ = ["register"]
 
@@ -90,31 +91,35 @@ def run(
     )
 
 
+_ALERT_COLS = (
+    Col("id", kind="id"),
+    Col("day", kind="id"),
+    Col("unit"),
+    Col("kind"),
+    Col("score", kind="num", show=lambda r: f"{r['score']:.4f}"),
+    Col("baseline", kind="num", show=lambda r: f"{r['baseline']:.1f}"),
+    Col("ledger_index", "ledger", kind="id"),
+)
+
+
 @alerts_app.command("list")
 def list_(
     ctx: typer.Context,
     since: str | None = typer.Option(None, "--since", help="first day, YYYY-MM-DD"),
     unit: str | None = typer.Option(None, "--unit"),
     limit: int = typer.Option(50, "--limit"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Stored alerts, newest first."""
     from truceline.service.alerts import list_alerts
 
-    found = list_alerts(
-        workspace(ctx), None if since is None else parse_date(since, "--since"), unit, limit
-    )
-    t = Table("id", "day", "unit", "kind", "score", "baseline", "ledger")
-    for a in found:
-        t.add_row(
-            str(a.id),
-            a.day,
-            a.unit,
-            a.kind,
-            f"{a.score:.4f}",
-            f"{a.record.get('baseline', 0):.1f}",
-            str(a.ledger_index),
-        )
-    console.print(t)
+    first = None if since is None else parse_date(since, "--since")
+    rows = [
+        {"id": a.id, "ledger_index": a.ledger_index, "created_at": iso(a.created_at), **a.record}
+        for a in list_alerts(workspace(ctx), first, unit, limit)
+    ]
+    emit_list(rows, _ALERT_COLS, fmt, wide=wide)
 
 
 @alerts_app.command("subscribe")
@@ -164,38 +169,52 @@ def unsubscribe(ctx: typer.Context, sub_id: int = typer.Argument(...)) -> None:
     console.print(f"subscription {sub_id} revoked", highlight=False)
 
 
+_SUB_COLS = (
+    Col("id", kind="id"),
+    Col("subscriber"),
+    Col("url"),
+    Col("units", show=lambda r: ",".join(r["units"]) or "all"),
+    Col("kinds", show=lambda r: ",".join(r["kinds"])),
+    Col("min_probability", "min p", kind="num"),
+    Col("cooldown_hours", "cooldown h", kind="num"),
+    Col(
+        "quiet",
+        show=lambda r: (
+            "" if r["quiet_start"] is None else f"{r['quiet_start']}-{r['quiet_end']} {r['tz']}"
+        ),
+    ),
+)
+_DEAD_COLS = (
+    Col("id", "delivery", kind="id"),
+    Col("alert_id", "alert", kind="id"),
+    Col("subscription_id", "subscription", kind="id"),
+    Col("attempts", kind="num"),
+    Col("last_error", "error"),
+)
+
+
 @alerts_app.command("subscriptions")
-def subscriptions(ctx: typer.Context) -> None:
+def subscriptions(
+    ctx: typer.Context, fmt: str = format_option(), wide: bool = wide_option()
+) -> None:
     """Active subscriptions (secrets are never shown)."""
+    from dataclasses import asdict
+
     from truceline.service.alerts import subscriptions as do
 
-    t = Table("id", "subscriber", "url", "units", "kinds", "min p", "cooldown h", "quiet")
-    for sid, who, url, p in do(workspace(ctx)):
-        quiet = "" if p.quiet_start is None else f"{p.quiet_start}-{p.quiet_end} {p.tz}"
-        t.add_row(
-            str(sid),
-            who,
-            url,
-            ",".join(p.units) or "all",
-            ",".join(p.kinds),
-            f"{p.min_probability:.2f}",
-            f"{p.cooldown_hours:g}",
-            quiet,
-        )
-    console.print(t)
+    rows = [{"id": sid, "url": url, **asdict(p)} for sid, _, url, p in do(workspace(ctx))]
+    emit_list(rows, _SUB_COLS, fmt, wide=wide)
 
 
 @alerts_app.command("dead")
-def dead(ctx: typer.Context) -> None:
+def dead(ctx: typer.Context, fmt: str = format_option(), wide: bool = wide_option()) -> None:
     """The dead-letter list: deliveries given up after the last retry."""
+    from dataclasses import asdict
+
     from truceline.service.alerts import dead_letters
 
-    t = Table("delivery", "alert", "subscription", "attempts", "error")
-    for d in dead_letters(workspace(ctx)):
-        t.add_row(
-            str(d.id), str(d.alert_id), str(d.subscription_id), str(d.attempts), d.last_error or ""
-        )
-    console.print(t)
+    rows = [{**asdict(d), "updated_at": iso(d.updated_at)} for d in dead_letters(workspace(ctx))]
+    emit_list(rows, _DEAD_COLS, fmt, wide=wide)
 
 
 @alerts_app.command("deliver")

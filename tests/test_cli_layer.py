@@ -10,8 +10,8 @@ import pytest
 
 CLI = Path(__file__).resolve().parents[1] / "src" / "truceline" / "cli"
 #: the command modules already thin (ledger, report and assess are being moved, #8)
-THIN = ["__init__", "_common", "_output", "agreement", "backup", "check", "declarations",
-        "demo", "fuse", "incidents", "ingest", "sources", "workspace"]  # fmt: skip
+THIN = ["__init__", "_common", "_output", "agreement", "alerts", "backup", "check", "declarations",
+        "demo", "fuse", "incidents", "ingest", "sources", "warning", "workspace"]  # fmt: skip
 PAST_THE_SERVICE = ("sqlalchemy", "alembic", *(f"truceline.{p}" for p in (
     "store", "fusion", "compliance", "ledger", "intake", "geo", "scenario")))  # fmt: skip
 

@@ -141,8 +141,8 @@ def subscribe(
     import os
 
     from truceline.domain.errors import InputError
+    from truceline.service.alerts import Policy
     from truceline.service.alerts import subscribe as do
-    from truceline.warning.alerts import Policy
 
     secret = os.environ.get(secret_env)
     if not secret:

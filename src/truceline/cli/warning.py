@@ -11,7 +11,7 @@ from rich.table import Table
 from truceline.cli._common import console, parse_date
 
 if TYPE_CHECKING:
-    from truceline.warning.backtest import BacktestResult
+    from truceline.service.warning import BacktestResult
 
 __all__ = ["register"]
 

@@ -32,6 +32,7 @@ from truceline.warning.series import DailySeries, from_events, local_days
 from truceline.warning.surge import SurgeDetector
 
 __all__ = [
+    "Policy",
     "RunSummary",
     "SectorForecast",
     "forecast_sectors",

@@ -19,7 +19,7 @@ from truceline.warning.backtest import BacktestConfig, BacktestResult, run_backt
 from truceline.warning.readers import DEFAULT_TZ, read_series
 from truceline.warning.series import DailySeries
 
-__all__ = ["BacktestReport", "backtest_file", "detect_layout"]
+__all__ = ["BacktestReport", "BacktestResult", "backtest_file", "detect_layout"]
 
 LAYOUT_COLUMNS = {
     "alerts": ({"started_at", "oblast"}, {"started_at", "region"}),

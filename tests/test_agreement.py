@@ -184,10 +184,11 @@ def test_minsk_2015_example() -> None:
 def test_reference_2025_example_encodes_every_kind_of_term() -> None:
     a = load_agreement_file(EXAMPLES / "reference-2025")
     assert {r.kind for r in a.rules} == {
+        "ceasefire",
         "withdrawal_band",
         "buffer_fire",
         "exclusion",
-        "withdrawal_area",
+        "demilitarised_zone",
         "ceiling",
         "prohibition",
         "notification_duty",
@@ -208,11 +209,22 @@ def test_reference_2025_example_encodes_every_kind_of_term() -> None:
     share = a.rules_of("sharing")[0].params
     assert share["shares"] == {"A": 0.5, "B": 0.5} and share["plant"] == "npp-zaporizhzhia"
     nato = a.rules_of("prohibition")[0].params
-    assert len(nato["states"]) == 32 and "US" in nato["states"]
+    assert len(nato["states"]) == 32 and "USA" in nato["states"] and "US" not in nato["states"]
     area = a.zone("donetsk-west")
     assert area.kind == "withdrawal_area"
     assert area.geometry.contains(shapely.Point(37.56, 48.72))  # Kramatorsk
-    assert a.rules_of("withdrawal_area")[0].params["by"] == "2026-03-01"
+    phases = a.rules_of("demilitarised_zone")[0].params["phases"]
+    assert [(p["from"], p["bars"]) for p in phases] == [
+        ("2026-02-01", ["heavy_weapons"]),
+        ("2026-03-01", ["military"]),
+    ]
+    # the region is Ukraine within its borders; the theatre adds the Russian border regions
+    for town in ((30.52, 50.45), (24.03, 49.84), (30.73, 46.48), (34.80, 50.91)):
+        assert a.zone("control-A").geometry.contains(shapely.Point(town))  # Kyiv .. Sumy
+    for town in ((36.19, 51.73), (36.59, 50.60), (39.72, 47.23)):  # Kursk, Belgorod, Rostov
+        assert a.theatre.contains(shapely.Point(town))
+        assert not a.zone("control-B").geometry.contains(shapely.Point(town))
+    assert not a.theatre.contains(shapely.Point(27.57, 53.90))  # Minsk, Belarus
     # the line reaches from the Russian border to the Black Sea: Kherson is A's, Donetsk B's
     assert a.zone("control-A").geometry.contains(shapely.Point(32.60, 46.64))
     assert a.zone("control-B").geometry.contains(shapely.Point(37.80, 48.01))

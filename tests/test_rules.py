@@ -120,10 +120,12 @@ AREA = rule("pocket", "withdrawal_area", zone="pocket", party="west", by="2026-0
 
 def test_withdrawal_area_after_the_date_only_for_the_withdrawing_party() -> None:
     day = 86400
+    west = {"actor": "west", "actor_confidence": 0.9, "actor_basis": "insignia"}
     rows = [
-        incident(1, 30.8, 48.8, "movement", t=T0 + 40 * day),
-        incident(2, 30.8, 48.8, "movement", t=T0 + 10 * day),  # before the deadline
+        incident(1, 30.8, 48.8, "movement", t=T0 + 40 * day, **west),
+        incident(2, 30.8, 48.8, "movement", t=T0 + 10 * day, **west),  # before the deadline
         incident(3, 30.8, 48.8, "explosion", t=T0 + 40 * day),  # fire: origin unknown
+        incident(4, 30.8, 48.8, "movement", t=T0 + 40 * day),  # unidentified: not by map
     ]
     found = _found([AREA], rows)
     assert [(f.incidents, f.party) for f in found] == [((1,), "west")]

@@ -8,6 +8,7 @@ __all__ = [
     "FindingStatus",
     "IncidentStatus",
     "ObservationKind",
+    "Severity",
     "SignaturePolicy",
     "SourceType",
     "WeaponClass",
@@ -131,6 +132,17 @@ class IncidentStatus(StrEnum):
     VERIFIED = "verified"
     DISPUTED = "disputed"
     REJECTED = "rejected"
+
+
+class Severity(StrEnum):
+    """How grave a finding is; ``unconfirmed`` when its evidence is too weak to grade
+    (party claims alone, or confidence below the agreement's ``[quality]`` threshold):
+    such a finding appears only in restricted outputs until an analyst confirms it."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    UNCONFIRMED = "unconfirmed"
 
 
 class FindingStatus(StrEnum):

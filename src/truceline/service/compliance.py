@@ -9,7 +9,6 @@ in force at the start of the period. Findings are then merged into the store
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import shapely
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.rules import (
@@ -32,14 +31,18 @@ from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.rules.registry import INCIDENT_RULE_KINDS
 from truceline.compliance.zoneview import zone_view
 from truceline.domain.errors import InputError
-from truceline.domain.vocab import IncidentStatus, ObservationKind
 from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings
 from truceline.service.workspace import Workspace
+from truceline.store.compliance import (
+    ObservationFacts,
+    incident_rows,
+    ledger_leaves,
+    observation_facts,
+)
 from truceline.store.db import store_errors
 from truceline.store.notifications import list_notifications
-from truceline.store.schema import incident_observations, incidents, observations
 
 __all__ = [
     "CheckResult",
@@ -50,7 +53,6 @@ __all__ = [
     "notifications",
 ]
 
-_CHUNK = 500
 _END = 2**62
 
 
@@ -72,43 +74,25 @@ class CheckResult:
         return [(r, kinds[r], new[r], upd[r]) for r in sorted(kinds)]
 
 
+_FACTS = ("state", "role", "nonparty", "direction")
+
+
 def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
-    """Unmerged incidents with ``t0 <= t < t1`` as columns; foreign units carry their state."""
-    cols = [c for c in INCIDENT_COLUMNS if c != "state"]
-    q = select(*[incidents.c[c] for c in cols]).where(
-        incidents.c.t >= t0,
-        incidents.c.t < t1,
-        incidents.c.merged_into.is_(None),
-        incidents.c.status != IncidentStatus.REJECTED,
-    )
-    rows = conn.execute(q.order_by(incidents.c.id)).all()
+    """Unmerged incidents with ``t0 <= t < t1`` as columns, with what their observations
+    add: a foreign state and role, the direction of fire, the non-party observations."""
+    cols = [c for c in INCIDENT_COLUMNS if c not in _FACTS]
+    rows = incident_rows(conn, cols, t0, t1)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
     data = {c: pa.array(columns[i], INCIDENT_COLUMNS[c]) for i, c in enumerate(cols)}
-    kind = columns[cols.index("kind")]
-    foreign = [
-        i for i, k in zip(columns[0], kind, strict=True) if k == ObservationKind.FOREIGN_UNIT
-    ]
-    states = _states(conn, foreign)
-    data["state"] = pa.array(
-        [states.get(i) for i in columns[0]] if states else [None] * len(rows), pa.string()
-    )
+    ids = [int(i) for i in columns[0]]
+    facts = observation_facts(conn, ids)
+    none = ObservationFacts()
+    per = [facts.get(i, none) for i in ids]
+    data["state"] = pa.array([f.state for f in per], pa.string())
+    data["role"] = pa.array([f.role for f in per], pa.string())
+    data["nonparty"] = pa.array([f.nonparty for f in per], pa.int64())
+    data["direction"] = pa.array([f.direction() for f in per], pa.string())
     return Incidents(pa.table(data))
-
-
-def _states(conn: Connection, incident_ids: list[int]) -> dict[int, str]:
-    """The foreign state named in the observations of each foreign-unit incident."""
-    out: dict[int, str] = {}
-    for i in range(0, len(incident_ids), _CHUNK):
-        q = (
-            select(incident_observations.c.incident_id, observations.c.attrs)
-            .join(observations, observations.c.id == incident_observations.c.observation_id)
-            .where(incident_observations.c.incident_id.in_(incident_ids[i : i + _CHUNK]))
-        )
-        for iid, attrs in conn.execute(q):
-            state = json.loads(attrs or "{}").get("state") if attrs else None
-            if state:
-                out.setdefault(int(iid), str(state))
-    return out
 
 
 def notifications(conn: Connection) -> Notifications:
@@ -142,17 +126,7 @@ def judge(
 
 def _ledger_of_incidents(conn: Connection, found: list[Finding]) -> list[Finding]:
     """Add the ledger indices of each finding's incidents' observations to its evidence."""
-    ids = sorted({i for f in found for i in f.incidents})
-    leaves: dict[int, set[int]] = {}
-    for k in range(0, len(ids), _CHUNK):
-        q = (
-            select(incident_observations.c.incident_id, observations.c.ledger_index)
-            .join(observations, observations.c.id == incident_observations.c.observation_id)
-            .where(incident_observations.c.incident_id.in_(ids[k : k + _CHUNK]))
-        )
-        for iid, leaf in conn.execute(q):
-            if leaf is not None:
-                leaves.setdefault(int(iid), set()).add(int(leaf))
+    leaves = ledger_leaves(conn, [i for f in found for i in f.incidents])
     return [
         replace(
             f,

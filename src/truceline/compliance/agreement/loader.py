@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.compliance.agreement import geometry as geo
 from truceline.compliance.agreement.geojson import read_features
-from truceline.compliance.agreement.model import BARS, Agreement, Party, Rule, Zone
+from truceline.compliance.agreement.model import BARS, Agreement, Party, Quality, Rule, Zone
 from truceline.compliance.rules.params import RuleContext
 from truceline.compliance.rules.registry import validate_params
 from truceline.domain.errors import AgreementError
@@ -29,7 +30,7 @@ __all__ = ["AGREEMENT_FILE", "agreement_path", "load_agreement_file", "parse_agr
 
 AGREEMENT_FILE = "agreement.toml"
 _TOP = {"agreement", "parties", "geometry", "buffer", "sectors", "withdrawal", "exclusion"}
-_TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion"}
+_TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion", "quality"}
 _LINES = ("LineString", "MultiLineString")
 _AREAS = ("Polygon", "MultiPolygon")
 
@@ -139,6 +140,7 @@ def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
         if key in fusion:
             d.number(fusion[key], f"fusion.{key}")
     return Agreement(
+        quality=_quality(d),
         id=d.text(head["id"], "agreement.id"),
         version=version,
         title=d.text(head["title"], "agreement.title"),
@@ -150,6 +152,26 @@ def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
         fusion=dict(fusion),
         sources=d.text(head["sources"], "agreement.sources"),
     )
+
+
+def _quality(d: _Doc) -> Quality:
+    q = d.table(
+        d.doc.get("quality", {}), "quality", set(), {"min_confidence", "party_claims_alone"}
+    )
+    out = Quality()
+    if "min_confidence" in q:
+        v = d.number(q["min_confidence"], "quality.min_confidence", positive=False)
+        if v > 1:
+            raise d.fail("quality.min_confidence", f"expected a confidence from 0 to 1, got {v!r}")
+        out = replace(out, min_confidence=float(v))
+    if "party_claims_alone" in q:
+        if not isinstance(q["party_claims_alone"], bool):
+            raise d.fail(
+                "quality.party_claims_alone",
+                f"expected true or false, got {q['party_claims_alone']!r}",
+            )
+        out = replace(out, party_claims_alone=q["party_claims_alone"])
+    return out
 
 
 def _parties(d: _Doc) -> tuple[list[Party], dict[str, Any]]:
@@ -175,7 +197,9 @@ def _parties(d: _Doc) -> tuple[list[Party], dict[str, Any]]:
 
 
 def _zones(d: _Doc, parties: list[Party], sides: dict[str, Any]) -> list[Zone]:
-    g = d.table(d.doc.get("geometry"), "geometry", {"contact_line"}, {"region", "control"})
+    g = d.table(
+        d.doc.get("geometry"), "geometry", {"contact_line"}, {"region", "control", "theatre"}
+    )
     line = shapely.union_all(d.geojson(g["contact_line"], "geometry.contact_line", _LINES))
     line = shapely.line_merge(line) if line.geom_type == "MultiLineString" else line
     metric = geo.Metric.around(line)
@@ -193,6 +217,11 @@ def _zones(d: _Doc, parties: list[Party], sides: dict[str, Any]) -> list[Zone]:
             geom = shapely.union_all(d.geojson(w["file"], f"{key}.file", types))
             zones.append(Zone(d.text(w["id"], f"{key}.id"), kind, w.get("party"), None, None, geom))
     zones += _sectors(d, line, region, metric)
+    if "theatre" in g:
+        theatre = shapely.union_all(d.geojson(g["theatre"], "geometry.theatre", _AREAS))
+        if region is not None:
+            theatre = shapely.union_all([theatre, region])
+        zones.append(Zone("theatre", "theatre", None, None, None, theatre))
     seen: set[str] = set()
     for z in zones:
         if z.id in seen:

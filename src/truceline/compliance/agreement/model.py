@@ -21,6 +21,7 @@ __all__ = [
     "ZONE_KINDS",
     "Agreement",
     "Party",
+    "Quality",
     "Rule",
     "Zone",
 ]
@@ -35,7 +36,31 @@ ZONE_KINDS = (
     "exclusion",
     "withdrawal_line",
     "withdrawal_area",
+    "theatre",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Quality:
+    """When the evidence of a finding is good enough to grade it (``[quality]`` of the TOML).
+
+    A finding whose best evidence has a confidence below ``min_confidence``, or whose
+    incidents rest on the parties' own claims alone (unless ``party_claims_alone``), is
+    graded ``unconfirmed`` whatever its rule would say: it is shown only in restricted
+    outputs until an analyst confirms it."""
+
+    min_confidence: float = 0.25
+    party_claims_alone: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "min_confidence": self.min_confidence,
+            "party_claims_alone": self.party_claims_alone,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Quality:
+        return cls(float(d.get("min_confidence", 0.25)), bool(d.get("party_claims_alone", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +154,7 @@ class Agreement:
     rules: tuple[Rule, ...]
     fusion: dict[str, Any] = field(default_factory=dict)
     sources: str = ""
+    quality: Quality = Quality()
 
     def __hash__(self) -> int:  # fusion is a dict: hash what identifies the version
         return hash((self.id, self.version, self.valid_from, self.valid_to))
@@ -151,6 +177,12 @@ class Agreement:
         return tuple(p.id for p in self.parties)
 
     @property
+    def theatre(self) -> BaseGeometry:
+        """Where the theatre-wide terms apply: the ``theatre`` zone, else every control area."""
+        own = [z.geometry for z in self.zones_of("theatre")]
+        return shapely.union_all(own or [z.geometry for z in self.zones_of("control")])
+
+    @property
     def contact_line(self) -> BaseGeometry:
         """The union of the contact-line zones (empty if the agreement has none)."""
         lines = [z.geometry for z in self.zones_of("contact_line")]
@@ -171,6 +203,7 @@ class Agreement:
             "zones": [z.to_json() for z in self.zones],
             "rules": [r.to_json() for r in self.rules],
             "fusion": dict(self.fusion),
+            "quality": self.quality.to_json(),
         }
 
     @classmethod
@@ -187,6 +220,7 @@ class Agreement:
             rules=tuple(Rule.from_json(r) for r in d.get("rules", ())),
             fusion=dict(d.get("fusion", {})),
             sources=str(d.get("sources", "")),
+            quality=Quality.from_json(d.get("quality", {})),
         )
 
     def zones_geojson(self) -> dict[str, Any]:

@@ -34,10 +34,10 @@ from truceline.compliance.rules.base import (
     IntArray,
     ZoneView,
 )
-from truceline.domain.vocab import IncidentStatus
+from truceline.domain.vocab import IncidentStatus, Severity
 
 if TYPE_CHECKING:
-    from truceline.compliance.agreement.model import Rule
+    from truceline.compliance.agreement.model import Quality, Rule
 
 __all__ = ["HEAVY_CLASSES", "Group", "incident_findings", "placement", "usable"]
 
@@ -55,11 +55,13 @@ def usable(ctx: Context) -> BoolArray:
 
 
 def placement(
-    inc: Incidents, view: ZoneView, idx: IntArray
+    inc: Incidents, view: ZoneView, idx: IntArray, by_map: bool = True
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int8]]:
     """Per selected incident: the party the evidence places it on (None if it does not) and
     how (1 = attributed by fusion with enough confidence, 2 = a presence whose whole
-    uncertainty circle lies in the area a party holds, 0 = not placed)."""
+    uncertainty circle lies in the area a party holds, 0 = not placed). Without ``by_map``
+    only attribution places: where the map says nothing of who is there (a zone both
+    parties must leave), an unidentified force stays unidentified."""
     actor = np.asarray(
         inc.table.column("actor").take(idx).to_numpy(zero_copy_only=False), dtype=object
     )
@@ -67,7 +69,7 @@ def placement(
     holder = view.party[idx]
     dist_m = view.dist_km[idx] * 1000.0
     presence = inc.isin("kind", PRESENCE_KINDS)[idx]
-    ground = ~attributed & presence & (holder >= 0) & np.isfinite(dist_m)
+    ground = ~attributed & presence & (holder >= 0) & np.isfinite(dist_m) & by_map
     ground &= dist_m > inc.radius_m[idx]
     party = np.full(len(idx), None, dtype=object)
     party[attributed] = actor[attributed]
@@ -75,6 +77,15 @@ def placement(
     party[ground] = names[holder[ground]]
     how = np.where(attributed, _ATTRIBUTED, np.where(ground, _ON_GROUND, 0)).astype(np.int8)
     return party, how
+
+
+def _weak(quality: Quality, conf: FloatArray, nonparty: IntArray) -> BoolArray:
+    """Groups whose evidence is too weak to grade: below the agreement's confidence, or
+    resting on the parties' own claims alone (unless the agreement accepts those)."""
+    weak: BoolArray = conf < quality.min_confidence
+    if not quality.party_claims_alone:
+        weak |= nonparty <= 0
+    return weak
 
 
 def _weights(inc: Incidents, idx: IntArray) -> FloatArray:
@@ -188,17 +199,18 @@ def incident_findings(
     high: BoolArray | None = None,
     level: str = "medium",
     require_party: str | None = None,
+    by_map: bool = True,
 ) -> list[Finding]:
     """Findings for the incidents selected by ``mask``, one per (subject, day, sector, party).
 
     ``subject`` (index into ``subjects`` per incident) separates what the rule tells apart
     (the band, the foreign state); ``high`` marks incidents that make a finding high
-    severity, else it is ``level``."""
+    severity, else it is ``level``; ``by_map``: see :func:`placement`."""
     inc, view, a = ctx.incidents, ctx.view, ctx.agreement
     idx = np.flatnonzero(mask & usable(ctx))
     if not len(idx):
         return []
-    party, how = placement(inc, view, idx)
+    party, how = placement(inc, view, idx, by_map)
     names = sorted({p for p in party.tolist() if p is not None})
     pcode = np.full(len(idx), -1, dtype=np.int64)
     for k, name in enumerate(names):
@@ -215,6 +227,7 @@ def incident_findings(
     conf = np.maximum.reduceat(_weights(inc, sidx), starts)
     heavy = np.zeros(len(idx), bool) if high is None else high[sidx]
     severe = np.maximum.reduceat(heavy.astype(np.int8), starts) > 0
+    weak = _weak(a.quality, conf, np.maximum.reduceat(inc.nonparty[sidx], starts))
     ids = inc.id[sidx].tolist()
     # a day cut by an amendment is two periods, one under each version (keys stay apart)
     v_from = int(a.valid_from)
@@ -250,7 +263,7 @@ def incident_findings(
                 period_end=end,
                 party=p,
                 party_basis=_basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]]),
-                severity="high" if severe[g_no] else level,
+                severity=Severity.UNCONFIRMED if weak[g_no] else "high" if severe[g_no] else level,
                 confidence=float(conf[g_no]),
                 summary=summary(g),
                 incidents=g.ids,

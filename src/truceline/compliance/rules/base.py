@@ -79,6 +79,9 @@ INCIDENT_COLUMNS: dict[str, pa.DataType] = {
     "actor_basis": pa.string(),
     "side": pa.string(),
     "state": pa.string(),  # foreign state of a foreign_unit incident, from its observations
+    "nonparty": pa.int64(),  # observations from sources that are not a party (null: unknown)
+    "direction": pa.string(),  # fire: "outgoing"/"incoming", azimuth, from its observations
+    "role": pa.string(),  # a foreign presence's role (mission, attache, agreed_force, ...)
 }
 
 
@@ -100,6 +103,8 @@ class Incidents:
         self.confidence: FloatArray = self._num("confidence", 0.0)
         self.actor_confidence: FloatArray = self._num("actor_confidence", 0.0)
         self.count: IntArray = self._num("count", 1).astype(np.int64)
+        #: observations of the incident from sources other than the parties (unknown: 1)
+        self.nonparty: IntArray = self._num("nonparty", 1).astype(np.int64)
         self._codes: dict[str, tuple[npt.NDArray[np.int64], list[str]]] = {}
 
     def _num(self, name: str, fill: float) -> FloatArray:

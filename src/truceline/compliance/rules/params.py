@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BARS",
     "Check",
+    "boolean",
     "ParamSpec",
     "RuleContext",
     "date",
@@ -30,6 +31,7 @@ __all__ = [
     "nonneg",
     "one_of",
     "party",
+    "phases",
     "shares",
     "state",
     "text",
@@ -40,7 +42,7 @@ __all__ = [
 #: what an exclusion (or buffer) zone may bar
 BARS = ("military", "flight", "fire")
 
-_ISO_STATE = re.compile(r"^[A-Z]{2,3}$")
+_ISO_STATE = re.compile(r"^[A-Z]{3}$")
 
 
 class RuleContext:
@@ -79,6 +81,12 @@ def fraction(v: Any, ctx: RuleContext) -> float:
     if f > 1:
         raise ValueError(f"expected a fraction between 0 and 1, got {v!r}")
     return f
+
+
+def boolean(v: Any, _ctx: RuleContext) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"expected true or false, got {v!r}")
+    return v
 
 
 def one_of(*allowed: str) -> Check:
@@ -124,9 +132,31 @@ def zone(*kinds: str) -> Check:
 
 
 def state(v: Any, _ctx: RuleContext) -> str:
-    if not isinstance(v, str) or not _ISO_STATE.match(v):
-        raise ValueError(f"expected an ISO 3166 country code (e.g. 'US', 'DEU'), got {v!r}")
+    """An ISO 3166-1 alpha-3 code of an existing state (``USA``, ``FRA``), upper case."""
+    import pycountry  # loaded when an agreement names states, not at start-up
+
+    if not isinstance(v, str) or not _ISO_STATE.match(v) or not pycountry.countries.get(alpha_3=v):
+        raise ValueError(f"expected an ISO 3166-1 alpha-3 state code (e.g. USA, FRA), got {v!r}")
     return v
+
+
+def phases(*bars: str) -> Check:
+    """A list of tables ``{from = DATE, bars = [...]}`` with distinct dates."""
+    bar_list = list_of(one_of(*bars))
+
+    def check(v: Any, ctx: RuleContext) -> list[dict[str, Any]]:
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"expected a non-empty list of {{from, bars}} tables, got {v!r}")
+        out = []
+        for k, ph in enumerate(v, start=1):
+            if not isinstance(ph, dict) or set(ph) != {"from", "bars"}:
+                raise ValueError(f"phase {k}: expected a table with keys from and bars, got {ph!r}")
+            out.append({"from": date(ph["from"], ctx), "bars": bar_list(ph["bars"], ctx)})
+        if len({ph["from"] for ph in out}) < len(out):
+            raise ValueError("two phases start on the same date")
+        return out
+
+    return check
 
 
 def date(v: Any, _ctx: RuleContext) -> str:

@@ -25,31 +25,43 @@ ACTIVITY_KINDS: dict[str, frozenset[str]] = {
 }
 
 
+#: roles of a foreign presence the terms may exempt (``attrs.role`` of an observation)
+ROLES = ("mission", "attache", "agreed_force")
+_UNKNOWN = "unknown state"
+
+
 def prohibition(rule: Rule, ctx: Context) -> list[Finding]:
-    """Units of listed states seen on the territory held by the named party."""
+    """Units (and, with ``flights``, flights) of listed states on the territory held by the
+    named party, unless their role is exempt; a foreign unit of no stated state is reported
+    as of an "unknown state" (it may be of a listed one)."""
     if rule.params.get("what", "foreign_forces") != "foreign_forces":
         return []
     states = [str(s).upper() for s in rule.params.get("states") or []]
     territory = str(rule.params.get("territory_party"))
+    exempt = rule.params.get("exempt", ROLES)
     inc = ctx.incidents
-    mask = (
-        inc.isin("kind", [ObservationKind.FOREIGN_UNIT])
-        & inc.isin("state", states)
-        & ctx.view.held_by(territory)
-    )
-
+    kinds = {ObservationKind.FOREIGN_UNIT}
+    if rule.params.get("flights", True):
+        kinds |= {ObservationKind.FLIGHT, ObservationKind.DRONE}
+    present = inc.isin("kind", kinds) & ctx.view.held_by(territory) & ~inc.isin("role", exempt)
+    stateless = np.asarray(inc.table.column("state").is_null().to_numpy(zero_copy_only=False))
+    unknown = present & stateless & inc.isin("kind", [ObservationKind.FOREIGN_UNIT])
+    subjects = [*states, _UNKNOWN]
     state_of = np.full(len(inc), -1, dtype=np.int64)
     for k, st in enumerate(states):
-        state_of[mask & inc.isin("state", [st])] = k
+        state_of[present & inc.isin("state", [st])] = k
+    state_of[unknown] = len(states)
+    listed = ", ".join(states)
 
     def summary(g: Group) -> str:
+        whose = "of a state not stated" if g.subject == _UNKNOWN else f"of {g.subject}"
         return (
-            f"{g.n} sighting(s) of forces of {g.subject} on the territory held by {territory}"
-            f" on {g.day_label} (foreign forces of {', '.join(states)} barred)"
+            f"{g.n} sighting(s) of forces {whose} on the territory held by {territory}"
+            f" on {g.day_label}: {g.what()} (foreign forces of {listed} barred)"
         )
 
     return incident_findings(
-        rule, ctx, mask, summary, subject=state_of, subjects=states, level="high"
+        rule, ctx, state_of >= 0, summary, subject=state_of, subjects=subjects, level="high"
     )
 
 

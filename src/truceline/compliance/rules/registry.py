@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from truceline.compliance.rules import params as p
 from truceline.compliance.rules.base import Context, Finding
 from truceline.compliance.rules.declared import ceiling, declaration_duty, sharing
-from truceline.compliance.rules.presence import notification_duty, prohibition
+from truceline.compliance.rules.presence import ROLES, notification_duty, prohibition
+from truceline.compliance.rules.theatre import DMZ_BARS, ceasefire, demilitarised_zone
 from truceline.compliance.rules.zones import (
     buffer_fire,
     exclusion,
     withdrawal_area,
     withdrawal_band,
 )
+from truceline.domain.vocab import ObservationKind
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -69,6 +71,23 @@ _PARTIES = p.list_of(p.party)
 
 _KINDS = (
     RuleKind(
+        "ceasefire",
+        {},
+        {
+            "zone": p.zone("theatre", "exclusion", "withdrawal_area", "buffer"),
+            "kinds": p.list_of(p.one_of(*(k.value for k in ObservationKind))),
+        },
+        ceasefire,
+        "incidents",
+    ),
+    RuleKind(
+        "demilitarised_zone",
+        {"zone": p.zone("withdrawal_area", "exclusion"), "phases": p.phases(*DMZ_BARS)},
+        {"parties": _PARTIES},
+        demilitarised_zone,
+        "incidents",
+    ),
+    RuleKind(
         "withdrawal_band",
         {"weapon_classes": p.list_of(p.weapon)},
         {"parties": _PARTIES},
@@ -111,7 +130,7 @@ _KINDS = (
             "states": p.list_of(p.state),
             "territory_party": p.party,
         },
-        {},
+        {"exempt": p.list_of(p.one_of(*ROLES)), "flights": p.boolean},
         prohibition,
         "incidents",
     ),

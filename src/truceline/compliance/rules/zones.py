@@ -143,7 +143,8 @@ def area_to_vacate(agreement: Agreement, zone: Zone, party: str) -> BaseGeometry
 
 
 def withdrawal_area(rule: Rule, ctx: Context) -> list[Finding]:
-    """Military activity of the withdrawing party inside the area after the deadline."""
+    """Military activity of the withdrawing party inside the area after the deadline: the
+    party is placed by attribution only (the map shows who held the area, not who is in it)."""
     zone = _zone(ctx, str(rule.params.get("zone")))
     party = str(rule.params.get("party"))
     if zone is None:
@@ -160,4 +161,6 @@ def withdrawal_area(rule: Rule, ctx: Context) -> list[Finding]:
             f"vacate by {rule.params.get('by')}"
         )
 
-    return incident_findings(rule, ctx, mask, summary, level="high", require_party=party)
+    return incident_findings(
+        rule, ctx, mask, summary, level="high", require_party=party, by_map=False
+    )

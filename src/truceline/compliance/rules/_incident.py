@@ -55,20 +55,25 @@ def usable(ctx: Context) -> BoolArray:
 
 
 def placement(
-    inc: Incidents, view: ZoneView, idx: IntArray, by_map: bool = True
+    inc: Incidents,
+    view: ZoneView,
+    idx: IntArray,
+    by_map: bool = True,
+    ground_kinds: frozenset[str] = PRESENCE_KINDS,
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int8]]:
     """Per selected incident: the party the evidence places it on (None if it does not) and
     how (1 = attributed by fusion with enough confidence, 2 = a presence whose whole
     uncertainty circle lies in the area a party holds, 0 = not placed). Without ``by_map``
     only attribution places: where the map says nothing of who is there (a zone both
-    parties must leave), an unidentified force stays unidentified."""
+    parties must leave), an unidentified force stays unidentified. ``ground_kinds``: the
+    kinds the holder of the ground answers for (what is seen there, by default)."""
     actor = np.asarray(
         inc.table.column("actor").take(idx).to_numpy(zero_copy_only=False), dtype=object
     )
     attributed = (actor != None) & (inc.actor_confidence[idx] >= MIN_ACTOR_CONFIDENCE)  # noqa: E711
     holder = view.party[idx]
     dist_m = view.dist_km[idx] * 1000.0
-    presence = inc.isin("kind", PRESENCE_KINDS)[idx]
+    presence = inc.isin("kind", ground_kinds)[idx]
     ground = ~attributed & presence & (holder >= 0) & np.isfinite(dist_m) & by_map
     ground &= dist_m > inc.radius_m[idx]
     party = np.full(len(idx), None, dtype=object)
@@ -200,17 +205,18 @@ def incident_findings(
     level: str = "medium",
     require_party: str | None = None,
     by_map: bool = True,
+    ground_kinds: frozenset[str] = PRESENCE_KINDS,
 ) -> list[Finding]:
     """Findings for the incidents selected by ``mask``, one per (subject, day, sector, party).
 
     ``subject`` (index into ``subjects`` per incident) separates what the rule tells apart
     (the band, the foreign state); ``high`` marks incidents that make a finding high
-    severity, else it is ``level``; ``by_map``: see :func:`placement`."""
+    severity, else it is ``level``; ``by_map``, ``ground_kinds``: see :func:`placement`."""
     inc, view, a = ctx.incidents, ctx.view, ctx.agreement
     idx = np.flatnonzero(mask & usable(ctx))
     if not len(idx):
         return []
-    party, how = placement(inc, view, idx, by_map)
+    party, how = placement(inc, view, idx, by_map, ground_kinds)
     names = sorted({p for p in party.tolist() if p is not None})
     pcode = np.full(len(idx), -1, dtype=np.int64)
     for k, name in enumerate(names):

@@ -61,8 +61,9 @@ def prohibition(rule: Rule, ctx: Context) -> list[Finding]:
         )
 
     return incident_findings(
-        rule, ctx, state_of >= 0, summary, subject=state_of, subjects=subjects, level="high"
-    )
+        rule, ctx, state_of >= 0, summary, subject=state_of, subjects=subjects, level="high",
+        ground_kinds=frozenset(kinds),
+    )  # fmt: skip
 
 
 #: register activities that count as a "movement" named in a duty

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from truceline.compliance.rules import params as p
 from truceline.compliance.rules.base import Context, Finding
 from truceline.compliance.rules.declared import ceiling, declaration_duty, sharing
+from truceline.compliance.rules.movement import freedom_of_movement
 from truceline.compliance.rules.presence import ROLES, notification_duty, prohibition
 from truceline.compliance.rules.theatre import DMZ_BARS, ceasefire, demilitarised_zone
 from truceline.compliance.rules.zones import (
@@ -22,7 +23,7 @@ from truceline.compliance.rules.zones import (
     withdrawal_area,
     withdrawal_band,
 )
-from truceline.domain.vocab import ObservationKind
+from truceline.domain.vocab import RESTRICTION_KINDS, ObservationKind
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -85,6 +86,13 @@ _KINDS = (
         {"zone": p.zone("withdrawal_area", "exclusion"), "phases": p.phases(*DMZ_BARS)},
         {"parties": _PARTIES},
         demilitarised_zone,
+        "incidents",
+    ),
+    RuleKind(
+        "freedom_of_movement",
+        {},
+        {"kinds": p.list_of(p.one_of(*sorted(RESTRICTION_KINDS)))},
+        freedom_of_movement,
         "incidents",
     ),
     RuleKind(

@@ -189,6 +189,7 @@ def test_reference_2025_example_encodes_every_kind_of_term() -> None:
         "buffer_fire",
         "exclusion",
         "demilitarised_zone",
+        "freedom_of_movement",
         "ceiling",
         "prohibition",
         "notification_duty",

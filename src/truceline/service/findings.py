@@ -10,16 +10,16 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection
 
 from truceline.compliance.findings import Merge, check_transition, merge
 from truceline.compliance.rules.base import Finding
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
 from truceline.service.workspace import Workspace
+from truceline.store import findings as store
 from truceline.store.db import store_errors
 from truceline.store.ledger import append
-from truceline.store.schema import finding_changes, findings
 
 if TYPE_CHECKING:
     from truceline.report.assessment import AssessmentPaths
@@ -37,8 +37,6 @@ __all__ = [
     "set_status",
     "store_findings",
 ]
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,23 +79,15 @@ class FindingRow:
         return cls(**d, changes=tuple(changes))
 
 
-def _stored_by_key(conn: Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for i in range(0, len(keys), _CHUNK):
-        q = select(findings).where(findings.c.key.in_(keys[i : i + _CHUNK]))
-        out.update({m["key"]: dict(m) for m in conn.execute(q).mappings()})
-    return out
-
-
 def store_findings(conn: Connection, found: list[Finding], now: int | None = None) -> Merge:
     """Insert new findings and update changed ones, each with its ledger leaf."""
     at = int(time.time()) if now is None else now
-    m = merge(_stored_by_key(conn, sorted({f.key for f in found})), found)
+    m = merge(store.findings_by_key(conn, sorted({f.key for f in found})), found)
     if m.new:
         rows = [{**r, "status": FindingStatus.OPEN, "created_at": at} for r in m.new]
         leaves = append(conn, "finding", [(r["key"], _ledgered(r)) for r in rows])
-        conn.execute(
-            findings.insert(), [{**r, "ledger_index": i} for r, i in zip(rows, leaves, strict=True)]
+        store.insert_findings(
+            conn, [{**r, "ledger_index": i} for r, i in zip(rows, leaves, strict=True)]
         )
     if m.changed:
         leaves = append(
@@ -105,13 +95,12 @@ def store_findings(conn: Connection, found: list[Finding], now: int | None = Non
             "finding_update",
             [(r["key"], {**_ledgered(r), "finding_id": fid}) for fid, r in m.changed],
         )
-        stmt = update(findings).where(findings.c.id == bindparam("fid"))
-        conn.execute(
-            stmt,
+        store.update_findings(
+            conn,
             [
-                {**{k: v for k, v in r.items() if k != "key"}, "fid": fid, "ledger_index": i}
+                (fid, {**r, "ledger_index": i})
                 for (fid, r), i in zip(m.changed, leaves, strict=True)
-            ],
+            ],  # fmt: skip
         )
     return m
 
@@ -136,14 +125,9 @@ def retire_stale(
     a span is stale whichever version judged it before, since the span is now judged under
     the version in force."""
     stale: dict[int, str] = {}
-    f = findings.c
     for agreement_id, _version, t0, t1 in spans:
-        q = select(f.id, f.key).where(
-            f.agreement_id == agreement_id,
-            f.status == FindingStatus.OPEN, f.rule_kind.in_(sorted(kinds)),
-            f.period_start >= t0, f.period_end <= t1,
-        )  # fmt: skip
-        stale.update((int(i), k) for i, k in conn.execute(q) if k not in produced)
+        in_span = store.open_in_span(conn, agreement_id, sorted(kinds), t0, t1)
+        stale.update((i, k) for i, k in in_span if k not in produced)
     reason = (
         "a re-check under the agreement version in force no longer finds it: its incidents "
         "were rejected or merged, or the term was amended"
@@ -154,10 +138,8 @@ def retire_stale(
                   "reason": reason}  # fmt: skip
         [leaf] = append(conn, "finding_status", [(str(fid), record)])
         row = {k: v for k, v in record.items() if k != "finding_key"}
-        conn.execute(finding_changes.insert().values(**row, ledger_index=leaf))
-        conn.execute(
-            update(findings).where(findings.c.id == fid).values(status=FindingStatus.DISMISSED)
-        )
+        store.insert_change(conn, {**row, "ledger_index": leaf})
+        store.set_finding_status(conn, fid, FindingStatus.DISMISSED)
     return sorted(stale)
 
 
@@ -172,34 +154,23 @@ def list_findings(
     limit: int | None = None,
 ) -> list[FindingRow]:
     """Findings, oldest period first, filtered as asked."""
-    q = select(findings).order_by(findings.c.period_start, findings.c.id)
-    for col, val in (
-        (findings.c.status, status),
-        (findings.c.rule_id, rule_id),
-        (findings.c.party, party),
-    ):
-        if val is not None:
-            q = q.where(col == val)
-    if t_from is not None:
-        q = q.where(findings.c.period_end > t_from)
-    if t_to is not None:
-        q = q.where(findings.c.period_start < t_to)
-    if limit is not None:
-        q = q.limit(limit)
     with store_errors("reading findings"), ws.engine.connect() as conn:
-        return [FindingRow.of(m) for m in conn.execute(q).mappings()]
+        rows = store.select_findings(
+            conn, status=status, rule_id=rule_id, party=party, t_from=t_from, t_to=t_to,
+            limit=limit,
+        )  # fmt: skip
+    return [FindingRow.of(m) for m in rows]
 
 
 def _get(conn: Connection, finding_id: int) -> FindingRow:
-    m = conn.execute(select(findings).where(findings.c.id == finding_id)).mappings().first()
+    m = store.finding_by_id(conn, finding_id)
     if m is None:
         raise NotFound(f"no finding {finding_id}")
-    q = select(finding_changes).where(finding_changes.c.finding_id == finding_id)
     changes = [
         FindingChange(
             c["from_status"], c["to_status"], c["actor"], c["at"], c["reason"], c["ledger_index"]
         )
-        for c in conn.execute(q.order_by(finding_changes.c.id)).mappings()
+        for c in store.changes_of(conn, finding_id)
     ]
     return FindingRow.of(m, changes)
 
@@ -227,8 +198,8 @@ def set_status(ws: Workspace, finding_id: int, to: str, actor: str, reason: str)
         }
         [leaf] = append(conn, "finding_status", [(str(finding_id), record)])
         row = {k: v for k, v in record.items() if k != "finding_key"}
-        conn.execute(finding_changes.insert().values(**row, ledger_index=leaf))
-        conn.execute(update(findings).where(findings.c.id == finding_id).values(status=to))
+        store.insert_change(conn, {**row, "ledger_index": leaf})
+        store.set_finding_status(conn, finding_id, to)
         return _get(conn, finding_id)
 
 
@@ -246,16 +217,7 @@ def reopen(ws: Workspace, finding_id: int, actor: str, reason: str) -> FindingRo
 
 def _evidence_incidents(conn: Connection, rows: list[FindingRow]) -> list[dict[str, Any]]:
     """The incidents the findings rest on, for the map."""
-    from truceline.store.schema import incidents
-
-    ids = sorted({i for f in rows for i in f.evidence["incidents"]})
-    c = incidents.c
-    cols = (c.id, c.lon, c.lat, c.radius_m, c.status, c.kind, c.count)
-    out: list[dict[str, Any]] = []
-    for k in range(0, len(ids), _CHUNK):
-        q = select(*cols).where(c.id.in_(ids[k : k + _CHUNK]))
-        out.extend(dict(m) for m in conn.execute(q).mappings())
-    return out
+    return store.evidence_incidents(conn, [i for f in rows for i in f.evidence["incidents"]])
 
 
 def assess(ws: Workspace, d1: date, d2: date, out_dir: Path, lang: str = "en") -> AssessmentPaths:

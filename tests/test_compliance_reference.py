@@ -29,7 +29,8 @@ def _inside(ws: Workspace, zone_id: str) -> tuple[float, float]:
 def _declare(ws: Workspace, party: str | None, subject: str, item: str, value: float,
              unit: str, **kw: Any) -> None:  # fmt: skip
     filed = to_epoch("2026-04-05")
-    declare(ws, DeclarationIn(party, subject, item, "2026-03", value, unit, filed_at=filed, **kw))
+    d = DeclarationIn(party, subject, item, "2026-03", value, unit, filed_at=filed, **kw)
+    declare(ws, d, received_at=filed)
 
 
 def test_reference_agreement_every_kind_of_term(sqlite_workspace: Workspace) -> None:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
 from test_compliance import NOW, store_agreement
 from test_rules_world import T0, agreement, rule
 from typer.testing import CliRunner
 
 from truceline.cli import app
 from truceline.domain.errors import InputError
+from truceline.ledger.signatures import sign_record
 from truceline.service.compliance import check
-from truceline.service.declarations import DeclarationIn, declare, declare_file
+from truceline.service.declarations import (
+    DeclarationIn,
+    declaration_record,
+    declare,
+    declare_file,
+    load_declarations,
+)
 from truceline.service.workspace import Workspace
+from truceline.store.schema import sources
 
 DAY = 86400
 RULES = [
@@ -30,11 +41,15 @@ def _army(party: str, value: float, filed_days: float, period: str = "2026-01") 
                          filed_at=T0 + int((31 + filed_days) * DAY))  # fmt: skip
 
 
+def _received(days: float) -> int:
+    return T0 + int((31 + days) * DAY)
+
+
 def test_declare_stores_flags_late_and_is_idempotent(workspace: Workspace) -> None:
     store_agreement(workspace, agreement(RULES))
-    on_time = declare(workspace, _army("west", 812000, 3))
+    on_time = declare(workspace, _army("west", 812000, 3), received_at=_received(3))
     assert (on_time.late, on_time.duplicate) == (False, False) and on_time.ledger_index is not None
-    late = declare(workspace, _army("east", 790000, 20))
+    late = declare(workspace, _army("east", 790000, 20), received_at=_received(20))
     assert late.late
     again = declare(workspace, _army("west", 812000, 3))
     assert again.duplicate and again.id == on_time.id
@@ -60,8 +75,8 @@ def test_declaration_file_good_rows_in_bad_rows_named(workspace: Workspace, tmp_
         "east,personnel,army,2026-01,780000,persons,2026-02-28\n",
         encoding="utf-8",
     )
-    rep = declare_file(workspace, path)
-    assert (rep.accepted, rep.late, rep.duplicates) == (2, 1, 0)
+    rep = declare_file(workspace, path, received_at=_received(3))
+    assert (rep.accepted, rep.late, rep.duplicates) == (2, 0, 0)  # lateness is on receipt
     assert [(p.line, p.field) for p in rep.problems] == [
         (3, "period"),
         (4, "value"),
@@ -117,3 +132,45 @@ def test_a_duty_due_after_an_amendment_is_still_judged_under_the_version_in_forc
         for t in (T0, T0 + 31 * DAY)
         for p in ("east", "west")
     )
+
+
+def test_lateness_is_judged_on_receipt_and_the_stated_date_kept(workspace: Workspace) -> None:
+    store_agreement(workspace, agreement(RULES))
+    backdated = declare(workspace, _army("west", 790000, 3), received_at=_received(25))
+    assert backdated.late  # the declarant wrote day 3; the mission received it on day 25
+    with workspace.engine.connect() as conn:
+        [d] = load_declarations(conn)
+    assert d.filed_at == _received(25) and d.attrs["stated_at"] == _received(3)
+
+
+def test_units_come_from_the_subject_vocabulary(workspace: Workspace) -> None:
+    store_agreement(workspace, agreement(RULES))
+    bad = DeclarationIn("west", "personnel", "army", "2026-01", 850000, "personnel")
+    with pytest.raises(InputError) as exc:
+        declare(workspace, bad)
+    assert exc.value.errors[0].field == "unit"
+    assert "allowed: persons" in exc.value.message
+
+
+def test_a_signed_declaration_is_verified_and_kept(workspace: Workspace) -> None:
+    store_agreement(workspace, agreement(RULES))
+    key = Ed25519PrivateKey.generate()
+    with workspace.engine.begin() as conn:
+        conn.execute(insert(sources).values(
+            id="west-mod", type="party", name="west ministry", party="west",
+            independence_group="west", public_key=key.public_key().public_bytes_raw(),
+            created_at=T0,
+        ))  # fmt: skip
+    d = _army("west", 790000, 3)
+    signed = replace(d, signature=sign_record(key, declaration_record(d)))
+    stored = declare(workspace, signed, received_at=_received(3))
+    with workspace.engine.connect() as conn:
+        [row] = load_declarations(conn, [stored.id])
+    assert row.attrs["signed_by"] == "west-mod" and row.attrs["signature"] == signed.signature
+    forged = replace(d, value=1.0, signature=signed.signature)
+    with pytest.raises(InputError) as exc:
+        declare(workspace, forged)
+    assert exc.value.errors[0].field == "signature"
+    other = replace(_army("east", 1.0, 3), signature=signed.signature)
+    with pytest.raises(InputError, match="no channel with a public key"):
+        declare(workspace, other)

@@ -13,6 +13,7 @@ __all__ = [
     "SourceType",
     "WeaponClass",
     "CREDIBILITY",
+    "DECLARATION_UNITS",
     "RELIABILITY",
     "CIVILIAN_HARM_KINDS",
     "FIRE_KINDS",
@@ -150,6 +151,13 @@ class FindingStatus(StrEnum):
     CONFIRMED = "confirmed"
     DISMISSED = "dismissed"
 
+
+#: the units a declaration of each subject may use (a figure in another unit is refused)
+DECLARATION_UNITS: dict[str, tuple[str, ...]] = {
+    "personnel": ("persons",),
+    "equipment": ("items",),
+    "energy": ("MWh",),
+}
 
 #: Admiralty code: source reliability A (completely reliable) .. F (cannot be judged)
 RELIABILITY = ("A", "B", "C", "D", "E", "F")

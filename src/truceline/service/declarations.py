@@ -3,8 +3,14 @@
 A declaration is idempotent on its content (the same figure filed twice is
 stored once); a different figure for the same party, item and period is a new
 declaration (a correction, or an inconsistency the declaration duty reports).
-A declaration filed after the period's end plus the due days of the
-``declaration_duty`` rule in force is stored and flagged ``late``.
+The mission stamps the time it receives a declaration (``filed_at`` in the store);
+the date the declarant wrote is kept as stated (``attrs.stated_at``) but lateness is
+judged on receipt: a declaration received after the period's end plus the due days
+of the ``declaration_duty`` rule in force is stored and flagged ``late``. Units come
+from a fixed vocabulary per subject (``domain.vocab.DECLARATION_UNITS``). A party may
+sign its declaration (Ed25519 over :func:`declaration_record`) with the key of one of
+its own channels (a source with that ``party``): the signature is verified, refused
+if it does not match, and kept with the declaration.
 """
 
 from __future__ import annotations
@@ -19,17 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from truceline.compliance.periods import month_label, parse_month, to_epoch
 from truceline.compliance.rules import Declaration
 from truceline.domain.errors import InputError, Problem
+from truceline.domain.vocab import DECLARATION_UNITS
 from truceline.ledger.canonical import canonical_bytes
+from truceline.ledger.signatures import verify_record
 from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
+from truceline.store import declarations as store
 from truceline.store.db import store_errors
 from truceline.store.ledger import append
-from truceline.store.schema import declarations
 
 __all__ = [
     "SUBJECTS",
@@ -37,12 +45,13 @@ __all__ = [
     "DeclareReport",
     "Stored",
     "declare",
+    "declaration_record",
     "declare_file",
     "load_declarations",
     "read_declarations_csv",
 ]
 
-SUBJECTS = ("personnel", "equipment", "energy")
+SUBJECTS = tuple(DECLARATION_UNITS)
 CSV_FIELDS = ("party", "declarant", "subject", "item", "period", "value", "unit")
 
 
@@ -56,7 +65,8 @@ class DeclarationIn:
     unit: str
     declarant: str | None = None  # defaults to the party
     plant: str | None = None  # for energy: the plant (zone id) the figure is metered at
-    filed_at: int | None = None  # defaults to now
+    filed_at: int | None = None  # the date the declarant states (kept; lateness is on receipt)
+    signature: str | None = None  # base64 Ed25519 by the party's key over declaration_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +112,9 @@ def _validate(d: DeclarationIn, parties: set[str] | None) -> dict[str, Any]:
         raise bad("subject", f"{d.subject!r} is not one of {', '.join(SUBJECTS)}")
     if not d.item.strip():
         raise bad("item", "empty")
-    if not d.unit.strip():
-        raise bad("unit", "empty")
+    units = DECLARATION_UNITS[d.subject]
+    if d.unit.strip() not in units:
+        raise bad("unit", f"{d.unit!r} is not a unit of {d.subject} (allowed: {', '.join(units)})")
     if not isinstance(d.value, int | float) or not math.isfinite(d.value) or d.value < 0:
         raise bad("value", f"{d.value!r} is not a number >= 0")
     if d.party is None and not d.declarant:
@@ -143,23 +154,59 @@ def _due(conn: Connection, row: dict[str, Any]) -> int | None:
     return None
 
 
-def _store(conn: Connection, d: DeclarationIn) -> Stored:
+def declaration_record(d: DeclarationIn) -> dict[str, Any]:
+    """What a party signs: the declaration as submitted (nulls left out)."""
+    doc = {
+        "party": d.party, "declarant": d.declarant or d.party, "subject": d.subject,
+        "item": d.item.strip(), "period": d.period, "value": float(d.value),
+        "unit": d.unit.strip(), "plant": d.plant, "stated_at": d.filed_at,
+    }  # fmt: skip
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _signed_by(conn: Connection, d: DeclarationIn) -> str | None:
+    """The party channel whose key made ``d.signature`` (``InputError`` if none did)."""
+    if d.signature is None:
+        return None
+    if d.party is None:
+        reason = "only a party's declaration can carry its signature"
+        raise InputError(f"signature: {reason}", [Problem(reason, field="signature")])
+    keys = store.party_keys(conn, d.party)
+    if not keys:
+        reason = f"party {d.party!r} has no channel with a public key to check it against"
+        raise InputError(f"signature: {reason}", [Problem(reason, field="signature")])
+    record = declaration_record(d)
+    reasons = []
+    for source_id, key in keys:
+        why = verify_record(key, record, d.signature)
+        if why is None:
+            return source_id
+        reasons.append(why)
+    reason = f"{reasons[0]} (checked against {len(keys)} key(s) of party {d.party})"
+    raise InputError(f"signature: {reason}", [Problem(reason, field="signature")])
+
+
+def _store(conn: Connection, d: DeclarationIn, received_at: int | None = None) -> Stored:
     a = agreement_in_force(conn, parse_month(d.period)[0]) if _month_ok(d.period) else None
     row = _validate(d, None if a is None else {p.id for p in a.parties})
-    found = conn.execute(select(declarations).where(declarations.c.uid == row["uid"])).first()
+    found = store.declaration_by_uid(conn, row["uid"])
     if found is not None:
-        return _stored(found._mapping, duplicate=True)
-    filed = int(time.time()) if d.filed_at is None else int(d.filed_at)
+        return _stored(found, duplicate=True)
+    signer = _signed_by(conn, d)
+    received = int(time.time()) if received_at is None else int(received_at)
     due = _due(conn, row)
     attrs = dict(row["attrs"])
+    if d.filed_at is not None:
+        attrs["stated_at"] = int(d.filed_at)
+    if signer is not None:
+        attrs.update({"signature": d.signature, "signed_by": signer})
     if due is not None:
-        attrs.update({"due_at": due, "late": filed > due})
-    record = {**row, "attrs": attrs, "filed_at": filed}
+        attrs.update({"due_at": due, "late": received > due})
+    record = {**row, "attrs": attrs, "filed_at": received}
     [leaf] = append(conn, "declaration", [(row["uid"], record)])
     values = {**record, "attrs": json.dumps(attrs, sort_keys=True), "ledger_index": leaf}
-    new_id = conn.execute(declarations.insert().values(**values)).inserted_primary_key
-    assert new_id is not None
-    return _stored({**values, "id": int(new_id[0])}, duplicate=False)
+    new_id = store.insert_declaration(conn, values)
+    return _stored({**values, "id": new_id}, duplicate=False)
 
 
 def _month_ok(text: str) -> bool:
@@ -179,15 +226,17 @@ def _stored(m: Any, *, duplicate: bool) -> Stored:
     )  # fmt: skip
 
 
-def declare(ws: Workspace, d: DeclarationIn) -> Stored:
-    """Store one declaration (with its ledger leaf); ``InputError`` names a bad field."""
+def declare(ws: Workspace, d: DeclarationIn, received_at: int | None = None) -> Stored:
+    """Store one declaration (with its ledger leaf), stamped as received now (or at
+    ``received_at``, for a declaration received earlier); ``InputError`` names a bad field."""
     with store_errors("storing a declaration"), ws.engine.begin() as conn:
-        return _store(conn, d)
+        return _store(conn, d, received_at)
 
 
 def read_declarations_csv(path: Path) -> tuple[list[tuple[int, DeclarationIn]], list[Problem]]:
     """Rows of a declarations CSV (header: party, declarant, subject, item, period, value,
-    unit[, plant, filed_at]) with their line numbers, and the problems of bad rows."""
+    unit[, plant, filed_at, signature]) with their line numbers, and the problems of bad
+    rows; ``filed_at`` is the date the declarant states."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -225,17 +274,19 @@ def _row(raw: dict[str, str | None]) -> DeclarationIn:
         period=get("period"), value=value, unit=get("unit"),
         declarant=get("declarant") or None, plant=get("plant") or None,
         filed_at=to_epoch(filed, "filed_at") if filed else None,
+        signature=get("signature") or None,
     )  # fmt: skip
 
 
-def declare_file(ws: Workspace, path: Path) -> DeclareReport:
-    """Store the good rows of a CSV file; each bad row is listed with line, field, reason."""
+def declare_file(ws: Workspace, path: Path, received_at: int | None = None) -> DeclareReport:
+    """Store the good rows of a CSV file, received now (or at ``received_at``); each bad row
+    is listed with line, field, reason."""
     rows, problems = read_declarations_csv(path)
     report = DeclareReport(problems=problems)
     with store_errors("storing declarations"), ws.engine.begin() as conn:
         for line, d in rows:
             try:
-                report.stored.append(_store(conn, d))
+                report.stored.append(_store(conn, d, received_at))
             except InputError as exc:
                 for p in exc.errors or [Problem(exc.message)]:
                     report.problems.append(Problem(p.reason, str(path), line, p.field))
@@ -244,26 +295,21 @@ def declare_file(ws: Workspace, path: Path) -> DeclareReport:
 
 
 def load_declarations(conn: Connection, ids: Iterable[int] | None = None) -> list[Declaration]:
-    """Stored declarations as the rules read them."""
-    q = select(declarations)
-    if ids is not None:
-        q = q.where(declarations.c.id.in_(list(ids)))
-    out = []
-    for m in conn.execute(q.order_by(declarations.c.id)).mappings():
-        out.append(
-            Declaration(
-                int(m["id"]),
-                m["party"],
-                m["declarant"],
-                m["subject"],
-                m["item"],
-                int(m["period_start"]),
-                int(m["period_end"]),
-                float(m["value"]),
-                m["unit"],
-                int(m["filed_at"]),
-                m["ledger_index"],
-                json.loads(m["attrs"] or "{}"),
-            )  # fmt: skip
-        )
-    return out
+    """Stored declarations as the rules read them (``filed_at``: when the mission received it)."""
+    return [
+        Declaration(
+            int(m["id"]),
+            m["party"],
+            m["declarant"],
+            m["subject"],
+            m["item"],
+            int(m["period_start"]),
+            int(m["period_end"]),
+            float(m["value"]),
+            m["unit"],
+            int(m["filed_at"]),
+            m["ledger_index"],
+            json.loads(m["attrs"] or "{}"),
+        )  # fmt: skip
+        for m in store.select_declarations(conn, ids)
+    ]

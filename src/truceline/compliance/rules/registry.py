@@ -23,7 +23,7 @@ from truceline.compliance.rules.zones import (
     withdrawal_area,
     withdrawal_band,
 )
-from truceline.domain.vocab import RESTRICTION_KINDS, ObservationKind
+from truceline.domain.vocab import DECLARATION_UNITS, RESTRICTION_KINDS, ObservationKind
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -55,9 +55,13 @@ class RuleKind:
     cross: CrossCheck | None = None
 
 
-def _one_party(out: dict[str, Any], _ctx: p.RuleContext) -> None:
+def _ceiling(out: dict[str, Any], _ctx: p.RuleContext) -> None:
     if ("party" in out) == ("parties" in out):
         raise LookupError("params.party", "give either party or parties")
+    units = DECLARATION_UNITS[out["subject"]]
+    if out["unit"] not in units:
+        reason = f"{out['unit']!r} is not a unit of {out['subject']} (allowed: {', '.join(units)})"
+        raise LookupError("params.unit", reason)
 
 
 def _bars_of_zone(out: dict[str, Any], ctx: p.RuleContext) -> None:
@@ -129,7 +133,7 @@ _KINDS = (
         {"party": p.party, "parties": _PARTIES},
         ceiling,
         "declarations",
-        _one_party,
+        _ceiling,
     ),
     RuleKind(
         "prohibition",

@@ -205,3 +205,26 @@ def test_control_areas_of_two_parties_that_overlap(tmp_path: Path) -> None:
     assert "control.geojson" in msg and "'A' and 'B' overlap" in msg, msg
     control(37.0, 37.0)  # sharing only an edge is fine
     assert load_agreement_file(path).zone("control-A").party == "A"
+
+
+def test_terms_of_issue_10_refused_with_key_and_reason(tmp_path: Path) -> None:
+    breach = '\n[[major_breach]]\nid = "x"\ntext = "t"\nrules = ["nowhere"]\n'
+    _refused(tmp_path, TOML + breach, "major_breach[1].rules", "rule ids")
+    _refused(tmp_path, TOML + "\n[quality]\nmin_confidence = 2\n", "quality.min_confidence")
+    _refused(tmp_path, TOML + "\n[quality]\nstrict = true\n", "quality.strict", "unknown key")
+    states = (
+        '\n[[rules]]\nid = "nofor"\nkind = "prohibition"\ntext = "t"\n'
+        'params = { what = "foreign_forces", states = ["XYZ"], territory_party = "A" }\n'
+    )
+    _refused(tmp_path, TOML + states, "params.states", "alpha-3", "'XYZ'")
+    _refused(tmp_path, TOML + states.replace('"XYZ"', '"US"'), "params.states", "'US'")
+    phases = (
+        '\n[[rules]]\nid = "dmz"\nkind = "demilitarised_zone"\ntext = "t"\n'
+        'params = { zone = "plant", phases = [{ from = 2026-01-01, bars = ["tanks"] }] }\n'
+    )
+    _refused(tmp_path, TOML + phases, "params.phases", "heavy_weapons")
+    ceiling = (
+        '\n[[rules]]\nid = "cap"\nkind = "ceiling"\ntext = "t"\n'
+        'params = { subject = "personnel", item = "army", party = "A", max = 1, unit = "men" }\n'
+    )
+    _refused(tmp_path, TOML + ceiling, "params.unit", "allowed: persons")

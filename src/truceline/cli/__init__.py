@@ -46,6 +46,7 @@ COMMANDS: list[Command] = [
     Command("notify", "notify", "Deconfliction register: notify, amend, answer, conflicts."),
     Command("report", "report", "Write the daily report (HTML, JSON, map)."),
     Command("assess", "assess", "Write a breach assessment for a period."),
+    Command("notice", "notice", "Major breaches: triggers, and notices for guarantors."),
     Command("ledger", "ledger", "The ledger: tree heads, proofs, export, verify."),
     Command("keys", "ledger", "The mission's signing keys."),
     Command("witness", "ledger", "Witness a log: check consistency, cosign heads."),

@@ -20,7 +20,15 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.compliance.agreement import geometry as geo
 from truceline.compliance.agreement.geojson import read_features
-from truceline.compliance.agreement.model import BARS, Agreement, Party, Quality, Rule, Zone
+from truceline.compliance.agreement.model import (
+    BARS,
+    Agreement,
+    BreachCondition,
+    Party,
+    Quality,
+    Rule,
+    Zone,
+)
 from truceline.compliance.rules.params import RuleContext
 from truceline.compliance.rules.registry import validate_params
 from truceline.domain.errors import AgreementError
@@ -30,7 +38,7 @@ __all__ = ["AGREEMENT_FILE", "agreement_path", "load_agreement_file", "parse_agr
 
 AGREEMENT_FILE = "agreement.toml"
 _TOP = {"agreement", "parties", "geometry", "buffer", "sectors", "withdrawal", "exclusion"}
-_TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion", "quality"}
+_TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion", "quality", "major_breach"}
 _LINES = ("LineString", "MultiLineString")
 _AREAS = ("Polygon", "MultiPolygon")
 
@@ -141,6 +149,7 @@ def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
             d.number(fusion[key], f"fusion.{key}")
     return Agreement(
         quality=_quality(d),
+        major_breach=_major_breach(d, {r.id for r in rules}),
         id=d.text(head["id"], "agreement.id"),
         version=version,
         title=d.text(head["title"], "agreement.title"),
@@ -172,6 +181,26 @@ def _quality(d: _Doc) -> Quality:
             )
         out = replace(out, party_claims_alone=q["party_claims_alone"])
     return out
+
+
+def _major_breach(d: _Doc, rule_ids: set[str]) -> tuple[BreachCondition, ...]:
+    out: list[BreachCondition] = []
+    for i, c in enumerate(d.tables("major_breach"), start=1):
+        key = f"major_breach[{i}]"
+        d.table(c, key, {"id", "text", "rules"}, {"count", "days", "depth_km"})
+        rules = c["rules"]
+        if not isinstance(rules, list) or not rules or any(r not in rule_ids for r in rules):
+            raise d.fail(f"{key}.rules", f"expected a non-empty list of rule ids, got {rules!r}")
+        count = c.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise d.fail(f"{key}.count", f"expected an integer >= 1, got {count!r}")
+        days = d.number(c.get("days", 1), f"{key}.days")
+        depth = d.number(c.get("depth_km", 0), f"{key}.depth_km", positive=False)
+        out.append(BreachCondition(d.text(c["id"], f"{key}.id"), d.text(c["text"], f"{key}.text"),
+                                   tuple(rules), count, days, depth))  # fmt: skip
+    if len({c.id for c in out}) < len(out):
+        raise d.fail("major_breach", "condition ids must be distinct")
+    return tuple(out)
 
 
 def _parties(d: _Doc) -> tuple[list[Party], dict[str, Any]]:

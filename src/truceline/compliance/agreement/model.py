@@ -20,6 +20,7 @@ __all__ = [
     "BARS",
     "ZONE_KINDS",
     "Agreement",
+    "BreachCondition",
     "Party",
     "Quality",
     "Rule",
@@ -61,6 +62,30 @@ class Quality:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Quality:
         return cls(float(d.get("min_confidence", 0.25)), bool(d.get("party_claims_alone", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class BreachCondition:
+    """A major breach the guarantors act on (``[[major_breach]]``): at least ``count``
+    findings of ``rules`` attributed to one party within ``days`` days, each at least
+    ``depth_km`` from the contact line."""
+
+    id: str
+    text: str
+    rules: tuple[str, ...]
+    count: int = 1
+    days: float = 1.0
+    depth_km: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "rules": list(self.rules),
+                "count": self.count, "days": self.days, "depth_km": self.depth_km}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> BreachCondition:
+        return cls(str(d["id"]), str(d["text"]), tuple(str(r) for r in d["rules"]),
+                   int(d.get("count", 1)), float(d.get("days", 1.0)),
+                   float(d.get("depth_km", 0.0)))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +180,7 @@ class Agreement:
     fusion: dict[str, Any] = field(default_factory=dict)
     sources: str = ""
     quality: Quality = Quality()
+    major_breach: tuple[BreachCondition, ...] = ()
 
     def __hash__(self) -> int:  # fusion is a dict: hash what identifies the version
         return hash((self.id, self.version, self.valid_from, self.valid_to))
@@ -204,6 +230,7 @@ class Agreement:
             "rules": [r.to_json() for r in self.rules],
             "fusion": dict(self.fusion),
             "quality": self.quality.to_json(),
+            "major_breach": [c.to_json() for c in self.major_breach],
         }
 
     @classmethod
@@ -221,6 +248,7 @@ class Agreement:
             fusion=dict(d.get("fusion", {})),
             sources=str(d.get("sources", "")),
             quality=Quality.from_json(d.get("quality", {})),
+            major_breach=tuple(BreachCondition.from_json(c) for c in d.get("major_breach", ())),
         )
 
     def zones_geojson(self) -> dict[str, Any]:

@@ -190,6 +190,7 @@ def test_reference_2025_example_encodes_every_kind_of_term() -> None:
         "exclusion",
         "demilitarised_zone",
         "freedom_of_movement",
+        "holdings_observed",
         "ceiling",
         "prohibition",
         "notification_duty",

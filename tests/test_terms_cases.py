@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from truceline.compliance.agreement import Agreement, load_agreement_file
 from truceline.compliance.periods import to_epoch
-from truceline.compliance.rules import Context, Finding, Incidents, Notifications, evaluate
+from truceline.compliance.rules import (
+    Context,
+    Declaration,
+    Finding,
+    Incidents,
+    Notifications,
+    evaluate,
+)
 from truceline.compliance.rules.base import INCIDENT_COLUMNS
 from truceline.compliance.zoneview import zone_view
 
@@ -42,13 +49,15 @@ def inc(i: int, where: tuple[float, float], kind: str, **kw: Any) -> dict[str, A
     return row
 
 
-def judge(rows: list[dict[str, Any]], a: Agreement = REFERENCE) -> list[Finding]:
+def judge(
+    rows: list[dict[str, Any]], a: Agreement = REFERENCE, decls: tuple[Declaration, ...] = ()
+) -> list[Finding]:
     cols = {c: [r.get(c) for r in rows] for c in INCIDENT_COLUMNS}
     table = pa.table({c: pa.array(v, INCIDENT_COLUMNS[c]) for c, v in cols.items()})
     incidents = Incidents(table)
     view = zone_view(a, incidents.lon, incidents.lat)
     t0, t1 = to_epoch("2026-02-01"), to_epoch("2026-04-01")
-    ctx = Context(a, incidents, view, (), Notifications(), t0, t1, t1)
+    ctx = Context(a, incidents, view, decls, Notifications(), t0, t1, t1)
     return [f for f in evaluate(ctx) if f.rule_kind != "declaration_duty"]
 
 
@@ -166,6 +175,19 @@ def test_a_party_claim_alone_is_unconfirmed() -> None:
     assert (g.rule_id, g.severity) == ("ceasefire-theatre", "unconfirmed")
     strong = inc(3, KYIV, "explosion", actor="B", weapon_class="mlrs")
     assert [h.severity for h in judge([strong])] == ["high"]
+
+
+def test_more_tanks_seen_in_a_day_than_declared() -> None:
+    ps, pe = to_epoch("2026-03-01"), to_epoch("2026-04-01")
+    tanks = Declaration(7, "A", "A", "equipment", "tank", ps, pe, 3.0, "items", ps + 86400, 70)
+    one_day = [inc(1, LVIV, "weapon_sighting", weapon_class="tank", count=4),
+               inc(2, KYIV, "weapon_sighting", weapon_class="tank", count=1)]  # fmt: skip
+    found = [f for f in judge(one_day, decls=(tanks,)) if f.rule_id == "tanks-observed"]
+    assert [(f.party, f.incidents, f.declarations) for f in found] == [("A", (1, 2), (7,))]
+    later = T + 86400
+    spread = [inc(1, LVIV, "weapon_sighting", weapon_class="tank", count=3),
+              inc(2, KYIV, "weapon_sighting", weapon_class="tank", count=3, t=later)]  # fmt: skip
+    assert [f for f in judge(spread, decls=(tanks,)) if f.rule_id == "tanks-observed"] == []
 
 
 # -- symmetry: the parties' names swapped everywhere ----------------------------------------

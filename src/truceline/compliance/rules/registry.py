@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from truceline.compliance.rules import params as p
 from truceline.compliance.rules.base import Context, Finding
 from truceline.compliance.rules.declared import ceiling, declaration_duty, sharing
+from truceline.compliance.rules.holdings import holdings_observed
 from truceline.compliance.rules.movement import freedom_of_movement
 from truceline.compliance.rules.presence import ROLES, notification_duty, prohibition
 from truceline.compliance.rules.theatre import DMZ_BARS, ceasefire, demilitarised_zone
@@ -156,6 +157,13 @@ _KINDS = (
         {"parties": _PARTIES, "answer_hours": p.integer},
         notification_duty,
         "incidents",
+    ),
+    RuleKind(
+        "holdings_observed",
+        {"item": p.text, "weapon_class": p.weapon},
+        {"parties": _PARTIES},
+        holdings_observed,
+        "declarations",
     ),
     RuleKind(
         "sharing",

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.trigger import FindingFact, Trigger, triggers
 from truceline.domain.errors import InputError
@@ -57,7 +59,7 @@ def find_triggers(ws: Workspace) -> list[Trigger]:
     return triggers(a, facts)
 
 
-def _finding_doc(conn: Any, row: dict[str, Any]) -> dict[str, Any]:
+def _finding_doc(conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
     changes = store.changes_of(conn, int(row["id"]))
     return {**row, "evidence": json.loads(row["evidence"]), "changes": changes}
 
@@ -72,7 +74,7 @@ def write_notice(ws: Workspace, out: Path) -> dict[str, Any]:
     with store_errors("reading the notice's evidence"), ws.engine.connect() as conn:
         docs = [_finding_doc(conn, r) for r in store.select_findings(conn, ids=ids)]
         incs = store.evidence_incidents(conn, [i for d in docs for i in d["evidence"]["incidents"]])
-    leaves = set()
+    leaves: set[int | None] = set()
     for d in docs:
         leaves |= {d["ledger_index"], *d["evidence"]["ledger"]}
         leaves |= {c["ledger_index"] for c in d["changes"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 
 from truceline.cli._common import err_console, guard_output, workspace
 from truceline.cli._output import Col, emit_list
-from truceline.domain.errors import InputError, Problem, RejectedBatch
+from truceline.domain.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from truceline.service.ingest import FileReport
@@ -29,13 +29,19 @@ def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
 
 
-def _write_errors(path: Path, problems: Sequence[Problem]) -> None:
+@contextmanager
+def _errors_file(path: Path | None) -> Iterator[Callable[[Problem], None] | None]:
+    """A sink that writes each problem to ``path`` as it is found (none without a path)."""
+    if path is None:
+        yield None
+        return
     try:
         with path.open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["file", "line", "field", "record", "reason"])
-            for p in problems:
-                w.writerow([p.file or "", p.line or "", p.field or "", p.record or "", p.reason])
+            yield lambda p: w.writerow(
+                [p.file or "", p.line or "", p.field or "", p.record or "", p.reason]
+            )
     except OSError as exc:
         raise InputError(f"{path}: cannot write the errors file: {exc}") from exc
 
@@ -78,28 +84,24 @@ def ingest(
                     tasks[path] = bar.add_task(Path(path).name, total=total)
                 bar.update(tasks[path], completed=done)
 
-        try:
-            report = ingest_files(ws, files, fmt=fmt, strict=strict, progress=progress)
-        except RejectedBatch as exc:
-            if errors is not None:
-                _write_errors(errors, exc.errors)
-            raise
-    _show_problems(report.problems)
-    if errors is not None:
-        _write_errors(errors, report.problems)
+        with _errors_file(errors) as sink:
+            report = ingest_files(
+                ws, files, fmt=fmt, strict=strict, progress=progress, on_problem=sink
+            )
+    _show_problems(report.problems, report.problem_count)
     _summary(report.files)
     if report.accepted == 0 and report.duplicates == 0 and report.rejected > 0:
         raise typer.Exit(1)
 
 
-def _show_problems(problems: Sequence[Problem]) -> None:
+def _show_problems(problems: Sequence[Problem], count: int) -> None:
     if not problems:
         return
-    err_console.print(f"[yellow]{len(problems)} problem(s)[/yellow] (records refused):")
+    err_console.print(f"[yellow]{count} problem(s)[/yellow] (records refused):")
     for p in problems[:_SHOWN]:
         err_console.print(f"  {p}", markup=False, highlight=False)
-    if len(problems) > _SHOWN:
-        err_console.print(f"  ... and {len(problems) - _SHOWN} more (use --errors FILE.csv)")
+    if count > _SHOWN:
+        err_console.print(f"  ... and {count - _SHOWN} more (use --errors FILE.csv)")
 
 
 _SUMMARY_COLS = (

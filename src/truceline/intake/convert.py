@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 __all__ = ["Bad", "null_mask", "to_epoch_seconds", "to_float", "to_int", "to_text"]
 
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
-_US = 1_000_000
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 class _Reason(ValueError):
@@ -104,11 +105,19 @@ def to_float(col: pa.Array) -> tuple[pa.Array, Bad]:
     return _per_value(col, pa.float64(), _float_one, "a finite number")
 
 
+def _int64(x: int) -> int:
+    if not _INT64[0] <= x <= _INT64[1]:
+        raise _Reason("out of range (a 64-bit integer)")
+    return x
+
+
 def _int_one(v: Any) -> int:
+    if isinstance(v, int) and not isinstance(v, bool):
+        return _int64(v)
     x = _float_one(v)
     if not x.is_integer():
         raise _Reason("not a whole number")
-    return int(x)
+    return _int64(int(x))
 
 
 def to_int(col: pa.Array) -> tuple[pa.Array, Bad]:
@@ -119,14 +128,16 @@ def to_int(col: pa.Array) -> tuple[pa.Array, Bad]:
         return _per_value(col, pa.int64(), _int_one, "a whole number")
     try:
         return pc.cast(col, pa.int64()), Bad()
-    except _ARROW_ERRORS:
+    except (*_ARROW_ERRORS, OverflowError):
         return _per_value(col, pa.int64(), _int_one, "a whole number")
 
 
 def _timestamp_one(v: Any) -> int:
     s = str(v).strip()
     if s.lstrip("-").isdigit():
-        return int(s)
+        if len(s) > 20:
+            raise _Reason("out of range (a 64-bit integer)")
+        return _int64(int(s))
     try:
         d = datetime.fromisoformat(s)
     except ValueError:
@@ -137,10 +148,13 @@ def _timestamp_one(v: Any) -> int:
 
 
 def _epoch_from_timestamps(col: pa.Array) -> pa.Array:
-    micros = pc.cast(pc.cast(col, pa.timestamp("us", "UTC")), pa.int64())
-    arr = micros.to_numpy(zero_copy_only=False)
-    valid = pc.is_valid(micros).to_numpy(zero_copy_only=False)
-    secs = np.floor_divide(np.nan_to_num(arr, nan=0).astype(np.int64), _US)
+    """Whole seconds (floored) of zoned timestamps of any unit, without overflow."""
+    if not pa.types.is_timestamp(col.type):
+        col = pc.cast(col, pa.timestamp("us", "UTC"))
+    ticks = pc.cast(col, pa.int64())
+    arr = np.asarray(pc.fill_null(ticks, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    valid = np.asarray(pc.is_valid(ticks).to_numpy(zero_copy_only=False), dtype=bool)
+    secs = np.floor_divide(arr, _PER_SECOND[col.type.unit])
     return pa.array(secs, type=pa.int64(), mask=~valid)
 
 
@@ -160,7 +174,10 @@ def to_epoch_seconds(col: pa.Array) -> tuple[pa.Array, Bad]:
             return pa.nulls(len(col), pa.int64()), bad
         return _epoch_from_timestamps(col), Bad()
     if pa.types.is_integer(t):
-        return pc.cast(col, pa.int64()), Bad()
+        try:
+            return pc.cast(col, pa.int64()), Bad()
+        except _ARROW_ERRORS:
+            return _per_value(col, pa.int64(), _timestamp_one, "a time")
     if not pa.types.is_string(t):
         col = pc.cast(col, pa.string()) if pa.types.is_floating(t) else col
         return _per_value(col, pa.int64(), _timestamp_one, "a time")

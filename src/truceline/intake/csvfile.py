@@ -7,7 +7,9 @@ fields is reported and skipped; the rest of the file goes on.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -20,19 +22,78 @@ import pyarrow.csv as pacsv
 from truceline.domain.errors import InputError, Problem
 from truceline.intake.chunk import CHUNK_ROWS, RawChunk
 
-__all__ = ["BLOCK_BYTES", "csv_header", "iter_csv", "require_columns"]
+__all__ = [
+    "BLOCK_BYTES",
+    "MAX_COLUMNS",
+    "check_names",
+    "check_text_encoding",
+    "check_utf8",
+    "csv_header",
+    "iter_csv",
+    "require_columns",
+]
 
-#: bytes parsed per block; about 50,000 rows of typical observation CSV
+#: bytes parsed per block; about 50,000 rows of typical observation CSV; also the
+#: longest row accepted
 BLOCK_BYTES = 4 << 20
+#: the most columns a file may have
+MAX_COLUMNS = 500
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def check_text_encoding(path: Path) -> None:
+    """Refuse a file that starts with a UTF-16/32 byte order mark: we read UTF-8 only."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    if head.startswith(_UTF16_BOMS):
+        raise InputError(f"{path}: the file is UTF-16 or UTF-32 encoded: convert it to UTF-8")
+
+
+def check_utf8(path: Path) -> None:
+    """Refuse a file that is not UTF-8 text, naming where it stops being so (one fast pass)."""
+    check_text_encoding(path)
+    dec = codecs.getincrementaldecoder("utf-8")()
+    done = 0
+    try:
+        with path.open("rb") as f:
+            while block := f.read(BLOCK_BYTES):
+                dec.decode(block)
+                done += len(block)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text near byte {done + exc.start}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+
+
+def check_names(path: Path, names: list[str]) -> None:
+    """Refuse too many columns, or a column name given twice (which would hide a value)."""
+    if len(names) > MAX_COLUMNS:
+        raise InputError(f"{path}: {len(names)} columns (the most accepted is {MAX_COLUMNS})")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise InputError(f"{path}: column {n!r} appears more than once")
+        seen.add(n)
 
 
 def csv_header(path: Path) -> list[str]:
     """The column names on the first row of ``path``."""
+    check_text_encoding(path)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            return [c.strip() for c in next(csv.reader(f), [])]
+        with path.open("rb") as f:
+            first = f.readline(BLOCK_BYTES)
+        if len(first) >= BLOCK_BYTES and not first.endswith(b"\n"):
+            raise InputError(f"{path}: the header row is longer than {BLOCK_BYTES >> 20} MiB")
+        text = first.decode("utf-8-sig")
+        header = [c.strip() for c in next(csv.reader(io.StringIO(text, newline="")), [])]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{path}: cannot read the CSV header: {exc}") from exc
+    check_names(path, header)
+    return header
 
 
 def require_columns(path: Path, needed: Iterable[str], layout: str) -> None:
@@ -78,6 +139,7 @@ def _handler(
 
 def iter_csv(path: Path, rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
     """Stream ``path`` as chunks of text columns named by its header."""
+    check_utf8(path)
     header = csv_header(path)
     numbers, problems = _RowNumbers(), list[Problem]()
     total = os.path.getsize(path)
@@ -102,4 +164,9 @@ def iter_csv(path: Path, rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
             if problems:
                 yield RawChunk({}, np.zeros(0, np.int64), problems[:], total, total)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+        if "straddling" in str(exc):
+            raise InputError(
+                f"{path}: a row after line {numbers.next - 1} is longer than "
+                f"{BLOCK_BYTES >> 20} MiB (the longest accepted); the rows before it were read"
+            ) from exc
         raise InputError(f"{path}: cannot read as CSV: {exc}") from exc

@@ -16,22 +16,27 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import pyarrow as pa
 
 from truceline.domain.errors import InputError, Problem
 from truceline.intake.chunk import CHUNK_ROWS, ParsedChunk, RawChunk
+from truceline.intake.csvfile import check_text_encoding
 from truceline.intake.native import NATIVE_COLUMNS, native_columns
 from truceline.intake.validate import normalise
 
-__all__ = ["read_geojson", "read_jsonl"]
+__all__ = ["MAX_DEPTH", "MAX_RECORD_BYTES", "read_geojson", "read_jsonl"]
 
 _NAMES = tuple(sorted(NATIVE_COLUMNS | {"id"}))
 _WS = re.compile(r"\s*")
 _DECODER = json.JSONDecoder()
 _READ = 1 << 20
+#: the longest JSON line, and the largest GeoJSON feature, accepted
+MAX_RECORD_BYTES = 4 << 20
+#: the deepest nesting of arrays and objects accepted inside a record
+MAX_DEPTH = 32
 
 Row = dict[str, Any]
 
@@ -59,6 +64,21 @@ def _flatten(obj: Any) -> Row | str:
     return row
 
 
+def _depth(v: Any, limit: int) -> int:
+    """How deep ``v`` nests (0 for a scalar), counting no further than ``limit``."""
+    if limit <= 0 or not isinstance(v, dict | list):
+        return 0
+    items = v.values() if isinstance(v, dict) else v
+    return 1 + max((_depth(x, limit - 1) for x in items), default=0)
+
+
+def _too_deep(row: Row) -> str | None:
+    for k, v in row.items():
+        if isinstance(v, dict | list) and _depth(v, MAX_DEPTH) >= MAX_DEPTH:
+            return str(k)
+    return None
+
+
 def _unencodable_field(row: Row) -> str | None:
     for k, v in row.items():
         try:
@@ -70,9 +90,12 @@ def _unencodable_field(row: Row) -> str | None:
 
 def _column(values: list[Any]) -> pa.Array:
     vals = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
+    kinds = {type(v) for v in vals if v is not None}
     try:
+        if bool in kinds and len(kinds) > 1:
+            raise pa.ArrowTypeError("booleans among other values")  # true is never 1.0
         return pa.array(vals)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([None if v is None else str(v) for v in vals], type=pa.string())
 
 
@@ -90,6 +113,9 @@ class _Batcher:
         if isinstance(row, str):
             field = "geometry" if "geometry" in row or "Point" in row else None
             self.problems.append(Problem(row, str(self.path), line, field))
+        elif (deep := _too_deep(row)) is not None:
+            reason = f"{deep} nests deeper than {MAX_DEPTH} levels"
+            self.problems.append(Problem(reason, str(self.path), line, deep))
         else:
             self.rows.append(row)
             self.lines.append(line)
@@ -127,16 +153,40 @@ class _Batcher:
         return normalise(raw, str(self.path))
 
 
+def _lines(f: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of ``f``; ``None`` for a line longer than :data:`MAX_RECORD_BYTES`
+    (which is skipped without being held in memory)."""
+    while line := f.readline(MAX_RECORD_BYTES):
+        if len(line) < MAX_RECORD_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := f.readline(MAX_RECORD_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _parse_line(line: bytes) -> Any:
+    try:
+        return json.loads(line)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def read_jsonl(path: Path) -> Iterator[ParsedChunk]:
+    check_text_encoding(path)
     batcher = _Batcher(path, os.path.getsize(path))
     try:
         with path.open("rb") as f:
-            for n, line in enumerate(f, start=1):
+            for n, line in enumerate(_lines(f), start=1):
+                if line is None:
+                    reason = f"line longer than {MAX_RECORD_BYTES >> 20} MiB"
+                    batcher.problems.append(Problem(reason, str(path), n))
+                    continue
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
-                except ValueError as exc:
+                    obj = _parse_line(line)
+                except ValueError as exc:  # UnicodeDecodeError included
                     batcher.problems.append(Problem(f"not valid JSON: {exc}", str(path), n))
                     continue
                 batcher.add(n, obj)
@@ -155,11 +205,23 @@ class _Scanner:
         self.dec = codecs.getincrementaldecoder("utf-8-sig")()
         self.buf, self.pos, self.eof, self.done = "", 0, False, 0
 
+    def _too_large(self) -> NoReturn:
+        raise InputError(
+            f"{self.path}: a JSON value (feature) near byte {self.done} is larger than "
+            f"{MAX_RECORD_BYTES >> 20} MiB, the largest accepted"
+        )
+
     def _more(self) -> bool:
+        if len(self.buf) - self.pos > MAX_RECORD_BYTES:
+            self._too_large()
         data = self.f.read(_READ)
         self.done += len(data)
         self.eof = not data
-        self.buf = self.buf[self.pos :] + self.dec.decode(data, final=self.eof)
+        try:
+            text = self.dec.decode(data, final=self.eof)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{self.path}: not UTF-8 text near byte {self.done}") from exc
+        self.buf = self.buf[self.pos :] + text
         self.pos = 0
         return not self.eof
 
@@ -180,12 +242,16 @@ class _Scanner:
         while True:
             try:
                 val, end = _DECODER.raw_decode(self.buf, self.pos)
+            except RecursionError:
+                raise InputError(f"{self.path}: JSON nested too deeply") from None
             except ValueError as exc:
                 if self._more():
                     continue
                 raise InputError(f"{self.path}: invalid JSON: {exc}") from exc
             if end == len(self.buf) and not self.eof and self._more():
                 continue
+            if end - self.pos > MAX_RECORD_BYTES:
+                self._too_large()
             self.pos = end
             return val
 
@@ -211,6 +277,7 @@ def _features(s: _Scanner) -> Iterator[Any]:
 
 
 def read_geojson(path: Path) -> Iterator[ParsedChunk]:
+    check_text_encoding(path)
     batcher = _Batcher(path, os.path.getsize(path))
     try:
         with path.open("rb") as f:

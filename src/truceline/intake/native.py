@@ -20,12 +20,15 @@ import pyarrow.parquet as pq
 from truceline.domain.errors import InputError
 from truceline.domain.observations import OBSERVATION_SCHEMA
 from truceline.intake.chunk import CHUNK_ROWS, ParsedChunk, RawChunk
-from truceline.intake.csvfile import iter_csv
+from truceline.intake.csvfile import check_names, iter_csv
 from truceline.intake.validate import normalise
 
 __all__ = ["NATIVE_COLUMNS", "native_columns", "read_native_csv", "read_parquet"]
 
 NATIVE_COLUMNS = frozenset(OBSERVATION_SCHEMA.names)
+#: the largest Parquet row group accepted, in rows and in decoded bytes
+MAX_GROUP_ROWS = 8_000_000
+MAX_GROUP_BYTES = 512 << 20
 
 
 def native_columns(cols: dict[str, pa.Array]) -> dict[str, pa.Array]:
@@ -44,9 +47,24 @@ def read_native_csv(path: Path) -> Iterator[ParsedChunk]:
         )
 
 
+def _check_parquet(path: Path, pf: pq.ParquetFile) -> None:
+    """Refuse a Parquet file whose row groups would decode to more than we hold at once."""
+    check_names(path, list(pf.schema_arrow.names))
+    meta = pf.metadata
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        if rg.num_rows > MAX_GROUP_ROWS or rg.total_byte_size > MAX_GROUP_BYTES:
+            raise InputError(
+                f"{path}: row group {i} holds {rg.num_rows} rows, {rg.total_byte_size} bytes "
+                f"decoded (the most accepted: {MAX_GROUP_ROWS} rows, {MAX_GROUP_BYTES >> 20} MiB; "
+                "write it with smaller row groups)"
+            )
+
+
 def read_parquet(path: Path, rows: int = CHUNK_ROWS) -> Iterator[ParsedChunk]:
     try:
         pf = pq.ParquetFile(path)
+        _check_parquet(path, pf)
         total = pf.metadata.num_rows
         wanted = [n for n in pf.schema_arrow.names if n in NATIVE_COLUMNS or n == "id"]
         done = 0

@@ -36,7 +36,13 @@ _MAX_LEN = {
     "weapon_class": 40,
     "actor": 20,
     "corrects": 64,
+    "description": 10_000,
+    "attrs": 65_536,
+    "signature": 200,
 }
+#: accepted times: [1900-01-01, 2200-01-01) UTC; anything else is a typo or an attack, and
+#: a date near the ends of the calendar (years 1 and 9999) has no day before or after it
+T_MIN, T_MAX = -2_208_988_800, 7_258_118_400
 _ENUMS = {
     "kind": tuple(k.value for k in ObservationKind),
     "weapon_class": tuple(w.value for w in WeaponClass),
@@ -156,6 +162,29 @@ def _is_json_object(text: str) -> bool:
         return False
 
 
+def _check_nul(cols: dict[str, pa.Array], issues: _Issues) -> None:
+    """Text holding a NUL character is refused (PostgreSQL cannot store it; neither do we)."""
+    for f in OBSERVATION_SCHEMA:
+        if not pa.types.is_string(f.type):
+            continue
+        has = pc.fill_null(pc.match_substring(cols[f.name], "\x00"), False)
+        if pc.any(has).as_py():
+            mask = np.asarray(has.to_numpy(zero_copy_only=False), dtype=bool)
+            issues.add_mask(mask, f.name, f"{f.name} holds a NUL character")
+
+
+def _check_time(cols: dict[str, pa.Array], issues: _Issues) -> None:
+    t = cols["t"]
+    out = pc.fill_null(pc.or_(pc.less(t, T_MIN), pc.greater_equal(t, T_MAX)), False)
+    if pc.any(out).as_py():
+        issues.add_mask(
+            np.asarray(out.to_numpy(zero_copy_only=False), dtype=bool),
+            "t",
+            "t {v} out of range: must be from 1900-01-01 to 2199-12-31 (UTC)",
+            t.to_pylist(),
+        )
+
+
 def _check_numbers(cols: dict[str, pa.Array], issues: _Issues) -> None:
     for name, lo, hi, lo_in, hi_in, words in _RANGES:
         x = _np(cols[name])
@@ -207,6 +236,8 @@ def normalise(raw: RawChunk, file: str) -> ParsedChunk:
         issues.add(row, field, reason)
     cols = _convert(raw, issues)
     _check_text(cols, issues)
+    _check_nul(cols, issues)
+    _check_time(cols, issues)
     _check_numbers(cols, issues)
     _check_geometry(cols, issues)
     keep = pa.array(~issues.bad)

@@ -21,6 +21,7 @@ the same moment store them once, on PostgreSQL as on SQLite.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, select
 
 from truceline.domain.errors import Problem, RejectedBatch
@@ -40,19 +42,27 @@ from truceline.ledger.signatures import verify_record
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
+from truceline.store import observations as store
 from truceline.store.db import store_errors
-from truceline.store.schema import observations, sources
+from truceline.store.schema import sources
 
-__all__ = ["FileReport", "IngestReport", "Progress", "ingest_files"]
+__all__ = [
+    "KEPT_PROBLEMS",
+    "FileReport",
+    "IngestReport",
+    "ProblemSink",
+    "Progress",
+    "ingest_files",
+]
 
 #: called after each chunk with (file, done, total, unit) where unit is "bytes" or "rows"
 Progress = Callable[[str, int, int, str], None]
+#: called with every problem found, in order (e.g. to stream them to an errors file)
+ProblemSink = Callable[[Problem], None]
+#: problems kept in a report (the rest are counted, and given to the sink)
+KEPT_PROBLEMS = 1_000
 
 _STORED = (*RECORD_FIELDS, "signature")
-_COLUMNS = (*_STORED, "uid", "received_at", "ledger_index")
-_IN_SLICE = 5_000
-_PIECE_ROWS = 10_000  # rows turned into Python objects at a time
-_SQLITE_CACHE_KIB = 65_536
 
 Lines = npt.NDArray[np.int64]
 
@@ -65,7 +75,8 @@ class FileReport:
     accepted: int
     duplicates: int
     rejected: int
-    problems: list[Problem]
+    problems: list[Problem]  # the first :data:`KEPT_PROBLEMS` of them
+    problem_count: int = 0  # all of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +103,30 @@ class IngestReport:
     def problems(self) -> list[Problem]:
         return [p for f in self.files for p in f.problems]
 
+    @property
+    def problem_count(self) -> int:
+        return sum(f.problem_count for f in self.files)
+
 
 @dataclass(slots=True)
 class _Tally:
+    """Counts, and the first problems: memory stays bounded however many rows are bad."""
+
+    sink: ProblemSink | None = None
     read: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
+    problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+
+    def note(self, problems: Iterable[Problem]) -> None:
+        for p in problems:
+            self.problem_count += 1
+            if self.sink is not None:
+                self.sink(p)
+            if len(self.problems) < KEPT_PROBLEMS:
+                self.problems.append(p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,42 +157,58 @@ def _signature_problem(
     return None if reason is None else f"{reason} (source {source_id})"
 
 
-def _existing(conn: Connection, uids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(uids), _IN_SLICE):
-        part = list(uids[i : i + _IN_SLICE])
-        q = select(observations.c.uid).where(observations.c.uid.in_(part))
-        found.update(conn.execute(q).scalars())
-    return found
+def _records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    """The ledger record of each row: every record field that has a value."""
+    n = batch.num_rows
+    dense: list[str] = []
+    sparse: list[str] = []
+    for k in RECORD_FIELDS:
+        nulls = batch.column(k).null_count
+        if nulls == 0:
+            dense.append(k)
+        elif nulls < n:
+            sparse.append(k)
+    values = [batch.column(k).to_pylist() for k in dense]
+    records = [dict(zip(dense, row, strict=True)) for row in zip(*values, strict=True)]
+    if not dense:
+        records = [{} for _ in range(n)]
+    for k in sparse:
+        for rec, v in zip(records, batch.column(k).to_pylist(), strict=True):
+            if v is not None:
+                rec[k] = v
+    return records
 
 
-def _insert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    names = ", ".join(f'"{c}"' for c in _COLUMNS)
-    sql = f"INSERT INTO observations ({names}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
-    conn.exec_driver_sql(sql, rows)
+def _uids(batch: pa.RecordBatch) -> list[str]:
+    """Each row's idempotency key (:func:`observation_uid`), hashed from Arrow columns."""
+    cid = batch.column("client_id")
+    if cid.null_count == 0:
+        keys = pc.binary_join_element_wise(batch.column("source_id"), cid, "\x1f")
+        return [hashlib.sha256(k).hexdigest() for k in pc.cast(keys, pa.binary()).to_pylist()]
+    return [observation_uid(r) for r in _records(batch)]
 
 
-def _check(
-    conn: Connection, path: str, lines: Lines, cols: dict[str, list[Any]], tally: _Tally
-) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Records of the rows and, by uid, the first row of each one whose signature holds."""
-    policies = _policies(conn, set(cols["source_id"]))
-    records: list[dict[str, Any]] = []
-    keep: dict[str, int] = {}
-    for i in range(len(lines)):
-        rec = {k: v for k in RECORD_FIELDS if (v := cols[k][i]) is not None}
-        records.append(rec)
+def _refused(
+    conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
+) -> npt.NDArray[np.bool_]:
+    """Rows whose signature does not hold against their source's policy (problems added)."""
+    refused = np.zeros(batch.num_rows, dtype=bool)
+    policies = _policies(conn, pc.unique(batch.column("source_id")).to_pylist())
+    if not policies:
+        return refused
+    mask = pc.is_in(batch.column("source_id"), pa.array(list(policies), pa.string()))
+    rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+    sub = batch.take(pa.array(rows))
+    signatures = sub.column("signature").to_pylist()
+    for i, rec, sig in zip(rows, _records(sub), signatures, strict=True):
         sid = rec["source_id"]
-        if sid in policies:
-            reason = _signature_problem(policies[sid], sid, rec, cols["signature"][i])
-            if reason is not None:
-                problem = Problem(reason, path, int(lines[i]), "signature", rec.get("client_id"))
-                tally.problems.append(problem)
-                tally.rejected += 1
-                continue
-        keep.setdefault(observation_uid(rec), i)
-    return records, keep
+        reason = _signature_problem(policies[sid], sid, rec, sig)
+        if reason is not None:
+            problem = Problem(reason, path, int(lines[i]), "signature", rec.get("client_id"))
+            tally.note([problem])
+            refused[i] = True
+    tally.rejected += int(refused.sum())
+    return refused
 
 
 def _ledgered(record: dict[str, Any], signature: str | None) -> dict[str, Any]:
@@ -177,46 +220,61 @@ def _ledgered(record: dict[str, Any], signature: str | None) -> dict[str, Any]:
 def _store_rows(
     conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> None:
-    cols = batch.to_pydict()
-    signed_off = tally.rejected
-    records, keep = _check(conn, path, lines, cols, tally)
-    signed_off = tally.rejected - signed_off
+    uids = _uids(batch)
+    refused = _refused(conn, path, batch, lines, tally)
+    first: dict[str, int] = {}
+    for i, uid in enumerate(uids):
+        if not refused[i]:
+            first.setdefault(uid, i)
     log.lock(conn)  # no other writer may store these uids between the check and the insert
-    stored = _existing(conn, list(keep))
-    new = [(uid, i) for uid, i in keep.items() if uid not in stored]
-    tally.duplicates += batch.num_rows - signed_off - len(new)
+    stored = store.existing_uids(conn, list(first))
+    new = [i for uid, i in first.items() if uid not in stored]
+    tally.duplicates += batch.num_rows - int(refused.sum()) - len(new)
     tally.accepted += len(new)
     if not new:
         return
-    ensure_sources(conn, {(cols["source_id"][i], cols["source_type"][i]) for _, i in new})
-    indices = log.append(
-        conn, "observation", [(uid, _ledgered(records[i], cols["signature"][i])) for uid, i in new]
-    )
-    rows_at = [i for _, i in new]
-    columns = [[cols[k][i] for i in rows_at] for k in _STORED]
-    now = [int(time.time())] * len(new)
-    _insert(conn, list(zip(*columns, [uid for uid, _ in new], now, indices, strict=True)))
+    sub = batch.take(pa.array(new, pa.int64()))
+    new_uids = [uids[i] for i in new]
+    kinds = pa.table({k: sub.column(k) for k in ("source_id", "source_type")})
+    ensure_sources(conn, set(_pairs(kinds.group_by(kinds.column_names).aggregate([]))))
+    signatures = sub.column("signature").to_pylist()
+    items = [
+        (uid, _ledgered(rec, sig))
+        for uid, rec, sig in zip(new_uids, _records(sub), signatures, strict=True)
+    ]
+    indices = log.append(conn, "observation", items)
+    del items
+    columns = {k: sub.column(k) for k in _STORED}
+    columns["uid"] = pa.array(new_uids, pa.string())
+    columns["received_at"] = pa.array(np.full(len(new), int(time.time()), np.int64))
+    columns["ledger_index"] = pa.array(indices, pa.int64())
+    store.insert_observations(conn, pa.table(columns))
+
+
+def _pairs(table: pa.Table) -> list[tuple[str, str | None]]:
+    return list(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
 
 
 def _store_chunk(conn: Connection, path: str, chunk: ParsedChunk, tally: _Tally) -> None:
-    """Store one chunk on ``conn`` (one transaction), in pieces that keep memory small."""
-    if conn.dialect.name == "sqlite":
-        # bulk inserts dirty pages all over the uid index: a 64 MiB page cache (instead
-        # of 2 MiB) keeps them in memory until the commit
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+    """Store one chunk on ``conn`` (one transaction)."""
+    store.prepare_bulk(conn)
     tally.read += chunk.read
-    tally.problems.extend(chunk.problems)
+    tally.note(chunk.problems)
     tally.rejected += chunk.read - chunk.batch.num_rows
-    for start in range(0, chunk.batch.num_rows, _PIECE_ROWS):
-        piece = chunk.batch.slice(start, _PIECE_ROWS)
-        _store_rows(conn, path, piece, chunk.lines[start : start + _PIECE_ROWS], tally)
+    if chunk.batch.num_rows:
+        _store_rows(conn, path, chunk.batch, chunk.lines, tally)
 
 
 def _ingest_file(
-    ws: Workspace, path: Path, fmt: str | None, strict: bool, progress: Progress | None
+    ws: Workspace,
+    path: Path,
+    fmt: str | None,
+    strict: bool,
+    progress: Progress | None,
+    sink: ProblemSink | None,
 ) -> FileReport:
     name = resolve_format(path, fmt)
-    tally = _Tally()
+    tally = _Tally(sink)
     chunks = read_observations(path, name)
     with store_errors(f"ingesting {path}"):
         if strict:
@@ -224,7 +282,7 @@ def _ingest_file(
                 for chunk in chunks:
                     _store_chunk(conn, str(path), chunk, tally)
                     _report(progress, path, chunk)
-                if tally.problems:
+                if tally.problem_count:
                     raise RejectedBatch(
                         f"{path}: refused (strict): {tally.rejected} bad record(s) "
                         f"of {tally.read}; nothing of this file was stored",
@@ -243,6 +301,7 @@ def _ingest_file(
         tally.duplicates,
         tally.rejected,
         tally.problems,
+        tally.problem_count,
     )
 
 
@@ -257,6 +316,14 @@ def ingest_files(
     fmt: str | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    *,
+    on_problem: ProblemSink | None = None,
 ) -> IngestReport:
-    """Ingest each file in turn; a strict file with any bad record raises ``RejectedBatch``."""
-    return IngestReport([_ingest_file(ws, Path(p), fmt, strict, progress) for p in paths])
+    """Ingest each file in turn; a strict file with any bad record raises ``RejectedBatch``.
+
+    Reports keep the first :data:`KEPT_PROBLEMS` problems of each file and count the
+    rest; ``on_problem`` is given every one of them as it is found.
+    """
+    return IngestReport(
+        [_ingest_file(ws, Path(p), fmt, strict, progress, on_problem) for p in paths]
+    )

@@ -38,6 +38,8 @@ COMMANDS: list[Command] = [
     Command("agreement", "agreement", "The agreement: show, validate, load, build."),
     Command("sources", "sources", "The source registry: types, grades, coverage."),
     Command("ingest", "ingest", "Validate and store observations; bad records listed."),
+    Command("publish", "publish", "Send observation files to the NATS JetStream stream."),
+    Command("worker", "worker", "Store observations from the NATS JetStream stream."),
     Command("fuse", "fuse", "Fuse new observations into incidents."),
     Command("incidents", "incidents", "Incidents: list, show, verify, reject, dispute."),
     Command("check", "check", "Check incidents and declarations against the agreement."),

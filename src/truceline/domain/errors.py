@@ -13,6 +13,7 @@
     ├── RateLimited                (429, "rate_limited")    a token over its request rate
     ├── StoreError                 (503, "store")           database unreachable/failed
     │   └── WorkspaceError         (400, "workspace")       no workspace / wrong schema
+    ├── StreamError                (503, "stream")          NATS unreachable or refusing
     └── IntegrityError             (409, "integrity")       ledger or proof check failed
 
 Each class carries its HTTP status and a stable machine ``code``; ``message`` is
@@ -36,6 +37,7 @@ __all__ = [
     "RejectedBatch",
     "SignatureError",
     "StoreError",
+    "StreamError",
     "TooLarge",
     "TrucelineError",
     "Unauthorized",
@@ -143,6 +145,11 @@ class StoreError(TrucelineError):
 class WorkspaceError(StoreError):
     status = 400
     code = "workspace"
+
+
+class StreamError(TrucelineError):
+    status = 503
+    code = "stream"
 
 
 class IntegrityError(TrucelineError):

@@ -14,7 +14,7 @@ import codecs
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
 
@@ -27,7 +27,7 @@ from truceline.intake.csvfile import check_text_encoding
 from truceline.intake.native import NATIVE_COLUMNS, native_columns
 from truceline.intake.validate import normalise
 
-__all__ = ["MAX_DEPTH", "MAX_RECORD_BYTES", "read_geojson", "read_jsonl"]
+__all__ = ["MAX_DEPTH", "MAX_RECORD_BYTES", "read_geojson", "read_jsonl", "read_objects"]
 
 _NAMES = tuple(sorted(NATIVE_COLUMNS | {"id"}))
 _WS = re.compile(r"\s*")
@@ -102,7 +102,7 @@ def _column(values: list[Any]) -> pa.Array:
 class _Batcher:
     """Gathers flattened rows into normalised chunks."""
 
-    def __init__(self, path: Path, total: int) -> None:
+    def __init__(self, path: Path | str, total: int) -> None:
         self.path, self.total = path, total
         self.rows: list[Row] = []
         self.lines: list[int] = []
@@ -170,6 +170,15 @@ def _parse_line(line: bytes) -> Any:
         return json.loads(line)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def read_objects(objects: Sequence[Any], where: str) -> ParsedChunk:
+    """Normalise decoded JSON objects (observations or Features) as one chunk; the
+    line of each row or problem is the object's 1-based place in ``objects``."""
+    batcher = _Batcher(where, len(objects))
+    for n, obj in enumerate(objects, start=1):
+        batcher.add(n, obj)
+    return batcher.flush(len(objects))
 
 
 def read_jsonl(path: Path) -> Iterator[ParsedChunk]:

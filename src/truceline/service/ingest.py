@@ -53,6 +53,8 @@ __all__ = [
     "ProblemSink",
     "Progress",
     "ingest_files",
+    "store_parsed",
+    "uids_of",
 ]
 
 #: called after each chunk with (file, done, total, unit) where unit is "bytes" or "rows"
@@ -179,7 +181,7 @@ def _records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     return records
 
 
-def _uids(batch: pa.RecordBatch) -> list[str]:
+def uids_of(batch: pa.RecordBatch) -> list[str]:
     """Each row's idempotency key (:func:`observation_uid`), hashed from Arrow columns."""
     cid = batch.column("client_id")
     if cid.null_count == 0:
@@ -220,7 +222,7 @@ def _ledgered(record: dict[str, Any], signature: str | None) -> dict[str, Any]:
 def _store_rows(
     conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> None:
-    uids = _uids(batch)
+    uids = uids_of(batch)
     refused = _refused(conn, path, batch, lines, tally)
     first: dict[str, int] = {}
     for i, uid in enumerate(uids):
@@ -296,6 +298,23 @@ def _ingest_file(
     return FileReport(
         str(path),
         name,
+        tally.read,
+        tally.accepted,
+        tally.duplicates,
+        tally.rejected,
+        tally.problems,
+        tally.problem_count,
+    )
+
+
+def store_parsed(ws: Workspace, chunk: ParsedChunk, where: str) -> FileReport:
+    """Store one parsed chunk in one transaction (what a stream worker does per batch)."""
+    tally = _Tally()
+    with store_errors(f"storing {where}"), ws.engine.begin() as conn:
+        _store_chunk(conn, where, chunk, tally)
+    return FileReport(
+        where,
+        "stream",
         tally.read,
         tally.accepted,
         tally.duplicates,

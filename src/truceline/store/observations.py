@@ -7,6 +7,7 @@ over the columns a batch actually carries (the others stay NULL); on PostgreSQL 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -43,10 +44,16 @@ def existing_uids(conn: Connection, uids: Sequence[str]) -> set[str]:
         return {r[0] for r in rows}
     found: set[str] = set()
     ordered = sorted(uids)  # probes in key order walk the uid index page by page
-    for i in range(0, len(ordered), _SQLITE_SLICE):
-        part = tuple(ordered[i : i + _SQLITE_SLICE])
-        sql = f"SELECT uid FROM observations WHERE uid IN ({','.join('?' * len(part))})"
-        found.update(r[0] for r in conn.exec_driver_sql(sql, part))
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for i in range(0, len(ordered), _SQLITE_SLICE):
+            part = ordered[i : i + _SQLITE_SLICE]
+            sql = f"SELECT uid FROM observations WHERE uid IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in cur.execute(sql, part).fetchall())
+    except sqlite3.Error as exc:
+        raise StoreError(f"database error while looking up stored observations: {exc}") from exc
+    finally:
+        cur.close()
     return found
 
 

@@ -155,7 +155,9 @@ def fresh_db(spec: str, tmp: Path) -> tuple[str, Callable[[], None]]:
     return spec.rsplit("/", 1)[0] + f"/{name}", drop
 
 
-def run_db(spec: str, data: Path, agreement: Path, tmp: Path) -> dict[str, dict[str, Any]]:
+def run_db(
+    spec: str, data: Path, agreement: Path, tmp: Path, stages: list[str]
+) -> dict[str, dict[str, Any]]:
     from truceline.service.agreements import load_agreement
     from truceline.service.workspace import create_workspace
 
@@ -166,7 +168,7 @@ def run_db(spec: str, data: Path, agreement: Path, tmp: Path) -> dict[str, dict[
         ws = create_workspace(where / "ws", url)
         load_agreement(ws, agreement)
         ws.engine.dispose()
-        return {s: run_stage(s, where / "ws", url, data, where / "reports") for s in STAGES}
+        return {s: run_stage(s, where / "ws", url, data, where / "reports") for s in stages}
     finally:
         drop()
 
@@ -229,13 +231,15 @@ def cores(data: Path, agreement: Path) -> dict[str, float]:
 # -- the table ------------------------------------------------------------------------
 
 
-def table(n: int, results: dict[str, dict[str, dict[str, Any]]], core: dict[str, float]) -> str:
+def table(
+    n: int, results: dict[str, dict[str, dict[str, Any]]], core: dict[str, float], stages: list[str]
+) -> str:
     rows = ["| stage | db | wall s | records/s | peak RSS MB | core s | notes |"]
     rows.append("|---|---|---:|---:|---:|---:|---|")
-    for db, stages in results.items():
+    for db, per_db in results.items():
         total = 0.0
-        for s in STAGES:
-            r = stages[s]
+        for s in stages:
+            r = per_db[s]
             if "error" in r:
                 rows.append(f"| {s} | {db} | — | — | {r['peak_rss_mb']} | | {r['error']} |")
                 continue
@@ -258,6 +262,7 @@ def main() -> None:
     ap.add_argument("--db", action="append", help="sqlite, or a PostgreSQL server URL")
     ap.add_argument("--work", type=Path, default=Path("/tmp/truceline-bench"))
     ap.add_argument("--no-cores", action="store_true", help="skip the in-memory cores")
+    ap.add_argument("--stages", default=",".join(STAGES), help="a subset, in this order")
     ap.add_argument("--stage", help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -266,6 +271,7 @@ def main() -> None:
     if args.stage:
         print(json.dumps(_stage(args.stage, args.root, args.db[0], args.data, args.out)))
         return
+    stages = [s for s in STAGES if s in args.stages.split(",")]
     with tempfile.TemporaryDirectory(prefix="truceline-pipeline-") as tmp_name:
         tmp = Path(tmp_name)
         data = tmp / "observations.parquet"
@@ -276,9 +282,9 @@ def main() -> None:
         results = {}
         for spec in args.db or ["sqlite"]:
             label = "sqlite" if spec == "sqlite" else "postgresql"
-            results[label] = run_db(spec, data, agreement, tmp)
+            results[label] = run_db(spec, data, agreement, tmp, stages)
             print(json.dumps({label: results[label]}), flush=True)
-        print(table(n, results, core))
+        print(table(n, results, core, stages))
 
 
 if __name__ == "__main__":

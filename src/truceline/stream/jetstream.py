@@ -36,6 +36,7 @@ __all__ = ["PublishReport", "StreamNames", "WorkerReport", "publish_files", "run
 
 _WINDOW = 256  # publishes awaiting their acknowledgement at once
 _RETRY_DELAY_S = 1.0
+_ACK_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ async def _dead(js: Any, names: StreamNames, msg: Any, reason: str) -> None:
     token = msg.subject.rsplit(".", 1)[-1]
     headers = {"Truceline-Reason": reason[:1000], "Truceline-Subject": msg.subject}
     await js.publish(f"{names.dead_prefix}.{token}", msg.data, headers=headers)
-    await msg.ack_sync()
+    await msg.ack_sync(timeout=_ACK_TIMEOUT_S)
 
 
 async def _handle(
@@ -152,13 +153,16 @@ async def _handle(
                 await m.nak(delay=_RETRY_DELAY_S)
                 r.retried += 1
         return
-    for i, m in enumerate(msgs):
-        if i in out.refused:
-            await _dead(js, names, m, out.refused[i])
-            r.dead += 1
-        else:
-            await m.ack_sync()
-            r.acked += 1
+    dead = [_dead(js, names, m, out.refused[i]) for i, m in enumerate(msgs) if i in out.refused]
+    acks = [m.ack_sync(timeout=_ACK_TIMEOUT_S) for i, m in enumerate(msgs) if i not in out.refused]
+    # all at once; an acknowledgement lost on the way only means a redelivery, which the
+    # store drops as a duplicate
+    done = await asyncio.gather(*dead, *acks, return_exceptions=True)
+    for e in done:
+        if isinstance(e, BaseException) and not isinstance(e, nats.errors.Error | TimeoutError):
+            raise e
+    r.dead += sum(1 for e in done[: len(dead)] if not isinstance(e, BaseException))
+    r.acked += sum(1 for e in done[len(dead) :] if not isinstance(e, BaseException))
     r.stored += out.accepted
     r.duplicates += out.duplicates
 

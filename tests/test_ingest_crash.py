@@ -1,0 +1,65 @@
+"""A file ingest killed (SIGKILL) part-way, then run again: the same store as one clean run.
+
+Each chunk is one transaction with its ledger entries, so a kill leaves whole chunks
+stored and nothing half-stored; the re-run stores the rest once and the ledger
+verifies, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from truceline.service.ledger import verify_store
+from truceline.service.workspace import Workspace
+from truceline.store.schema import ledger_entries, observations
+
+N = 120_000  # three chunks of the CSV reader
+
+
+def _csv(path: Path) -> Path:
+    with path.open("w", encoding="utf-8") as f:
+        f.write("client_id,t,lon,lat,radius_m,kind,source_id,source_type\n")
+        for i in range(N):
+            f.write(f"k-{i},{1_740_787_200 + i},37.5,48.0,100,shot,cam-{i % 5},camera\n")
+    return path
+
+
+def _counts(ws: Workspace) -> tuple[int, int, int]:
+    o = observations.c
+    with ws.engine.connect() as conn:
+        rows = conn.execute(select(func.count(), func.count(func.distinct(o.uid)))).one()
+        leaves = conn.execute(
+            select(func.count()).where(ledger_entries.c.kind == "observation")
+        ).scalar_one()
+    return int(rows[0]), int(rows[1]), int(leaves)
+
+
+def _ingest(ws: Workspace, path: Path) -> list[str]:
+    cli = [sys.executable, "-c", "from truceline.cli import main; main()", "--db", ws.url]
+    return [*cli, "ingest", str(path)]
+
+
+@pytest.mark.parametrize("at", [1, N // 2])
+def test_ingest_killed_then_rerun_stores_each_record_once(
+    workspace: Workspace, tmp_path: Path, at: int
+) -> None:
+    path = _csv(tmp_path / "big.csv")
+    proc = subprocess.Popen(_ingest(workspace, path), stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while _counts(workspace)[0] < at and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # in the middle of the next chunk's transaction
+    proc.wait()
+    stored, distinct, leaves = _counts(workspace)
+    assert stored == distinct == leaves < N  # whole chunks or nothing: no row without its leaf
+    again = subprocess.run(_ingest(workspace, path), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert _counts(workspace) == (N, N, N)
+    assert verify_store(workspace).ok

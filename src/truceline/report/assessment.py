@@ -25,7 +25,7 @@ from truceline.report.render import template_env
 __all__ = ["BASIS", "AssessmentPaths", "assessment_doc", "write_assessment"]
 
 NOT_DETERMINED = "not determined"
-SEVERITIES = ("high", "medium", "low")
+SEVERITIES = ("high", "medium", "low", "unconfirmed")
 BASIS = N_(
     "Guarantees would be weighed on confirmed findings only: each names the term broken, the "
     "evidence (incidents fused from independently graded sources, declarations filed by the "

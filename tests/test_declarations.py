@@ -174,3 +174,22 @@ def test_a_signed_declaration_is_verified_and_kept(workspace: Workspace) -> None
     other = replace(_army("east", 1.0, 3), signature=signed.signature)
     with pytest.raises(InputError, match="no channel with a public key"):
         declare(workspace, other)
+
+
+def test_a_later_declaration_supersedes_did_not_declare(workspace: Workspace) -> None:
+    from truceline.service.findings import list_findings
+
+    store_agreement(workspace, agreement(RULES))
+    first = check(workspace, now=T0 + 45 * DAY)  # January is due and nobody declared
+    missing = sorted((f.anchor.split(":")[0], f.party) for f in first.new if f.rule_id == "duty")
+    assert missing == [("missing", "east"), ("missing", "west")]
+    declare(workspace, _army("west", 790000, 20), received_at=_received(20))  # late
+    second = check(workspace, now=T0 + 46 * DAY)
+    assert len(second.retired) == 1
+    rows = {
+        (f.rule_id, f.party, f.status, f.summary.split(" ")[1]) for f in list_findings(workspace)
+    }
+    assert ("duty", "west", "dismissed", "did") in rows  # superseded, kept in history
+    assert ("duty", "west", "open", "declared") in rows  # counted as late instead
+    assert ("duty", "east", "open", "did") in rows  # east still has not declared
+    assert check(workspace, now=T0 + 46 * DAY).retired == []  # nothing more to supersede

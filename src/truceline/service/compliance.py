@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -33,7 +34,7 @@ from truceline.compliance.zoneview import zone_view
 from truceline.domain.errors import InputError
 from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
-from truceline.service.findings import retire_stale, store_findings
+from truceline.service.findings import retire_stale, store_findings, supersede_answered
 from truceline.service.workspace import Workspace
 from truceline.store.compliance import (
     ObservationFacts,
@@ -174,6 +175,7 @@ def check(
         found = _ledger_of_incidents(conn, found)
         merged = store_findings(conn, found, now)
         result.retired = retire_stale(conn, spans, INCIDENT_RULE_KINDS, {f.key for f in found}, now)
+        result.retired += supersede_answered(conn, _answered(versions, decls), now)
         clock["store"] += time.perf_counter() - tick
     result.timings = clock
     by_key = {f.key: f for f in found}
@@ -181,3 +183,16 @@ def check(
     result.updated = [by_key[r["key"]] for _, r in merged.changed]
     result.unchanged = merged.unchanged
     return result
+
+
+def _answered(versions: Sequence[Agreement], decls: Sequence[Declaration]) -> set[str]:
+    """Keys of the "did not declare" findings that the declarations on record answer."""
+    from truceline.compliance.rules.base import finding_key
+    from truceline.compliance.rules.declared import answered_missing
+
+    return {
+        finding_key(str(a.id), str(r.id), anchor)
+        for a in versions
+        for r in a.rules_of("declaration_duty")
+        for anchor in answered_missing(r, decls)
+    }

@@ -34,6 +34,7 @@ __all__ = [
     "list_findings",
     "reopen",
     "retire_stale",
+    "supersede_answered",
     "set_status",
     "store_findings",
 ]
@@ -141,6 +142,25 @@ def retire_stale(
         store.insert_change(conn, {**row, "ledger_index": leaf})
         store.set_finding_status(conn, fid, FindingStatus.DISMISSED)
     return sorted(stale)
+
+
+def supersede_answered(conn: Connection, keys: set[str], at: int) -> list[int]:
+    """Dismiss the open "did not declare" findings with these keys, as superseded: the
+    declaration has been filed since (who and why recorded; lateness is its own finding)."""
+    rows = store.findings_by_key(conn, sorted(keys))
+    answered = sorted((r["id"], k) for k, r in rows.items() if r["status"] == FindingStatus.OPEN)
+    reason = (
+        "superseded: the declaration has been filed since (lateness, if any, is its own finding)"
+    )
+    for fid, key in answered:
+        record = {"finding_id": fid, "finding_key": key, "from_status": FindingStatus.OPEN,
+                  "to_status": FindingStatus.DISMISSED, "actor": "truceline check", "at": at,
+                  "reason": reason}  # fmt: skip
+        [leaf] = append(conn, "finding_status", [(str(fid), record)])
+        row = {k: v for k, v in record.items() if k != "finding_key"}
+        store.insert_change(conn, {**row, "ledger_index": leaf})
+        store.set_finding_status(conn, fid, FindingStatus.DISMISSED)
+    return [fid for fid, _ in answered]
 
 
 def list_findings(

@@ -42,6 +42,7 @@ __all__ = [
     "Incidents",
     "Notifications",
     "ZoneView",
+    "finding_key",
 ]
 
 BoolArray = npt.NDArray[np.bool_]
@@ -236,8 +237,7 @@ class Finding:
     @property
     def key(self) -> str:
         """Idempotency key: the rule and the anchor of its evidence (not the evidence's size)."""
-        doc = json.dumps([self.agreement_id, self.rule_id, self.anchor], separators=(",", ":"))
-        return hashlib.sha256(doc.encode()).hexdigest()
+        return finding_key(self.agreement_id, self.rule_id, self.anchor)
 
     def evidence(self) -> dict[str, list[int]]:
         return {
@@ -264,3 +264,9 @@ class Context:
     def horizon(self) -> int:
         """Up to when declarations are due: the check's end, not this version's end."""
         return self.t_to if self.now is None else self.now
+
+
+def finding_key(agreement_id: str, rule_id: str, anchor: str) -> str:
+    """The key of a finding of ``rule_id`` about ``anchor`` (see ``Finding.key``)."""
+    doc = json.dumps([agreement_id, rule_id, anchor], separators=(",", ":"))
+    return hashlib.sha256(doc.encode()).hexdigest()

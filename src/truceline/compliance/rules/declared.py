@@ -13,7 +13,15 @@ from truceline.compliance.rules.base import Context, Declaration, Finding
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
 
-__all__ = ["ceiling", "declaration_duty", "effective", "in_span", "own", "sharing"]
+__all__ = [
+    "answered_missing",
+    "ceiling",
+    "declaration_duty",
+    "effective",
+    "in_span",
+    "own",
+    "sharing",
+]
 
 
 def in_span(ctx: Context, decls: Iterable[Declaration]) -> list[Declaration]:
@@ -219,6 +227,29 @@ def _duty_findings(
     return out
 
 
+def _filed(
+    rule: Rule, declarations: Iterable[Declaration]
+) -> dict[tuple[str, int], list[Declaration]]:
+    """The declarations of the rule's subject and item, by (declarant, period start)."""
+    p = rule.params
+    subject, item = str(p.get("subject")), str(p.get("item"))
+    operator = p.get("declarant")
+    filed: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
+    for d in declarations:
+        by = d.declarant if operator else d.party if own(d) else None
+        if d.subject == subject and d.item == item and by is not None:
+            filed[(by, d.period_start)].append(d)
+    return filed
+
+
+def answered_missing(rule: Rule, declarations: Iterable[Declaration]) -> list[str]:
+    """The anchors of this duty's "did not declare" findings that a declaration on record
+    now answers: such a finding is superseded (its lateness, if any, is a finding of its own)."""
+    p = rule.params
+    subject, item = str(p.get("subject")), str(p.get("item"))
+    return [f"missing:{who}:{subject}:{item}:{ps}" for who, ps in _filed(rule, declarations)]
+
+
 def declaration_duty(rule: Rule, ctx: Context) -> list[Finding]:
     """Missing, late and inconsistent declarations of a subject and item, per declarant and month.
 
@@ -228,14 +259,9 @@ def declaration_duty(rule: Rule, ctx: Context) -> list[Finding]:
     (``party``/``parties``, default all) or, with ``declarant``, on that operator; an
     operator's lapses name no party."""
     p = rule.params
-    subject, item = str(p.get("subject")), str(p.get("item"))
     operator = p.get("declarant")
     who_list = [str(operator)] if operator else _parties(rule, ctx)
-    filed: dict[tuple[str, int], list[Declaration]] = defaultdict(list)
-    for d in ctx.declarations:
-        by = d.declarant if operator else d.party if own(d) else None
-        if d.subject == subject and d.item == item and by is not None:
-            filed[(by, d.period_start)].append(d)
+    filed = _filed(rule, ctx.declarations)
     start = max(ctx.t_from, int(ctx.agreement.valid_from))
     periods = [m for m in months_between(start, ctx.horizon) if start <= m[0] < ctx.t_to]
     out: list[Finding] = []

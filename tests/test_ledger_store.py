@@ -27,9 +27,9 @@ def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
     for b in batches:
         with ws.engine.begin() as conn:
             items = [(f"r{k + i}", {"n": k + i, "v": (k + i) * 0.25}) for i in range(b)]
-            idx = store.append(conn, "note", items)
+            idx = store.append(conn, "note", items, at=1_000_000 + k)
             assert idx == list(range(k, k + b))
-            datas += [entry_data("note", r, rec) for r, rec in items]
+            datas += [entry_data("note", r, rec, 1_000_000 + k) for r, rec in items]
             k += b
     return datas
 
@@ -37,10 +37,11 @@ def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
 def test_entry_data_is_the_canonical_envelope(workspace: Workspace) -> None:
     rec = {"kind": "artillery", "count": 2}
     with workspace.engine.begin() as conn:
-        [i] = store.append(conn, "observation", [("uid-1", rec)])
-        data = conn.execute(sa.select(ledger_entries.c.data)).scalar_one()
-    want = canonical_bytes({"kind": "observation", "ref": "uid-1", "record": rec})
-    assert i == 0 and bytes(data) == want
+        [i] = store.append(conn, "observation", [("uid-1", rec)], at=1_796_000_000)
+        data, at = conn.execute(sa.select(ledger_entries.c.data, ledger_entries.c.at)).one()
+    envelope = {"at": 1_796_000_000, "kind": "observation", "ref": "uid-1", "record": rec}
+    want = canonical_bytes(envelope)
+    assert i == 0 and bytes(data) == want and at == 1_796_000_000
     assert json.loads(want)["record"]["kind"] == "artillery"  # the record keeps its own kind
 
 

@@ -22,7 +22,13 @@ from typing import Protocol
 from truceline.domain.errors import InputError
 from truceline.ledger.audit import Issue
 from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf
-from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint, verify_note
+from truceline.ledger.note import (
+    Checkpoint,
+    Verifier,
+    parse_checkpoint,
+    verify_cosignature,
+    verify_note,
+)
 from truceline.ledger.storerows import Known, LedgeredRow, check_rows
 
 __all__ = ["HeadRow", "LedgeredRow", "StoreReport", "StoreView", "verify_store"]
@@ -46,7 +52,8 @@ class HeadRow:
 class StoreView(Protocol):
     """What the check reads from the store (``truceline.store.ledger.LedgerView``)."""
 
-    def entries(self) -> Iterable[tuple[int, str, str, bytes, bytes]]: ...
+    def entries(self) -> Iterable[tuple[int, str, str, bytes, bytes, int]]: ...
+    def cosignatures(self, head_id: int) -> list[tuple[str, str]]: ...
     def nodes(self) -> Iterable[tuple[int, int, bytes]]: ...
     def verifiers(self) -> dict[str, Verifier]: ...
     def heads(self) -> list[HeadRow]: ...
@@ -86,7 +93,7 @@ class _Ledger:
 
 def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
     led = _Ledger()
-    for idx, kind, ref, data, lh in view.entries():
+    for idx, kind, ref, data, lh, at in view.entries():
         if idx > led.size:
             gap = idx - led.size
             led.gaps.append((led.size, idx))
@@ -96,7 +103,7 @@ def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
             rep.issues.append(Issue("deleted", led.size, None, f"{what} missing"))
         led.size = idx + 1
         h = hash_leaf(data)
-        problem = _entry_problem(data, kind, ref, h, lh, led)
+        problem = _entry_problem(data, kind, ref, h, lh, at, led)
         if problem:
             led.named.add(idx)
             rep.issues.append(Issue("modified" if h != lh else "relabelled", idx, kind, problem))
@@ -107,7 +114,9 @@ def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
     return led
 
 
-def _entry_problem(data: bytes, kind: str, ref: str, h: bytes, lh: bytes, led: _Ledger) -> str:
+def _entry_problem(
+    data: bytes, kind: str, ref: str, h: bytes, lh: bytes, at: int, led: _Ledger
+) -> str:
     if h != lh:
         return "data does not match its leaf hash"
     try:
@@ -117,6 +126,8 @@ def _entry_problem(data: bytes, kind: str, ref: str, h: bytes, lh: bytes, led: _
             led.statuses.setdefault(ref, set()).add(str(rec["to_status"]))
         if env.get("kind") != kind or env.get("ref") != ref:
             return "kind/ref differ from the data"
+        if "at" in env and env["at"] != at:
+            return f"at is {at} in ledger_entries but {env['at']} in the leaf"
     except (ValueError, AttributeError):
         return "data is not a JSON ledger envelope"
     return ""
@@ -139,9 +150,20 @@ def _signed(view: StoreView, rep: StoreReport) -> list[tuple[HeadRow, Checkpoint
             diffs.append("size/root_hash columns differ from its signed text")
         if cp.time is not None and cp.time != row.issued_at:
             diffs.append(f"issued_at is {row.issued_at} but it was signed at {cp.time}")
+        diffs += _cosignature_problems(view, row)
         if diffs:
             rep.issues.append(Issue("head", None, None, f"{label}: " + "; ".join(diffs)))
         out.append((row, cp))
+    return out
+
+
+def _cosignature_problems(view: StoreView, row: HeadRow) -> list[str]:
+    out = []
+    for witness, line in view.cosignatures(row.id):
+        try:
+            verify_cosignature(row.checkpoint + line, Verifier.parse(witness))
+        except InputError as exc:
+            out.append(f"the cosignature of {witness.split('+')[0]} fails: {exc.message}")
     return out
 
 

@@ -1,15 +1,19 @@
 """Re-checking the record rows (observations, sources, findings, ...) against the ledger.
 
 Each row of a table with a ``ledger_index`` column must hold the record its entry
-holds (folded with the later entries that update it); a row with no entry, an
-entry no row refers to, and two rows holding each other's records are named. A
-row whose entry is already named missing or altered is an echo of that cause and
-is not named again.
+holds (folded with the later entries that update it), column by column: a
+column the record leaves out is null in the record (null is a value: null in
+the ledger and a value in the table is a change). The row's identity ``id`` and
+the columns in :data:`DERIVED` are checked another way (the entry's reference,
+its time of acceptance, a digest). A row with no entry, an entry no row refers
+to, and two rows holding each other's records are named. A row whose entry is
+already named missing or altered is an echo of that cause and is not named again.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +21,14 @@ from typing import Any, Protocol
 
 from truceline.ledger.audit import Issue
 
-__all__ = ["LedgeredRow", "RowSource", "check_rows"]
+__all__ = ["DERIVED", "LedgeredRow", "RowSource", "check_rows"]
+
+# columns kept beside a ledgered record, each checked against: the entry's ``ref``, its
+# time of acceptance ``at`` (inside the leaf), or the ``sha256`` column (in the record)
+DERIVED: dict[str, dict[str, str]] = {
+    "observations": {"uid": "ref", "received_at": "at"},
+    "agreements": {"content": "sha256", "loaded_at": "at"},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,29 +82,66 @@ def _same(row_value: Any, rec_value: Any) -> bool:
 
 
 def _diff(
-    columns: Mapping[str, Any], record: dict[str, Any], statuses: set[str] | None = None
+    columns: Mapping[str, Any],
+    record: dict[str, Any],
+    statuses: set[str] | None = None,
+    derived: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """Columns that differ from their ledgered ``record``; a ``status`` reached by a later
-    ledgered transition (a record with ``to_status`` for this row) is not a change."""
+    """Columns that differ from their ledgered ``record`` (absent there: null); a
+    ``status`` reached by a later ledgered transition (a record with ``to_status`` for
+    this row) is not a change."""
     out = []
     for name, v in columns.items():
-        if name in record:
-            if name == "status" and statuses and v in statuses:
-                continue
-            if not _same(v, record[name]):
-                want = record[name]
-                out.append(f"{name} is {v!r} in the table but {want!r} in the ledger")
+        if (name == "id" and name not in record) or (derived and name in derived):
+            continue
+        if name == "status" and statuses and v in statuses:
+            continue
+        want = record.get(name)
+        if not _same(v, want):
+            out.append(f"{name} is {v!r} in the table but {want!r} in the ledger")
     return out
 
 
-def _record(data: bytes | None) -> dict[str, Any]:
-    if data is None:
-        return {}
+def _derived_diff(table: str, row: LedgeredRow) -> list[str]:
+    """The :data:`DERIVED` columns of ``row`` that disagree with what they derive from."""
+    out = []
+    for name, source in DERIVED.get(table, {}).items():
+        v = row.columns.get(name)
+        if source == "ref" and v != row.ref:
+            out.append(f"{name} is {v!r} in the table but the entry's ref is {row.ref!r}")
+        elif source == "at":
+            at = _envelope(row.data).get("at")
+            if at is not None and v != at:
+                out.append(f"{name} is {v!r} in the table but the leaf was accepted at {at}")
+        elif source == "sha256":
+            text = v.encode("utf-8") if isinstance(v, str) else b""
+            if hashlib.sha256(text).hexdigest() != row.columns.get("sha256"):
+                out.append(f"{name} no longer has the sha256 the ledger names")
+    return out
+
+
+def _envelope(data: bytes | None) -> dict[str, Any]:
     try:
-        rec = json.loads(data).get("record", {})
-    except (ValueError, AttributeError):
+        env = json.loads(data) if data is not None else {}
+    except ValueError:
         return {}
+    return env if isinstance(env, dict) else {}
+
+
+def _record(data: bytes | None) -> dict[str, Any]:
+    rec = _envelope(data).get("record", {})
     return rec if isinstance(rec, dict) else {}
+
+
+def _closed(rows: list[LedgeredRow]) -> dict[tuple[Any, Any], Any]:
+    """``valid_to`` of agreement versions closed by a later version's ``closes`` list."""
+    out: dict[tuple[Any, Any], Any] = {}
+    for row in rows:
+        rec = _record(row.data)
+        for c in rec.get("closes") or []:
+            if isinstance(c, dict):
+                out[(rec.get("agreement_id"), c.get("version"))] = c.get("valid_to")
+    return out
 
 
 def _histories(view: RowSource, table: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
@@ -118,7 +166,7 @@ def _swaps(table: str, bad: list[tuple[LedgeredRow, int, str]]) -> list[Issue]:
     out = []
     for row, li, kind in bad:
         for other, lj, _ in bad:
-            if lj != li and not _diff(row.columns, _record(other.data)):
+            if lj != li and not _diff(row.columns, _record(other.data), None, DERIVED.get(table)):
                 why = f"{table} row {row.key} holds the record of entry {lj}: "
                 out.append(
                     Issue("reordered", li, kind, why + f"entries {li} and {lj} were swapped")
@@ -136,7 +184,12 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
     for t in view.tables():
         hist = _histories(view, t)
         bad: list[tuple[LedgeredRow, int, str]] = []
-        for row in view.rows(t):
+        rows = view.rows(t)
+        closed: dict[tuple[Any, Any], Any] = {}
+        if t == "agreements":  # a few rows: a later version closes an earlier one
+            rows = list(rows)
+            closed = _closed(rows)
+        for row in rows:
             count += 1
             li, name = row.ledger_index, f"{t} row {row.key}"
             if li is None:
@@ -153,7 +206,11 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             if _explained(known, li):
                 continue
             record = _expected(hist, str(row.ref), li, _record(row.data))
-            diffs = _diff(row.columns, record, known.statuses.get(str(row.key)))
+            close = (record.get("agreement_id"), record.get("version"))
+            if close in closed:
+                record = {**record, "valid_to": closed[close]}
+            diffs = _diff(row.columns, record, known.statuses.get(str(row.key)), DERIVED.get(t))
+            diffs += _derived_diff(t, row)
             if diffs:
                 bad.append((row, li, row.kind))
                 issues.append(Issue("modified", li, row.kind, f"{name}: " + "; ".join(diffs)))

@@ -91,7 +91,9 @@ def store_agreement(conn: Connection, agreement: Agreement, where: str = "") -> 
         "valid_to": agreement.valid_to,
         "closes": closes,
     }
-    (leaf,) = append(conn, "agreement", [(f"{agreement.id}@{agreement.version}", record)])
+    loaded_at = int(time.time())  # the time of acceptance, inside the leaf too
+    ref = f"{agreement.id}@{agreement.version}"
+    (leaf,) = append(conn, "agreement", [(ref, record)], at=loaded_at)
     store.insert_version(
         conn,
         {
@@ -101,7 +103,7 @@ def store_agreement(conn: Connection, agreement: Agreement, where: str = "") -> 
             "valid_to": agreement.valid_to,
             "sha256": sha,
             "content": data.decode("utf-8"),
-            "loaded_at": int(time.time()),
+            "loaded_at": loaded_at,
             "ledger_index": leaf,
         },
     )

@@ -244,11 +244,12 @@ def _store_rows(
         (uid, _ledgered(rec, sig))
         for uid, rec, sig in zip(new_uids, _records(sub), signatures, strict=True)
     ]
-    indices = log.append(conn, "observation", items)
+    received_at = int(time.time())  # the time of acceptance, inside each leaf too
+    indices = log.append(conn, "observation", items, at=received_at)
     del items
     columns = {k: sub.column(k) for k in _STORED}
     columns["uid"] = pa.array(new_uids, pa.string())
-    columns["received_at"] = pa.array(np.full(len(new), int(time.time()), np.int64))
+    columns["received_at"] = pa.array(np.full(len(new), received_at, np.int64))
     columns["ledger_index"] = pa.array(indices, pa.int64())
     store.insert_observations(conn, pa.table(columns))
 

@@ -230,7 +230,7 @@ def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
     """The root of size ``n`` if the log extends ``old``, else the reason it does not."""
     try:
         front = store.fetch_nodes(conn, frontier(old.size))
-        new = [(i, data, lh) for i, _, _, data, lh in store.entries(conn, n, old.size)]
+        new = [(i, data, lh) for i, _, _, data, lh, _ in store.entries(conn, n, old.size)]
         cand = extended_root(old.size, old.root, front, new)
         if cand.problem:
             return cand
@@ -331,7 +331,7 @@ def export_bundle(ws: Workspace, out: Path) -> TreeHead:
         header = {"format": BUNDLE_FORMAT, "key": vkeys.get(head.key_id), **head.to_json()}
         with out.open("w", encoding="utf-8") as f:
             f.write(json.dumps(header) + "\n")
-            for idx, kind, ref, data, lh in store.entries(conn, head.size):
+            for idx, kind, ref, data, lh, _ in store.entries(conn, head.size):
                 rec = {"idx": idx, "kind": kind, "ref": ref}
                 rec |= {"data": data.decode("utf-8"), "leaf_hash": lh.hex()}
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")

@@ -136,15 +136,22 @@ def _insert_many(conn: Connection, table: str, columns: Sequence[str], rows: lis
     conn.exec_driver_sql(sql, rows)
 
 
-def append(conn: Connection, kind: str, items: Sequence[tuple[str, dict[str, Any]]]) -> list[int]:
-    """Append ``(ref, record)`` items of one ``kind``; returns their leaf indices."""
+def append(
+    conn: Connection,
+    kind: str,
+    items: Sequence[tuple[str, dict[str, Any]]],
+    at: int | None = None,
+) -> list[int]:
+    """Append ``(ref, record)`` items of one ``kind``, accepted at ``at`` (Unix seconds;
+    default now: a caller that stores the time of acceptance passes the same value);
+    returns their leaf indices."""
     if not items:
         return []
     lock(conn)
     start = size(conn)
     _check_nodes_cover(conn, start)
-    now = int(time.time())
-    datas = [entry_data(kind, ref, record) for ref, record in items]
+    now = int(time.time()) if at is None else at
+    datas = [entry_data(kind, ref, record, now) for ref, record in items]
     hashes = [_sha256(b"\x00" + d).digest() for d in datas]
     rows = [
         (start + i, kind, ref, d, h, now)
@@ -164,16 +171,16 @@ def entry(conn: Connection, idx: int) -> tuple[str, str, bytes, bytes]:
 
 def entries(
     conn: Connection, end: int | None = None, start: int = 0
-) -> Iterator[tuple[int, str, str, bytes, bytes]]:
-    """``(idx, kind, ref, data, leaf_hash)`` of entries [start, end), streamed in order."""
+) -> Iterator[tuple[int, str, str, bytes, bytes, int]]:
+    """``(idx, kind, ref, data, leaf_hash, at)`` of entries [start, end), streamed in order."""
     e = ledger_entries.c
-    q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash).order_by(e.idx)
+    q = select(e.idx, e.kind, e.ref, e.data, e.leaf_hash, e.at).order_by(e.idx)
     if start:
         q = q.where(e.idx >= start)
     if end is not None:
         q = q.where(e.idx < end)
-    for idx, kind, ref, data, lh in conn.execute(q.execution_options(yield_per=20_000)):
-        yield int(idx), str(kind), str(ref), as_bytes(data), as_bytes(lh)
+    for idx, kind, ref, data, lh, at in conn.execute(q.execution_options(yield_per=20_000)):
+        yield int(idx), str(kind), str(ref), as_bytes(data), as_bytes(lh), int(at)
 
 
 def leaf_hashes(conn: Connection, start: int = 0, end: int | None = None) -> bytes:
@@ -372,8 +379,11 @@ class LedgerView:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def entries(self) -> Iterator[tuple[int, str, str, bytes, bytes]]:
+    def entries(self) -> Iterator[tuple[int, str, str, bytes, bytes, int]]:
         return entries(self.conn)
+
+    def cosignatures(self, head_id: int) -> list[tuple[str, str]]:
+        return cosignature_lines(self.conn, head_id)
 
     def nodes(self) -> Iterator[tuple[int, int, bytes]]:
         return nodes(self.conn)

@@ -100,12 +100,14 @@ def test_keys_cli_init_show_rotate(
     res = runner.invoke(app, ["keys", "init"])
     assert res.exit_code == 0, res.output
     assert (ws.root / "keys" / "ledger.key").is_file()
-    first = runner.invoke(app, ["keys", "show"]).output.strip()
+    shown = runner.invoke(app, ["keys", "show"]).output.splitlines()
+    first = shown[0]
     v = Verifier.parse(first)  # the C2SP verifier-key form
+    assert shown[1] == f"# fingerprint to pin: sha256:{v.key_id}"
     assert v.name == "truceline.local/log" and first in res.output.replace("\n", "")
     assert runner.invoke(app, ["keys", "init"]).exit_code == 1  # only once
     assert runner.invoke(app, ["keys", "rotate"]).exit_code == 0
-    second = runner.invoke(app, ["keys", "show"]).output.strip()
+    second = runner.invoke(app, ["keys", "show"]).output.splitlines()[0]
     assert second != first
     every = runner.invoke(app, ["keys", "show", "--all"]).output
     assert first in every and "retired" in every and second in every

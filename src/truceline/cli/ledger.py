@@ -75,7 +75,8 @@ def keys_rotate(ctx: typer.Context) -> None:
 def keys_show(
     ctx: typer.Context, all_keys: bool = typer.Option(False, "--all", help="retired keys too")
 ) -> None:
-    """Print the current verifier key (C2SP signed-note form), or every key with --all."""
+    """Print the current verifier key (C2SP signed-note form) and the fingerprint a party
+    pins, or every key with --all (a line starting with # is a comment)."""
     ws = workspace(ctx)
     with ws.engine.connect() as conn:
         keys = svc.list_keys(conn) if all_keys else [k for k in [svc.current_key(conn)] if k]
@@ -84,6 +85,7 @@ def keys_show(
     for k in keys:
         note = "" if k.retired_at is None else f"  # retired at {k.retired_at}"
         print(k.vkey + note)
+        print(f"# fingerprint to pin: sha256:{k.key_id}")
 
 
 @ledger_app.command("head")
@@ -198,7 +200,8 @@ def witness_check(
         proof_doc = witness_core.proof_from_bundle(bundle, old, new)
     elif old is not None:
         proof_doc = _proof_from_workspace(ctx, old, new)
-    res = witness_core.check_head(state, text, proof_doc)
+    chain = None if bundle is None else witness_core.rotation_chain(bundle, state, text)
+    res = witness_core.check_head(state, text, proof_doc, chain=chain)
     _emit(res.to_json(), out)
 
 

@@ -28,7 +28,8 @@ from typing import Any
 from truceline.domain.errors import InputError
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import MemoryTree, hash_leaf, root_from_leaves
-from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint, verify_note
+from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint
+from truceline.ledger.rotation import ROTATION, key_chain, verify_head
 
 _MAX_NAMED = 1000
 
@@ -222,12 +223,13 @@ def audit_bundle(
 ) -> AuditReport:
     """Check ``bundle`` against a published head signed by ``key`` (see the module doc);
     ``earlier_heads`` (smaller signed heads the auditor kept) narrow down a root mismatch."""
-    head = parse_checkpoint(verify_note(head_text, key))
+    chain = _chain(bundle, key)
+    head = parse_checkpoint(verify_head(head_text, chain)[0])
     first = bundle.entries[: head.size]
     root = root_from_leaves(b"".join(e.leaf_hash for e in first))
     rep = AuditReport(head.size, head.root.hex(), len(bundle.entries), root.hex())
     rep.issues.extend(_entry_issues(bundle.entries))
-    rep.issues.extend(_own_head_issues(bundle, head, key))
+    rep.issues.extend(_own_head_issues(bundle, head, chain))
     if len(bundle.entries) < head.size:
         rep.issues.append(
             Issue(
@@ -241,7 +243,7 @@ def audit_bundle(
         if previous is not None:
             rep.issues.extend(diff_entries(previous.entries, bundle.entries))
         if not any(i.index is not None for i in rep.issues):
-            heads = [parse_checkpoint(verify_note(t, key)) for t in earlier_heads]
+            heads = [parse_checkpoint(verify_head(t, chain)[0]) for t in earlier_heads]
             good = _last_matching(bundle, [*heads, head])
             where = (
                 f"a change among entries {good}..{head.size - 1}: the head of size {good} "
@@ -265,9 +267,24 @@ def _last_matching(bundle: Bundle, heads: Sequence[Checkpoint]) -> int:
     return good
 
 
-def _own_head_issues(bundle: Bundle, head: Checkpoint, key: Verifier) -> list[Issue]:
+def _chain(bundle: Bundle, key: Verifier) -> list[tuple[int, Verifier]]:
+    """The pinned ``key`` and the keys the bundle's ``key_rotation`` entries chain to it."""
+    rotations = []
+    for e in bundle.entries:
+        if e.kind == ROTATION:
+            try:
+                rec = json.loads(e.data).get("record", {})
+            except (ValueError, AttributeError) as exc:
+                raise InputError(f"entry {e.idx}: a key rotation that is not JSON") from exc
+            rotations.append((e.idx, rec))
+    return key_chain(key, rotations)
+
+
+def _own_head_issues(
+    bundle: Bundle, head: Checkpoint, chain: list[tuple[int, Verifier]]
+) -> list[Issue]:
     try:
-        own = parse_checkpoint(verify_note(str(bundle.header["checkpoint"]), key))
+        own = parse_checkpoint(verify_head(str(bundle.header["checkpoint"]), chain)[0])
     except InputError as exc:
         return [Issue("signature", None, None, f"the bundle's own head: {exc.message}")]
     if own.size == head.size and own.root != head.root:
@@ -312,5 +329,7 @@ def audit_files(
     texts = [read_head_text(p) for p in ([head] if isinstance(head, Path) else head)]
     if not texts:
         raise InputError("give the published head to check against (--head)")
-    texts.sort(key=lambda t: parse_checkpoint(verify_note(t, key)).size)
-    return audit_bundle(read_bundle(bundle), texts[-1], key, prev, texts[:-1])
+    now = read_bundle(bundle)
+    chain = _chain(now, key)
+    texts.sort(key=lambda t: parse_checkpoint(verify_head(t, chain)[0]).size)
+    return audit_bundle(now, texts[-1], key, prev, texts[:-1])

@@ -51,4 +51,6 @@ def read_verifier(text_or_path: str) -> Verifier:
             text_or_path = p.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise InputError(f"cannot read verifier key file {p}: {exc}") from exc
-    return Verifier.parse(text_or_path)
+    lines = [ln.split("#")[0].strip() for ln in text_or_path.splitlines()]
+    keys_ = [ln for ln in lines if ln]  # `keys show` output: the key, then # comments
+    return Verifier.parse(keys_[0] if keys_ else text_or_path)

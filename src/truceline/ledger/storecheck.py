@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from truceline.domain.errors import InputError
+from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger.audit import Issue
 from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf
 from truceline.ledger.note import (
@@ -29,6 +29,7 @@ from truceline.ledger.note import (
     verify_cosignature,
     verify_note,
 )
+from truceline.ledger.rotation import ROTATION, key_chain
 from truceline.ledger.storerows import Known, LedgeredRow, check_rows
 
 __all__ = ["HeadRow", "LedgeredRow", "StoreReport", "StoreView", "verify_store"]
@@ -86,6 +87,7 @@ class _Ledger:
     computed: bytearray = field(default_factory=bytearray)
     gaps: list[tuple[int, int]] = field(default_factory=list)  # [lo, hi) missing
     named: set[int] = field(default_factory=set)  # entries with a problem of their own
+    rotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     def missing_in(self, lo: int, hi: int) -> bool:
         return any(a < hi and lo < b for a, b in self.gaps)
@@ -103,7 +105,7 @@ def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
             rep.issues.append(Issue("deleted", led.size, None, f"{what} missing"))
         led.size = idx + 1
         h = hash_leaf(data)
-        problem = _entry_problem(data, kind, ref, h, lh, at, led)
+        problem = _entry_problem(idx, data, kind, ref, h, lh, at, led)
         if problem:
             led.named.add(idx)
             rep.issues.append(Issue("modified" if h != lh else "relabelled", idx, kind, problem))
@@ -114,8 +116,8 @@ def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
     return led
 
 
-def _entry_problem(
-    data: bytes, kind: str, ref: str, h: bytes, lh: bytes, at: int, led: _Ledger
+def _entry_problem(  # noqa: PLR0913
+    idx: int, data: bytes, kind: str, ref: str, h: bytes, lh: bytes, at: int, led: _Ledger
 ) -> str:
     if h != lh:
         return "data does not match its leaf hash"
@@ -124,6 +126,8 @@ def _entry_problem(
         rec = env.get("record")
         if isinstance(rec, dict) and "to_status" in rec:
             led.statuses.setdefault(ref, set()).add(str(rec["to_status"]))
+        if kind == ROTATION and isinstance(rec, dict):
+            led.rotations.append((idx, rec))
         if env.get("kind") != kind or env.get("ref") != ref:
             return "kind/ref differ from the data"
         if "at" in env and env["at"] != at:
@@ -133,13 +137,35 @@ def _entry_problem(
     return ""
 
 
-def _signed(view: StoreView, rep: StoreReport) -> list[tuple[HeadRow, Checkpoint]]:
+def _chain(
+    keys: dict[str, Verifier], heads: list[HeadRow], led: _Ledger, rep: StoreReport
+) -> dict[str, int]:
+    """The size from which each key may sign: the key of the first head from 0, a later
+    one from the ``key_rotation`` entry, signed by the key before it, that introduces it."""
+    if not heads or heads[0].key_id not in keys:
+        return {k: 0 for k in keys}
+    first = keys[heads[0].key_id]
+    try:
+        chain = key_chain(first, led.rotations)
+    except (InputError, IntegrityError) as exc:
+        rep.issues.append(Issue("key", None, None, f"key rotations: {exc.message}"))
+        return {k: 0 for k in keys}
+    return {v.key_id: since for since, v in chain}
+
+
+def _signed(view: StoreView, led: _Ledger, rep: StoreReport) -> list[tuple[HeadRow, Checkpoint]]:
     """Every head whose signature holds, with its signed checkpoint."""
     keys = view.verifiers()
+    heads = sorted(view.heads(), key=lambda h: (h.size, h.id))
+    since = _chain(keys, heads, led, rep)
     out = []
-    for row in view.heads():
+    for row in heads:
         rep.heads += 1
         label = f"tree head #{row.id} (size {row.size})"
+        if row.key_id not in since or row.size < since[row.key_id]:
+            why = "by a key no key_rotation entry signed by the previous key introduces"
+            rep.issues.append(Issue("key", None, None, f"{label}: signed {why}"))
+            continue
         try:
             cp = parse_checkpoint(verify_note(row.checkpoint, keys[row.key_id]))
         except (InputError, KeyError) as exc:
@@ -305,7 +331,7 @@ def verify_store(view: StoreView) -> StoreReport:
     """Every check above, on what ``view`` reads (one read-only transaction)."""
     rep = StoreReport()
     led = _scan_entries(view, rep)
-    signed = _signed(view, rep)
+    signed = _signed(view, led, rep)
     top = max((cp.size for _, cp in signed), default=0)
     tail = _check_nodes(view, led, rep, top)
     if _check_heads(signed, led, rep, cut=tail == led.size):

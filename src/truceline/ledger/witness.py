@@ -9,7 +9,10 @@ A new head is cosigned (C2SP tlog-cosignature/v1) only if it carries the
 mission's valid signature and either extends the last head by a verified RFC
 9162 consistency proof or equals it. Two different roots for one size, or a
 newer head that is not an extension, is a split view: refused with both heads
-as evidence.
+as evidence. A head signed by another key than the mission's key in ``witness.json``
+is cosigned only with a bundle whose ``key_rotation`` entries chain that key to the
+new one inside the log the head signs (:func:`rotation_chain`); the witness then
+follows the new key.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from truceline.domain.errors import Conflict, InputError, IntegrityError, WorkspaceError
 from truceline.ledger import keys
 from truceline.ledger.audit import read_bundle
-from truceline.ledger.merkle import MemoryTree, verify_consistency
+from truceline.ledger.merkle import MemoryTree, root_from_leaves, verify_consistency
 from truceline.ledger.note import (
     COSIGNATURE,
     Checkpoint,
@@ -32,8 +35,8 @@ from truceline.ledger.note import (
     cosign,
     parse_checkpoint,
     parse_note,
-    verify_note,
 )
+from truceline.ledger.rotation import ROTATION, key_chain, verify_head
 
 __all__ = [
     "WitnessResult",
@@ -43,6 +46,7 @@ __all__ = [
     "parse_proof",
     "presented_size",
     "proof_from_bundle",
+    "rotation_chain",
 ]
 
 
@@ -124,12 +128,16 @@ def check_head(
     head_text: str,
     proof: tuple[int, int, list[bytes]] | None = None,
     now: int | None = None,
+    chain: list[tuple[int, Verifier]] | None = None,
 ) -> WitnessResult:
-    """Verify ``head_text`` against the last head seen, then cosign it and remember it."""
+    """Verify ``head_text`` against the last head seen, then cosign it and remember it;
+    ``chain`` (from :func:`rotation_chain`) lets a rotated key sign it."""
     conf = _config(state)
-    log_v = Verifier.parse(conf["log_key"])
+    pinned = Verifier.parse(conf["log_key"])
     signer = keys.read_signer(Path(conf["key_file"]))
-    body = verify_note(head_text, log_v)
+    if chain is not None and chain[0][1].vkey != pinned.vkey:
+        raise InputError("the key chain does not start at this witness's mission key")
+    body, log_v = verify_head(head_text, chain or [(0, pinned)])
     cp = parse_checkpoint(body)
     if cp.origin != log_v.name:
         raise IntegrityError(f"checkpoint origin {cp.origin!r} is not the log {log_v.name!r}")
@@ -144,6 +152,10 @@ def check_head(
     mission = [s for s in sigs if s.name == log_v.name and s.key_hash == log_v.key_hash]
     note_text = body + "\n" + "".join(s.line for s in mission)
     latest.write_text(note_text, encoding="utf-8")
+    if log_v.vkey != pinned.vkey:  # a rotation proven by the chain: follow the new key
+        conf["log_key"] = log_v.vkey
+        text = json.dumps(conf, indent=2) + "\n"
+        (state / "witness.json").write_text(text, encoding="utf-8")
     with (state / "history.jsonl").open("a", encoding="utf-8") as f:
         f.write(json.dumps({"seen_at": t, "size": cp.size, "checkpoint": note_text}) + "\n")
     return WitnessResult(
@@ -190,6 +202,29 @@ def _check_against(
             f"{prev.size} (the consistency proof fails)"
         )
         raise _split_view(state, why, old_text, new_text)
+
+
+def rotation_chain(path: Path, state: Path, head_text: str) -> list[tuple[int, Verifier]]:
+    """The keys chained to the witness's mission key by the ``key_rotation`` entries of a
+    bundle, which must hold exactly the log the head (not yet verified) claims."""
+    pinned = Verifier.parse(_config(state)["log_key"])
+    cp = parse_checkpoint(parse_note(head_text)[0])
+    _, sigs = parse_note(head_text)
+    if any(s.name == pinned.name and s.key_hash == pinned.key_hash for s in sigs):
+        return [(0, pinned)]  # no rotation to follow: the bundle serves the proof only
+    entries = read_bundle(path).entries[: cp.size]
+    if len(entries) < cp.size or root_from_leaves(b"".join(e.leaf_hash for e in entries)) != (
+        cp.root
+    ):
+        raise InputError(f"bundle {path} does not hold the log of the head of size {cp.size}")
+    rotations = []
+    for e in entries:
+        if e.kind == ROTATION:
+            try:
+                rotations.append((e.idx, json.loads(e.data)["record"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"{path}: entry {e.idx} is not a key rotation") from exc
+    return key_chain(pinned, rotations)
 
 
 def last_seen(state: Path) -> Checkpoint | None:

@@ -31,6 +31,7 @@ from truceline.ledger.note import (
     verify_cosignature,
     verify_note,
 )
+from truceline.ledger.rotation import ROTATION, rotation_record
 from truceline.ledger.storecheck import StoreReport
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
@@ -125,14 +126,25 @@ def init_key(ws: Workspace) -> KeyInfo:
 
 
 def rotate_key(ws: Workspace) -> KeyInfo:
-    """Retire the current key and sign from now on with a new one (old heads stay valid)."""
+    """Retire the current key and sign from now on with a new one (old heads stay valid).
+
+    The rotation is a ``key_rotation`` ledger entry signed by the old key naming the new
+    one (``ledger.rotation``), so a party that pinned the old key can follow it."""
     path = key_path(ws)
     now = int(time.time())
     with store_errors("rotating the signing key"), ws.engine.begin() as conn:
         old = current_key(conn)
-        if old is not None:
-            store.retire_key(conn, old.key_id, now)
         signer = Signer.generate(ws.settings.log_origin)
+        if old is not None:
+            old_signer = keys.read_signer(path)
+            if old_signer.verifier.key_id != old.key_id:
+                raise WorkspaceError(
+                    f"the key file {path} is not the mission's current key {old.vkey}: "
+                    "a rotation must be signed by the key it rotates from"
+                )
+            store.retire_key(conn, old.key_id, now)
+            record = rotation_record(old_signer, signer.verifier, now)
+            store.append(conn, ROTATION, [(signer.verifier.key_id, record)], at=now)
         info = _register(conn, signer, now)
         keys.write_signer(path, signer, overwrite=True)
     return info

@@ -321,5 +321,10 @@ def update_sides(
             )
             sides = [json.dumps(d, sort_keys=True) for d in sp.as_dicts()]
             store.set_sides(conn, [(r.id, sd) for r, sd in zip(part, sides, strict=True)])
+            items = [
+                (str(r.id), {"incident_id": r.id, "side": d})
+                for r, d in zip(part, sp.as_dicts(), strict=True)
+            ]
+            log.append(conn, "incident_side", items)  # side probabilities are disputed facts
             done += len(part)
         return done

@@ -87,6 +87,11 @@ def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> i
         if old is None or (old[0], None if old[1] is None else round(old[1], 6), old[2]) != new:
             upd.append((iid, new[0], new[1], new[2]))
     store.set_actors(conn, upd)
+    fields = ("actor", "actor_confidence", "actor_basis")
+    items = [
+        (str(u[0]), {"incident_id": u[0], **dict(zip(fields, u[1:], strict=True))}) for u in upd
+    ]
+    log.append(conn, "incident_attribution", items)  # who is named is a disputed fact
     return len(upd)
 
 

@@ -182,7 +182,7 @@ def test_deleted_tree_node_is_not_called_an_append(
 def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     kept, head_file, key = _world(ws, tmp_path)
-    n = len(read_bundle(kept).entries)
+    n = read_bundle(kept).size
     _sql(ws, "DELETE FROM ledger_entries WHERE idx >= :i", i=n - 3)
     assert _has(svc.verify_store(ws).issues, "truncated", n - 3)
     with pytest.raises(IntegrityError, match="entries were removed"):

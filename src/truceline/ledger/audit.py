@@ -19,6 +19,8 @@ What can be named from what:
 from __future__ import annotations
 
 import json
+import sys
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from typing import Any
 
 from truceline.domain.errors import InputError
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.merkle import MemoryTree, hash_leaf, root_from_leaves
+from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf, root_from_leaves
 from truceline.ledger.note import Checkpoint, Verifier, parse_checkpoint
 from truceline.ledger.rotation import ROTATION, key_chain, verify_head
 
@@ -36,7 +38,6 @@ _MAX_NAMED = 1000
 __all__ = [
     "AuditReport",
     "Bundle",
-    "Entry",
     "Issue",
     "audit_bundle",
     "audit_files",
@@ -46,20 +47,26 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    idx: int
-    kind: str
-    ref: str
-    data: bytes
-    stated_hash: bytes
-    leaf_hash: bytes  # recomputed from data
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Bundle:
+    """A bundle read in one streamed pass: its header, each entry's label and kind, and
+    the leaf hashes recomputed from the data (32 bytes an entry; the data is not kept).
+    Problems an entry shows on its own (``issues``) and ``key_rotation`` records are
+    collected while reading."""
+
     header: dict[str, Any]
-    entries: list[Entry]
+    idx: array[int] = field(default_factory=lambda: array("q"))
+    kinds: list[str] = field(default_factory=list)
+    leaves: bytearray = field(default_factory=bytearray)
+    issues: list[Issue] = field(default_factory=list)
+    rotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.idx)
+
+    def leaf(self, i: int) -> bytes:
+        return bytes(self.leaves[i * HASH_SIZE : (i + 1) * HASH_SIZE])
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,74 +99,73 @@ class AuditReport:
 
 
 def read_bundle(path: Path) -> Bundle:
-    """Parse a bundle file; a malformed line is an InputError naming the line."""
-    entries: list[Entry] = []
+    """Read a bundle file in one pass; a malformed line is an InputError naming the line."""
     try:
         with path.open(encoding="utf-8") as f:
             header = json.loads(f.readline())
+            if not isinstance(header, dict) or "checkpoint" not in header:
+                raise InputError(f"{path}: line 1 is not a bundle header (no checkpoint)")
+            bundle = Bundle(header)
             for n, line in enumerate(f, start=2):
                 try:
                     d = json.loads(line)
-                    data = d["data"].encode("utf-8")
-                    e = Entry(
-                        int(d["idx"]),
-                        str(d["kind"]),
-                        str(d["ref"]),
-                        data,
-                        bytes.fromhex(d["leaf_hash"]),
-                        hash_leaf(data),
-                    )
+                    _add(bundle, int(d["idx"]), str(d["kind"]), str(d["ref"]), d["data"], d)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
                     raise InputError(f"{path}, line {n}: not a ledger entry: {exc}") from exc
-                entries.append(e)
     except OSError as exc:
         raise InputError(f"cannot read bundle {path}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: header is not JSON: {exc}") from exc
-    if not isinstance(header, dict) or "checkpoint" not in header:
-        raise InputError(f"{path}: line 1 is not a bundle header (no checkpoint)")
-    return Bundle(header, entries)
+    bundle.issues.extend(_label_issues(bundle.idx, bundle.kinds))
+    return bundle
 
 
-def _entry_issues(entries: Sequence[Entry]) -> list[Issue]:
-    out: list[Issue] = []
-    for e in entries:
-        if e.leaf_hash != e.stated_hash:
-            out.append(Issue("modified", e.idx, e.kind, "data does not match its leaf hash"))
-        try:
-            env = json.loads(e.data)
-            if canonical_bytes(env) != e.data:
-                out.append(Issue("modified", e.idx, e.kind, "data is not in canonical form"))
-            if env.get("kind") != e.kind or env.get("ref") != e.ref:
-                out.append(Issue("relabelled", e.idx, e.kind, "kind/ref differ from the data"))
-        except (ValueError, AttributeError, InputError):
-            out.append(Issue("modified", e.idx, e.kind, "data is not a JSON ledger envelope"))
-    return out + _label_issues(entries)
+def _add(b: Bundle, idx: int, kind: str, ref: str, text: str, d: dict[str, Any]) -> None:
+    data = text.encode("utf-8")
+    h = hash_leaf(data)
+    if h != bytes.fromhex(d["leaf_hash"]):
+        b.issues.append(Issue("modified", idx, kind, "data does not match its leaf hash"))
+    try:
+        env = json.loads(data)
+        if canonical_bytes(env) != data:
+            b.issues.append(Issue("modified", idx, kind, "data is not in canonical form"))
+        if env.get("kind") != kind or env.get("ref") != ref:
+            b.issues.append(Issue("relabelled", idx, kind, "kind/ref differ from the data"))
+        if kind == ROTATION and isinstance(env.get("record"), dict):
+            b.rotations.append((idx, env["record"]))
+    except (ValueError, AttributeError, InputError):
+        b.issues.append(Issue("modified", idx, kind, "data is not a JSON ledger envelope"))
+    b.idx.append(idx)
+    b.kinds.append(sys.intern(kind))
+    b.leaves += h
 
 
-def _label_issues(entries: Sequence[Entry]) -> list[Issue]:
+def _label_issues(idx: Sequence[int], kinds: Sequence[str]) -> list[Issue]:
     """Gaps, repeats and disorder in the entries' ``idx`` labels."""
     out: list[Issue] = []
-    labels = {e.idx for e in entries}
+    labels: set[int] | None = None  # built only when labels are out of sequence
     seen: set[int] = set()
     top = -1
-    for pos, e in enumerate(entries):
-        if e.idx == top + 1:
+    for pos, (i, kind) in enumerate(zip(idx, kinds, strict=True)):
+        if i == top + 1 and labels is None:
+            top = i
+            continue
+        if labels is None:
+            labels, seen = set(idx), set(idx[:pos])
+        if i == top + 1:
             pass
-        elif e.idx > top + 1:
-            gone = [i for i in range(top + 1, e.idx) if i not in labels]
-            for i in gone[:_MAX_NAMED]:
-                out.append(Issue("deleted", i, None, "missing from the bundle"))
-            if len(gone) < e.idx - top - 1:
-                out.append(Issue("reordered", e.idx, e.kind, f"found early, at position {pos}"))
-        elif e.idx in seen:
-            out.append(
-                Issue("inserted", e.idx, e.kind, f"a second entry {e.idx} at position {pos}")
-            )
+        elif i > top + 1:
+            gone = [j for j in range(top + 1, i) if j not in labels]
+            for j in gone[:_MAX_NAMED]:
+                out.append(Issue("deleted", j, None, "missing from the bundle"))
+            if len(gone) < i - top - 1:
+                out.append(Issue("reordered", i, kind, f"found early, at position {pos}"))
+        elif i in seen:
+            out.append(Issue("inserted", i, kind, f"a second entry {i} at position {pos}"))
         else:
-            out.append(Issue("reordered", e.idx, e.kind, f"found late, at position {pos}"))
-        seen.add(e.idx)
-        top = max(top, e.idx)
+            out.append(Issue("reordered", i, kind, f"found late, at position {pos}"))
+        seen.add(i)
+        top = max(top, i)
     return out
 
 
@@ -185,32 +191,32 @@ def _lis_members(seq: Sequence[int]) -> set[int]:
     return out
 
 
-def diff_entries(old: Sequence[Entry], new: Sequence[Entry]) -> list[Issue]:
+def diff_entries(old: Bundle, new: Bundle) -> list[Issue]:
     """Name each entry of ``old`` (a trusted earlier bundle) modified, deleted, moved or
     inserted in ``new``; entries appended after all of ``old`` are not issues."""
-    old_pos = {e.leaf_hash: i for i, e in enumerate(old)}
-    new_pos = {e.leaf_hash: j for j, e in enumerate(new)}
+    old_pos = {old.leaf(i): i for i in range(old.size)}
+    new_pos = {new.leaf(j): j for j in range(new.size)}
     issues: list[Issue] = []
     modified: set[int] = set()
-    for i, e in enumerate(old):
-        if e.leaf_hash in new_pos:
+    for i in range(old.size):
+        if old.leaf(i) in new_pos:
             continue
-        if i < len(new) and new[i].leaf_hash not in old_pos:
+        if i < new.size and new.leaf(i) not in old_pos:
             modified.add(i)
-            issues.append(Issue("modified", i, e.kind, f"now {new[i].kind} with other data"))
+            issues.append(Issue("modified", i, old.kinds[i], f"now {new.kinds[i]} with other data"))
         else:
-            issues.append(Issue("deleted", i, e.kind, "no longer in the log"))
-    matched = [(j, old_pos[x.leaf_hash]) for j, x in enumerate(new) if x.leaf_hash in old_pos]
+            issues.append(Issue("deleted", i, old.kinds[i], "no longer in the log"))
+    matched = [(j, old_pos[new.leaf(j)]) for j in range(new.size) if new.leaf(j) in old_pos]
     last_old = max((j for j, _ in matched), default=-1)
-    for j, x in enumerate(new):
-        if x.leaf_hash not in old_pos and j not in modified and j < last_old:
-            issues.append(Issue("inserted", j, x.kind, "not in the earlier bundle"))
+    for j in range(new.size):
+        if new.leaf(j) not in old_pos and j not in modified and j < last_old:
+            issues.append(Issue("inserted", j, new.kinds[j], "not in the earlier bundle"))
     keep = _lis_members([i for _, i in matched])
     moved = {j for k, (j, _) in enumerate(matched) if k not in keep}
     moved |= {j for j, i in matched if i != j and i in moved}  # the other side of a swap
     for j, i in matched:
         if j in moved:
-            issues.append(Issue("reordered", i, old[i].kind, f"moved to position {j}"))
+            issues.append(Issue("reordered", i, old.kinds[i], f"moved to position {j}"))
     return issues
 
 
@@ -225,23 +231,22 @@ def audit_bundle(
     ``earlier_heads`` (smaller signed heads the auditor kept) narrow down a root mismatch."""
     chain = _chain(bundle, key)
     head = parse_checkpoint(verify_head(head_text, chain)[0])
-    first = bundle.entries[: head.size]
-    root = root_from_leaves(b"".join(e.leaf_hash for e in first))
-    rep = AuditReport(head.size, head.root.hex(), len(bundle.entries), root.hex())
-    rep.issues.extend(_entry_issues(bundle.entries))
+    root = root_from_leaves(bytes(bundle.leaves[: head.size * HASH_SIZE]))
+    rep = AuditReport(head.size, head.root.hex(), bundle.size, root.hex())
+    rep.issues.extend(bundle.issues)
     rep.issues.extend(_own_head_issues(bundle, head, chain))
-    if len(bundle.entries) < head.size:
+    if bundle.size < head.size:
         rep.issues.append(
             Issue(
                 "truncated",
-                len(bundle.entries),
+                bundle.size,
                 None,
-                f"bundle has {len(bundle.entries)} entries, the head signs {head.size}",
+                f"bundle has {bundle.size} entries, the head signs {head.size}",
             )
         )
     if root != head.root:
         if previous is not None:
-            rep.issues.extend(diff_entries(previous.entries, bundle.entries))
+            rep.issues.extend(diff_entries(previous, bundle))
         if not any(i.index is not None for i in rep.issues):
             heads = [parse_checkpoint(verify_head(t, chain)[0]) for t in earlier_heads]
             good = _last_matching(bundle, [*heads, head])
@@ -258,7 +263,7 @@ def audit_bundle(
 
 def _last_matching(bundle: Bundle, heads: Sequence[Checkpoint]) -> int:
     """The largest size among ``heads`` whose root the bundle's entries still give."""
-    tree = MemoryTree(b"".join(e.leaf_hash for e in bundle.entries))
+    tree = MemoryTree(bytes(bundle.leaves))
     good = 0
     for h in sorted(heads, key=lambda h: h.size):
         if h.size > tree.size or tree.root(h.size) != h.root:
@@ -269,15 +274,7 @@ def _last_matching(bundle: Bundle, heads: Sequence[Checkpoint]) -> int:
 
 def _chain(bundle: Bundle, key: Verifier) -> list[tuple[int, Verifier]]:
     """The pinned ``key`` and the keys the bundle's ``key_rotation`` entries chain to it."""
-    rotations = []
-    for e in bundle.entries:
-        if e.kind == ROTATION:
-            try:
-                rec = json.loads(e.data).get("record", {})
-            except (ValueError, AttributeError) as exc:
-                raise InputError(f"entry {e.idx}: a key rotation that is not JSON") from exc
-            rotations.append((e.idx, rec))
-    return key_chain(key, rotations)
+    return key_chain(key, bundle.rotations)
 
 
 def _own_head_issues(

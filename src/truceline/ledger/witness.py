@@ -36,7 +36,7 @@ from truceline.ledger.note import (
     parse_checkpoint,
     parse_note,
 )
-from truceline.ledger.rotation import ROTATION, key_chain, verify_head
+from truceline.ledger.rotation import key_chain, verify_head
 
 __all__ = [
     "WitnessResult",
@@ -212,19 +212,10 @@ def rotation_chain(path: Path, state: Path, head_text: str) -> list[tuple[int, V
     _, sigs = parse_note(head_text)
     if any(s.name == pinned.name and s.key_hash == pinned.key_hash for s in sigs):
         return [(0, pinned)]  # no rotation to follow: the bundle serves the proof only
-    entries = read_bundle(path).entries[: cp.size]
-    if len(entries) < cp.size or root_from_leaves(b"".join(e.leaf_hash for e in entries)) != (
-        cp.root
-    ):
+    b = read_bundle(path)
+    if b.size < cp.size or root_from_leaves(bytes(b.leaves[: cp.size * 32])) != cp.root:
         raise InputError(f"bundle {path} does not hold the log of the head of size {cp.size}")
-    rotations = []
-    for e in entries:
-        if e.kind == ROTATION:
-            try:
-                rotations.append((e.idx, json.loads(e.data)["record"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}: entry {e.idx} is not a key rotation") from exc
-    return key_chain(pinned, rotations)
+    return key_chain(pinned, [(i, rec) for i, rec in b.rotations if i < cp.size])
 
 
 def last_seen(state: Path) -> Checkpoint | None:
@@ -242,8 +233,8 @@ def presented_size(head_text: str) -> int:
 
 def proof_from_bundle(path: Path, old: int, new: int) -> tuple[int, int, list[bytes]]:
     """A consistency proof computed by the witness itself from an exported bundle's data."""
-    entries = read_bundle(path).entries
-    if len(entries) < new:
-        raise InputError(f"bundle {path} has {len(entries)} entries, fewer than {new}")
-    tree = MemoryTree(b"".join(e.leaf_hash for e in entries[:new]))
+    b = read_bundle(path)
+    if b.size < new:
+        raise InputError(f"bundle {path} has {b.size} entries, fewer than {new}")
+    tree = MemoryTree(bytes(b.leaves[: new * 32]))
     return old, new, tree.consistency_proof(old, new)

@@ -13,16 +13,23 @@ Stages (each timed on its own; records are built beforehand, outside the timings
   PostgreSQL with ``--pg``) in batches of 10,000: canonical form, leaf hashes,
   entry rows and tree-node rows, one transaction per batch;
 * ``root``: the root from the store on a fresh connection (cold start: O(log n)
-  node rows), and inclusion / consistency proofs at N from the store.
+  node rows), and inclusion / consistency proofs at N from the store;
+* ``verify``: ``truceline ledger verify`` (``audit_files``) of a bundle of the N
+  entries against a signed head, in a fresh process: wall time and peak RSS.
+
+``--verify-only`` skips the store stages.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -34,15 +41,18 @@ import rfc8785
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import (
     MemoryTree,
+    hash_leaf,
     hash_leaves,
     root_from_leaves,
     verify_consistency,
     verify_inclusion,
 )
+from truceline.ledger.note import Signer, add_signatures, format_checkpoint, sign_note
 from truceline.service.workspace import create_workspace
 from truceline.store import ledger as store
 
 BATCH = 10_000
+AT = 1_796_000_000  # the time of acceptance every entry carries
 
 
 def _records(n: int) -> list[tuple[str, dict[str, Any]]]:
@@ -80,7 +90,7 @@ def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[floa
     def run() -> None:
         for s in range(0, len(items), BATCH):
             with ws.engine.begin() as conn:
-                store.append(conn, "observation", items[s : s + BATCH])
+                store.append(conn, "observation", items[s : s + BATCH], at=AT)
 
     secs, _ = _time(run)
     ws.engine.dispose()
@@ -112,15 +122,47 @@ def _store_proofs(url: str, n: int) -> dict[str, float]:
     }
 
 
+def _verify(datas: list[bytes], items: list[tuple[str, Any]], root: bytes, d: Path) -> str:
+    """Write a bundle and a signed head, then time ``audit_files`` in a fresh process."""
+    d.mkdir(parents=True, exist_ok=True)
+    signer = Signer.generate("bench.example/log")
+    body = format_checkpoint(signer.name, len(datas), root, (f"time {AT}",))
+    head = add_signatures(body, [sign_note(body, signer)])
+    bundle = d / "bundle.jsonl"
+    with bundle.open("w", encoding="utf-8") as f:
+        f.write(json.dumps({"format": "truceline-ledger-bundle/1", "checkpoint": head}) + "\n")
+        for i, (data, (ref, _)) in enumerate(zip(datas, items, strict=True)):
+            rec = {"idx": i, "kind": "observation", "ref": ref, "data": data.decode()}
+            rec["leaf_hash"] = hash_leaf(data).hex()
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    (d / "head.txt").write_text(head, encoding="utf-8")
+    code = (
+        "import resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from truceline.ledger.audit import audit_files\n"
+        "from truceline.ledger.note import Verifier\n"
+        "t = time.perf_counter()\n"
+        "rep = audit_files(Path(sys.argv[1]), Path(sys.argv[2]), Verifier.parse(sys.argv[3]))\n"
+        "assert rep.ok, rep.issues[:3]\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "print(f'{time.perf_counter() - t:.2f} {rss:.0f}')\n"
+    )
+    args = [sys.executable, "-c", code, str(bundle), str(d / "head.txt"), signer.verifier.vkey]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/ledger-bench"))
     ap.add_argument("--pg", help="also append into this (empty) PostgreSQL database")
+    ap.add_argument("--verify-only", action="store_true", help="skip the store stages")
     args = ap.parse_args()
     n = args.n
     items = _records(n)
-    envelopes: list[Any] = [{"kind": "observation", "ref": r, "record": rec} for r, rec in items]
+    envelopes: list[Any] = [
+        {"at": AT, "kind": "observation", "ref": r, "record": rec} for r, rec in items
+    ]
     rows: list[tuple[str, float, str]] = []
 
     t_can, datas = _time(lambda: [canonical_bytes(e) for e in envelopes])
@@ -143,6 +185,13 @@ def main() -> None:
     ]
     if args.dir.exists():
         shutil.rmtree(args.dir)
+    secs, rss = _verify(datas, items, root, args.dir / "verify").split()
+    rows += [
+        ("ledger verify BUNDLE --head --key (fresh process)", float(secs), f"peak RSS {rss} MB")
+    ]  # noqa: E501
+    if args.verify_only:
+        _print(n, mb, root, rows)
+        return
     t_app, url = _append_all(str(args.dir), items)
     rows += [
         ("append via API into SQLite (+ node rows)", t_app, f"{n / t_app:,.0f} entries/s"),
@@ -164,6 +213,10 @@ def main() -> None:
             ("inclusion proof at N (PostgreSQL, median)", q["inclusion"], ""),
             ("consistency proof at N (PostgreSQL, median)", q["consistency"], ""),
         ]
+    _print(n, mb, root, rows)
+
+
+def _print(n: int, mb: float, root: bytes, rows: list[tuple[str, float, str]]) -> None:
     print(f"\nledger benchmark: N = {n:,} entries, {mb:,.0f} MB of canonical bytes")
     print(f"root = {root.hex()}\n")
     print(f"{'stage':<50} {'seconds':>12}  note")

@@ -136,15 +136,21 @@ def _verify(datas: list[bytes], items: list[tuple[str, Any]], root: bytes, d: Pa
             rec["leaf_hash"] = hash_leaf(data).hex()
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     (d / "head.txt").write_text(head, encoding="utf-8")
+    (d / "key.pub").write_text(signer.verifier.vkey + "\n", encoding="utf-8")
     code = (
-        "import resource, sys, time\n"
+        "import sys, time\n"
+        # peak RSS of this process only: ru_maxrss would carry the parent's over exec
+        "def _hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n"
         "from pathlib import Path\n"
         "from truceline.ledger.audit import audit_files\n"
         "from truceline.ledger.note import Verifier\n"
         "t = time.perf_counter()\n"
         "rep = audit_files(Path(sys.argv[1]), Path(sys.argv[2]), Verifier.parse(sys.argv[3]))\n"
         "assert rep.ok, rep.issues[:3]\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "rss = _hwm() / 1024\n"
         "print(f'{time.perf_counter() - t:.2f} {rss:.0f}')\n"
     )
     args = [sys.executable, "-c", code, str(bundle), str(d / "head.txt"), signer.verifier.vkey]

@@ -14,13 +14,10 @@ from truceline.domain.errors import (
     IntegrityError,
     Problem,
     TrucelineError,
-    WorkspaceError,
 )
-from truceline.ledger import audit
-from truceline.ledger import witness as witness_core
-from truceline.ledger.audit import Issue
-from truceline.ledger.keys import read_verifier
 from truceline.service import ledger as svc
+from truceline.service import ledger_audit
+from truceline.service.ledger_audit import Issue
 
 __all__ = ["register"]
 
@@ -77,9 +74,7 @@ def keys_show(
 ) -> None:
     """Print the current verifier key (C2SP signed-note form) and the fingerprint a party
     pins, or every key with --all (a line starting with # is a comment)."""
-    ws = workspace(ctx)
-    with ws.engine.connect() as conn:
-        keys = svc.list_keys(conn) if all_keys else [k for k in [svc.current_key(conn)] if k]
+    keys = svc.show_keys(workspace(ctx), all_keys)
     if not keys:
         raise TrucelineError("the mission has no signing key yet: run `truceline keys init`")
     for k in keys:
@@ -138,7 +133,7 @@ def verify(
     previous: Path | None = typer.Option(None, "--previous", help="a bundle you kept earlier"),
 ) -> None:
     """Offline audit: check a bundle against a published head, without the database."""
-    rep = audit.audit_files(bundle, head_file, read_verifier(key), previous)
+    rep = ledger_audit.verify_bundle(bundle, head_file, key, previous)
     _fail_on(rep.issues, f"bundle {bundle} does not match the head of size {rep.head_size}")
     console.print(
         f"OK: {rep.head_size} entries match the signed root {rep.head_root}", soft_wrap=True
@@ -176,7 +171,7 @@ def witness_init(
     log_key: str | None = typer.Option(None, "--log-key", help="mission verifier key / file"),
 ) -> None:
     """Create a witness key (and state); prints the witness's verifier key to publish."""
-    v = witness_core.init_witness(name, key_out, state, log_key)
+    v = ledger_audit.witness_init(name, key_out, state, log_key)
     print(v.vkey)
 
 
@@ -190,30 +185,9 @@ def witness_check(
     out: Path | None = typer.Option(None, "--out", help="write the cosigned head JSON"),
 ) -> None:
     """Verify a new head against the last one seen and cosign it (split views refused)."""
-    text = audit.read_head_text(head_file)
-    last, new = witness_core.last_seen(state), witness_core.presented_size(text)
-    old = None if last is None or new <= last.size else last.size  # a proof is needed
-    proof_doc = None
-    if proof is not None:
-        proof_doc = witness_core.parse_proof(_read_json(proof))
-    elif old is not None and bundle is not None:
-        proof_doc = witness_core.proof_from_bundle(bundle, old, new)
-    elif old is not None:
-        proof_doc = _proof_from_workspace(ctx, old, new)
-    chain = None if bundle is None else witness_core.rotation_chain(bundle, state, text)
-    res = witness_core.check_head(state, text, proof_doc, chain=chain)
+    doc = None if proof is None else _read_json(proof)
+    res = ledger_audit.witness_check(head_file, state, doc, bundle, lambda: workspace(ctx))
     _emit(res.to_json(), out)
-
-
-def _proof_from_workspace(
-    ctx: typer.Context, old: int, new: int
-) -> tuple[int, int, list[bytes]] | None:
-    """Without --proof, ask the workspace (when there is one) for the consistency proof."""
-    try:
-        ws = workspace(ctx)
-    except WorkspaceError:
-        return None
-    return witness_core.parse_proof(svc.consistency(ws, old, new))
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ by their index, so one deleted entry is one problem, not a shift of every node,
 head and row after it; a node over a missing entry, a head over a named change
 and a row whose entry is named are echoes and are not named again.
 
-The store is read through :class:`StoreView` (``truceline.store.ledger.LedgerView``).
+The store is read through :class:`StoreView` (``truceline.store.ledger_check.LedgerView``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class HeadRow:
 
 
 class StoreView(Protocol):
-    """What the check reads from the store (``truceline.store.ledger.LedgerView``)."""
+    """What the check reads from the store (``truceline.store.ledger_check.LedgerView``)."""
 
     def entries(self) -> Iterable[tuple[int, str, str, bytes, bytes, int]]: ...
     def cosignatures(self, head_id: int) -> list[tuple[str, str]]: ...

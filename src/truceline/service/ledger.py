@@ -36,6 +36,7 @@ from truceline.ledger.storecheck import StoreReport
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
 from truceline.store.db import store_errors
+from truceline.store.ledger_check import LedgerView
 
 __all__ = [
     "KeyInfo",
@@ -51,6 +52,7 @@ __all__ = [
     "list_keys",
     "prove",
     "rotate_key",
+    "show_keys",
     "tree_head",
     "verify_store",
 ]
@@ -99,6 +101,12 @@ def list_keys(conn: Connection) -> list[KeyInfo]:
         v = Verifier(k.name, 0x01, k.public_key)
         out.append(KeyInfo(k.key_id, k.name, v.vkey, k.created_at, k.retired_at))
     return out
+
+
+def show_keys(ws: Workspace, all_keys: bool = False) -> list[KeyInfo]:
+    """The current key (or every key, retired ones too) for a party to pin."""
+    with store_errors("reading the signing keys"), ws.engine.connect() as conn:
+        return list_keys(conn) if all_keys else [k for k in [current_key(conn)] if k]
 
 
 def current_key(conn: Connection) -> KeyInfo | None:
@@ -379,4 +387,4 @@ def _verifier_of(conn: Connection, key_id: str) -> Verifier:
 def verify_store(ws: Workspace) -> StoreReport:
     """Re-check the store: entries vs leaf hashes, tree nodes, signed heads, record rows."""
     with store_errors("verifying the store"), ws.engine.connect() as conn:
-        return storecheck.verify_store(store.LedgerView(conn))
+        return storecheck.verify_store(LedgerView(conn))

@@ -21,7 +21,23 @@ from typing import Any, Protocol
 
 from truceline.ledger.audit import Issue
 
-__all__ = ["DERIVED", "LedgeredRow", "RowSource", "check_rows"]
+__all__ = ["DERIVED", "WHOLE_ROW", "LedgeredRow", "RowSource", "check_rows"]
+
+# tables whose services ledger the whole row: every column is compared, a column the
+# record leaves out being null; other tables' rows are compared on the record's keys
+WHOLE_ROW = frozenset(
+    {
+        "agreements",
+        "coverage",
+        "declarations",
+        "finding_changes",
+        "findings",
+        "observations",
+        "source_grades",
+        "sources",
+        "status_changes",
+    }
+)
 
 # columns kept beside a ledgered record, each checked against: the entry's ``ref``, its
 # time of acceptance ``at`` (inside the leaf), or the ``sha256`` column (in the record)
@@ -86,13 +102,16 @@ def _diff(
     record: dict[str, Any],
     statuses: set[str] | None = None,
     derived: Mapping[str, str] | None = None,
+    whole: bool = True,
 ) -> list[str]:
-    """Columns that differ from their ledgered ``record`` (absent there: null); a
-    ``status`` reached by a later ledgered transition (a record with ``to_status`` for
-    this row) is not a change."""
+    """Columns that differ from their ledgered ``record`` (absent there: null, when the
+    record is the ``whole`` row); a ``status`` reached by a later ledgered transition (a
+    record with ``to_status`` for this row) is not a change."""
     out = []
     for name, v in columns.items():
         if (name == "id" and name not in record) or (derived and name in derived):
+            continue
+        if not whole and name not in record:
             continue
         if name == "status" and statuses and v in statuses:
             continue
@@ -166,7 +185,10 @@ def _swaps(table: str, bad: list[tuple[LedgeredRow, int, str]]) -> list[Issue]:
     out = []
     for row, li, kind in bad:
         for other, lj, _ in bad:
-            if lj != li and not _diff(row.columns, _record(other.data), None, DERIVED.get(table)):
+            rec = _record(other.data)
+            if lj != li and not _diff(
+                row.columns, rec, None, DERIVED.get(table), table in WHOLE_ROW
+            ):
                 why = f"{table} row {row.key} holds the record of entry {lj}: "
                 out.append(
                     Issue("reordered", li, kind, why + f"entries {li} and {lj} were swapped")
@@ -209,7 +231,8 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             close = (record.get("agreement_id"), record.get("version"))
             if close in closed:
                 record = {**record, "valid_to": closed[close]}
-            diffs = _diff(row.columns, record, known.statuses.get(str(row.key)), DERIVED.get(t))
+            statuses = known.statuses.get(str(row.key))
+            diffs = _diff(row.columns, record, statuses, DERIVED.get(t), t in WHOLE_ROW)
             diffs += _derived_diff(t, row)
             if diffs:
                 bad.append((row, li, row.kind))

@@ -184,7 +184,9 @@ def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> Non
     kept, head_file, key = _world(ws, tmp_path)
     n = read_bundle(kept).size
     _sql(ws, "DELETE FROM ledger_entries WHERE idx >= :i", i=n - 3)
-    assert _has(svc.verify_store(ws).issues, "truncated", n - 3)
+    [issue] = svc.verify_store(ws).issues  # one cause, named once, in the right order
+    assert (issue.problem, issue.index) == ("truncated", n - 3)
+    assert f"entries {n - 3}..{n - 1} are missing at the end" in issue.detail
     with pytest.raises(IntegrityError, match="entries were removed"):
         svc.issue_tree_head(ws)  # the mission cannot sign a shorter log
     short = tmp_path / "short.jsonl"

@@ -255,13 +255,14 @@ def _check_nodes(view: StoreView, led: _Ledger, rep: StoreReport, signed: int) -
         found += 1
         rep.issues.append(_bad_node(level, idx, led))
     if beyond:
+        end = max(beyond, signed)  # a head may have signed an unpaired last entry too
         rep.issues.append(
             Issue(
                 "truncated",
                 led.size,
                 None,
-                f"entries {led.size}..{beyond - 1} are missing at the end: "
-                "the tree's stored nodes still cover them",
+                f"entries {led.size}..{end - 1} are missing at the end: "
+                "the tree's stored nodes (and signed heads) still cover them",
             )
         )
         return led.size

@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection
-
 from truceline.domain.errors import InputError, IntegrityError, NotFound, WorkspaceError
 from truceline.ledger import keys, storecheck
 from truceline.ledger.heads import Candidate, check_proof, extended_root
@@ -35,7 +33,7 @@ from truceline.ledger.rotation import ROTATION, rotation_record
 from truceline.ledger.storecheck import StoreReport
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.ledger_check import LedgerView
 
 __all__ = [

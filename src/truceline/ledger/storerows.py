@@ -232,7 +232,8 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             if close in closed:
                 record = {**record, "valid_to": closed[close]}
             statuses = known.statuses.get(str(row.key))
-            diffs = _diff(row.columns, record, statuses, DERIVED.get(t), t in WHOLE_ROW)
+            whole = t in WHOLE_ROW and "at" in _envelope(row.data)  # entries before `at`
+            diffs = _diff(row.columns, record, statuses, DERIVED.get(t), whole)  # hold keys
             diffs += _derived_diff(t, row)
             if diffs:
                 bad.append((row, li, row.kind))

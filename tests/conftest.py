@@ -110,3 +110,63 @@ def api_tokens(sqlite_workspace: Workspace) -> dict[str, str]:
         party = "A" if role is Role.PARTY else None
         out[role.value] = add_user(sqlite_workspace, f"u-{role.value}", role.value, party).token
     return out
+
+
+# -- real servers and a real browser ---------------------------------------------
+
+
+@pytest.fixture
+def serve() -> Iterator[object]:
+    """Start real uvicorn servers of the API over a workspace: ``url, stop = serve(ws)``.
+    Each listens on a free loopback port; ``stop()`` takes it down (as a crash of the link
+    would); all still running stop after the test."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from truceline.api import ApiLimits, create_app
+
+    running: list[object] = []
+
+    def start(ws: Workspace) -> tuple[str, object]:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(ws, ApiLimits(rate_per_s=0)), log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the API server did not start")
+            time.sleep(0.02)
+
+        def stop() -> None:
+            if thread.is_alive():
+                server.should_exit = True
+                thread.join(10)
+            sock.close()
+
+        running.append(stop)
+        return f"http://127.0.0.1:{port}", stop
+
+    yield start
+    for stop in running:
+        stop()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium, for the dashboard's end-to-end tests (driven by Playwright)."""
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        _unavailable("chromium not found: apt-get install chromium")
+    assert exe is not None
+    return exe

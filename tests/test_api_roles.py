@@ -36,6 +36,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/hotline"): STAFF,
     ("GET", "/alerts"): frozenset({Role.ANALYST, Role.GUARANTOR}),
     ("GET", "/alerts/stream"): frozenset({Role.ANALYST, Role.GUARANTOR}),
+    ("GET", "/"): ALL,
+    ("GET", "/static/{path:path}"): ALL,
+    ("GET", "/dashboard/zones"): ALL,
+    ("GET", "/dashboard/me"): ALL,
 }
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 __all__ = ["ROUTERS", "routers"]
 
 #: modules of ``truceline.api.routes``, in the order their routes are matched
-ROUTERS: tuple[str, ...] = ("health", "notifications", "alerts")
+ROUTERS: tuple[str, ...] = ("health", "notifications", "alerts", "dashboard")
 
 
 def routers() -> list[APIRouter]:

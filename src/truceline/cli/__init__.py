@@ -52,6 +52,7 @@ COMMANDS: list[Command] = [
     Command("ledger", "ledger", "The ledger: tree heads, proofs, export, verify."),
     Command("keys", "ledger", "The mission's signing keys."),
     Command("witness", "ledger", "Witness a log: check consistency, cosign heads."),
+    Command("field", "field", "A field device: sign observations offline, sync later."),
     Command("export", "export", "Export incidents or findings: STIX 2.1, HXL CSV, GeoJSON."),
     Command("backup", "backup", "Copy the store to a file, consistently, while in use."),
     Command("restore", "backup", "Restore a backup into a new workspace; verify its ledger."),

@@ -14,6 +14,7 @@
     ├── StoreError                 (503, "store")           database unreachable/failed
     │   └── WorkspaceError         (400, "workspace")       no workspace / wrong schema
     ├── StreamError                (503, "stream")          NATS unreachable or refusing
+    ├── LinkDown                   (503, "link_down")       a field device's server did not answer
     └── IntegrityError             (409, "integrity")       ledger or proof check failed
 
 Each class carries its HTTP status and a stable machine ``code``; ``message`` is
@@ -31,6 +32,7 @@ __all__ = [
     "Forbidden",
     "InputError",
     "IntegrityError",
+    "LinkDown",
     "NotFound",
     "Problem",
     "RateLimited",
@@ -140,6 +142,11 @@ class RateLimited(TrucelineError):
 class StoreError(TrucelineError):
     status = 503
     code = "store"
+
+
+class LinkDown(TrucelineError):
+    status = 503
+    code = "link_down"
 
 
 class WorkspaceError(StoreError):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, parse_date, workspace
+from truceline.cli._common import console, guard_output, parse_date, workspace
 
 __all__ = ["register"]
 
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
             "public", "--edition", help="public (as the public reports) or restricted"
         ),
         out: Path | None = typer.Option(None, "--out", help="file to write (default: stdout)"),
+        force: bool = typer.Option(False, "--force", help="overwrite an existing --out file"),
     ) -> None:
         """Export records for intelligence, humanitarian and GIS tools."""
         from datetime import UTC, datetime, timedelta
@@ -34,14 +35,15 @@ def register(app: typer.Typer) -> None:
         def epoch(d: object) -> int:
             return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())  # type: ignore[attr-defined]
 
+        target = None if out is None else guard_output(ctx, out, force=force, option="--out")
         first = parse_date(date_from, "--from")
         last = parse_date(date_to, "--to")
         text = export_records(
             workspace(ctx), what, fmt, epoch(first), epoch(last + timedelta(days=1)),
             edition=edition,
         )  # fmt: skip
-        if out is None:
+        if target is None:
             typer.echo(text)
         else:
-            out.write_text(text + "\n", encoding="utf-8")
-            console.print(f"{what} as {fmt} ({edition}): {out}")
+            target.write_text(text + "\n", encoding="utf-8")
+            console.print(f"{what} as {fmt} ({edition}): {target}")

@@ -380,3 +380,23 @@ def test_a_superseded_finding_is_not_counted_as_open() -> None:
     data = DailyData(DAY, T0, T0 + 86400, None, {}, [], rows)
     c = daily_json(data, "m.png", edition="restricted")["counts"]["findings"]
     assert (c["total"], c["superseded"]) == (1, 1)
+
+
+def test_report_and_export_refuse_to_write_over_files(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    _fill(sqlite_workspace)
+    afile = tmp_path / "keep.txt"
+    afile.write_text("mine")
+    run = CliRunner().invoke
+    bad = run(app, ["--db", sqlite_workspace.url, "report", "--date", "2015-03-05",
+                    "--out", str(afile), "--no-issue-head"])  # fmt: skip
+    assert bad.exit_code != 0 and "not a folder" in f"{bad.exception}"
+    bad = run(app, ["--db", sqlite_workspace.url, "export", "incidents", "--from", "2015-03-05",
+                    "--to", "2015-03-05", "--out", str(afile)])  # fmt: skip
+    assert bad.exit_code != 0 and "exists" in f"{bad.exception}"
+    assert afile.read_text() == "mine"
+    ok = run(app, ["--db", sqlite_workspace.url, "export", "incidents", "--from", "2015-03-05",
+                   "--to", "2015-03-05", "--out", str(afile), "--force",
+                   "--format", "hxl"])  # fmt: skip
+    assert ok.exit_code == 0 and afile.read_text().startswith("incident id,")

@@ -26,6 +26,7 @@ __all__ = [
     "err_console",
     "escape",
     "fmt_time",
+    "guard_folder",
     "guard_output",
     "parse_date",
     "parse_time",
@@ -69,6 +70,14 @@ def guard_output(ctx: typer.Context | None, path: Path, *, force: bool, option: 
             raise InputError(f"{option} {path}: not a regular file; choose another path")
         if not force:
             raise InputError(f"{option} {path}: the file exists (give --force to overwrite it)")
+    return target
+
+
+def guard_folder(path: Path, option: str) -> Path:
+    """``path`` as a folder to write files into: refused when it is an existing file."""
+    target = path.expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{option} {path}: a file, not a folder; choose a folder")
     return target
 
 

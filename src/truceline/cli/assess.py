@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, parse_date, workspace
+from truceline.cli._common import console, guard_folder, parse_date, workspace
 
 __all__ = ["register"]
 
@@ -23,6 +23,7 @@ def assess(
     from truceline.i18n import check_language
     from truceline.service.findings import assess as run
 
+    out = guard_folder(out, "--out")
     last = parse_date(date_to, "--to")
     first = parse_date(date_from, "--from")
     paths = run(workspace(ctx), first, last + timedelta(days=1), out, check_language(lang))

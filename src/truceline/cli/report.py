@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, parse_date, workspace
+from truceline.cli._common import console, guard_folder, parse_date, workspace
 
 __all__ = ["register"]
 
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         """Write the daily report of a day as HTML and JSON, with a map picture."""
         from truceline.service.reports import choose_day, daily_report, write_report_index
 
+        out = guard_folder(out, "--out")
         ws = workspace(ctx)
         chosen = choose_day(ws, parse_date(day, "--date") if day else None)
         paths = daily_report(

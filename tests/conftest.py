@@ -110,3 +110,24 @@ def api_tokens(sqlite_workspace: Workspace) -> dict[str, str]:
         party = "A" if role is Role.PARTY else None
         out[role.value] = add_user(sqlite_workspace, f"u-{role.value}", role.value, party).token
     return out
+
+
+#: the monitor and sensor sources of the files in tests/data (registered before they submit)
+DATA_SENSORS = (
+    ("mon-01", "monitor"),
+    ("cam-07", "camera"),
+    ("ac-03", "acoustic"),
+    ("ac-09", "acoustic"),
+    ("uav-02", "uav"),
+)
+
+
+@pytest.fixture
+def registered_sensors(request: pytest.FixtureRequest) -> None:
+    """The tests/data sensors registered (signatures optional) in the test's workspace."""
+    from truceline.service.sources import register_source
+
+    name = "workspace" if "workspace" in request.fixturenames else "sqlite_workspace"
+    ws = request.getfixturevalue(name)
+    for sid, stype in DATA_SENSORS:
+        register_source(ws, sid, stype, signature_policy="optional", actor="test")

@@ -15,7 +15,16 @@ from fastapi import APIRouter
 __all__ = ["ROUTERS", "routers"]
 
 #: modules of ``truceline.api.routes``, in the order their routes are matched
-ROUTERS: tuple[str, ...] = ("health", "notifications", "alerts")
+ROUTERS: tuple[str, ...] = (
+    "health",
+    "notifications",
+    "alerts",
+    "observations",
+    "incidents",
+    "findings",
+    "declarations",
+    "ledger",
+)
 
 
 def routers() -> list[APIRouter]:

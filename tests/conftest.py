@@ -131,3 +131,44 @@ def registered_sensors(request: pytest.FixtureRequest) -> None:
     ws = request.getfixturevalue(name)
     for sid, stype in DATA_SENSORS:
         register_source(ws, sid, stype, signature_policy="optional", actor="test")
+
+
+@pytest.fixture
+def api_server(sqlite_workspace: Workspace) -> Iterator[str]:
+    """A real uvicorn server over the SQLite workspace on a free loopback port; its URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from truceline.api import ApiLimits, create_app
+
+    app = create_app(sqlite_workspace, ApiLimits(rate_per_s=0))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the API server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def ogrinfo() -> str:
+    """GDAL's ogrinfo (Debian's gdal-bin), a real OGC API - Features client."""
+    import shutil
+
+    exe = shutil.which("ogrinfo")
+    if exe is None:
+        _unavailable("ogrinfo not found: apt-get install gdal-bin")
+    assert exe is not None
+    return exe

@@ -51,6 +51,13 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/ledger/proof/{index}"): ALL - {Role.SENSOR},
     ("GET", "/ledger/consistency"): ALL - {Role.SENSOR},
     ("GET", "/reports"): ALL,
+    ("GET", "/metrics"): STAFF,
+    ("GET", "/ogc"): ALL,
+    ("GET", "/ogc/conformance"): ALL,
+    ("GET", "/ogc/collections"): ALL,
+    ("GET", "/ogc/collections/{collection_id}"): ALL,
+    ("GET", "/ogc/collections/{collection_id}/items"): ALL,
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): ALL,
 }
 
 

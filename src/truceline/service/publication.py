@@ -1,33 +1,40 @@
-"""What each reader may see of incidents: tiers, published statuses, coarsening.
+"""What each reader may see of incidents and findings: tiers, published statuses.
 
 Three tiers. ``restricted`` (the analyst) sees every incident with every field.
 ``partner`` (a party liaison, a guarantor) and ``public`` see only published
 incidents (``corroborated`` or ``verified``: independent sources agree, or an
 analyst or technical means confirmed it), always fused, never an observation
-or an observer's position. The public never sees an incident's attributed
-party (a party is named to the public only on a finding an analyst confirmed)
-and sees a weapon's position only coarsened to a grid of ``COARSE_DEG``.
+or an observer's position. The public sees what the public edition of reports
+shows (``report.editions``): no incident's attributed party, a party named only
+on findings an analyst confirmed, weapons and movements on a 0.1 degree grid,
+other positions to 0.01 degree.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from truceline.domain.errors import InputError, NotFound
-from truceline.domain.vocab import FindingStatus, IncidentStatus, ObservationKind
+from truceline.domain.vocab import FindingStatus, IncidentStatus
+from truceline.report.editions import public_finding, public_incident
 from truceline.service.findings import FindingRow, get_finding, list_findings
 from truceline.service.ledger import prove
 from truceline.service.users import Role
 from truceline.service.workspace import Workspace
 from truceline.store.db import store_errors
-from truceline.store.incident_pages import IncidentFilter, count_incidents, incident_columns
+from truceline.store.incident_pages import (
+    IncidentFilter,
+    count_incidents,
+    incident_columns,
+    incident_extent,
+)
 
 __all__ = [
     "COARSE_DEG",
@@ -38,19 +45,18 @@ __all__ = [
     "incident_feature",
     "incident_page",
     "ledger_proof",
+    "published_extent",
     "tier_of",
     "visible_finding",
     "visible_findings",
 ]
 
 PUBLISHED = (IncidentStatus.CORROBORATED.value, IncidentStatus.VERIFIED.value)
-COARSE_DEG = 0.05  # about 5 km
-_COARSE_RADIUS_M = 5_000.0
-_COARSE_KINDS = frozenset({ObservationKind.WEAPON_SIGHTING.value})
+COARSE_DEG = 0.1  # the public edition's grid for weapons (report.editions)
 _HIDDEN = {
     "restricted": frozenset(),
     "partner": frozenset(),
-    "public": frozenset({"actor", "actor_confidence", "side"}),
+    "public": frozenset({"actor", "actor_confidence", "actor_basis", "side"}),
 }
 
 
@@ -110,36 +116,21 @@ def _filter(q: IncidentQuery, tier: Tier) -> IncidentFilter:
     return IncidentFilter(statuses, q.kinds, q.sectors, q.since, q.until, q.bbox)
 
 
-def _coarsen(cols: dict[str, list[Any]]) -> None:
-    kinds = np.array(cols["kind"], dtype=object)
-    mask = np.isin(kinds, list(_COARSE_KINDS))
-    if not mask.any():
-        return
-    for name in ("lon", "lat"):
-        v = np.array(cols[name], dtype=float)
-        v[mask] = np.round(v[mask] / COARSE_DEG) * COARSE_DEG
-        cols[name] = v.round(6).tolist()
-    r = np.array(cols["radius_m"], dtype=float)
-    r[mask] = np.maximum(r[mask], _COARSE_RADIUS_M)
-    cols["radius_m"] = r.tolist()
-    cols["ellipse"] = [None if m else e for m, e in zip(mask, cols["ellipse"], strict=True)]
-
-
-def _iso(t: int) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _features(cols: dict[str, list[Any]], tier: Tier) -> list[dict[str, Any]]:
-    if tier is Tier.PUBLIC:
-        _coarsen(cols)
-    names = [n for n in cols if n not in ("id", "lon", "lat") and n not in _HIDDEN[tier.value]]
+    """GeoJSON features of the page's columns (one pass, no per-field lookups)."""
+    names = [n for n in cols if n not in _HIDDEN[tier.value]]
+    times = np.datetime_as_string(np.asarray(cols["t"], dtype="datetime64[s]"), unit="s")
+    public = tier is Tier.PUBLIC
     out: list[dict[str, Any]] = []
-    for i, (fid, lon, lat) in enumerate(zip(cols["id"], cols["lon"], cols["lat"], strict=True)):
-        props = {n: cols[n][i] for n in names}
+    for values, iso in zip(zip(*(cols[n] for n in names), strict=True), times, strict=True):
+        props = dict(zip(names, values, strict=True))
         for n in ("ellipse", "side"):
-            if isinstance(props.get(n), str):
+            if props.get(n) is not None:
                 props[n] = json.loads(props[n])
-        props["time"] = _iso(props["t"])
+        if public:
+            props = public_incident(props)
+        fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
+        props["time"] = f"{iso}Z"
         out.append(
             {
                 "type": "Feature",
@@ -163,6 +154,25 @@ def incident_page(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPage:
     return IncidentPage(_features(cols, tier), matched, q.limit, q.offset)
 
 
+def published_extent(
+    ws: Workspace, tier: Tier
+) -> tuple[float, float, float, float, int, int] | None:
+    """Bounding box and time span of the incidents the tier may see (None: none)."""
+    with store_errors("reading the incidents' extent"), ws.engine.connect() as conn:
+        ext = incident_extent(conn, _filter(IncidentQuery(), tier))
+    if ext is None or tier is not Tier.PUBLIC:
+        return ext
+    x0, y0, x1, y1, t0, t1 = ext  # outward to the coarse grid: no position shows through it
+
+    def down(v: float) -> float:
+        return round(math.floor(v / COARSE_DEG) * COARSE_DEG, 6)
+
+    def up(v: float) -> float:
+        return round(math.ceil(v / COARSE_DEG) * COARSE_DEG, 6)
+
+    return down(x0), down(y0), up(x1), up(y1), t0, t1
+
+
 def incident_feature(ws: Workspace, incident_id: int, tier: Tier) -> dict[str, Any]:
     """One incident as the tier may see it; ``NotFound`` when it may not see it at all."""
     f = _filter(IncidentQuery(), tier)
@@ -182,32 +192,34 @@ def visible_findings(
     party: str | None = None,
     limit: int = 1000,
 ) -> list[FindingRow]:
-    """Findings the tier may see: the analyst all; partners all but dismissed; the public
-    only those an analyst confirmed, their places coarsened."""
+    """Findings the tier may see: the analyst and partners all; the public as the public
+    edition shows them (a party named only once an analyst confirmed the finding)."""
+    if tier is Tier.PUBLIC and party is not None:
+        status = FindingStatus.CONFIRMED if status in (None, FindingStatus.CONFIRMED) else "-"
     rows = list_findings(ws, status=status, party=party)
-    if tier is Tier.PARTNER:
-        rows = [r for r in rows if r.status != FindingStatus.DISMISSED]
-    elif tier is Tier.PUBLIC:
-        rows = [_coarse_finding(r) for r in rows if r.status == FindingStatus.CONFIRMED]
+    if tier is Tier.PUBLIC:
+        rows = [p for r in rows if (p := _public_finding(r)) is not None]
     return rows[:limit]
 
 
 def visible_finding(ws: Workspace, finding_id: int, tier: Tier) -> FindingRow:
     """One finding as the tier may see it; ``NotFound`` when it may not see it."""
     row = get_finding(ws, finding_id)
-    hidden = (tier is Tier.PARTNER and row.status == FindingStatus.DISMISSED) or (
-        tier is Tier.PUBLIC and row.status != FindingStatus.CONFIRMED
-    )
-    if hidden:
+    if tier is not Tier.PUBLIC:
+        return row
+    shown = _public_finding(row)
+    if shown is None:
         raise NotFound(f"no finding {finding_id}")
-    return _coarse_finding(row) if tier is Tier.PUBLIC else row
+    return shown
 
 
-def _coarse_finding(r: FindingRow) -> FindingRow:
-    def grid(v: float | None) -> float | None:
-        return None if v is None else round(round(v / COARSE_DEG) * COARSE_DEG, 6)
-
-    return replace(r, lon=grid(r.lon), lat=grid(r.lat))
+def _public_finding(r: FindingRow) -> FindingRow | None:
+    view = public_finding({"severity": r.severity, "status": r.status, "party": r.party,
+                           "party_basis": r.party_basis, "lon": r.lon, "lat": r.lat})  # fmt: skip
+    if view is None:
+        return None
+    return replace(r, party=view["party"], party_basis=view["party_basis"], lon=view["lon"],
+                   lat=view["lat"])  # fmt: skip
 
 
 def ledger_proof(ws: Workspace, index: int, size: int | None, tier: Tier) -> dict[str, Any]:

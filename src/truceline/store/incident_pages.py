@@ -14,7 +14,13 @@ from sqlalchemy import Connection, func, select
 
 from truceline.store.schema import incidents
 
-__all__ = ["PAGE_FIELDS", "IncidentFilter", "count_incidents", "incident_columns"]
+__all__ = [
+    "PAGE_FIELDS",
+    "IncidentFilter",
+    "count_incidents",
+    "incident_columns",
+    "incident_extent",
+]
 
 #: the fields a page carries
 PAGE_FIELDS: tuple[str, ...] = (
@@ -95,3 +101,18 @@ def incident_columns(
     )
     rows = conn.execute(q).all()
     return {n: [r[i] for r in rows] for i, n in enumerate(PAGE_FIELDS)}
+
+
+def incident_extent(
+    conn: Connection, f: IncidentFilter
+) -> tuple[float, float, float, float, int, int] | None:
+    """(minlon, minlat, maxlon, maxlat, first t, last t) of the matching incidents."""
+    c = incidents.c
+    q = select(
+        func.min(c.lon), func.min(c.lat), func.max(c.lon), func.max(c.lat), func.min(c.t),
+        func.max(c.t),
+    ).where(*_where(f))  # fmt: skip
+    r = conn.execute(q).one()
+    if r[0] is None:
+        return None
+    return float(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]), int(r[5])

@@ -24,6 +24,8 @@ ROUTERS: tuple[str, ...] = (
     "findings",
     "declarations",
     "ledger",
+    "metrics",
+    "ogc",
 )
 
 

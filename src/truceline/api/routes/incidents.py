@@ -8,10 +8,10 @@ fused incidents, the public without attribution and with weapons coarsened.
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
@@ -61,8 +61,7 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
 
 def geojson_response(body: dict[str, Any]) -> Response:
     """GeoJSON serialised once, without model validation (a page may hold 10,000 features)."""
-    data = json.dumps(body, separators=(",", ":"), allow_nan=False)
-    return Response(data, media_type=GEOJSON)
+    return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type=GEOJSON)
 
 
 def _collection(page: IncidentPage) -> dict[str, Any]:

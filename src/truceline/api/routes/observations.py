@@ -7,14 +7,15 @@ are committed and in the ledger.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.api.auth import allow, workspace
-from truceline.domain.errors import InputError, TooLarge
-from truceline.service.ingest import FileReport, Submitter, ingest_records
+from truceline.domain.errors import InputError, RejectedBatch, TooLarge
+from truceline.service.ingest import FileReport
+from truceline.service.submissions import Submitter, ingest_records
 from truceline.service.users import Role, User
 from truceline.service.workspace import Workspace
 
@@ -23,6 +24,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["observations"])
 
 _SUBMIT = (Role.MONITOR, Role.SENSOR, Role.PARTY, Role.ANALYST)
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 _TYPES = {
     Role.MONITOR: frozenset({"monitor"}),
     Role.SENSOR: frozenset({"camera", "acoustic", "uav"}),
@@ -33,12 +35,12 @@ _TYPES = {
 class ObservationIn(BaseModel):
     """One observation, in the native field names (docs: the intake formats)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source_id: str = Field(max_length=100)
     source_type: str | None = Field(None, max_length=20)
     client_id: str | None = Field(None, max_length=200, description="idempotency key")
-    t: int | str = Field(description="ISO 8601 with Z or offset, or epoch seconds")
+    t: Int64 | str = Field(description="ISO 8601 with Z or offset, or epoch seconds")
     t_unc_s: float | None = None
     lon: float | None = None
     lat: float | None = None
@@ -51,8 +53,8 @@ class ObservationIn(BaseModel):
     range_max_m: float | None = None
     kind: str = Field(max_length=30)
     weapon_class: str | None = Field(None, max_length=40)
-    count: int | None = None
-    credibility: int | None = None
+    count: Int64 | None = None
+    credibility: Int64 | None = None
     actor: str | None = Field(None, max_length=20)
     corrects: str | None = Field(None, max_length=64)
     description: str | None = Field(None, max_length=10_000)
@@ -111,15 +113,33 @@ def _out(rep: FileReport) -> SubmissionOut:
     )
 
 
+def _store(
+    request: Request, ws: Workspace, records: list[dict[str, Any]], who: Submitter, strict: bool
+) -> FileReport:
+    """Store through the app's group writer (a strict batch alone, all or nothing)."""
+    state = request.app.state
+    try:
+        if strict:
+            rep = ingest_records(ws, records, strict=True, submitter=who)
+        else:
+            rep = state.writer.submit(records, who, state.limits.timeout_s)
+    except RejectedBatch as exc:
+        state.metrics.rejects.labels("batch").inc(len(exc.errors))
+        raise
+    state.metrics.submitted(rep)
+    return rep
+
+
 @router.post("/observations", status_code=201, responses={200: {"model": AckOut}})
 def submit_one(
     obs: ObservationIn,
+    request: Request,
     response: Response,
     user: User = allow(*_SUBMIT),
     ws: Workspace = Depends(workspace),
 ) -> AckOut:
     """Submit one observation: 201 once stored, 200 if it was already on record."""
-    rep = ingest_records(ws, _records([obs]), submitter=_submitter(user))
+    rep = _store(request, ws, _records([obs]), _submitter(user), strict=False)
     if rep.rejected:
         raise InputError("the observation was refused", rep.problems)
     if rep.duplicates:
@@ -139,7 +159,5 @@ def submit_batch(
     most = request.app.state.limits.max_batch
     if len(batch.observations) > most:
         raise TooLarge(f"a batch holds at most {most} observations, not {len(batch.observations)}")
-    rep = ingest_records(
-        ws, _records(batch.observations), strict=batch.strict, submitter=_submitter(user)
-    )
+    rep = _store(request, ws, _records(batch.observations), _submitter(user), batch.strict)
     return _out(rep)

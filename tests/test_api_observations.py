@@ -174,3 +174,20 @@ def test_malformed_and_oversized_submissions_are_4xx(
     r = api_client.post("/observations/batch", json=big, headers=h)
     assert r.status_code == 413 and "10000" in r.json()["detail"]
     assert _stored(sqlite_workspace) == []
+
+
+def test_submissions_on_each_store(workspace: Workspace) -> None:
+    from truceline.api import ApiLimits, create_app
+    from truceline.service.users import add_user
+
+    register_source(workspace, "mon-07", "monitor", public_key=_pub(KEY), actor="test")
+    token = add_user(workspace, "m", "monitor").token
+    batch = [_signed(_obs(f"s-{i}")) for i in range(3)] + [_obs("s-9")]
+    with TestClient(create_app(workspace, ApiLimits(rate_per_s=0))) as c:
+        r = c.post("/observations/batch", json={"observations": batch}, headers=_auth(token))
+        body = r.json()
+        assert (body["accepted"], body["rejected"]) == (3, 1), body
+        again = c.post("/observations/batch", json={"observations": batch}, headers=_auth(token))
+        assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 3)
+    assert sorted(c for _, c, _ in _stored(workspace)) == ["s-0", "s-1", "s-2"]
+    assert verify_store(workspace).ok

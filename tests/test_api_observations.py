@@ -191,3 +191,22 @@ def test_submissions_on_each_store(workspace: Workspace) -> None:
         assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 3)
     assert sorted(c for _, c, _ in _stored(workspace)) == ["s-0", "s-1", "s-2"]
     assert verify_store(workspace).ok
+
+
+def test_grouped_submissions_are_each_reported_as_if_alone(sqlite_workspace: Workspace) -> None:
+    from truceline.service.submissions import Submitter, ingest_groups
+
+    _monitor_source(sqlite_workspace)
+    monitor = Submitter(frozenset({"monitor"}))
+    first = [_signed(_obs("g-1")), _signed(_obs("g-2", lat=100.0))]
+    second = [_signed(_obs("g-1")), _signed(_obs("g-3"))]  # g-1 again: a duplicate
+    party = [_obs("g-4", source_id="a-desk", source_type="party")]
+    reports = ingest_groups(
+        sqlite_workspace,
+        [(first, monitor), (second, monitor), (party, Submitter(frozenset({"monitor"})))],
+    )
+    counts = [(r.read, r.accepted, r.duplicates, r.rejected) for r in reports]
+    assert counts == [(2, 1, 0, 1), (2, 1, 1, 0), (1, 0, 0, 1)]
+    assert [(p.line, p.field) for p in reports[0].problems] == [(2, "lat")]
+    assert [(p.line, p.field) for p in reports[2].problems] == [(1, "source_id")]
+    assert sorted(c for _, c, _ in _stored(sqlite_workspace)) == ["g-1", "g-3"]

@@ -14,9 +14,11 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
+from truceline.domain.errors import StoreError
 from truceline.service.ingest import FileReport
 from truceline.service.submissions import Submitter, ingest_groups
 from truceline.service.workspace import Workspace
@@ -45,7 +47,13 @@ class GroupWriter:
         self._start()
         job = _Job(records, who)
         self._queue.put(job)
-        return job.done.result(timeout)
+        try:
+            return job.done.result(timeout)
+        except FutureTimeout:
+            raise StoreError(
+                f"the store did not answer within {timeout:g} s; resubmitting is safe "
+                "(a record is stored once by its client id)"
+            ) from None
 
     def _start(self) -> None:
         with self._lock:

@@ -40,12 +40,12 @@ from truceline.intake import ParsedChunk, read_observations
 from truceline.intake.read import resolve_format
 from truceline.ledger.signatures import verify_record
 from truceline.service.sources import REGISTER_ON_SIGHT, ensure_sources
-from truceline.store.sources import known_ids
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 from truceline.store import observations as store
 from truceline.store.db import store_errors
 from truceline.store.schema import sources
+from truceline.store.sources import known_ids
 
 __all__ = [
     "KEPT_PROBLEMS",

@@ -43,6 +43,7 @@ from truceline.geo.projection import Projector
 from truceline.intake import write_observations
 from truceline.service.fusion import fuse
 from truceline.service.ingest import ingest_files
+from truceline.service.sources import ensure_sources
 from truceline.service.workspace import create_workspace
 
 
@@ -104,6 +105,11 @@ def main() -> int:
     late_tab = _table(late, rng)
     write_observations(root / "late.parquet", late_tab)
     ws = create_workspace(root / "ws")
+    # the bench's monitors and sensors are registered before they submit (as a mission does)
+    with ws.engine.begin() as conn:
+        for tab in (src, late_tab):
+            ids, types = tab.column("source_id").to_pylist(), tab.column("source_type").to_pylist()
+            ensure_sources(conn, set(zip(ids, types, strict=True)))
 
     def timed(name: str, f):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,6 +111,46 @@ def api_tokens(sqlite_workspace: Workspace) -> dict[str, str]:
         party = "A" if role is Role.PARTY else None
         out[role.value] = add_user(sqlite_workspace, f"u-{role.value}", role.value, party).token
     return out
+
+
+#: the monitor and sensor sources of the files in tests/data (registered before they submit)
+DATA_SENSORS = (
+    ("mon-01", "monitor"),
+    ("cam-07", "camera"),
+    ("ac-03", "acoustic"),
+    ("ac-09", "acoustic"),
+    ("uav-02", "uav"),
+)
+
+
+@pytest.fixture
+def registered_sensors(request: pytest.FixtureRequest) -> None:
+    """The tests/data sensors registered (signatures optional) in the test's workspace."""
+    from truceline.service.sources import register_source
+
+    name = "workspace" if "workspace" in request.fixturenames else "sqlite_workspace"
+    ws = request.getfixturevalue(name)
+    for sid, stype in DATA_SENSORS:
+        register_source(ws, sid, stype, signature_policy="optional", actor="test")
+
+
+@pytest.fixture
+def api_server(sqlite_workspace: Workspace, serve: Any) -> str:
+    """A real uvicorn server over the SQLite workspace on a free loopback port; its URL."""
+    url, _stop = serve(sqlite_workspace)
+    return str(url)
+
+
+@pytest.fixture(scope="session")
+def ogrinfo() -> str:
+    """GDAL's ogrinfo (Debian's gdal-bin), a real OGC API - Features client."""
+    import shutil
+
+    exe = shutil.which("ogrinfo")
+    if exe is None:
+        _unavailable("ogrinfo not found: apt-get install gdal-bin")
+    assert exe is not None
+    return exe
 
 
 # -- real servers and a real browser ---------------------------------------------

@@ -158,3 +158,26 @@ def test_an_oversized_body_is_413_before_it_is_read(sqlite_workspace: Workspace)
         r = c.post("/healthz", content=b"x" * 5000)
     body = _is_problem(r, 413, "too_large")
     assert "1000 bytes" in body["detail"]
+
+
+def test_a_request_past_its_time_gets_503_with_the_reason(sqlite_workspace: Workspace) -> None:
+    import time
+
+    analyst = add_user(sqlite_workspace, "ana", "analyst").token
+    app = create_app(sqlite_workspace, ApiLimits(rate_per_s=0, timeout_s=0.3))
+    router = APIRouter()
+
+    @router.get("/slow", dependencies=[allow(Role.ANALYST)])
+    async def slow() -> dict[str, int]:
+        import asyncio
+
+        await asyncio.sleep(5)
+        return {"n": 1}
+
+    app.include_router(router)
+    with TestClient(app) as c:
+        t0 = time.monotonic()
+        r = c.get("/slow", headers={"Authorization": f"Bearer {analyst}"})
+        assert time.monotonic() - t0 < 3
+    body = _is_problem(r, 503, "timeout")
+    assert "resubmitting the same records is safe" in body["detail"]

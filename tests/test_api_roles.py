@@ -19,6 +19,7 @@ from truceline.service.users import Role
 ALL = frozenset(Role)
 STAFF = frozenset({Role.ANALYST})
 READERS = frozenset({Role.ANALYST, Role.PARTY, Role.GUARANTOR})
+SUBMITTERS = frozenset({Role.MONITOR, Role.SENSOR, Role.PARTY, Role.ANALYST})
 
 #: (method, path) -> the roles that may call it
 MATRIX: dict[tuple[str, str], frozenset[Role]] = {
@@ -40,6 +41,27 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/static/{path:path}"): ALL,
     ("GET", "/dashboard/zones"): ALL,
     ("GET", "/dashboard/me"): ALL,
+    ("POST", "/observations"): SUBMITTERS,
+    ("POST", "/observations/batch"): SUBMITTERS,
+    ("GET", "/incidents"): ALL - {Role.SENSOR},
+    ("GET", "/incidents/{incident_id}"): ALL - {Role.SENSOR},
+    ("POST", "/incidents/{incident_id}/status"): STAFF,
+    ("GET", "/findings"): READERS | {Role.PUBLIC},
+    ("GET", "/findings/{finding_id}"): READERS | {Role.PUBLIC},
+    ("POST", "/findings/{finding_id}/status"): STAFF,
+    ("GET", "/declarations"): READERS,
+    ("POST", "/declarations"): frozenset({Role.ANALYST, Role.PARTY}),
+    ("GET", "/ledger/head"): ALL - {Role.SENSOR},
+    ("GET", "/ledger/proof/{index}"): ALL - {Role.SENSOR},
+    ("GET", "/ledger/consistency"): ALL - {Role.SENSOR},
+    ("GET", "/reports"): ALL,
+    ("GET", "/metrics"): STAFF,
+    ("GET", "/ogc"): ALL,
+    ("GET", "/ogc/conformance"): ALL,
+    ("GET", "/ogc/collections"): ALL,
+    ("GET", "/ogc/collections/{collection_id}"): ALL,
+    ("GET", "/ogc/collections/{collection_id}/items"): ALL,
+    ("GET", "/ogc/collections/{collection_id}/items/{feature_id}"): ALL,
 }
 
 

@@ -40,7 +40,7 @@ def _cli(args: list[str], cwd: Path, columns: int) -> subprocess.CompletedProces
 
 
 @pytest.fixture
-def fused(sqlite_workspace: Workspace) -> Workspace:
+def fused(sqlite_workspace: Workspace, registered_sensors: None) -> Workspace:
     run = CliRunner()
     db = ["--db", sqlite_workspace.url]
     assert run.invoke(app, [*db, "ingest", str(DATA / "mixed_native.csv")]).exit_code == 0
@@ -116,6 +116,7 @@ def test_markup_in_a_source_id_is_data(sqlite_workspace: Workspace, tmp_path: Pa
     assert r.returncode == 1 and "[/bold]nobody" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_messages_are_not_wrapped_when_piped(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     r = _cli(["--db", sqlite_workspace.url, "ingest", str(DATA / "mixed_native.csv")], tmp_path, 40)
     assert r.returncode == 0
@@ -137,6 +138,9 @@ def test_output_paths_never_overwrite_the_store(tmp_path: Path) -> None:
     assert store.read_bytes() == before
     listed = json.loads(_cli(["incidents", "list", "--format", "json"], ws, 80).stdout)
     assert listed == []
+    for sid, kind in (("mon-01", "monitor"), ("cam-07", "camera")):  # registered before they submit
+        add = ["sources", "add", sid, "--type", kind, "--signature", "optional"]
+        assert _cli(add, ws, 80).returncode == 0
     errors = tmp_path / "errors.csv"
     errors.write_text("keep me\n")
     r = _cli(["ingest", bad, "--errors", str(errors)], ws, 80)

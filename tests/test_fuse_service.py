@@ -16,6 +16,7 @@ from truceline.cli import app
 from truceline.intake import write_observations
 from truceline.service.fusion import fuse
 from truceline.service.ingest import ingest_files
+from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace, create_workspace
 from truceline.store.schema import (
     incident_observations,
@@ -39,7 +40,11 @@ def _obs(rows: list[dict[str, object]]) -> pa.Table:
 
 def _ingest(ws: Workspace, tmp: Path, name: str, rows: list[dict[str, object]]) -> None:
     path = tmp / f"{name}.parquet"
-    write_observations(path, _obs(rows))
+    table = _obs(rows)
+    write_observations(path, table)
+    pairs = zip(table["source_id"].to_pylist(), table["source_type"].to_pylist(), strict=True)
+    with ws.engine.begin() as conn:  # monitors and sensors are registered before they submit
+        ensure_sources(conn, set(pairs))
     report = ingest_files(ws, [path])
     assert report.files[0].accepted == len(rows), report.files[0].problems
 

@@ -32,6 +32,7 @@ def _count(ws: Workspace, table: object = observations) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
+@pytest.mark.usefixtures("registered_sensors")
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_mixed_file_good_in_bad_listed_again_nothing(workspace: Workspace, name: str) -> None:
     read, accepted, rejected, ids = EXPECTED[name]
@@ -52,14 +53,18 @@ def test_mixed_file_good_in_bad_listed_again_nothing(workspace: Workspace, name:
     assert _count(workspace) == accepted
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_strict_refuses_the_whole_file(workspace: Workspace) -> None:
+    sources_before = _count(workspace, sources)
+    ledger_before = _count(workspace, ledger_entries)
     with pytest.raises(RejectedBatch) as exc:
         ingest_files(workspace, [DATA / "mixed_native.csv"], strict=True)
     assert len(exc.value.errors) == 9 and "nothing of this file was stored" in exc.value.message
-    assert _count(workspace) == 0 and _count(workspace, ledger_entries) == 0
-    assert _count(workspace, sources) == 0
+    assert _count(workspace) == 0 and _count(workspace, ledger_entries) == ledger_before
+    assert _count(workspace, sources) == sources_before
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_strict_accepts_a_clean_file(workspace: Workspace, tmp_path: Path) -> None:
     lines = (DATA / "mixed_native.csv").read_text().splitlines()
     clean = tmp_path / "clean.csv"
@@ -69,13 +74,40 @@ def test_strict_accepts_a_clean_file(workspace: Workspace, tmp_path: Path) -> No
     assert _count(workspace) == 3
 
 
-def test_sources_registered_once_with_type(sqlite_workspace: Workspace) -> None:
-    ingest_files(sqlite_workspace, [DATA / "mixed_native.csv", DATA / "mixed.jsonl"])
+def test_only_open_sources_and_parties_are_registered_on_first_sight(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    rows = [
+        {"client_id": "p-1", "source_id": "desk-b", "source_type": "party"},
+        {"client_id": "o-1", "source_id": "wire-9", "source_type": "osint"},
+        {"client_id": "m-1", "source_id": "mon-77", "source_type": "monitor"},
+        {"client_id": "c-1", "source_id": "cam-77", "source_type": "camera"},
+    ]
+    path = tmp_path / "first.jsonl"
+    base = {"t": 1740802200, "lon": 37.8, "lat": 48.2, "radius_m": 100, "kind": "explosion"}
+    path.write_text("".join(json.dumps({**base, **r}) + "\n" for r in rows))
+    f = ingest_files(sqlite_workspace, [path]).files[0]
+    assert (f.accepted, f.rejected) == (2, 2)
+    assert {(p.line, p.field) for p in f.problems} == {(3, "source_id"), (4, "source_id")}
+    assert all("not registered" in p.reason for p in f.problems)
     with sqlite_workspace.engine.connect() as conn:
         got = {r.id: r.type for r in conn.execute(select(sources.c.id, sources.c.type))}
-    assert got == {"mon-01": "monitor", "cam-07": "camera", "ac-03": "acoustic", "osint-x": "osint"}
+        stored = set(conn.execute(select(observations.c.client_id)).scalars())
+    assert got == {"desk-b": "party", "wire-9": "osint"} and stored == {"p-1", "o-1"}
 
 
+@pytest.mark.usefixtures("registered_sensors")
+def test_registered_sensors_submit_and_unknown_open_sources_register_once(
+    sqlite_workspace: Workspace,
+) -> None:
+    ingest_files(sqlite_workspace, [DATA / "mixed_native.csv", DATA / "mixed.jsonl"])
+    ingest_files(sqlite_workspace, [DATA / "mixed_native.csv"])
+    with sqlite_workspace.engine.connect() as conn:
+        got = {r.id: r.type for r in conn.execute(select(sources.c.id, sources.c.type))}
+    assert got["osint-x"] == "osint" and len(got) == 6
+
+
+@pytest.mark.usefixtures("registered_sensors")
 def test_repeated_rows_within_a_file_are_duplicates(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -86,6 +118,7 @@ def test_repeated_rows_within_a_file_are_duplicates(
     assert (f.read, f.accepted, f.duplicates, f.rejected) == (3, 2, 1, 0)
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_same_content_under_two_names_is_one_record(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:

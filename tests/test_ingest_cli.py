@@ -30,6 +30,7 @@ def _main(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_ingest_lists_problems_and_summarises(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     errors = tmp_path / "errors.csv"
     files = [str(DATA / "mixed_native.csv"), str(DATA / "mixed_ucdp.csv")]
@@ -47,6 +48,7 @@ def test_ingest_lists_problems_and_summarises(sqlite_workspace: Workspace, tmp_p
     assert {(r["line"], r["field"]) for r in rows} >= {("4", "t"), ("11", ""), ("5", "date_start")}
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_all_duplicates_exit_zero(sqlite_workspace: Workspace) -> None:
     args = ["--db", sqlite_workspace.url, "ingest", str(DATA / "mixed.geojson")]
     assert CliRunner().invoke(app, args).exit_code == 0
@@ -115,8 +117,15 @@ def small_bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_bench_observations_csv_and_parquet(workspace: Workspace, small_bench: Path) -> None:
-    from truceline.service.ingest import ingest_files
+    import pyarrow.csv as pcsv
 
+    from truceline.service.ingest import ingest_files
+    from truceline.service.sources import ensure_sources
+
+    table = pcsv.read_csv(small_bench / "observations.csv")
+    pairs = set(zip(table["source_id"].to_pylist(), table["source_type"].to_pylist(), strict=True))
+    with workspace.engine.begin() as conn:  # the bench's monitors and sensors, registered first
+        ensure_sources(conn, pairs)
     report = ingest_files(
         workspace, [small_bench / "observations.csv", small_bench / "observations.parquet"]
     )

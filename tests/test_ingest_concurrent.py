@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from truceline.service.ingest import IngestReport, ingest_files
@@ -15,6 +16,7 @@ from truceline.store.schema import observations
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.mark.usefixtures("registered_sensors")
 def test_concurrent_ingests_store_each_record_once(workspace: Workspace) -> None:
     reports: list[IngestReport] = []
     errors: list[BaseException] = []

@@ -27,7 +27,7 @@ def _csv(path: Path) -> Path:
     with path.open("w", encoding="utf-8") as f:
         f.write("client_id,t,lon,lat,radius_m,kind,source_id,source_type\n")
         for i in range(N):
-            f.write(f"k-{i},{1_740_787_200 + i},37.5,48.0,100,shot,cam-{i % 5},camera\n")
+            f.write(f"k-{i},{1_740_787_200 + i},37.5,48.0,100,shot,wire-{i % 5},osint\n")
     return path
 
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from truceline.cli import app
 from truceline.ledger.merkle import verify_inclusion
 from truceline.service.ingest import ingest_files
+from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 
@@ -34,6 +35,8 @@ def _fails(*args: str) -> str:
 def ws(sqlite_workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     assert sqlite_workspace.root is not None
     monkeypatch.chdir(sqlite_workspace.root)
+    with sqlite_workspace.engine.begin() as conn:  # the files' sensors, registered first
+        ensure_sources(conn, [("mon-01", "monitor"), ("cam-07", "camera"), ("ac-03", "acoustic")])
     ingest_files(sqlite_workspace, [DATA / "mixed_native.csv", DATA / "mixed.jsonl"])
     return sqlite_workspace
 
@@ -106,8 +109,9 @@ def test_export_and_offline_verify_name_each_change(ws: Workspace, tmp_path: Pat
         return _fails("ledger", "verify", name, "--head", "HEAD.json", "--key", pub, *extra)
 
     modified = list(lines)
-    modified[5] = modified[5].replace('\\"count\\":', '\\"count\\":7')
-    assert "modified: entry 4 (observation)" in verify("m.jsonl", modified)
+    first = next(i for i, line in enumerate(lines) if '"kind": "observation"' in line)
+    modified[first] = modified[first].replace('\\"count\\":', '\\"count\\":7')
+    assert f"modified: entry {first - 1} (observation)" in verify("m.jsonl", modified)
     deleted = lines[:3] + lines[4:]
     assert "deleted: entry 2" in verify("d.jsonl", deleted)
     swapped = lines[:2] + [lines[3], lines[2]] + lines[4:]

@@ -14,15 +14,19 @@ from truceline.ledger.log import entry_data, leaf_hash
 from truceline.ledger.note import Verifier
 from truceline.service import ledger as svc
 from truceline.service.ingest import ingest_files
+from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
 from truceline.store.schema import ledger_entries, observations
 
 DATA = Path(__file__).parent / "data"
+DATA_SENSORS = [("mon-01", "monitor"), ("cam-07", "camera"), ("ac-03", "acoustic")]
 
 
 def _world(ws: Workspace, tmp: Path) -> tuple[Path, Path, Verifier]:
     """Real ingest of real test files, a signed head and an export kept by an auditor."""
+    with ws.engine.begin() as conn:  # the files' monitors and sensors, registered first
+        ensure_sources(conn, DATA_SENSORS)
     ingest_files(ws, [DATA / "mixed_native.csv", DATA / "mixed.jsonl", DATA / "mixed_ucdp.csv"])
     bundle = tmp / "kept.jsonl"
     head = svc.export_bundle(ws, bundle)

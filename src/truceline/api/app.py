@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from truceline.api.auth import RateLimiter, check_every_route_guarded, new_token_cache
 from truceline.api.errors import install_error_handlers
 from truceline.api.limits import ApiLimits, BodyLimit, Timeout
+from truceline.api.metrics import Metrics, RequestMetrics
 from truceline.api.routes import routers
+from truceline.api.writer import GroupWriter
 from truceline.service.workspace import Workspace
 
 __all__ = ["create_app"]
@@ -42,10 +44,13 @@ def create_app(ws: Workspace, limits: ApiLimits | None = None) -> FastAPI:
     app.state.limits = lim
     app.state.tokens = new_token_cache()
     app.state.limiter = RateLimiter(lim.rate_per_s, lim.burst)
+    app.state.metrics = Metrics(ws)
+    app.state.writer = GroupWriter(ws)
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)
     check_every_route_guarded(app)
     app.add_middleware(Timeout, seconds=lim.timeout_s)
     app.add_middleware(BodyLimit, limit=lim.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
     return app

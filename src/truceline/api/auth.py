@@ -105,7 +105,7 @@ class Guard:
     def __call__(
         self,
         request: Request,
-        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
+        credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> User:
         state = request.app.state
         if credentials is None:

@@ -47,6 +47,7 @@ __all__ = [
     "declare",
     "declaration_record",
     "declare_file",
+    "list_declarations",
     "load_declarations",
     "read_declarations_csv",
 ]
@@ -313,3 +314,9 @@ def load_declarations(conn: Connection, ids: Iterable[int] | None = None) -> lis
         )  # fmt: skip
         for m in store.select_declarations(conn, ids)
     ]
+
+
+def list_declarations(ws: Workspace) -> list[Declaration]:
+    """Every stored declaration, oldest first."""
+    with store_errors("reading declarations"), ws.engine.connect() as conn:
+        return load_declarations(conn)

@@ -39,12 +39,13 @@ from truceline.domain.observations import RECORD_FIELDS, observation_uid
 from truceline.intake import ParsedChunk, read_observations
 from truceline.intake.read import resolve_format
 from truceline.ledger.signatures import verify_record
-from truceline.service.sources import ensure_sources
+from truceline.service.sources import REGISTER_ON_SIGHT, ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 from truceline.store import observations as store
 from truceline.store.db import store_errors
 from truceline.store.schema import sources
+from truceline.store.sources import known_ids
 
 __all__ = [
     "KEPT_PROBLEMS",
@@ -52,7 +53,9 @@ __all__ = [
     "IngestReport",
     "ProblemSink",
     "Progress",
+    "StoredChunk",
     "ingest_files",
+    "store_chunk_on",
     "store_parsed",
     "uids_of",
 ]
@@ -121,6 +124,7 @@ class _Tally:
     rejected: int = 0
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    accepted_lines: list[int] = field(default_factory=list)
 
     def note(self, problems: Iterable[Problem]) -> None:
         for p in problems:
@@ -194,15 +198,18 @@ def _refused(
     conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> npt.NDArray[np.bool_]:
     """Rows whose signature does not hold against their source's policy (problems added)."""
-    refused = np.zeros(batch.num_rows, dtype=bool)
+    refused = _unregistered(conn, path, batch, lines, tally)
     policies = _policies(conn, pc.unique(batch.column("source_id")).to_pylist())
     if not policies:
+        tally.rejected += int(refused.sum())
         return refused
     mask = pc.is_in(batch.column("source_id"), pa.array(list(policies), pa.string()))
     rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
     sub = batch.take(pa.array(rows))
     signatures = sub.column("signature").to_pylist()
     for i, rec, sig in zip(rows, _records(sub), signatures, strict=True):
+        if refused[i]:
+            continue
         sid = rec["source_id"]
         reason = _signature_problem(policies[sid], sid, rec, sig)
         if reason is not None:
@@ -210,6 +217,30 @@ def _refused(
             tally.note([problem])
             refused[i] = True
     tally.rejected += int(refused.sum())
+    return refused
+
+
+def _unregistered(
+    conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
+) -> npt.NDArray[np.bool_]:
+    """Rows of monitor or sensor sources not registered yet (only open sources and
+    parties are registered on first sight); a problem each."""
+    refused = np.zeros(batch.num_rows, dtype=bool)
+    ids = batch.column("source_id").to_pylist()
+    types = batch.column("source_type").to_pylist()
+    wanted = {s for s, t in zip(ids, types, strict=True) if t and t not in REGISTER_ON_SIGHT}
+    if not wanted:
+        return refused
+    unknown = wanted - known_ids(conn, sorted(wanted))
+    for i, (sid, stype) in enumerate(zip(ids, types, strict=True)):
+        if sid in unknown and stype not in REGISTER_ON_SIGHT:
+            reason = (
+                f"source {sid} ({stype}) is not registered: a monitor or sensor source must "
+                "be registered with its public key before it submits (truceline sources add)"
+            )
+            cid = batch.column("client_id")[i].as_py()
+            tally.note([Problem(reason, path, int(lines[i]), "source_id", cid)])
+            refused[i] = True
     return refused
 
 
@@ -233,6 +264,7 @@ def _store_rows(
     new = [i for uid, i in first.items() if uid not in stored]
     tally.duplicates += batch.num_rows - int(refused.sum()) - len(new)
     tally.accepted += len(new)
+    tally.accepted_lines.extend(int(lines[i]) for i in new)
     if not new:
         return
     sub = batch.take(pa.array(new, pa.int64()))
@@ -347,3 +379,22 @@ def ingest_files(
     return IngestReport(
         [_ingest_file(ws, Path(p), fmt, strict, progress, on_problem) for p in paths]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """What storing one parsed chunk did; ``accepted_lines``: the lines newly stored."""
+
+    read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    problems: list[Problem]
+    accepted_lines: list[int]
+
+
+def store_chunk_on(conn: Connection, origin: str, chunk: ParsedChunk) -> StoredChunk:
+    """Store a parsed chunk on ``conn`` (the caller's transaction), as a file's chunk is."""
+    t = _Tally()
+    _store_chunk(conn, origin, chunk, t)
+    return StoredChunk(t.read, t.accepted, t.duplicates, t.rejected, t.problems, t.accepted_lines)

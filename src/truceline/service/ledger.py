@@ -41,12 +41,14 @@ __all__ = [
     "TreeHead",
     "add_cosignature",
     "consistency",
+    "current_head",
     "current_key",
     "export_bundle",
     "init_key",
     "issue_tree_head",
     "key_path",
     "latest_tree_head",
+    "ledger_size",
     "list_keys",
     "prove",
     "rotate_key",
@@ -386,3 +388,15 @@ def verify_store(ws: Workspace) -> StoreReport:
     """Re-check the store: entries vs leaf hashes, tree nodes, signed heads, record rows."""
     with store_errors("verifying the store"), ws.engine.connect() as conn:
         return storecheck.verify_store(LedgerView(conn))
+
+
+def current_head(ws: Workspace) -> TreeHead | None:
+    """The latest signed tree head (None before the first is issued)."""
+    with store_errors("reading the tree head"), ws.engine.connect() as conn:
+        return latest_tree_head(conn)
+
+
+def ledger_size(ws: Workspace) -> int:
+    """How many entries the ledger holds."""
+    with store_errors("reading the ledger size"), ws.engine.connect() as conn:
+        return store.size(conn)

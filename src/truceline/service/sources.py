@@ -38,6 +38,7 @@ from truceline.store.db import Connection, Row, reading, writing
 __all__ = [
     "CoverageInfo",
     "GradeInfo",
+    "REGISTER_ON_SIGHT",
     "SourceDetail",
     "SourceInfo",
     "add_coverage",
@@ -55,6 +56,9 @@ __all__ = [
 
 #: reliability given to a source first seen in a file: "F", cannot be judged
 UNGRADED = "F"
+#: the only source types registered on first sight; a monitor or sensor must be
+#: registered (with its key) before anything it submits is accepted
+REGISTER_ON_SIGHT = frozenset({SourceType.OSINT.value, SourceType.PARTY.value})
 _SENSORS = {SourceType.MONITOR, SourceType.CAMERA, SourceType.ACOUSTIC, SourceType.UAV}
 
 
@@ -89,11 +93,14 @@ class SourceDetail:
     coverage: list[CoverageInfo]
 
 
-def ensure_sources(conn: Connection, found: Iterable[tuple[str, str | None]]) -> list[str]:
+def ensure_sources(
+    conn: Connection, found: Iterable[tuple[str, str | None]], party: str | None = None
+) -> list[str]:
     """Register each ``(source_id, source_type)`` not yet known; returns the new ids.
 
     A source first seen in submitted data is graded ``F`` (cannot be judged) and is its
-    own independence group until an analyst says otherwise.
+    own independence group until an analyst says otherwise; ``party``: the party whose
+    liaison submitted it (its channel from now on).
     """
     wanted = dict(found)
     if not wanted:
@@ -104,7 +111,7 @@ def ensure_sources(conn: Connection, found: Iterable[tuple[str, str | None]]) ->
         return []
     now = int(time.time())
     rows = [
-        _source_row(s, wanted[s] or SourceType.OSINT.value, s, None, s, "optional", None, now)
+        _source_row(s, wanted[s] or SourceType.OSINT.value, s, party, s, "optional", None, now)
         for s in new
     ]
     _insert_sources(conn, rows, "intake", "first seen in submitted data")

@@ -15,7 +15,19 @@ from fastapi import APIRouter
 __all__ = ["ROUTERS", "routers"]
 
 #: modules of ``truceline.api.routes``, in the order their routes are matched
-ROUTERS: tuple[str, ...] = ("health", "notifications", "alerts", "dashboard")
+ROUTERS: tuple[str, ...] = (
+    "health",
+    "notifications",
+    "alerts",
+    "observations",
+    "incidents",
+    "findings",
+    "declarations",
+    "ledger",
+    "metrics",
+    "ogc",
+    "dashboard",
+)
 
 
 def routers() -> list[APIRouter]:

@@ -20,6 +20,6 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", dependencies=[allow(*ANYONE)], responses={503: {"description": "not ready"}})
-def readyz(ws: Workspace = Depends(workspace)) -> Readiness:  # noqa: B008
+def readyz(ws: Workspace = Depends(workspace)) -> Readiness:
     """The store answers and its schema is current; 503 (problem+json) otherwise."""
     return readiness(ws)

@@ -1,0 +1,233 @@
+"""Load on the HTTP API: concurrent clients on loopback against a real uvicorn server.
+
+Three phases, each printed with throughput, p50 and p99 latency:
+
+1. single signed submissions (``POST /observations``) from ``--clients`` clients,
+   each a monitor with its own registered key;
+2. batches of ``--batch`` signed observations (``POST /observations/batch``);
+3. an incidents page of ``--page`` features (``GET /incidents?limit=N``), after
+   fusing what was submitted.
+
+Every acknowledgment counted comes after commit and ledger entry (the API
+answers only then). Signatures are made before the clock starts.
+
+    python benchmarks/api_load.py                                 # SQLite
+    python benchmarks/api_load.py --db postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from truceline.domain.observations import observation_record
+from truceline.ledger.signatures import sign_record
+from truceline.service.fusion import fuse
+from truceline.service.sources import register_source
+from truceline.service.users import add_user
+from truceline.service.workspace import Workspace, create_workspace
+
+T0 = 1_740_787_200  # 2025-03-01T00:00:00Z
+
+
+def _record(client: int, n: int, rng: np.random.Generator) -> dict[str, Any]:
+    """An observation far enough from the others in space or time to be its own incident."""
+    return {
+        "source_id": f"mon-load-{client:02d}",
+        "source_type": "monitor",
+        "client_id": f"c{client}-{n}",
+        "t": T0 + n * 1200 + client * 37,
+        "t_unc_s": 30.0,
+        "lon": round(30.0 + rng.uniform(0, 10), 6),
+        "lat": round(46.0 + rng.uniform(0, 5), 6),
+        "radius_m": 200.0,
+        "kind": "explosion",
+        "count": 1,
+        "credibility": 2,
+    }
+
+
+def _signed(rec: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
+    return {**rec, "signature": sign_record(key, observation_record(rec))}
+
+
+def _pg_database(admin: str) -> tuple[str, Callable[[], None]]:
+    name = f"truceline_load_{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(admin.replace("postgresql://", "postgresql+psycopg://", 1),
+                           isolation_level="AUTOCOMMIT")  # fmt: skip
+    with eng.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with eng.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        eng.dispose()
+
+    return admin.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def _setup(ws: Workspace, clients: int) -> tuple[list[Ed25519PrivateKey], list[str], str]:
+    keys, tokens = [], []
+    for i in range(clients):
+        key = Ed25519PrivateKey.generate()
+        pub = base64.b64encode(key.public_key().public_bytes_raw()).decode()
+        register_source(ws, f"mon-load-{i:02d}", "monitor", public_key=pub, actor="bench")
+        tokens.append(add_user(ws, f"load-{i:02d}", "monitor").token)
+        keys.append(key)
+    return keys, tokens, add_user(ws, "load-analyst", "analyst").token
+
+
+def _serve(db: str, root: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "truceline"
+    proc = subprocess.Popen(
+        [str(exe), "--db", db, "serve", "--port", str(port), "--rate", "0"],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def _run(
+    clients: int, work: Callable[[int, httpx.Client, list[float]], None]
+) -> tuple[float, list[float]]:
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+
+    def one(i: int) -> None:
+        with httpx.Client(timeout=120) as c:
+            barrier.wait()
+            work(i, c, lat[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - t0, [x for xs in lat for x in xs]
+
+
+def _stats(name: str, n: int, unit: str, wall: float, lat: list[float]) -> dict[str, Any]:
+    q = np.percentile(np.array(lat) * 1000, [50, 99]) if lat else [float("nan")] * 2
+    out = {"phase": name, unit: n, "seconds": round(wall, 3), "per_s": round(n / wall, 1),
+           "p50_ms": round(float(q[0]), 1), "p99_ms": round(float(q[1]), 1)}  # fmt: skip
+    rate = f"{n / wall:>10.1f}/s"
+    print(f"{name:<34} {n:>7} {unit:<12} {rate}   p50 {q[0]:7.1f} ms   p99 {q[1]:7.1f} ms")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--db", default=None, help="PostgreSQL admin URL (default: SQLite in a temp dir)"
+    )
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--single", type=int, default=250, help="single submissions per client")
+    ap.add_argument("--batches", type=int, default=12, help="batches in all")
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--page", type=int, default=10_000)
+    ap.add_argument("--pages", type=int, default=10, help="page reads to time")
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tl-api-load-"))
+    drop: Callable[[], None] = lambda: None  # noqa: E731
+    if a.db:
+        db, drop = _pg_database(a.db)
+    else:
+        db = f"sqlite:///{tmp / 'ws' / 'truceline.db'}"
+    ws = create_workspace(tmp / "ws", db)
+    keys, tokens, analyst = _setup(ws, a.clients)
+    rng = np.random.default_rng(1)
+    single = [
+        [_signed(_record(i, n, rng), keys[i]) for n in range(a.single)] for i in range(a.clients)
+    ]
+    per_client = max(1, a.batches // a.clients) if a.batches >= a.clients else 1
+    bclients = min(a.clients, a.batches)
+    first = a.single  # batch records follow each client's single ones
+    batches = [[[_signed(_record(i, first + b * a.batch + k, rng), keys[i]) for k in range(a.batch)]
+                for b in range(per_client)] for i in range(bclients)]  # fmt: skip
+    proc, url = _serve(db, tmp)
+    results: list[dict[str, Any]] = []
+    try:
+        print(f"database: {ws.engine.dialect.name}; server {url}; {a.clients} clients; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+
+        def submit(i: int, c: httpx.Client, lat: list[float]) -> None:
+            h = {"Authorization": f"Bearer {tokens[i]}"}
+            for rec in single[i]:
+                t = time.perf_counter()
+                r = c.post(f"{url}/observations", json=rec, headers=h)
+                lat.append(time.perf_counter() - t)
+                assert r.status_code == 201, r.text
+
+        wall, lat = _run(a.clients, submit)
+        results.append(
+            _stats("single signed submissions", a.clients * a.single, "observations", wall, lat)
+        )
+
+        def send_batches(i: int, c: httpx.Client, lat: list[float]) -> None:
+            h = {"Authorization": f"Bearer {tokens[i]}"}
+            for b in batches[i]:
+                t = time.perf_counter()
+                r = c.post(f"{url}/observations/batch", json={"observations": b}, headers=h)
+                lat.append(time.perf_counter() - t)
+                assert r.status_code == 200 and r.json()["accepted"] == len(b), r.text[:300]
+
+        wall, lat = _run(bclients, send_batches)
+        n = sum(len(b) for bs in batches for b in bs)
+        results.append(_stats(f"batches of {a.batch}", n, "observations", wall, lat))
+        fused = fuse(ws)
+        h = {"Authorization": f"Bearer {analyst}"}
+        with httpx.Client(timeout=120) as c:
+            lat = []
+            got = 0
+            for _ in range(a.pages):
+                t = time.perf_counter()
+                r = c.get(f"{url}/incidents", params={"limit": a.page}, headers=h)
+                lat.append(time.perf_counter() - t)
+                got = len(r.json()["features"])
+        results.append(_stats(f"incidents page ({got} features)", a.pages, "pages", sum(lat), lat))
+        print(
+            json.dumps({"db": ws.engine.dialect.name, "incidents": fused.new, "results": results})
+        )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        ws.engine.dispose()
+        drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

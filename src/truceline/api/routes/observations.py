@@ -1,0 +1,163 @@
+"""Submitting observations: one, or a batch, through the intake's own checks.
+
+A record's idempotency key is its client id (``source_id`` + ``client_id``):
+a record sent twice is stored once. The answer comes only after the records
+are committed and in the ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from truceline.api.auth import allow, workspace
+from truceline.domain.errors import InputError, RejectedBatch, TooLarge
+from truceline.service.ingest import FileReport
+from truceline.service.submissions import Submitter, ingest_records
+from truceline.service.users import Role, User
+from truceline.service.workspace import Workspace
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["observations"])
+
+_SUBMIT = (Role.MONITOR, Role.SENSOR, Role.PARTY, Role.ANALYST)
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+_TYPES = {
+    Role.MONITOR: frozenset({"monitor"}),
+    Role.SENSOR: frozenset({"camera", "acoustic", "uav"}),
+    Role.PARTY: frozenset({"party"}),
+}
+
+
+class ObservationIn(BaseModel):
+    """One observation, in the native field names (docs: the intake formats)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    source_id: str = Field(max_length=100)
+    source_type: str | None = Field(None, max_length=20)
+    client_id: str | None = Field(None, max_length=200, description="idempotency key")
+    t: Int64 | str = Field(description="ISO 8601 with Z or offset, or epoch seconds")
+    t_unc_s: float | None = None
+    lon: float | None = None
+    lat: float | None = None
+    radius_m: float | None = None
+    obs_lon: float | None = None
+    obs_lat: float | None = None
+    bearing_deg: float | None = None
+    bearing_sd_deg: float | None = None
+    range_min_m: float | None = None
+    range_max_m: float | None = None
+    kind: str = Field(max_length=30)
+    weapon_class: str | None = Field(None, max_length=40)
+    count: Int64 | None = None
+    credibility: Int64 | None = None
+    actor: str | None = Field(None, max_length=20)
+    corrects: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=10_000)
+    attrs: dict[str, Any] | None = None
+    signature: str | None = Field(None, max_length=200, description="base64 Ed25519")
+
+
+class ObservationBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    observations: list[ObservationIn]
+    strict: bool = Field(False, description="refuse the whole batch if any record is bad")
+
+
+class ProblemOut(BaseModel):
+    reason: str
+    line: int | None = Field(None, description="1-based place of the record in the batch")
+    field: str | None = None
+    record: str | None = None
+
+
+class SubmissionOut(BaseModel):
+    """What was done with a submission (after its commit and ledger entry)."""
+
+    read: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    problems: list[ProblemOut]
+
+
+class AckOut(BaseModel):
+    status: Literal["stored", "duplicate"]
+    client_id: str | None
+
+
+def _submitter(user: User) -> Submitter:
+    return Submitter(_TYPES.get(user.role), user.party)
+
+
+def _records(items: list[ObservationIn]) -> list[dict[str, Any]]:
+    return [o.model_dump(exclude_none=True) for o in items]
+
+
+def _out(rep: FileReport) -> SubmissionOut:
+    problems = [
+        ProblemOut(reason=p.reason, line=p.line, field=p.field, record=p.record)
+        for p in rep.problems
+    ]
+    return SubmissionOut(
+        read=rep.read,
+        accepted=rep.accepted,
+        duplicates=rep.duplicates,
+        rejected=rep.rejected,
+        problems=problems,
+    )
+
+
+def _store(
+    request: Request, ws: Workspace, records: list[dict[str, Any]], who: Submitter, strict: bool
+) -> FileReport:
+    """Store through the app's group writer (a strict batch alone, all or nothing)."""
+    state = request.app.state
+    try:
+        if strict:
+            rep = ingest_records(ws, records, strict=True, submitter=who)
+        else:
+            rep = state.writer.submit(records, who, state.limits.timeout_s)
+    except RejectedBatch as exc:
+        state.metrics.rejects.labels("batch").inc(len(exc.errors))
+        raise
+    state.metrics.submitted(rep)
+    return rep
+
+
+@router.post("/observations", status_code=201, responses={200: {"model": AckOut}})
+def submit_one(
+    obs: ObservationIn,
+    request: Request,
+    response: Response,
+    user: User = allow(*_SUBMIT),
+    ws: Workspace = Depends(workspace),
+) -> AckOut:
+    """Submit one observation: 201 once stored, 200 if it was already on record."""
+    rep = _store(request, ws, _records([obs]), _submitter(user), strict=False)
+    if rep.rejected:
+        raise InputError("the observation was refused", rep.problems)
+    if rep.duplicates:
+        response.status_code = 200
+        return AckOut(status="duplicate", client_id=obs.client_id)
+    return AckOut(status="stored", client_id=obs.client_id)
+
+
+@router.post("/observations/batch")
+def submit_batch(
+    batch: ObservationBatch,
+    request: Request,
+    user: User = allow(*_SUBMIT),
+    ws: Workspace = Depends(workspace),
+) -> SubmissionOut:
+    """Submit a batch: good records are stored, bad ones listed with their reason."""
+    most = request.app.state.limits.max_batch
+    if len(batch.observations) > most:
+        raise TooLarge(f"a batch holds at most {most} observations, not {len(batch.observations)}")
+    rep = _store(request, ws, _records(batch.observations), _submitter(user), batch.strict)
+    return _out(rep)

@@ -1,0 +1,152 @@
+"""Observations submitted over the API: screened by who sends them, stored as a file's are.
+
+:func:`ingest_records` stores one submission in one transaction.
+:func:`ingest_groups` stores several submissions from different callers in one
+transaction (group commit: one parse, one ledger append, one commit) and
+reports on each as if it had been alone. Either returns only after the commit,
+so an accepted record is stored and in the ledger when it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection
+
+from truceline.domain.errors import Problem, RejectedBatch
+from truceline.intake import ParsedChunk
+from truceline.intake.jsonfile import parse_records
+from truceline.service.ingest import FileReport, store_chunk_on
+from truceline.service.sources import ensure_sources
+from truceline.service.workspace import Workspace
+from truceline.store.db import store_errors
+from truceline.store.source_owners import source_owners
+
+__all__ = ["Submitter", "ingest_groups", "ingest_records"]
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who submits, and so which sources it may speak through.
+
+    ``types``: the source types it may submit as (``None``: any); ``party``: a
+    liaison submits only through its party's channels (sources of type ``party``
+    registered to that party, or new ones, which become its party's).
+    """
+
+    types: frozenset[str] | None = None
+    party: str | None = None
+
+
+_ANYONE = Submitter()
+
+
+def _not_permitted(
+    known: tuple[str, str | None] | None, row_type: str | None, who: Submitter
+) -> str | None:
+    stype = known[0] if known else (row_type or "osint")
+    if who.types is not None and stype not in who.types:
+        return f"this user may not submit as a source of type {stype}"
+    if who.party is not None and known is not None and known[1] != who.party:
+        return f"the source is not a channel of party {who.party}"
+    return None
+
+
+def _screen(
+    conn: Connection, origin: str, chunk: ParsedChunk, whos: Sequence[Submitter]
+) -> tuple[ParsedChunk, list[Problem]]:
+    """The chunk without the rows their senders may not submit, and why each was refused.
+
+    ``whos[line - 1]`` is who sent the record on ``line``.
+    """
+    cols = chunk.batch.to_pydict()
+    known = source_owners(conn, set(cols["source_id"]))
+    keep: list[int] = []
+    problems: list[Problem] = []
+    new_channels: dict[str, set[str]] = {}
+    for i, (sid, stype) in enumerate(zip(cols["source_id"], cols["source_type"], strict=True)):
+        line = int(chunk.lines[i])
+        who = whos[line - 1]
+        reason = _not_permitted(known.get(sid), stype, who)
+        if reason is not None:
+            problems.append(Problem(reason, origin, line, "source_id", cols["client_id"][i]))
+            continue
+        keep.append(i)
+        if who.party is not None and sid not in known:
+            new_channels.setdefault(who.party, set()).add(sid)
+    for party, ids in sorted(new_channels.items()):
+        ensure_sources(conn, [(sid, "party") for sid in sorted(ids)], party=party)
+    if len(keep) == chunk.batch.num_rows:
+        return chunk, problems
+    idx = pa.array(keep, pa.int64())
+    return replace(chunk, batch=chunk.batch.take(idx), lines=chunk.lines[keep]), problems
+
+
+def _reports(
+    origin: str, sizes: Sequence[int], problems: list[Problem], accepted: set[int]
+) -> list[FileReport]:
+    """One report per submission, its lines counted from 1 again."""
+    out: list[FileReport] = []
+    start = 0
+    for n in sizes:
+        mine = [
+            replace(p, line=p.line - start)
+            for p in problems
+            if p.line is not None and start < p.line <= start + n
+        ]
+        ok = sum(1 for line in range(start + 1, start + n + 1) if line in accepted)
+        bad = len({p.line for p in mine})
+        out.append(FileReport(origin, "json", n, ok, n - ok - bad, bad, mine))
+        start += n
+    return out
+
+
+def ingest_groups(
+    ws: Workspace,
+    groups: Sequence[tuple[Sequence[Any], Submitter | None]],
+    *,
+    origin: str = "request",
+) -> list[FileReport]:
+    """Store several submissions ``(records, sender)`` in one transaction; a report each."""
+    records = [r for recs, _ in groups for r in recs]
+    whos = [who or _ANYONE for recs, who in groups for _ in recs]
+    chunk = parse_records(records, origin)
+    with store_errors("storing submitted observations"), ws.engine.begin() as conn:
+        chunk, refused = _screen(conn, origin, chunk, whos)
+        stored = store_chunk_on(conn, origin, chunk)
+    problems = [*refused, *stored.problems]
+    return _reports(origin, [len(recs) for recs, _ in groups], problems, set(stored.accepted_lines))
+
+
+def ingest_records(
+    ws: Workspace,
+    records: Sequence[Any],
+    *,
+    origin: str = "request",
+    strict: bool = False,
+    submitter: Submitter | None = None,
+) -> FileReport:
+    """Ingest one submission of decoded JSON records in one transaction.
+
+    The same checks as a file (validation, source registration policy,
+    signatures, idempotency by client id). With ``strict`` any bad record
+    refuses all (``RejectedBatch``, nothing stored).
+    """
+    if not strict:
+        return ingest_groups(ws, [(records, submitter)], origin=origin)[0]
+    whos = [submitter or _ANYONE] * len(records)
+    chunk = parse_records(records, origin)
+    with store_errors("storing submitted observations"), ws.engine.begin() as conn:
+        chunk, refused = _screen(conn, origin, chunk, whos)
+        stored = store_chunk_on(conn, origin, chunk)
+        problems = [*refused, *stored.problems]
+        if problems:
+            raise RejectedBatch(
+                f"refused (strict): {len({p.line for p in problems})} bad record(s) of "
+                f"{len(records)}; nothing was stored",
+                problems,
+            )
+    return _reports(origin, [len(records)], problems, set(stored.accepted_lines))[0]

@@ -1,0 +1,118 @@
+"""Pages of incidents for readers: filtered by time, box, sector, status and kind.
+
+Columns come back as lists (one per field), not rows as objects, so that a page
+of ten thousand features for a map costs one query and no per-row objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from truceline.store.schema import incidents
+
+__all__ = [
+    "PAGE_FIELDS",
+    "IncidentFilter",
+    "count_incidents",
+    "incident_columns",
+    "incident_extent",
+]
+
+#: the fields a page carries
+PAGE_FIELDS: tuple[str, ...] = (
+    "id",
+    "t",
+    "t_start",
+    "t_end",
+    "lon",
+    "lat",
+    "radius_m",
+    "ellipse",
+    "kind",
+    "weapon_class",
+    "count",
+    "status",
+    "n_observations",
+    "n_groups",
+    "confidence",
+    "actor",
+    "actor_confidence",
+    "sector",
+    "side",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Which incidents; every field optional. ``bbox`` is (minlon, minlat, maxlon, maxlat)."""
+
+    statuses: Sequence[str] | None = None
+    kinds: Sequence[str] | None = None
+    sectors: Sequence[str] | None = None
+    since: int | None = None  # t >= since
+    until: int | None = None  # t < until
+    bbox: tuple[float, float, float, float] | None = None
+    ids: Sequence[int] | None = None
+
+
+def _where(f: IncidentFilter) -> list[Any]:
+    c = incidents.c
+    out: list[Any] = [c.merged_into.is_(None)]
+    for col, values in ((c.status, f.statuses), (c.kind, f.kinds), (c.sector, f.sectors)):
+        if values is not None:
+            out.append(col.in_(list(values)))
+    if f.ids is not None:
+        out.append(c.id.in_(list(f.ids)))
+    if f.since is not None:
+        out.append(c.t >= f.since)
+    if f.until is not None:
+        out.append(c.t < f.until)
+    if f.bbox is not None:
+        x0, y0, x1, y1 = f.bbox
+        out.append(c.lat.between(y0, y1))
+        if x0 <= x1:
+            out.append(c.lon.between(x0, x1))
+        else:  # across the antimeridian
+            out.append((c.lon >= x0) | (c.lon <= x1))
+    return out
+
+
+def count_incidents(conn: Connection, f: IncidentFilter) -> int:
+    q = select(func.count()).select_from(incidents).where(*_where(f))
+    return int(conn.execute(q).scalar_one())
+
+
+def incident_columns(
+    conn: Connection, f: IncidentFilter, limit: int, offset: int
+) -> dict[str, list[Any]]:
+    """The page's fields as columns, newest first (ties by id, so paging is stable)."""
+    cols = [incidents.c[n] for n in PAGE_FIELDS]
+    q = (
+        select(*cols)
+        .where(*_where(f))
+        .order_by(incidents.c.t.desc(), incidents.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = conn.execute(q).all()
+    return {n: [r[i] for r in rows] for i, n in enumerate(PAGE_FIELDS)}
+
+
+def incident_extent(
+    conn: Connection, f: IncidentFilter
+) -> tuple[float, float, float, float, int, int] | None:
+    """(minlon, minlat, maxlon, maxlat, first t, last t) of the matching incidents."""
+    c = incidents.c
+    q = select(
+        func.min(c.lon), func.min(c.lat), func.max(c.lon), func.max(c.lat), func.min(c.t),
+        func.max(c.t),
+    ).where(*_where(f))  # fmt: skip
+    r = conn.execute(q).one()
+    if r[0] is None:
+        return None
+    return float(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]), int(r[5])

@@ -63,7 +63,7 @@ def _csv(path: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
     rows = ["client_id,t,lon,lat,radius_m,kind,source_id,source_type"]
     for i in range(n):
         kind = "nonsense" if i in bad else "shot"
-        rows.append(f"c-{i},{1_740_787_200 + i},37.5,48.0,100,{kind},cam-{i % 3},camera")
+        rows.append(f"c-{i},{1_740_787_200 + i},37.5,48.0,100,{kind},outlet-{i % 3},osint")
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 

@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection
 
 from truceline.domain.errors import InputError, NotFound
 from truceline.service.webhooks import AlertSink
 from truceline.service.workspace import Workspace
 from truceline.store import alerts as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append
 from truceline.warning.alerts import Alert, Inputs, Policy, raise_alerts, route
 from truceline.warning.escalation import EscalationRule

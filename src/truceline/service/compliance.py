@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import shapely
-from sqlalchemy import Connection
 
 from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.rules import (
@@ -42,7 +41,7 @@ from truceline.store.compliance import (
     ledger_leaves,
     observation_facts,
 )
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.notifications import list_notifications
 
 __all__ = [

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from truceline.compliance.periods import month_label, parse_month, to_epoch
 from truceline.compliance.rules import Declaration
 from truceline.domain.errors import InputError, Problem
@@ -36,7 +34,7 @@ from truceline.ledger.signatures import verify_record
 from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
 from truceline.store import declarations as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append
 
 __all__ = [

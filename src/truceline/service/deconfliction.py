@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from sqlalchemy import Connection
 
 from truceline.deconfliction.knowledge import DEFAULT_ANSWER_HOURS, due_at, missed_citations
 from truceline.deconfliction.overlap import overlap
@@ -27,7 +26,7 @@ from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound, P
 from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
 from truceline.store import notifications as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append, lock
 
 __all__ = ["Submission", "amend", "cancel", "notify", "terms"]

@@ -10,15 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from truceline.compliance.findings import Merge, check_transition, merge
 from truceline.compliance.rules.base import Finding
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
 from truceline.service.workspace import Workspace
 from truceline.store import findings as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append
 
 if TYPE_CHECKING:

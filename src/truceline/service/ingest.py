@@ -32,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, select
 
 from truceline.domain.errors import Problem, RejectedBatch
 from truceline.domain.observations import RECORD_FIELDS, observation_uid
@@ -43,9 +42,8 @@ from truceline.service.sources import REGISTER_ON_SIGHT, ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 from truceline.store import observations as store
-from truceline.store.db import store_errors
-from truceline.store.schema import sources
-from truceline.store.sources import known_ids
+from truceline.store.db import Connection, store_errors
+from truceline.store.sources import known_ids, signature_policies
 
 __all__ = [
     "KEPT_PROBLEMS",
@@ -142,11 +140,10 @@ class _Policy:
 
 
 def _policies(conn: Connection, ids: Iterable[str]) -> dict[str, _Policy]:
-    q = select(sources.c.id, sources.c.signature_policy, sources.c.public_key)
     out: dict[str, _Policy] = {}
-    for sid, policy, key in conn.execute(q.where(sources.c.id.in_(list(ids)))):
+    for sid, policy, key in signature_policies(conn, list(ids)):
         if policy == "required" or key is not None:
-            out[sid] = _Policy(policy == "required", None if key is None else bytes(key))
+            out[sid] = _Policy(policy == "required", key)
     return out
 
 

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from truceline.compliance.agreement.model import Agreement
 from truceline.compliance.trigger import FindingFact, Trigger, triggers
 from truceline.domain.errors import InputError
@@ -31,7 +29,7 @@ from truceline.service.agreements import agreement_versions
 from truceline.service.ledger import issue_tree_head, prove
 from truceline.service.workspace import Workspace
 from truceline.store import findings as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 
 __all__ = ["NOTICE_KIND", "NoticeCheck", "find_triggers", "verify_notice", "write_notice"]
 

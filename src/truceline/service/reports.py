@@ -18,11 +18,9 @@ from truceline.report.daily import DailyData, TreeHeadView, day_bounds
 from truceline.report.render import ReportPaths, write_daily, write_index
 from truceline.service.workspace import Workspace
 from truceline.store import reports as q
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from truceline.compliance.agreement import Agreement
 
 __all__ = [

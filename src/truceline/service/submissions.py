@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection
 
 from truceline.domain.errors import Problem, RejectedBatch
 from truceline.intake import ParsedChunk
@@ -22,7 +21,7 @@ from truceline.intake.jsonfile import parse_records
 from truceline.service.ingest import FileReport, store_chunk_on
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
 from truceline.store.source_owners import source_owners
 
 __all__ = ["Submitter", "ingest_groups", "ingest_records"]

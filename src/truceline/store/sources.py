@@ -18,6 +18,7 @@ __all__ = [
     "insert_grades",
     "insert_sources",
     "known_ids",
+    "signature_policies",
     "update_source_row",
 ]
 
@@ -30,6 +31,19 @@ def known_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     for s in range(0, len(ids), _IN_CHUNK):
         part = list(ids[s : s + _IN_CHUNK])
         out.update(conn.execute(select(sources.c.id).where(sources.c.id.in_(part))).scalars())
+    return out
+
+
+def signature_policies(conn: Connection, ids: Sequence[str]) -> list[tuple[str, str, bytes | None]]:
+    """``(id, signature_policy, public_key)`` of those of ``ids`` that are registered."""
+    q = select(sources.c.id, sources.c.signature_policy, sources.c.public_key)
+    out: list[tuple[str, str, bytes | None]] = []
+    for s in range(0, len(ids), _IN_CHUNK):
+        part = list(ids[s : s + _IN_CHUNK])
+        out.extend(
+            (sid, policy, None if key is None else bytes(key))
+            for sid, policy, key in conn.execute(q.where(sources.c.id.in_(part)))
+        )
     return out
 
 

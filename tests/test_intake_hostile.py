@@ -133,6 +133,29 @@ def test_jsonl_hostile_values_are_named(tmp_path: Path) -> None:
     assert f"deeper than {MAX_DEPTH}" in by_line[4].reason
 
 
+@pytest.mark.parametrize("field", ["count", "credibility", "t", "lon"])
+@pytest.mark.parametrize(
+    "value",
+    [2**63 - 1, -(2**63), 2**63, 2**64, 2**70, -(2**70), 10**400],
+    ids=["i64max", "i64min", "2^63", "2^64", "2^70", "-2^70", "10^400"],
+)
+def test_integers_at_and_beyond_int64_are_bad_records(
+    workspace: Workspace, tmp_path: Path, field: str, value: int
+) -> None:
+    good = {"t": 1_740_787_200, "lon": 37.5, "lat": 48.0, "radius_m": 10, "kind": "shot",
+            "source_id": "s1"}  # fmt: skip
+    rows = [{**good, "client_id": "a"}, {**good, "client_id": "big", field: value},
+            {**good, "client_id": "c"}]  # fmt: skip
+    path = tmp_path / "ints.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    f = ingest_files(workspace, [path]).files[0]
+    assert (f.accepted, f.rejected) == (2, 1)
+    assert [(p.line, p.field, p.record) for p in f.problems] == [(2, field, "big")]
+    assert f.problems[0].reason.startswith(field)
+    assert "range" in f.problems[0].reason or "not a finite number" in f.problems[0].reason
+    assert _stored(workspace) == 2
+
+
 def test_a_huge_jsonl_line_is_skipped_not_held(tmp_path: Path) -> None:
     path = tmp_path / "huge.jsonl"
     with path.open("w", encoding="utf-8") as f:

@@ -101,8 +101,10 @@ class _Issues:
 
 
 def _np(col: pa.Array) -> npt.NDArray[np.float64]:
-    """A numeric column as float64 numpy, nulls as NaN."""
-    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    """A numeric column as float64 numpy, nulls as NaN. An integer beyond 2**53 is
+    rounded (not refused by the cast): it is checked against its range afterwards."""
+    as_float = pc.cast(col, pa.float64(), safe=False)
+    return np.asarray(as_float.to_numpy(zero_copy_only=False), dtype=float)
 
 
 def _convert(raw: RawChunk, issues: _Issues) -> dict[str, pa.Array]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from conftest import _unavailable
 from test_scenario import small_agreement
 from typer.testing import CliRunner
 
@@ -266,6 +269,16 @@ def _text(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _pdf_text(path: Path) -> str:
+    """The PDF's text as poppler's pdftotext reads it, its whitespace runs made one space."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        _unavailable("pdftotext not found: apt-get install poppler-utils")
+    assert exe is not None
+    out = subprocess.run([exe, "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True)
+    return " ".join(out.stdout.decode("utf-8").split())
+
+
 def test_public_edition_withholds_what_the_public_may_not_read(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
@@ -288,6 +301,10 @@ def test_public_edition_withholds_what_the_public_may_not_read(
     assert "not named until an analyst confirms" in html
     assert "RESTRICTED" not in html
     assert paths.pdf is not None and paths.pdf.read_bytes()[:5] == b"%PDF-"
+    pdf = _pdf_text(paths.pdf)
+    for secret in ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000"):
+        assert secret not in pdf, secret
+    assert "not named until an analyst confirms" in pdf  # the text is read, not an empty page
 
 
 def test_restricted_edition_shows_everything_marked_on_every_page(

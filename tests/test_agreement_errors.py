@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from test_agreement_helpers import TOML, feature_collection, write_tiny
 
 from truceline.compliance.agreement import load_agreement_file
+from truceline.compliance.agreement.limits import DEFAULT_LIMITS, AgreementLimits
 from truceline.domain.errors import AgreementError
+from truceline.service.agreements import agreement_versions, load_agreement
+from truceline.service.ledger import verify_store
+from truceline.service.workspace import Workspace
+from truceline.store.db import reading
 
 
 def _refused(tmp_path: Path, toml: str, *expected: str) -> str:
@@ -228,3 +235,102 @@ def test_terms_of_issue_10_refused_with_key_and_reason(tmp_path: Path) -> None:
         'params = { subject = "personnel", item = "army", party = "A", max = 1, unit = "men" }\n'
     )
     _refused(tmp_path, TOML + ceiling, "params.unit", "allowed: persons")
+
+
+# -- hostile agreements: refused fast, by name, with nothing stored ---------------------
+
+
+def _many_vertices(n: int) -> str:
+    """A GeoJSON Polygon of ``n`` vertices, as text (never built: the cap comes first)."""
+    ring = "[36.0,46.9]," * (n - 1) + "[36.0,46.9]"
+    return (
+        '{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+        f'"geometry":{{"type":"Polygon","coordinates":[[{ring}]]}}}}]}}'
+    )
+
+
+HOSTILE = {
+    "band_1e9": (lambda t: t.replace("band_km = 15", "band_km = 1e9"),
+                 "withdrawal[1].band_km", "more than the 1000 accepted (max_km)"),
+    "width_nan": (lambda t: t.replace("width_km = 10", "width_km = nan"),
+                  "buffer.width_km", "expected a finite number, got nan"),
+    "radius_inf": (lambda t: t.replace("radius_km = 10", "radius_km = inf"),
+                   "exclusion[1].radius_km", "expected a finite number"),
+    "deep_toml": (lambda t: t + "\nx = " + "[" * 100_000 + "]" * 100_000 + "\n",
+                  "agreement.toml", "nested more than 16 deep (max_toml_depth)"),
+    "length_tiny": (lambda t: t.replace("length_km = 40", "length_km = 0.0001"),
+                    "sectors.length_km", "more than 1000 sectors, the most accepted (max_sectors)"),
+    "one_side": (lambda t: t.replace('side = "right"', "point = [36.6, 47.6]"),
+                 "party B", "same side of the contact line as party 'A'"),
+    "one_side_named": (lambda t: t.replace('side = "right"', 'side = "left"').replace(
+                           "point = [36.5, 47.5]", 'side = "left"'),
+                       "party B", "same side of the contact line as party 'A'"),
+    "point_outside": (lambda t: t.replace("point = [36.5, 47.5]", "point = [30.5, 47.5]"),
+                      "party A.point", "[30.5, 47.5] lies outside geometry.region"),
+}  # fmt: skip
+
+
+@pytest.fixture
+def ws_with_agreement(sqlite_workspace: Workspace, tmp_path: Path) -> Workspace:
+    """A workspace holding the tiny agreement already (what a hostile load must not touch)."""
+    load_agreement(sqlite_workspace, write_tiny(tmp_path / "good"))
+    return sqlite_workspace
+
+
+def _nothing_more_stored(ws: Workspace) -> None:
+    with reading(ws.engine) as conn:
+        assert [(a.id, a.version) for a in agreement_versions(conn)] == [("tiny", 1)]
+    assert verify_store(ws).ok
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_agreements_are_refused_by_name(
+    ws_with_agreement: Workspace, tmp_path: Path, case: str
+) -> None:
+    edit, field, reason = HOSTILE[case]
+    path = write_tiny(tmp_path / case, edit(TOML.replace("version = 1", "version = 2")))
+    with pytest.raises(AgreementError) as info:
+        load_agreement(ws_with_agreement, path)
+    msg = info.value.message
+    assert msg.startswith(str(tmp_path / case)) and field in msg and reason in msg, msg
+    _nothing_more_stored(ws_with_agreement)
+
+
+def test_a_two_million_vertex_region_is_refused_by_the_vertex_cap(
+    ws_with_agreement: Workspace, tmp_path: Path
+) -> None:
+    path = write_tiny(tmp_path / "huge", TOML.replace("version = 1", "version = 2"))
+    region = path.parent / "region.geojson"
+    region.write_text(_many_vertices(2_000_000))
+    assert region.stat().st_size < DEFAULT_LIMITS.max_geojson_bytes  # the vertex cap, not size
+    with pytest.raises(AgreementError) as info:
+        load_agreement(ws_with_agreement, path)
+    msg = info.value.message
+    assert f"{region}: geometry.region: 2000000 vertices, more than the 500000" in msg, msg
+    _nothing_more_stored(ws_with_agreement)
+
+
+def test_caps_are_data(tmp_path: Path) -> None:
+    """A caller with other needs passes its own limits; the defaults are documented."""
+    path = write_tiny(tmp_path / "t")  # a line of 4 vertices, a region of 5
+    small = AgreementLimits(max_vertices=4, max_km=12.0, max_sectors=2)
+    with pytest.raises(AgreementError, match="region.geojson: geometry.region: 5 vertices, more"):
+        load_agreement_file(path, small)
+    with pytest.raises(AgreementError, match=r"withdrawal\[1\].band_km: 15 km is more than the 12"):
+        load_agreement_file(path, replace(small, max_vertices=5))
+    with pytest.raises(AgreementError, match="more than 2 sectors"):
+        load_agreement_file(path, AgreementLimits(max_sectors=2))
+    doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    for f in fields(AgreementLimits):
+        assert f"`{f.name}`" in doc, f.name
+
+
+def test_a_geos_error_becomes_a_named_error(tmp_path: Path) -> None:
+    """Any shapely/GEOS failure left in compiling names the file, never a traceback."""
+    path = write_tiny(tmp_path / "t")
+    limits = AgreementLimits(max_km=1e12)  # no cap: GEOS meets the absurd band itself
+    bad = path.read_text().replace("band_km = 15", "band_km = 1e9")
+    path.write_text(bad)
+    with pytest.raises(AgreementError) as info:
+        load_agreement_file(path, limits)
+    assert info.value.message.startswith(f"{path}: "), info.value.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,15 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from truceline.compliance.agreement.limits import DEFAULT_LIMITS, AgreementLimits
 from truceline.domain.errors import AgreementError
 
 __all__ = ["Feature", "check_geometry", "read_features"]
+
+#: the opening of a GeoJSON position (``[`` then a number): counted on the raw text, an
+#: upper bound of the vertices (NaN and Infinity are refused), so that a huge file is
+#: refused before it is parsed
+_POSITION = re.compile(r"\[\s*-?[0-9]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +45,31 @@ def check_geometry(geom: BaseGeometry, where: str, types: Collection[str]) -> Ba
     return geom
 
 
-def read_features(path: Path, key: str, types: Collection[str]) -> list[Feature]:
-    """The features of a GeoJSON file (a FeatureCollection, a Feature or a bare geometry)."""
+def read_features(
+    path: Path, key: str, types: Collection[str], limits: AgreementLimits = DEFAULT_LIMITS
+) -> list[Feature]:
+    """The features of a GeoJSON file (a FeatureCollection, a Feature or a bare geometry),
+    refused whole beyond ``limits`` (bytes, vertices) before any geometry is built."""
     if not path.is_file():
         raise AgreementError(f"{path}: GeoJSON file named by {key} not found")
+    size = path.stat().st_size
+    if size > limits.max_geojson_bytes:
+        raise AgreementError(
+            f"{path}: {key}: {size} bytes, more than the {limits.max_geojson_bytes} accepted "
+            "(max_geojson_bytes)"
+        )
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        if (n := len(_POSITION.findall(text))) > limits.max_vertices:  # before parsing
+            raise AgreementError(
+                f"{path}: {key}: {n} vertices, more than the {limits.max_vertices} accepted in "
+                "one file (max_vertices): simplify the geometry"
+            )
+        doc = json.loads(text, parse_constant=_no_constant)
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, JSONDecodeError, NaN
         raise AgreementError(f"{path}: not readable as JSON: {exc}") from exc
+    except RecursionError:
+        raise AgreementError(f"{path}: not readable as JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise AgreementError(f"{path}: expected a GeoJSON object")
     if doc.get("type") == "FeatureCollection":
@@ -72,3 +96,7 @@ def read_features(path: Path, key: str, types: Collection[str]) -> list[Feature]
         props = f.get("properties") or {}
         out.append(Feature(i, check_geometry(geom, where, types), dict(props)))
     return out
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")

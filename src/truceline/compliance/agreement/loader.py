@@ -10,6 +10,7 @@ the reason. The format is described in ``examples/README.md``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.compliance.agreement import geometry as geo
 from truceline.compliance.agreement.geojson import read_features
+from truceline.compliance.agreement.limits import DEFAULT_LIMITS, AgreementLimits, nesting
 from truceline.compliance.agreement.model import (
     BARS,
     Agreement,
@@ -48,25 +50,40 @@ def agreement_path(path: Path) -> Path:
     return path / AGREEMENT_FILE if path.is_dir() else path
 
 
-def load_agreement_file(path: Path | str) -> Agreement:
-    """Read, validate and compile the agreement at ``path`` (a TOML file or its directory)."""
+def load_agreement_file(path: Path | str, limits: AgreementLimits = DEFAULT_LIMITS) -> Agreement:
+    """Read, validate and compile the agreement at ``path`` (a TOML file or its directory),
+    within ``limits``."""
     file = agreement_path(Path(path))
     if not file.is_file():
         raise AgreementError(f"{file}: agreement file not found")
+    if (size := file.stat().st_size) > limits.max_toml_bytes:
+        raise AgreementError(
+            f"{file}: {size} bytes, more than the {limits.max_toml_bytes} accepted (max_toml_bytes)"
+        )
+    deep = AgreementError(
+        f"{file}: values nested more than {limits.max_toml_depth} deep (max_toml_depth)"
+    )
     try:
         doc = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise AgreementError(f"{file}: not readable: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise AgreementError(f"{file}: TOML syntax: {exc}") from exc
-    return parse_agreement(doc, file)
+    except RecursionError:
+        raise deep from None
+    if nesting(doc, limits.max_toml_depth) > limits.max_toml_depth:
+        raise deep
+    try:
+        return parse_agreement(doc, file, limits)
+    except shapely.errors.ShapelyError as exc:  # a backstop: the caps should come first
+        raise AgreementError(f"{file}: geometry: {exc}") from None
 
 
 class _Doc:
     """The TOML document with the file name, for error messages."""
 
-    def __init__(self, doc: dict[str, Any], file: Path) -> None:
-        self.doc, self.file = doc, file
+    def __init__(self, doc: dict[str, Any], file: Path, limits: AgreementLimits) -> None:
+        self.doc, self.file, self.limits = doc, file, limits
 
     def fail(self, key: str, reason: str) -> AgreementError:
         return AgreementError(f"{self.file}: {key}: {reason}")
@@ -91,7 +108,17 @@ class _Doc:
     def number(self, v: Any, key: str, positive: bool = True) -> float:
         if isinstance(v, bool) or not isinstance(v, int | float) or (positive and v <= 0):
             raise self.fail(key, f"expected a number > 0, got {v!r}")
+        if not math.isfinite(v):
+            raise self.fail(key, f"expected a finite number, got {v!r}")
         return float(v)
+
+    def km(self, v: Any, key: str, positive: bool = True) -> float:
+        """A distance in km, at most ``limits.max_km``."""
+        km = self.number(v, key, positive)
+        if km > self.limits.max_km:
+            most = self.limits.max_km
+            raise self.fail(key, f"{km:g} km is more than the {most:g} accepted (max_km)")
+        return km
 
     def text(self, v: Any, key: str) -> str:
         if not isinstance(v, str) or not v.strip():
@@ -120,12 +147,15 @@ class _Doc:
         return frozenset(v)
 
     def geojson(self, v: Any, key: str, types: tuple[str, ...]) -> list[BaseGeometry]:
-        return [f.geometry for f in read_features(self.file.parent / self.text(v, key), key, types)]
+        path = self.file.parent / self.text(v, key)
+        return [f.geometry for f in read_features(path, key, types, self.limits)]
 
 
-def parse_agreement(doc: dict[str, Any], file: Path) -> Agreement:
+def parse_agreement(
+    doc: dict[str, Any], file: Path, limits: AgreementLimits = DEFAULT_LIMITS
+) -> Agreement:
     """Compile a parsed TOML document (``file`` locates its GeoJSON files and names errors)."""
-    d = _Doc(doc, file)
+    d = _Doc(doc, file, limits)
     for k in doc:
         if k not in _TOP:
             raise d.fail(k, f"unknown table (known: {', '.join(sorted(_TOP))})")
@@ -195,7 +225,7 @@ def _major_breach(d: _Doc, rule_ids: set[str]) -> tuple[BreachCondition, ...]:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise d.fail(f"{key}.count", f"expected an integer >= 1, got {count!r}")
         days = d.number(c.get("days", 1), f"{key}.days")
-        depth = d.number(c.get("depth_km", 0), f"{key}.depth_km", positive=False)
+        depth = d.km(c.get("depth_km", 0), f"{key}.depth_km", positive=False)
         out.append(BreachCondition(d.text(c["id"], f"{key}.id"), d.text(c["text"], f"{key}.text"),
                                    tuple(rules), count, days, depth))  # fmt: skip
     if len({c.id for c in out}) < len(out):
@@ -271,7 +301,7 @@ def _control(
 ) -> dict[str, BaseGeometry]:
     if "control" in g:
         path = d.file.parent / d.text(g["control"], "geometry.control")
-        feats = read_features(path, "geometry.control", _AREAS)
+        feats = read_features(path, "geometry.control", _AREAS, d.limits)
         out: dict[str, list[BaseGeometry]] = {}
         for f in feats:
             party = f.properties.get("party")
@@ -293,9 +323,17 @@ def _control(
     side_of: dict[str, int] = {}
     for pid, s in sides.items():
         if isinstance(s, tuple):
+            if not region.covers(shapely.Point(s)):
+                raise d.fail(f"party {pid}.point", f"{list(s)} lies outside geometry.region")
             s = geo.side_of(line_m, metric.fwd(shapely.Point(s)))
             if s == 0:
                 raise d.fail(f"party {pid}.point", "lies on the contact line")
+        if (other := next((q for q, t in side_of.items() if t == s), None)) is not None:
+            raise d.fail(
+                f"party {pid}",
+                f"on the same side of the contact line as party {other!r}: each side is one "
+                "party's control area",
+            )
         side_of[pid] = int(s)
     try:
         return geo.control_areas(region, line, side_of, metric)
@@ -323,7 +361,7 @@ def _buffer(
     if "buffer" not in d.doc:
         return []
     b = d.table(d.doc["buffer"], "buffer", {"width_km"}, {"id", "bars"})
-    width = d.number(b["width_km"], "buffer.width_km")
+    width = d.km(b["width_km"], "buffer.width_km")
     bars = d.bars(b.get("bars", ["fire"]), "buffer.bars")
     geom = geo.buffer_zone(line, width, region, metric)
     return [Zone(str(b.get("id", "buffer")), "buffer", None, None, width / 2.0, geom, bars)]
@@ -343,7 +381,7 @@ def _bands(
                 f"{key}.weapon_class",
                 f"unknown weapon class {w['weapon_class']!r} (known: {', '.join(known)})",
             )
-        km = d.number(w["band_km"], f"{key}.band_km")
+        km = d.km(w["band_km"], f"{key}.band_km")
         if not control:
             raise d.fail(key, "withdrawal bands need control areas (geometry.region or control)")
         parties = [w["party"]] if "party" in w else list(control)
@@ -377,7 +415,7 @@ def _exclusions(d: _Doc) -> list[Zone]:
             radius = None
         elif "center" in e and "radius_km" in e:
             lon, lat = d.lonlat(e["center"], f"{key}.center")
-            radius = d.number(e["radius_km"], f"{key}.radius_km")
+            radius = d.km(e["radius_km"], f"{key}.radius_km")
             geom = geo.circle(lon, lat, radius)
         else:
             raise d.fail(key, "give either file, or center and radius_km")
@@ -392,18 +430,24 @@ def _sectors(
         return []
     s = d.table(d.doc["sectors"], "sectors", set(), {"length_km", "half_width_km", "file"})
     if "file" in s:
-        feats = read_features(
-            d.file.parent / d.text(s["file"], "sectors.file"), "sectors.file", _AREAS
-        )
+        path = d.file.parent / d.text(s["file"], "sectors.file")
+        feats = read_features(path, "sectors.file", _AREAS, d.limits)
         ids = [str(f.properties.get("id") or f"S{f.number:02d}") for f in feats]
         return [
             Zone(i, "sector", None, None, None, f.geometry) for i, f in zip(ids, feats, strict=True)
         ]
     if "length_km" not in s:
         raise d.fail("sectors", "give length_km (sectors cut along the line) or file")
-    length = d.number(s["length_km"], "sectors.length_km")
+    length = d.km(s["length_km"], "sectors.length_km")
     widest = max([float(w.get("band_km", 0)) for w in d.tables("withdrawal")] + [10.0])
-    half = d.number(s.get("half_width_km", widest), "sectors.half_width_km")
+    half = d.km(s.get("half_width_km", widest), "sectors.half_width_km")
+    line_km = metric.fwd(line).length / 1000.0
+    if line_km / length > d.limits.max_sectors:
+        raise d.fail(
+            "sectors.length_km",
+            f"{length:g} km would cut the {line_km:.0f} km contact line into more than "
+            f"{d.limits.max_sectors} sectors, the most accepted (max_sectors)",
+        )
     cells = geo.sectors(line, length, half, region, metric)
     width = max(2, len(str(len(cells))))
     return [

@@ -87,3 +87,40 @@ def test_count_fits_the_store(tmp_path: Path) -> None:
     (chunk,) = read_observations(path)
     assert chunk.batch.column("count").to_pylist() == [2**31 - 1]
     assert [(p.line, p.field) for p in chunk.problems] == [(2, "count")]
+
+
+def test_foreign_state_codes_are_iso_alpha3(tmp_path: Path) -> None:
+    """A foreign unit whose state is not an ISO 3166-1 alpha-3 code is a bad record (a typo
+    must not hide a force from the foreign-forces rule); an empty state is "unknown"."""
+    states: list[Any] = ["FRA", "usa", "", None, "XYZ", "FRANCE", 250, "UK"]
+    rows = [
+        {**_good(i), "kind": "foreign_unit", "attrs": {"state": s, "role": "combat"}}
+        for i, s in enumerate(states)
+    ]
+    path = tmp_path / "obs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (chunk,) = read_observations(path)
+    assert chunk.batch.column("client_id").to_pylist() == ["c0", "c1", "c2", "c3"]
+    bad = {p.record: p for p in chunk.problems}
+    assert sorted(bad) == ["c4", "c5", "c6", "c7"]
+    for p in bad.values():
+        assert p.field == "attrs.state"
+        assert "ISO 3166-1 alpha-3" in p.reason and "e.g. USA" in p.reason
+    assert "'XYZ'" in bad["c4"].reason and "'UK'" in bad["c7"].reason
+
+
+def test_inspected_counts_are_checked(tmp_path: Path) -> None:
+    """An inspection's counts per weapon class: whole numbers from 0, known classes only."""
+    counts: list[Any] = [{"tank": 8, "artillery_ge100": 0}, {"slingshot": 2}, {"tank": -1},
+                         {"tank": 1.5}, [], "8 tanks"]  # fmt: skip
+    rows = [
+        {**_good(i), "kind": "inspection", "attrs": {"inspected": c}} for i, c in enumerate(counts)
+    ]
+    path = tmp_path / "obs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (chunk,) = read_observations(path)
+    assert chunk.batch.column("client_id").to_pylist() == ["c0"]
+    assert [(p.record, p.field) for p in chunk.problems] == [
+        (f"c{i}", "attrs.inspected") for i in range(1, 6)
+    ]
+    assert "'slingshot' is not one of" in chunk.problems[0].reason

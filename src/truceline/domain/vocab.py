@@ -36,6 +36,10 @@ class ObservationKind(StrEnum):
       equipment), stated in ``description``;
     - ``uav_jamming``: the mission's UAV jammed (GNSS or control link), or shot at.
 
+    ``inspection``: the mission inspected a storage site named in the agreement and
+    counted what it holds, per weapon class, in ``attrs.inspected`` (``{"tank": 8}``,
+    0 for a class found empty).
+
     Harm to civilians, reported apart from the fire that caused it:
 
     - ``civilian_casualty``: civilians killed or injured (``count`` = persons);
@@ -62,6 +66,7 @@ class ObservationKind(StrEnum):
     CIVILIAN_CASUALTY = "civilian_casualty"
     CIVILIAN_DAMAGE = "civilian_damage"
     FOREIGN_UNIT = "foreign_unit"  # a unit of a foreign state sighted
+    INSPECTION = "inspection"  # the mission's count at a storage site: attrs.inspected
     DENIAL = "denial"  # a party denies an event happened (not a denial of access)
     OTHER = "other"
 

@@ -11,6 +11,11 @@ source's outages and denials), integrated over the elementary intervals between
 record boundaries. Areas are taken on a local equal-scale plane (metres from the
 sectors' centre), fine for ratios over a theatre.
 
+:func:`restriction_gaps` turns the mission's own reports of restrictions (access
+denied, delayed or granted on conditions, its UAVs jammed) into ``denied`` records
+with that reason: the area around the place was not observed because access was
+denied, which a report must say rather than count it as calm.
+
 :func:`silent_sensors` names, per incident, the sources whose coverage held its place
 and time but which are not among its reporters: negative evidence for grading.
 """
@@ -30,13 +35,23 @@ from truceline.geo.geodesy import degrees_per_metre, metres_per_degree
 __all__ = [
     "COVERAGE_KINDS",
     "CoverageRecord",
+    "GAP_KINDS",
+    "RESTRICTED_RADIUS_M",
     "buffer_metres",
     "daily_windows",
     "observed_fraction",
+    "restriction_gaps",
     "silent_sensors",
 ]
 
 COVERAGE_KINDS = ("observed", "outage", "denied")
+#: restriction kinds that leave an area unobserved (``domain.vocab.RESTRICTION_KINDS``)
+GAP_KINDS = ("access_denied", "access_delayed", "access_conditional", "uav_jamming")
+#: the area around a restriction counted as not observed: at least this radius
+RESTRICTED_RADIUS_M = 5000.0
+#: how long a delay keeps the area unobserved when ``attrs.delay_min`` does not say
+DEFAULT_DELAY_S = 3600
+_DAY = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +61,7 @@ class CoverageRecord:
     t_start: int
     t_end: int  # exclusive
     geometry: BaseGeometry | None  # lon/lat; None = the whole source (outage, denied)
+    reason: str | None = None  # a denial's cause: the restriction kind it comes from
 
 
 def _to_plane(geom: BaseGeometry, lon0: float, lat0: float) -> BaseGeometry:
@@ -84,6 +100,38 @@ def daily_windows(t0: int, t1: int, start_s: int, end_s: int) -> list[tuple[int,
         if b > a:
             out.append((a, b))
         d += day
+    return out
+
+
+def restriction_gaps(
+    source_id: Sequence[str],
+    kind: Sequence[str],
+    t: ArrayLike,
+    lon: ArrayLike,
+    lat: ArrayLike,
+    radius_m: ArrayLike,
+    delay_min: ArrayLike,
+) -> list[CoverageRecord]:
+    """A ``denied`` record per restriction of the mission (kinds in :data:`GAP_KINDS`),
+    with the restriction kind as its reason: the disc of at least
+    :data:`RESTRICTED_RADIUS_M` around its place (its own uncertainty if larger), from
+    its time to the end of its UTC day, or for a delay over ``delay_min`` minutes (an
+    hour when not given, NaN). A restriction with no place blocks the whole source."""
+    tt = np.asarray(t, np.int64)
+    x, y = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+    r = np.fmax(np.nan_to_num(np.asarray(radius_m, np.float64)), RESTRICTED_RADIUS_M)
+    delay = np.asarray(delay_min, np.float64)
+    delay_s = np.where(np.isfinite(delay) & (delay > 0), delay * 60.0, DEFAULT_DELAY_S)
+    day_end = (tt // _DAY + 1) * _DAY
+    out = []
+    for i, k in enumerate(kind):
+        if k not in GAP_KINDS:
+            continue
+        end = int(tt[i] + delay_s[i]) if k == "access_delayed" else int(day_end[i])
+        geom = None
+        if np.isfinite(x[i]) and np.isfinite(y[i]):
+            geom = buffer_metres(shapely.Point(x[i], y[i]), float(r[i]))
+        out.append(CoverageRecord(str(source_id[i]), "denied", int(tt[i]), end, geom, str(k)))
     return out
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from truceline.domain.errors import Problem
 from truceline.domain.observations import OBSERVATION_SCHEMA
 from truceline.domain.vocab import CREDIBILITY, ObservationKind, SourceType, WeaponClass
+from truceline.intake.attrs import attr_problems
 from truceline.intake.chunk import ParsedChunk, RawChunk
 from truceline.intake.convert import Bad, null_mask, to_epoch_seconds, to_float, to_int, to_text
 
@@ -155,6 +156,9 @@ def _check_text(cols: dict[str, pa.Array], issues: _Issues) -> None:
     for row, text in enumerate(attrs.to_pylist() if attrs.null_count < len(attrs) else []):
         if text is not None and not _is_json_object(text):
             issues.add(row, "attrs", "attrs must be a JSON object")
+    if attrs.null_count < len(attrs):
+        for row, field, reason in attr_problems(attrs):
+            issues.add(row, field, reason)
 
 
 def _is_json_object(text: str) -> bool:

@@ -52,7 +52,7 @@ violations: {total: ROW, by_kind: [ROW], by_sector: [ROW], by_party: [ROW] (rest
 narrative: [{sector, events, rounds, by_kind: {kind: [events, rounds]}, verified,
              places: [name], weapons, restrictions, civilian}]
 weapons: {sightings: [incident], findings: [finding]}
-restrictions: {incidents: [incident], denied: [coverage gap of kind "denied"]}
+restrictions: {incidents: [incident], denied: [declared coverage gap of kind "denied"]}
 civilian: {incidents: [incident], casualties, damage}
 incidents: [{id, t, t_iso, time_known, t_start, t_end, kind, weapon_class?, count, status,
              confidence, sector?, lon, lat, radius_m, ellipse?, n_observations, n_groups,
@@ -61,8 +61,10 @@ incidents: [{id, t, t_iso, time_known, t_start, t_end, kind, weapon_class?, coun
 findings: [{id, rule_id, rule_kind, status, severity, confidence, party?, party_basis?,
             party_withheld? (public), summary, incidents: [incident id], lon?, lat?,
             period_start, period_end, superseded_by?}]
-coverage: restricted [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?}]
-          public [{kind, source_type, n, hours}]
+coverage: restricted [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?,
+          reason?}] public [{kind, reason?, source_type, n, hours}]; reason: the restriction
+          (access_denied, access_delayed, access_conditional, uav_jamming) whose area was not
+          observed because access was denied
 coverage_by_sector: {sector: share of the sector's area x day some source observed, 0..1}
 tree_head?: {size, root_hash, issued_at, issued_iso, checkpoint}
 map: file name of the PNG map beside the JSON

@@ -89,11 +89,14 @@ def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def public_coverage(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Coverage gaps summed by kind and source type: no ids, notes or footprints."""
-    sums: dict[tuple[str, str], dict[str, Any]] = {}
+    """Coverage gaps summed by kind, reason and source type: no ids, notes or footprints."""
+    sums: dict[tuple[str, str, str], dict[str, Any]] = {}
     for g in gaps:
-        key = (g["kind"], g["source_type"])
-        s = sums.setdefault(key, {"kind": key[0], "source_type": key[1], "n": 0, "hours": 0.0})
+        key = (g["kind"], g.get("reason") or "", g["source_type"])
+        why = {"reason": key[1]} if key[1] else {}  # a denial made by a restriction
+        s = sums.setdefault(
+            key, {"kind": key[0], **why, "source_type": key[2], "n": 0, "hours": 0.0}
+        )
         s["n"] += 1
         s["hours"] += (int(g["t_end"]) - int(g["t_start"])) / 3600.0
     return [dict(v, hours=round(v["hours"], 1)) for _, v in sorted(sums.items())]

@@ -33,6 +33,7 @@ LABELS = (
     N_("civilian_casualty"),
     N_("civilian_damage"),
     N_("foreign_unit"),
+    N_("inspection"),
     N_("denial"),
     N_("other"),
     N_("total"),

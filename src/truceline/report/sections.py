@@ -71,7 +71,8 @@ def restrictions(
     the party controlling the area where stated) and access denied to sources."""
     return {
         "incidents": [dict(i) for i in incidents if i["kind"] in RESTRICTION_KINDS],
-        "denied": [dict(g) for g in gaps if g["kind"] == "denied"],
+        # denials a restriction above made are its coverage gap, listed under coverage
+        "denied": [dict(g) for g in gaps if g["kind"] == "denied" and not g.get("reason")],
     }
 
 

@@ -3,7 +3,10 @@
 ``observed`` (a field of view over hours, a buffered patrol route), ``outage`` (a
 sensor down) and ``denied`` (monitors refused passage) records are stored with their
 GeoJSON footprint and appended to the ledger in the same transaction;
-:func:`coverage_of` qualifies counts per sector (see ``fusion.coverage``).
+:func:`coverage_of` qualifies counts per sector (see ``fusion.coverage``). The
+mission's observations of restrictions (access denied, delayed, conditional, UAVs
+jammed) are ``denied`` records too, with the restriction as their reason
+(``fusion.coverage.restriction_gaps``): read with the declared ones, never stored twice.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from shapely.geometry.base import BaseGeometry
 from truceline.domain.errors import InputError, NotFound
 from truceline.fusion.coverage import (
     COVERAGE_KINDS,
+    GAP_KINDS,
     CoverageRecord,
     buffer_metres,
     observed_fraction,
+    restriction_gaps,
 )
 from truceline.service.workspace import Workspace
 from truceline.store import coverage as store
@@ -34,6 +39,7 @@ __all__ = [
     "CoverageInfo",
     "add_coverage",
     "add_coverage_windows",
+    "coverage_gaps",
     "coverage_of",
     "coverage_records",
     "coverage_windows",
@@ -166,9 +172,10 @@ def _coverage_info(r: Row[Any]) -> CoverageInfo:
 
 
 def coverage_records(conn: Connection, t0: int, t1: int) -> list[CoverageRecord]:
-    """The coverage declarations overlapping ``[t0, t1)``, ready for ``fusion.coverage``."""
+    """The coverage declarations overlapping ``[t0, t1)``, ready for ``fusion.coverage``,
+    then the denials that the mission's reports of restrictions make."""
     rows = store.overlapping(conn, t0, t1)
-    return [
+    declared = [
         CoverageRecord(
             r.source_id,
             r.kind,
@@ -178,6 +185,52 @@ def coverage_records(conn: Connection, t0: int, t1: int) -> list[CoverageRecord]
         )
         for r in rows
     ]
+    return declared + [g for g, _ in _restriction_records(conn, t0, t1)]
+
+
+def _delay_min(attrs: str | None) -> float:
+    try:
+        v = json.loads(attrs).get("delay_min") if attrs else None
+    except (ValueError, AttributeError):
+        return float("nan")
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else float("nan")
+
+
+def _restriction_records(conn: Connection, t0: int, t1: int) -> list[tuple[CoverageRecord, str]]:
+    """The denials made by restriction observations overlapping ``[t0, t1)``, each with
+    its source's type."""
+    rows = store.restrictions(conn, t0, t1, GAP_KINDS)
+    nan = float("nan")
+    gaps = restriction_gaps(
+        [r["source_id"] for r in rows],
+        [r["kind"] for r in rows],
+        [r["t"] for r in rows],
+        [nan if r["lon"] is None else r["lon"] for r in rows],
+        [nan if r["lat"] is None else r["lat"] for r in rows],
+        [nan if r["radius_m"] is None else r["radius_m"] for r in rows],
+        [_delay_min(r["attrs"]) for r in rows],
+    )
+    return [
+        (g, str(r["source_type"]))
+        for g, r in zip(gaps, rows, strict=True)
+        if g.t_end > t0 and g.t_start < t1
+    ]
+
+
+def coverage_gaps(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
+    """What the mission could not see in ``[t0, t1)``: declared outages and denials, then
+    the areas not observed because access was denied (``reason``: the restriction)."""
+    from truceline.store.reports import coverage_gaps as declared
+
+    out = [dict(g, reason=None) for g in declared(conn, t0, t1)]
+    for g, source_type in _restriction_records(conn, t0, t1):
+        bounds = (None,) * 4 if g.geometry is None else g.geometry.bounds
+        out.append(
+            {"source_id": g.source_id, "source_type": source_type, "kind": g.kind,
+             "t_start": g.t_start, "t_end": g.t_end, "note": None, "reason": g.reason,
+             **dict(zip(("minx", "miny", "maxx", "maxy"), bounds, strict=True))}
+        )  # fmt: skip
+    return sorted(out, key=lambda g: (g["t_start"], g["source_id"]))
 
 
 def coverage_of(

@@ -94,7 +94,8 @@ def _sector_coverage(
 ) -> dict[str, float]:
     from truceline.service.coverage import coverage_of, coverage_records
 
-    if agreement is None or not coverage_records(conn, t0, t1):
+    declared = [r for r in coverage_records(conn, t0, t1) if r.reason is None]
+    if agreement is None or not declared:
         return {}
     sectors = {z.id: z.geometry for z in agreement.zones_of("sector")}
     return {k: round(float(v), 3) for k, v in sorted(coverage_of(conn, sectors, t0, t1).items())}
@@ -103,6 +104,7 @@ def _sector_coverage(
 def gather_daily(conn: Connection, day: date) -> DailyData:
     """Read what the report of ``day`` (UTC) shows, with the day before for comparison."""
     from truceline.service.agreements import agreement_in_force
+    from truceline.service.coverage import coverage_gaps
 
     t0, t1 = day_bounds(day)
     agreement = agreement_in_force(conn, t0 + 43200)
@@ -116,7 +118,7 @@ def gather_daily(conn: Connection, day: date) -> DailyData:
         incidents=q.period_incidents(conn, t0, t1),
         findings=q.period_findings(conn, t0, t1),
         previous_incidents=q.period_incidents(conn, t0 - 86400, t0),
-        coverage=q.coverage_gaps(conn, t0, t1),
+        coverage=coverage_gaps(conn, t0, t1),
         coverage_by_sector=_sector_coverage(conn, agreement, t0, t1),
         tree_head=_tree_head(conn),
     )

@@ -4,7 +4,9 @@ Each restriction is an observation of its own kind (``domain.vocab.RESTRICTION_K
 at the place it happened. The party answering for it is the one it is attributed to,
 else the party holding the ground there (the party that controls access to an area
 answers for access to it, when the whole uncertainty circle lies in its area).
-Restrictions are counted per party, kind, day and sector: one finding each.
+Restrictions are counted per party, kind, day and sector: one finding each. A
+restriction also leaves the area around it unobserved (``fusion.coverage.restriction_gaps``),
+and its finding says so: silence from there is not calm.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from truceline.compliance.rules._incident import Group, incident_findings
 from truceline.compliance.rules.base import Context, Finding
 from truceline.domain.vocab import RESTRICTION_KINDS
+from truceline.fusion.coverage import GAP_KINDS
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -41,9 +44,10 @@ def freedom_of_movement(rule: Rule, ctx: Context) -> list[Finding]:
 
     def summary(g: Group) -> str:
         who = f"in the area held by {g.party}" if g.party else "where no party is placed"
+        gap = "; the area was not observed because access was denied"
         return (
             f"{g.n} {_WORDS.get(g.subject, g.subject)} of the mission {who}"
-            f"{g.where()} on {g.day_label}"
+            f"{g.where()} on {g.day_label}{gap if g.subject in GAP_KINDS else ''}"
         )
 
     return incident_findings(

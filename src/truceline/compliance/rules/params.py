@@ -9,10 +9,10 @@ become ISO strings.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from truceline.domain.states import STATE_FORM, is_state_code
 from truceline.domain.vocab import WeaponClass
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ __all__ = [
 
 #: what an exclusion (or buffer) zone may bar
 BARS = ("military", "flight", "fire")
-
-_ISO_STATE = re.compile(r"^[A-Z]{3}$")
 
 
 class RuleContext:
@@ -133,11 +131,9 @@ def zone(*kinds: str) -> Check:
 
 def state(v: Any, _ctx: RuleContext) -> str:
     """An ISO 3166-1 alpha-3 code of an existing state (``USA``, ``FRA``), upper case."""
-    import pycountry  # loaded when an agreement names states, not at start-up
-
-    if not isinstance(v, str) or not _ISO_STATE.match(v) or not pycountry.countries.get(alpha_3=v):
-        raise ValueError(f"expected an ISO 3166-1 alpha-3 state code (e.g. USA, FRA), got {v!r}")
-    return v
+    if not is_state_code(v):
+        raise ValueError(f"expected {STATE_FORM}, got {v!r}")
+    return str(v)
 
 
 def phases(*bars: str) -> Check:

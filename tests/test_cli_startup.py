@@ -6,8 +6,10 @@ benchmarks/startup.py, never here.)"""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,7 +21,7 @@ HEAVY = ("sqlalchemy", "alembic", "numpy", "scipy", "shapely", "pyproj", "matplo
          "weasyprint", "pyarrow")  # fmt: skip
 
 
-def _loaded_after(args: list[str]) -> tuple[str, set[str]]:
+def _loaded_after(args: list[str], cwd: Path | None = None) -> tuple[str, set[str]]:
     code = (
         "import sys, json\n"
         "from truceline.cli import main\n"
@@ -29,8 +31,14 @@ def _loaded_after(args: list[str]) -> tuple[str, set[str]]:
         "    pass\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
     )
+    env = {k: v for k, v in os.environ.items() if k != "TRUCELINE_DATABASE_URL"}
     r = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env=env,
     )
     return r.stdout, set(json.loads(r.stderr.strip().splitlines()[-1]))
 
@@ -40,6 +48,19 @@ def test_help_and_version_import_nothing_heavy(args: list[str]) -> None:
     out, loaded = _loaded_after(args)
     assert out.strip()
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+#: what listing reads from the store does not need (the store itself, SQLAlchemy, it does)
+NOT_FOR_LISTING = tuple(m for m in HEAVY if m not in ("sqlalchemy",)) + ("cryptography",)
+
+
+def test_listing_an_empty_workspace_loads_no_numeric_or_crypto_library(tmp_path: Path) -> None:
+    r = CliRunner().invoke(app, ["init", str(tmp_path)], env={"TRUCELINE_DATABASE_URL": None})
+    assert r.exit_code == 0, r.output
+    out, loaded = _loaded_after(["incidents", "list", "--format", "json"], cwd=tmp_path)
+    assert out.strip() == "[]"
+    assert "sqlalchemy" in loaded  # it did read the store
+    assert not loaded & set(NOT_FOR_LISTING), sorted(loaded & set(NOT_FOR_LISTING))
 
 
 def test_version() -> None:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-import numpy as np
-
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
@@ -68,6 +66,8 @@ def hash_leaves(datas: Iterable[bytes]) -> bytes:
 
 def hash_level(level: bytes) -> bytes:
     """Hash adjacent pairs of a level (an even number of 32-byte hashes) into the next."""
+    import numpy as np  # here, not at the top: reading the store must not load numpy
+
     n = len(level) // (2 * HASH_SIZE)
     if n == 0:
         return b""

@@ -13,20 +13,18 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import shapely
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import IncidentStatus
 from truceline.fusion.lifecycle import next_status
-from truceline.fusion.side import side_probabilities
 from truceline.service.workspace import Workspace
 from truceline.store import incidents as store
 from truceline.store import ledger as log
 from truceline.store.db import Connection, Row, reading, writing
+
+if TYPE_CHECKING:  # numpy, shapely and the side maths load only when sides are computed
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "IncidentDetail",
@@ -266,10 +264,12 @@ def reopen(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> Statu
     return change_status(ws, incident_id, "reopen", reason=reason, actor=actor)
 
 
-Control = Sequence[tuple[int, int | None, Mapping[str, BaseGeometry]]]
+Control: TypeAlias = "Sequence[tuple[int, int | None, Mapping[str, BaseGeometry]]]"
 
 
 def _control_from_agreements(conn: Connection) -> Control:
+    import shapely
+
     from truceline.service.agreements import agreement_versions
 
     out = []
@@ -292,6 +292,10 @@ def update_sides(
     versions, the latest-starting); ``control``
     = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
     version's ``control`` zones). Returns the count."""
+    import numpy as np
+
+    from truceline.fusion.side import side_probabilities
+
     with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control
         rows = store.side_inputs(conn, ids)

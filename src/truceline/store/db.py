@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -205,22 +206,26 @@ def schema_current(engine: Engine) -> bool:
     return current == migration_heads()
 
 
+#: a migration's top-level ``revision`` or ``down_revision`` assignment, as Alembic writes it
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+)$", re.MULTILINE)
+
+
 def migration_heads() -> set[str]:
-    """The revisions of the shipped migrations that no other revision builds on."""
+    """The revisions of the shipped migrations that no other revision builds on.
+
+    Read from the two assignment lines of each file (parsing whole files costs
+    more than the query it guards)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for f in (resources.files("truceline.store") / "migrations" / "versions").iterdir():
         if not f.name.endswith(".py") or f.name.startswith("_"):
             continue
-        for node in ast.parse(f.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-                target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-                name = target.id if isinstance(target, ast.Name) else ""
-                if name == "revision":
-                    revisions.add(ast.literal_eval(node.value))
-                elif name == "down_revision":
-                    down = ast.literal_eval(node.value)
-                    parents.update([down] if isinstance(down, str) else down or ())
+        for name, value in _REVISION_LINE.findall(f.read_text(encoding="utf-8")):
+            found = ast.literal_eval(value.strip())
+            if name == "revision":
+                revisions.add(found)
+            else:
+                parents.update([found] if isinstance(found, str) else found or ())
     return revisions - parents
 
 

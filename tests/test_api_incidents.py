@@ -143,3 +143,15 @@ def test_bad_query_parameters_are_422_with_the_reason(
         r = api_client.get("/incidents", params=params, headers=h)
         assert r.status_code == 422, (params, r.text)
         assert word in r.text, (params, r.text)
+
+
+def test_reports_count_only_the_incidents_the_caller_may_see(
+    api_client: TestClient, api_tokens: dict[str, str], sqlite_workspace: Workspace
+) -> None:
+    _world(sqlite_workspace)  # one day: two published incidents and one only reported
+    analyst = api_client.get("/reports", headers=_auth(api_tokens["analyst"])).json()
+    assert analyst == [{"day": "2025-03-01", "incidents": 3}]
+    for who in ("party", "guarantor", "monitor", "sensor"):
+        seen = api_client.get("/reports", headers=_auth(api_tokens[who])).json()
+        assert seen == [{"day": "2025-03-01", "incidents": 2}], who
+    assert api_client.get("/reports").json() == [{"day": "2025-03-01", "incidents": 2}]

@@ -9,6 +9,7 @@ the valid range; without a day, the latest day with data inside it is chosen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,10 +159,11 @@ def daily_report(
     )
 
 
-def report_days(ws: Workspace) -> list[tuple[date, int]]:
-    """Every UTC day with incidents and how many."""
+def report_days(ws: Workspace, statuses: Sequence[str] | None = None) -> list[tuple[date, int]]:
+    """Every UTC day with incidents and how many (counting only ``statuses``, if given:
+    a reader who may see only published incidents is told only of those)."""
     with store_errors("listing report days"), ws.engine.connect() as conn:
-        return q.days_with_incidents(conn)
+        return q.days_with_incidents(conn, statuses)
 
 
 def busiest_day(ws: Workspace, since: date | None = None, until: date | None = None) -> date:

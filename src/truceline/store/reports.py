@@ -4,6 +4,7 @@ observation tallies, and the days that hold data. Plain dicts out; no writes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -96,9 +97,14 @@ def _days(conn: Connection, table: Any, where: Any = None) -> list[tuple[date, i
     return [(datetime.fromtimestamp(int(d), UTC).date(), int(n)) for d, n in conn.execute(q)]
 
 
-def days_with_incidents(conn: Connection) -> list[tuple[date, int]]:
-    """Each UTC day with incidents, and how many."""
-    return _days(conn, incidents, incidents.c.merged_into.is_(None))
+def days_with_incidents(
+    conn: Connection, statuses: Sequence[str] | None = None
+) -> list[tuple[date, int]]:
+    """Each UTC day with incidents (of ``statuses`` only, if given), and how many."""
+    where = incidents.c.merged_into.is_(None)
+    if statuses is not None:
+        where = and_(where, incidents.c.status.in_(list(statuses)))
+    return _days(conn, incidents, where)
 
 
 def days_with_data(conn: Connection) -> list[date]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from truceline.api.auth import ANYONE, allow, workspace
 from truceline.domain.errors import NotFound
 from truceline.service.ledger import consistency, current_head
-from truceline.service.publication import ledger_proof, tier_of
+from truceline.service.publication import PUBLISHED, Tier, ledger_proof, tier_of
 from truceline.service.reports import report_days
 from truceline.service.users import Role, User
 from truceline.service.workspace import Workspace
@@ -77,5 +77,7 @@ def consistency_proof(
 
 @router.get("/reports")
 def reports(user: User = allow(*ANYONE), ws: Workspace = Depends(workspace)) -> list[ReportDay]:
-    """Every UTC day with incidents, and how many (the days a daily report covers)."""
-    return [ReportDay(day=d, incidents=n) for d, n in report_days(ws)]
+    """Every UTC day with incidents, and how many (the days a daily report covers):
+    of the incidents the caller may see (all for the analyst, else published only)."""
+    statuses = None if tier_of(user.role) is Tier.RESTRICTED else PUBLISHED
+    return [ReportDay(day=d, incidents=n) for d, n in report_days(ws, statuses)]

@@ -43,6 +43,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/dashboard/me"): ALL,
     ("POST", "/observations"): SUBMITTERS,
     ("POST", "/observations/batch"): SUBMITTERS,
+    ("GET", "/observations/mine"): frozenset({Role.MONITOR, Role.SENSOR}),
     ("GET", "/incidents"): ALL - {Role.SENSOR},
     ("GET", "/incidents/{incident_id}"): ALL - {Role.SENSOR},
     ("POST", "/incidents/{incident_id}/status"): STAFF,

@@ -23,14 +23,19 @@ def add(
     name: str = typer.Argument(..., help="the user's name (no spaces)"),
     role: str = typer.Option(..., "--role", help="monitor|sensor|analyst|party|guarantor|public"),
     party: str | None = typer.Option(None, "--party", help="for a party liaison: its party"),
+    source: str | None = typer.Option(
+        None, "--source", help="for a monitor or sensor: the registered source it submits as"
+    ),
 ) -> None:
     """Add a user and print its API token once (only its hash is stored)."""
     from truceline.service.users import add_user
 
-    issued = add_user(workspace(ctx), name, role, party)
+    issued = add_user(workspace(ctx), name, role, party, source)
+    u = issued.user
     err_console.print(
-        f"user {issued.user.name} ({issued.user.role.value}"
-        f"{', party ' + issued.user.party if issued.user.party else ''}) added; "
+        f"user {u.name} ({u.role.value}"
+        f"{', party ' + u.party if u.party else ''}"
+        f"{', source ' + u.source if u.source else ''}) added; "
         "its token follows, shown this once:",
         highlight=False,
         markup=False,
@@ -43,9 +48,10 @@ def list_(ctx: typer.Context) -> None:
     """List users (never their tokens)."""
     from truceline.service.users import list_users
 
-    table = Table("name", "role", "party", "created", "revoked")
+    table = Table("name", "role", "party", "source", "created", "revoked")
     for u in list_users(workspace(ctx)):
-        table.add_row(u.name, u.role, u.party or "", fmt_time(u.created_at), fmt_time(u.revoked_at))
+        created, revoked = fmt_time(u.created_at), fmt_time(u.revoked_at)
+        table.add_row(u.name, u.role, u.party or "", u.source or "", created, revoked)
     console.print(table)
 
 

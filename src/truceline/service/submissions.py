@@ -22,9 +22,10 @@ from truceline.service.ingest import FileReport, store_chunk_on
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store.db import Connection, store_errors
+from truceline.store.source_observations import count_source_observations, source_observations
 from truceline.store.source_owners import source_owners
 
-__all__ = ["Submitter", "ingest_groups", "ingest_records"]
+__all__ = ["OwnPage", "Submitter", "ingest_groups", "ingest_records", "own_observations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,19 +34,23 @@ class Submitter:
 
     ``types``: the source types it may submit as (``None``: any); ``party``: a
     liaison submits only through its party's channels (sources of type ``party``
-    registered to that party, or new ones, which become its party's).
+    registered to that party, or new ones, which become its party's); ``source``:
+    a user bound to a source submits only as that source.
     """
 
     types: frozenset[str] | None = None
     party: str | None = None
+    source: str | None = None
 
 
 _ANYONE = Submitter()
 
 
 def _not_permitted(
-    known: tuple[str, str | None] | None, row_type: str | None, who: Submitter
+    sid: str, known: tuple[str, str | None] | None, row_type: str | None, who: Submitter
 ) -> str | None:
+    if who.source is not None and sid != who.source:
+        return f"this user submits only as source {who.source}"
     stype = known[0] if known else (row_type or "osint")
     if who.types is not None and stype not in who.types:
         return f"this user may not submit as a source of type {stype}"
@@ -69,7 +74,7 @@ def _screen(
     for i, (sid, stype) in enumerate(zip(cols["source_id"], cols["source_type"], strict=True)):
         line = int(chunk.lines[i])
         who = whos[line - 1]
-        reason = _not_permitted(known.get(sid), stype, who)
+        reason = _not_permitted(sid, known.get(sid), stype, who)
         if reason is not None:
             problems.append(Problem(reason, origin, line, "source_id", cols["client_id"][i]))
             continue
@@ -149,3 +154,23 @@ def ingest_records(
                 problems,
             )
     return _reports(origin, [len(records)], problems, set(stored.accepted_lines))[0]
+
+
+@dataclass(frozen=True, slots=True)
+class OwnPage:
+    """One page of a source's own raw submissions, and how many it has in all."""
+
+    source: str | None
+    observations: list[dict[str, Any]]
+    matched: int
+
+
+def own_observations(ws: Workspace, source: str | None, limit: int, offset: int) -> OwnPage:
+    """The raw observations of ``source`` (a user's bound source), newest first; a user
+    bound to no source has none of its own."""
+    if source is None:
+        return OwnPage(None, [], 0)
+    with store_errors("reading a source's submissions"), ws.engine.connect() as conn:
+        rows = source_observations(conn, source, limit, offset)
+        matched = count_source_observations(conn, source)
+    return OwnPage(source, rows, matched)

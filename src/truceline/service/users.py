@@ -2,7 +2,9 @@
 
 A token is shown once, when the user is added, and only its SHA-256 is stored:
 a copy of the database does not let anyone call the API. Roles are those of
-DESIGN.md; a party liaison (role ``party``) is bound to one party.
+DESIGN.md; a party liaison (role ``party``) is bound to one party, and a
+monitor's or a sensor's user may be bound to its registered source: it then
+submits only as that source and lists that source's submissions as its own.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from enum import StrEnum
 from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound
 from truceline.service.workspace import Workspace
 from truceline.store import users as store
-from truceline.store.db import store_errors
+from truceline.store.db import Connection, store_errors
+from truceline.store.source_owners import source_owners
 
 __all__ = [
+    "SUBMIT_TYPES",
     "IssuedToken",
     "Role",
     "User",
@@ -42,11 +46,20 @@ class Role(StrEnum):
     PUBLIC = "public"
 
 
+#: the source types a role submits as (a role absent here: any type)
+SUBMIT_TYPES: dict[Role, frozenset[str]] = {
+    Role.MONITOR: frozenset({"monitor"}),
+    Role.SENSOR: frozenset({"camera", "acoustic", "uav"}),
+    Role.PARTY: frozenset({"party"}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     name: str
     role: Role
     party: str | None = None
+    source: str | None = None
 
     @property
     def actor(self) -> str:
@@ -80,15 +93,31 @@ def _check(name: str, role: str, party: str | None) -> Role:
     return r
 
 
-def add_user(ws: Workspace, name: str, role: str, party: str | None = None) -> IssuedToken:
+def _check_source(conn: Connection, role: Role, source: str) -> None:
+    """A user's source is registered and of a type its role submits as."""
+    if role not in (Role.MONITOR, Role.SENSOR):
+        raise InputError(f"--source is only for the monitor and sensor roles, not {role.value}")
+    known = source_owners(conn, [source]).get(source)
+    if known is None:
+        raise NotFound(f"no source {source!r}: register it first (truceline sources add)")
+    if known[0] not in SUBMIT_TYPES[role]:
+        allowed = ", ".join(sorted(SUBMIT_TYPES[role]))
+        raise InputError(f"source {source!r} is a {known[0]}; a {role.value} submits as {allowed}")
+
+
+def add_user(
+    ws: Workspace, name: str, role: str, party: str | None = None, source: str | None = None
+) -> IssuedToken:
     """Add a user and issue its token (returned once; only its hash is kept)."""
     r = _check(name, role, party)
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store_errors("adding a user"), ws.engine.begin() as conn:
+        if source is not None:
+            _check_source(conn, r, source)
         if store.find_by_name(conn, name) is not None:
             raise Conflict(f"user {name!r} already exists")
-        store.insert_user(conn, name, r.value, party, hash_token(token), int(time.time()))
-    return IssuedToken(User(name, r, party), token)
+        store.insert_user(conn, name, r.value, party, hash_token(token), int(time.time()), source)
+    return IssuedToken(User(name, r, party, source), token)
 
 
 def authenticate(ws: Workspace, token: str) -> User:
@@ -99,7 +128,7 @@ def authenticate(ws: Workspace, token: str) -> User:
         row = store.find_by_token_hash(conn, hash_token(token))
     if row is None or row.revoked_at is not None:
         raise Forbidden("unknown or revoked API token")
-    return User(row.name, Role(row.role), row.party)
+    return User(row.name, Role(row.role), row.party, row.source)
 
 
 def list_users(ws: Workspace) -> list[store.UserRow]:

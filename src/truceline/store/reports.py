@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from truceline.store.schema import coverage, findings, incidents, observations, sources
 
@@ -101,7 +101,7 @@ def days_with_incidents(
     conn: Connection, statuses: Sequence[str] | None = None
 ) -> list[tuple[date, int]]:
     """Each UTC day with incidents (of ``statuses`` only, if given), and how many."""
-    where = incidents.c.merged_into.is_(None)
+    where: ColumnElement[bool] = incidents.c.merged_into.is_(None)
     if statuses is not None:
         where = and_(where, incidents.c.status.in_(list(statuses)))
     return _days(conn, incidents, where)

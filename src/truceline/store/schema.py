@@ -339,6 +339,7 @@ api_users = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("role", String(20), nullable=False),  # monitor, sensor, analyst, party, ...
     Column("party", String(20)),  # the party a liaison speaks for
+    Column("source", String(100)),  # the source a monitor's or sensor's user submits as
     Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the token
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),

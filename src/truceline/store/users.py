@@ -27,10 +27,11 @@ class UserRow:
     party: str | None
     created_at: int
     revoked_at: int | None
+    source: str | None = None
 
 
-def _row(r: Row[Any, Any, Any, Any, Any, Any]) -> UserRow:
-    return UserRow(r.id, r.name, r.role, r.party, r.created_at, r.revoked_at)
+def _row(r: Row[Any, Any, Any, Any, Any, Any, Any]) -> UserRow:
+    return UserRow(r.id, r.name, r.role, r.party, r.created_at, r.revoked_at, r.source)
 
 
 _COLS = (
@@ -40,23 +41,31 @@ _COLS = (
     api_users.c.party,
     api_users.c.created_at,
     api_users.c.revoked_at,
+    api_users.c.source,
 )
 
 
 def insert_user(
-    conn: Connection, name: str, role: str, party: str | None, token_hash: str, now: int
+    conn: Connection,
+    name: str,
+    role: str,
+    party: str | None,
+    token_hash: str,
+    now: int,
+    source: str | None = None,
 ) -> UserRow:
     """Store a new user; the caller has checked that the name is free."""
     values = {
         "name": name,
         "role": role,
         "party": party,
+        "source": source,
         "token_hash": token_hash,
         "created_at": now,
     }
     new_id = conn.execute(api_users.insert().values(**values)).inserted_primary_key
     assert new_id is not None
-    return UserRow(int(new_id[0]), name, role, party, now, None)
+    return UserRow(int(new_id[0]), name, role, party, now, None, source)
 
 
 def find_by_name(conn: Connection, name: str) -> UserRow | None:

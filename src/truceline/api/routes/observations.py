@@ -1,22 +1,24 @@
-"""Submitting observations: one, or a batch, through the intake's own checks.
+"""Submitting observations: one, or a batch, through the intake's own checks; and a
+monitor's or sensor's own submissions read back.
 
 A record's idempotency key is its client id (``source_id`` + ``client_id``):
 a record sent twice is stored once. The answer comes only after the records
-are committed and in the ledger.
+are committed and in the ledger. A user bound to a source reads back that
+source's raw observations and nobody else's.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.api.auth import allow, workspace
 from truceline.domain.errors import InputError, RejectedBatch, TooLarge
 from truceline.service.ingest import FileReport
-from truceline.service.submissions import Submitter, ingest_records
-from truceline.service.users import Role, User
+from truceline.service.submissions import Submitter, ingest_records, own_observations
+from truceline.service.users import SUBMIT_TYPES, Role, User
 from truceline.service.workspace import Workspace
 
 __all__ = ["router"]
@@ -25,11 +27,6 @@ router = APIRouter(tags=["observations"])
 
 _SUBMIT = (Role.MONITOR, Role.SENSOR, Role.PARTY, Role.ANALYST)
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-_TYPES = {
-    Role.MONITOR: frozenset({"monitor"}),
-    Role.SENSOR: frozenset({"camera", "acoustic", "uav"}),
-    Role.PARTY: frozenset({"party"}),
-}
 
 
 class ObservationIn(BaseModel):
@@ -92,7 +89,7 @@ class AckOut(BaseModel):
 
 
 def _submitter(user: User) -> Submitter:
-    return Submitter(_TYPES.get(user.role), user.party)
+    return Submitter(SUBMIT_TYPES.get(user.role), user.party, user.source)
 
 
 def _records(items: list[ObservationIn]) -> list[dict[str, Any]]:
@@ -128,6 +125,30 @@ def _store(
         raise
     state.metrics.submitted(rep)
     return rep
+
+
+class OwnObservationsOut(BaseModel):
+    """A source's own raw observations, newest first (``source`` null: the user is bound
+    to no source, so it has none of its own)."""
+
+    source: str | None
+    matched: int
+    observations: list[dict[str, Any]]
+
+
+@router.get("/observations/mine")
+def own_submissions(
+    limit: int = Query(100, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, le=2**62),
+    user: User = allow(Role.MONITOR, Role.SENSOR),
+    ws: Workspace = Depends(workspace),
+) -> OwnObservationsOut:
+    """The raw observations of the caller's own source (bound with ``users add --source``),
+    newest first: its positions and remarks as sent; never another source's."""
+    page = own_observations(ws, user.source, limit, offset)
+    return OwnObservationsOut(
+        source=page.source, matched=page.matched, observations=page.observations
+    )
 
 
 @router.post("/observations", status_code=201, responses={200: {"model": AckOut}})

@@ -15,12 +15,13 @@ The store is read through :class:`StoreView` (``truceline.store.ledger_check.Led
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger.audit import Issue
+from truceline.ledger.incidentcheck import INCIDENT_KINDS, IncidentFold, check_incidents
 from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf
 from truceline.ledger.note import (
     Checkpoint,
@@ -36,6 +37,7 @@ __all__ = ["HeadRow", "LedgeredRow", "StoreReport", "StoreView", "verify_store"]
 
 _MAX_PER_CHECK = 200
 _ZERO = bytes(HASH_SIZE)
+_NOT_ENVELOPE = "data is not a JSON ledger envelope"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,8 @@ class StoreView(Protocol):
     def tables(self) -> list[str]: ...
     def rows(self, table: str) -> Iterable[LedgeredRow]: ...
     def histories(self, table: str) -> dict[str, list[tuple[int, bytes]]]: ...
+    def incident_rows(self) -> Iterable[Mapping[str, Any]]: ...
+    def memberships(self) -> Iterable[tuple[int, int]]: ...
 
 
 @dataclass(slots=True)
@@ -88,6 +92,7 @@ class _Ledger:
     gaps: list[tuple[int, int]] = field(default_factory=list)  # [lo, hi) missing
     named: set[int] = field(default_factory=set)  # entries with a problem of their own
     rotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    incidents: IncidentFold = field(default_factory=IncidentFold)
 
     def missing_in(self, lo: int, hi: int) -> bool:
         return any(a < hi and lo < b for a, b in self.gaps)
@@ -119,21 +124,23 @@ def _scan_entries(view: StoreView, rep: StoreReport) -> _Ledger:
 def _entry_problem(  # noqa: PLR0913
     idx: int, data: bytes, kind: str, ref: str, h: bytes, lh: bytes, at: int, led: _Ledger
 ) -> str:
-    if h != lh:
-        return "data does not match its leaf hash"
     try:
         env = json.loads(data)
         rec = env.get("record")
-        if isinstance(rec, dict) and "to_status" in rec:
-            led.statuses.setdefault(ref, set()).add(str(rec["to_status"]))
-        if kind == ROTATION and isinstance(rec, dict):
-            led.rotations.append((idx, rec))
-        if env.get("kind") != kind or env.get("ref") != ref:
-            return "kind/ref differ from the data"
-        if "at" in env and env["at"] != at:
-            return f"at is {at} in ledger_entries but {env['at']} in the leaf"
     except (ValueError, AttributeError):
-        return "data is not a JSON ledger envelope"
+        return "data does not match its leaf hash" if h != lh else _NOT_ENVELOPE
+    if kind in INCIDENT_KINDS:  # folded even when altered: its incident is then explained
+        led.incidents.add(idx, kind, ref, rec)
+    if h != lh:
+        return "data does not match its leaf hash"
+    if isinstance(rec, dict) and "to_status" in rec:
+        led.statuses.setdefault(ref, set()).add(str(rec["to_status"]))
+    if kind == ROTATION and isinstance(rec, dict):
+        led.rotations.append((idx, rec))
+    if env.get("kind") != kind or env.get("ref") != ref:
+        return "kind/ref differ from the data"
+    if "at" in env and env["at"] != at:
+        return f"at is {at} in ledger_entries but {env['at']} in the leaf"
     return ""
 
 
@@ -347,6 +354,10 @@ def verify_store(view: StoreView) -> StoreReport:
         tail,
     )
     rep.rows, issues = check_rows(view, known)
+    explained = known.explained | set(range(tail if tail is not None else led.size, led.size))
+    issues += check_incidents(
+        led.incidents, view.incident_rows(), view.memberships(), explained, led.gaps
+    )
     rep.issues = [_with_referrer(i, known.referrers) for i in rep.issues] + issues
     return rep
 

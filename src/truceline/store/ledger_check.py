@@ -6,7 +6,8 @@ database connection.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -14,7 +15,7 @@ from truceline.ledger.note import Verifier
 from truceline.ledger.storecheck import HeadRow
 from truceline.ledger.storerows import LedgeredRow
 from truceline.store.ledger import as_bytes, cosignature_lines, entries, heads, keys, nodes
-from truceline.store.schema import ledger_entries, metadata
+from truceline.store.schema import incident_observations, incidents, ledger_entries, metadata
 
 __all__ = ["LedgerView"]
 
@@ -77,3 +78,41 @@ class LedgerView:
         for idx, ref, data in self.conn.execute(q):
             out.setdefault(str(ref), []).append((int(idx), as_bytes(data)))
         return out
+
+    def incident_rows(self, ids: Sequence[int] | None = None) -> Iterator[Mapping[str, Any]]:
+        """Every row of ``incidents`` (or of those ``ids``), as a mapping."""
+        q = select(incidents)
+        for part in _parts(ids):
+            sel = q if part is None else q.where(incidents.c.id.in_(part))
+            for row in self.conn.execute(sel.execution_options(yield_per=20_000)):
+                yield dict(row._mapping)
+
+    def memberships(
+        self, ids: Sequence[int] | None = None, observations: Sequence[int] = ()
+    ) -> Iterator[tuple[int, int]]:
+        """``(observation_id, incident_id)`` of every membership (or of the incidents
+        ``ids`` and the ``observations``)."""
+        io = incident_observations.c
+        q = select(io.observation_id, io.incident_id)
+        if ids is None:
+            for o, i in self.conn.execute(q.execution_options(yield_per=50_000)):
+                yield int(o), int(i)
+            return
+        seen: set[int] = set()
+        for col, wanted in ((io.incident_id, ids), (io.observation_id, observations)):
+            for part in _parts(wanted):
+                for o, i in self.conn.execute(q.where(col.in_(part or []))):
+                    if int(o) not in seen:
+                        seen.add(int(o))
+                        yield int(o), int(i)
+
+
+_CHUNK = 5_000
+
+
+def _parts(ids: Sequence[int] | None) -> Iterator[list[int] | None]:
+    if ids is None:
+        yield None
+        return
+    for k in range(0, len(ids), _CHUNK):
+        yield list(ids[k : k + _CHUNK])

@@ -14,7 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound, Problem
+from truceline.domain.errors import (
+    Conflict,
+    Forbidden,
+    InputError,
+    IntegrityError,
+    NotFound,
+    Problem,
+)
 from truceline.service.deconfliction import terms
 from truceline.service.workspace import Workspace
 from truceline.store import notifications as store
@@ -135,7 +142,9 @@ def answer(
         leaf = append(conn, "notification_answer", [(f"notification/{nid}/v{ver}", rec)])[0]
         store.set_answer(conn, a.id, what, objection, now, leaf)
         got = store.get_answer(conn, nid, ver, party)
-    assert got is not None
+    if got is None:
+        raise IntegrityError(f"the answer of {party} to notification {nid} version {ver} "
+                             "was not found right after it was stored")  # fmt: skip
     return got
 
 

@@ -59,8 +59,10 @@ def _agreement(ws: Workspace) -> Agreement | None:
 
 def _zones(ws: Workspace, cid: str) -> list[Zone]:
     a = _agreement(ws)
-    if a is None:
-        return []
+    return [] if a is None else _zones_of(a, cid)
+
+
+def _zones_of(a: Agreement, cid: str) -> list[Zone]:
     return [z for z in a.zones if (z.kind == "sector") == (cid == "sectors")]
 
 
@@ -83,8 +85,9 @@ def collection(ws: Workspace, cid: str) -> Collection:
         if ext is None:
             return Collection(cid, title, desc, _WORLD, (None, None))
         return Collection(cid, title, desc, ext[:4], (ext[4], ext[5]))
-    zones = _zones(ws, cid)
-    if not zones:
+    a = _agreement(ws)
+    zones = [] if a is None else _zones_of(a, cid)
+    if a is None or not zones:
         return Collection(cid, title, desc, _WORLD, (None, None))
     bounds = [z.geometry.bounds for z in zones]
     bbox = (
@@ -93,8 +96,6 @@ def collection(ws: Workspace, cid: str) -> Collection:
         max(b[2] for b in bounds),
         max(b[3] for b in bounds),
     )
-    a = _agreement(ws)
-    assert a is not None
     return Collection(cid, title, desc, bbox, (a.valid_from, a.valid_to))
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
+from truceline.domain.errors import IntegrityError
 from truceline.store.schema import api_users
 
 __all__ = [
@@ -64,7 +65,8 @@ def insert_user(
         "created_at": now,
     }
     new_id = conn.execute(api_users.insert().values(**values)).inserted_primary_key
-    assert new_id is not None
+    if new_id is None:
+        raise IntegrityError(f"storing user {name!r} returned no id")
     return UserRow(int(new_id[0]), name, role, party, now, None, source)
 
 

@@ -21,6 +21,7 @@ from truceline.store.schema import (
     agreements,
     coverage,
     findings,
+    incident_observations,
     incidents,
     observations,
     sources,
@@ -175,6 +176,33 @@ def _fill(ws: Workspace) -> None:
         )
 
 
+#: monitors' remarks: (uid, source, incident, text); incident 4 is verified, 2 is not
+REMARKS = (
+    ("r1", "mon-3", 4, "From mon-3 at 48.2012N 38.3034E: two tanks moving north towards op-1"),
+    ("r2", "op-1", 4, "thermal camera: engines running"),
+    ("r3", "mon-3", 2, "heard one explosion"),
+)
+
+
+def _remarks(ws: Workspace) -> None:
+    """A mission monitor's and a camera's remarks on the day's incidents."""
+    with ws.engine.begin() as conn:
+        conn.execute(
+            sources.insert().values(
+                id="mon-3", type="monitor", name="m", independence_group="m", created_at=T0
+            )
+        )
+        for n, (uid, src, inc, text) in enumerate(REMARKS, start=100):
+            conn.execute(
+                observations.insert().values(
+                    id=n, uid=uid, source_id=src, t=T0 + 40000, t_unc_s=60.0, obs_lon=38.31,
+                    obs_lat=48.21, bearing_deg=10.0, bearing_sd_deg=3.0, kind="weapon_sighting",
+                    count=1, credibility=2, description=text, received_at=T0,
+                )
+            )  # fmt: skip
+            conn.execute(incident_observations.insert().values(observation_id=n, incident_id=inc))
+
+
 def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) -> None:
     _fill(workspace)
     out = tmp_path / "out"
@@ -283,9 +311,14 @@ def test_public_edition_withholds_what_the_public_may_not_read(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     _fill(sqlite_workspace)
+    _remarks(sqlite_workspace)
     paths = daily_report(sqlite_workspace, DAY, tmp_path, edition="public", pdf=True)
     doc = json.loads(_text(paths.json))
     assert doc["edition"] == "public"
+    s3 = next(a for a in doc["narrative"] if a["sector"] == "S3")
+    quoted = "From […] at […] […]: two tanks moving north towards […]"  # no id, no position
+    assert s3["remarks"] == [{"incident": 4, "time": "11:06", "source": None, "text": quoted}]
+    assert all(a["remarks"] == [] for a in doc["narrative"] if a["sector"] != "S3")
     band = next(f for f in doc["findings"] if f["rule_id"] == "band-artillery")
     assert band["party"] is None and band["party_withheld"] is True  # open: not named
     assert doc["counts"]["findings"]["by_party"] == {"(not determined)": 1}
@@ -296,14 +329,18 @@ def test_public_edition_withholds_what_the_public_may_not_read(
     assert all("actor" not in i for i in doc["incidents"])
     assert doc["coverage"] == [{"kind": "outage", "source_type": "camera", "n": 1, "hours": 12.0}]
     html = _text(paths.html)
-    for secret in ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000"):
+    secrets = ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000",
+               "mon-3", "48.2012", "38.31", "thermal camera", "heard one explosion")  # fmt: skip
+    for secret in secrets:
         assert secret not in html and secret not in _text(paths.json), secret
     assert "not named until an analyst confirms" in html
+    assert "two tanks moving north towards" in html
     assert "RESTRICTED" not in html
     assert paths.pdf is not None and paths.pdf.read_bytes()[:5] == b"%PDF-"
     pdf = _pdf_text(paths.pdf)
-    for secret in ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000"):
+    for secret in secrets:
         assert secret not in pdf, secret
+    assert "two tanks moving north towards" in pdf
     assert "not named until an analyst confirms" in pdf  # the text is read, not an empty page
 
 
@@ -313,10 +350,17 @@ def test_restricted_edition_shows_everything_marked_on_every_page(
     import weasyprint
 
     _fill(sqlite_workspace)
+    _remarks(sqlite_workspace)
     paths = daily_report(sqlite_workspace, DAY, tmp_path, edition="restricted")
     assert paths.html.name == "daily-2015-03-05-restricted.html"
     html = _text(paths.html)
     assert "op-1" in html and "sighted inside the band of A" in html and "48.2000" in html
+    s3 = next(a for a in json.loads(_text(paths.json))["narrative"] if a["sector"] == "S3")
+    assert [(r["source"], r["text"]) for r in s3["remarks"]] == [
+        ("mon-3", REMARKS[0][3]),
+        ("op-1", REMARKS[1][3]),
+    ]  # every source's, as written; the unverified incident's remark is not quoted
+    assert "mon-3 at 11:06 UTC, on incident 4" in html and "heard one explosion" not in html
     assert 'class="restricted"' in html
     doc = weasyprint.HTML(filename=str(paths.html)).render()
     assert len(doc.pages) >= 2

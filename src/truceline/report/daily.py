@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from truceline.report.counts import compare, tally
-from truceline.report.editions import PUBLIC, RESTRICTED, edition_view
+from truceline.report.editions import PUBLIC, RESTRICTED, edition_remarks, edition_view
 from truceline.report.sections import civilian_harm, narrative, restrictions, weapons
 
 if TYPE_CHECKING:
@@ -50,7 +50,11 @@ violations: {total: ROW, by_kind: [ROW], by_sector: [ROW], by_party: [ROW] (rest
          ROW = {key, events, rounds, previous_events, previous_rounds, change_events,
                 change_rounds}
 narrative: [{sector, events, rounds, by_kind: {kind: [events, rounds]}, verified,
-             places: [name], weapons, restrictions, civilian}]
+             places: [name], weapons, restrictions, civilian,
+             remarks: [{incident, time: "HH:MM" (UTC), text, source?}]}]
+           (remarks: what monitors wrote of the sector's verified incidents; restricted: every
+            source's, with its id; public: mission monitors' only, no id, positions and
+            source ids in the text replaced by "[…]")
 weapons: {sightings: [incident], findings: [finding]}
 restrictions: {incidents: [incident], denied: [declared coverage gap of kind "denied"]}
 civilian: {incidents: [incident], casualties, damage}
@@ -95,6 +99,10 @@ class DailyData:
     coverage: list[dict[str, Any]] = field(default_factory=list)
     coverage_by_sector: dict[str, float] = field(default_factory=dict)
     tree_head: TreeHeadView | None = None
+    #: monitors' remarks on the day's verified incidents: {incident, source_id,
+    #: source_type, t, text}; and every registered source id (a public text names none)
+    remarks: list[dict[str, Any]] = field(default_factory=list)
+    source_ids: frozenset[str] = frozenset()
 
 
 def day_bounds(day: date) -> tuple[int, int]:
@@ -214,7 +222,7 @@ def daily_json(
         "agreement": _agreement(data.agreement),
         "counts": _counts(data.obs_by_kind, incidents, findings),
         "violations": violations,
-        "narrative": narrative(incidents),
+        "narrative": narrative(incidents, edition_remarks(data.remarks, data.source_ids, edition)),
         "weapons": weapons(incidents, standing(findings)),
         "restrictions": restrictions(incidents, gaps),
         "civilian": civilian_harm(incidents),

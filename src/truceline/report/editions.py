@@ -10,12 +10,18 @@ The public edition
   nearest settlement, and of other incidents to 0.01 degree (about a kilometre) with
   an uncertainty of at least a kilometre;
 - never shows an observer's or a sensor's identity or position: coverage gaps are
-  summed by kind and source type, without source ids, notes or footprints.
+  summed by kind and source type, without source ids, notes or footprints; of the
+  remarks on verified incidents it quotes only mission monitors', without their id,
+  with positions (coordinates, grid references) and source ids in the text replaced
+  by ``[…]``.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
 from truceline.report.places import nearest
@@ -25,7 +31,9 @@ __all__ = [
     "PUBLIC",
     "RESTRICTED",
     "check_edition",
+    "edition_remarks",
     "edition_view",
+    "scrub_remark",
     "public_coverage",
     "public_finding",
     "public_incident",
@@ -115,3 +123,50 @@ def edition_view(
         return placed, findings, coverage
     published = [p for f in findings if (p := public_finding(f)) is not None]
     return [public_incident(i) for i in incidents], published, public_coverage(coverage)
+
+
+#: positions written in a remark: degrees with minutes/seconds, decimal degrees (two or
+#: more decimals), MGRS grid references
+_HEMISPHERE = r"(?:\s?[NSEW](?![A-Za-z]))?"
+_POSITION = re.compile(
+    rf"""[-+]?\d{{1,3}}(?:\.\d+)?\s*°(?:\s*\d{{1,2}}(?:\.\d+)?\s*['′])?(?:\s*\d{{1,2}}(?:\.\d+)?\s*["″])?{_HEMISPHERE}
+      | [-+]?(?<![\w.])\d{{1,3}}\.\d{{2,}}{_HEMISPHERE}
+      | \b\d{{1,2}}[C-HJ-NP-X]\s?[A-HJ-NP-Z]{{2}}\s?\d{{2,5}}\s?\d{{2,5}}\b""",
+    re.VERBOSE,
+)
+_WITHHELD = "[…]"
+#: the most remarks quoted per sector, and the longest quote
+MAX_REMARKS, MAX_REMARK_CHARS = 3, 300
+
+
+def scrub_remark(text: str, source_ids: Collection[str]) -> str:
+    """``text`` with positions and the ids of ``source_ids`` replaced by ``[…]``."""
+    out = _POSITION.sub(_WITHHELD, text)
+    for sid in sorted(source_ids, key=len, reverse=True):
+        if sid and sid.casefold() in out.casefold():
+            out = re.sub(re.escape(sid), _WITHHELD, out, flags=re.IGNORECASE)
+    return out
+
+
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_REMARK_CHARS else text[: MAX_REMARK_CHARS - 1] + "…"
+
+
+def edition_remarks(
+    remarks: list[dict[str, Any]], source_ids: Collection[str], edition: str
+) -> list[dict[str, Any]]:
+    """Remarks on verified incidents as ``edition`` quotes them: ``{incident, time, text,
+    source?}`` (restricted: every source's, with its id; public: mission monitors' only,
+    without id, position or any source's id in the text)."""
+    check_edition(edition)
+    out = []
+    for r in remarks:
+        time = datetime.fromtimestamp(int(r["t"]), UTC).strftime("%H:%M")
+        if edition == RESTRICTED:
+            out.append({"incident": r["incident"], "time": time, "text": _quote(r["text"]),
+                        "source": r["source_id"]})  # fmt: skip
+        elif r["source_type"] == "monitor":
+            text = _quote(scrub_remark(r["text"], source_ids))
+            out.append({"incident": r["incident"], "time": time, "text": text, "source": None})
+    return out

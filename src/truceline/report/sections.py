@@ -1,6 +1,7 @@
 """The report's sections beyond the counts, assembled from the day's incidents and
-findings: a narrative per reporting sector (facts only; the wording is the
-templates', translated), weapons, freedom of movement and civilian harm."""
+findings: a narrative per reporting sector (facts only, and monitors' remarks on the
+verified incidents quoted as written; the wording is the templates', translated),
+weapons, freedom of movement and civilian harm."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from truceline.domain.vocab import CIVILIAN_HARM_KINDS, RESTRICTION_KINDS
 from truceline.report.counts import tally, violations
+from truceline.report.editions import MAX_REMARKS
 
 __all__ = ["WEAPON_RULE_KINDS", "civilian_harm", "narrative", "restrictions", "weapons"]
 
@@ -27,11 +29,21 @@ def _place_name(i: Mapping[str, Any]) -> str | None:
     return str(place["name"]) if place else None
 
 
-def narrative(incidents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per sector with any incident: the facts its paragraph states."""
+def narrative(
+    incidents: Sequence[Mapping[str, Any]], remarks: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """Per sector with any incident: the facts its paragraph states, and up to
+    ``MAX_REMARKS`` of the ``remarks`` (already as the edition quotes them) on its
+    incidents."""
     by_sector: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for i in incidents:
         by_sector[i.get("sector") or "(none)"].append(i)
+    sector_of = {i["id"]: i.get("sector") or "(none)" for i in incidents}
+    quoted: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in remarks:
+        sector = sector_of.get(r["incident"])
+        if sector is not None and len(quoted[sector]) < MAX_REMARKS:
+            quoted[sector].append(dict(r))
     out = []
     for sector in sorted(by_sector):
         rows = by_sector[sector]
@@ -49,6 +61,7 @@ def narrative(incidents: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "weapons": sum(1 for i in rows if i["kind"] == "weapon_sighting"),
                 "restrictions": sum(1 for i in rows if i["kind"] in RESTRICTION_KINDS),
                 "civilian": sum(int(i["count"]) for i in rows if i["kind"] in _CIVILIAN_KINDS),
+                "remarks": quoted[sector],
             }
         )
     return out

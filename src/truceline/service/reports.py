@@ -110,14 +110,18 @@ def gather_daily(conn: Connection, day: date) -> DailyData:
     t0, t1 = day_bounds(day)
     agreement = agreement_in_force(conn, t0 + 43200)
     tallies = q.observation_tallies(conn, t0, t1)
+    incidents = q.period_incidents(conn, t0, t1)
+    remarks = q.incident_remarks(conn, [i["id"] for i in incidents if i["status"] == "verified"])
     return DailyData(
         day=day,
         start=t0,
         end=t1,
         agreement=agreement,
         obs_by_kind={k: n for k, (n, _rounds) in tallies.items()},
-        incidents=q.period_incidents(conn, t0, t1),
+        incidents=incidents,
         findings=q.period_findings(conn, t0, t1),
+        remarks=remarks,
+        source_ids=frozenset(q.source_ids(conn)) if remarks else frozenset(),
         previous_incidents=q.period_incidents(conn, t0 - 86400, t0),
         coverage=coverage_gaps(conn, t0, t1),
         coverage_by_sector=_sector_coverage(conn, agreement, t0, t1),

@@ -10,12 +10,21 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
-from truceline.store.schema import coverage, findings, incidents, observations, sources
+from truceline.store.schema import (
+    coverage,
+    findings,
+    incident_observations,
+    incidents,
+    observations,
+    sources,
+)
 
 __all__ = [
     "coverage_gaps",
     "days_with_data",
     "days_with_incidents",
+    "incident_remarks",
+    "source_ids",
     "observation_tallies",
     "period_findings",
     "period_incidents",
@@ -62,6 +71,29 @@ def period_findings(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
         d["superseded_by"] = ev.get("superseded_by")
         out.append(d)
     return out
+
+
+def incident_remarks(conn: Connection, incident_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The free-text remarks (descriptions) of the observations behind ``incident_ids``:
+    incident, source, source type, time and text, by incident and time."""
+    if not incident_ids:
+        return []
+    o, io = observations.c, incident_observations.c
+    q = (
+        select(io.incident_id.label("incident"), o.source_id, sources.c.type.label("source_type"))
+        .add_columns(o.t, o.description.label("text"))
+        .join(observations, o.id == io.observation_id)
+        .join(sources, sources.c.id == o.source_id)
+        .where(io.incident_id.in_(list(incident_ids)), o.description.is_not(None))
+        .where(o.description != "")
+        .order_by(io.incident_id, o.t, o.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def source_ids(conn: Connection) -> set[str]:
+    """Every registered source's id (what a public text must not name)."""
+    return {str(r[0]) for r in conn.execute(select(sources.c.id))}
 
 
 def coverage_gaps(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:

@@ -7,9 +7,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
-from truceline.fusion.bearings import arc_polygon, fix_bearings, group_bearings
+from truceline.fusion.bearings import Z95, fix_bearings, group_bearings
 
 LAYOUTS = 500
+
+
+def arc_polygon(
+    ox: float, oy: float, az_deg: float, sd_deg: float, rmin: float, rmax: float, n: int = 24
+) -> list[tuple[float, float]]:
+    """The annular sector (azimuth +- 1.96 sd, ``rmin``..``rmax``) as a closed ring."""
+    half = min(Z95 * max(sd_deg, 0.05), 180.0)
+    a = np.radians(np.linspace(az_deg - half, az_deg + half, n))
+    outer = np.c_[ox + rmax * np.sin(a), oy + rmax * np.cos(a)]
+    inner = np.c_[ox + rmin * np.sin(a[::-1]), oy + rmin * np.cos(a[::-1])]
+    ring = np.vstack([outer, inner, outer[:1]])
+    return [(float(px), float(py)) for px, py in ring]
 
 
 def _layouts(seed: int, n_obs: int, sd_deg: float, n: int = LAYOUTS):  # type: ignore[no-untyped-def]

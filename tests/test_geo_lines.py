@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from truceline.domain.errors import InputError
-from truceline.geo.lines import SegmentIndex, point_segment_distance
+from truceline.geo.lines import SegmentIndex
 
 
 def test_known_distances() -> None:
@@ -26,8 +26,6 @@ def test_degenerate_segment_and_nan() -> None:
     assert d[0] == pytest.approx(3.0)
     assert np.isnan(d[1])
     assert d[2] == pytest.approx(3.0)
-    d1 = point_segment_distance(*(np.array([v]) for v in (3.0, 4.0, 0.0, 0.0, 0.0, 0.0)))
-    assert d1[0] == pytest.approx(5.0)
 
 
 def test_bad_lines() -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from truceline.domain.errors import InputError
-from truceline.ledger.canonical import canonical_bytes, canonical_many
+from truceline.ledger.canonical import canonical_bytes
 
 _scalars = (
     st.none()
@@ -44,7 +44,6 @@ def test_numbers_and_strings_follow_rfc8785() -> None:
     rec = {"b": 1.0, "a": 1e-7, "c": 1e21, "d": -0.0, "e": 0.1, "é": '\u2028\x01"\\'}
     assert canonical_bytes(rec) == rfc8785.dumps(rec)  # type: ignore[arg-type]
     assert canonical_bytes({"z": 1, "a": [2.50, None, True]}) == b'{"a":[2.5,null,true],"z":1}'
-    assert canonical_many([{"x": 1}, {"x": 2}]) == [b'{"x":1}', b'{"x":2}']
 
 
 @pytest.mark.parametrize("v", [2.0**53, 9007199254740994.0, -9.5e15, 1e16 - 2, 2.0**60, 1e20])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_ANSWER_HOURS", "Missed", "due_at", "missed_citations", "overdue"]
+__all__ = ["DEFAULT_ANSWER_HOURS", "Missed", "due_at", "missed_citations"]
 
 #: hours a counterparty has to answer when the agreement sets no deadline
 DEFAULT_ANSWER_HOURS = 72
@@ -43,8 +43,3 @@ def missed_citations(met: Iterable[tuple[int, int]], cited: Mapping[int, int]) -
 
 def due_at(sent_at: int, hours: float) -> int:
     return sent_at + int(round(hours * 3600))
-
-
-def overdue(due: Iterable[tuple[int, int]], now: int) -> list[int]:
-    """Of ``(id, due_at)`` pairs still unanswered, the ids whose deadline has passed."""
-    return sorted(i for i, d in due if d < now)

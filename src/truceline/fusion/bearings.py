@@ -31,7 +31,6 @@ __all__ = [
     "CHI2_95_2D",
     "DEFAULT_SD_DEG",
     "BearingFixes",
-    "arc_polygon",
     "fix_bearings",
     "group_bearings",
 ]
@@ -282,18 +281,6 @@ def _arcs(
     out.x[rows] = np.where(has, cx, np.nan)
     out.y[rows] = np.where(has, cy, np.nan)
     out.radius_m[rows] = np.where(has, radius, np.nan)
-
-
-def arc_polygon(
-    ox: float, oy: float, az_deg: float, sd_deg: float, rmin: float, rmax: float, n: int = 24
-) -> list[tuple[float, float]]:
-    """The annular sector (azimuth +- 1.96 sd, ``rmin``..``rmax``) as a closed ring, for maps."""
-    half = min(Z95 * max(sd_deg, 0.05), 180.0)
-    a = np.radians(np.linspace(az_deg - half, az_deg + half, n))
-    outer = np.c_[ox + rmax * np.sin(a), oy + rmax * np.cos(a)]
-    inner = np.c_[ox + rmin * np.sin(a[::-1]), oy + rmin * np.cos(a[::-1])]
-    ring = np.vstack([outer, inner, outer[:1]])
-    return [(float(px), float(py)) for px, py in ring]
 
 
 def group_bearings(

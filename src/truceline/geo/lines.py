@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from truceline.domain.errors import InputError
 
-__all__ = ["SegmentIndex", "point_segment_distance"]
+__all__ = ["SegmentIndex"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -34,21 +34,6 @@ ROOT_CELLS = 64  # stop coarsening once a level has at most this many cells ...
 ROOT_PAIRS = 1 << 22  # ... or its cells times the segments are at most this many
 BLOCK = 1 << 15  # pairs per vectorised block
 POINT_BLOCK = 1 << 14  # points per block of the final, exact step
-
-
-def point_segment_distance(
-    px: FloatArray, py: FloatArray, ax: FloatArray, ay: FloatArray, bx: FloatArray, by: FloatArray
-) -> FloatArray:
-    """Euclidean distance from points (px, py) to segments a-b (element-wise)."""
-    dx = bx - ax
-    dy = by - ay
-    len2 = dx * dx + dy * dy
-    rx = px - ax
-    ry = py - ay
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.where(len2 > 0.0, (rx * dx + ry * dy) / len2, 0.0)
-    np.clip(u, 0.0, 1.0, out=u)
-    return np.asarray(np.hypot(rx - u * dx, ry - u * dy), dtype=np.float64)
 
 
 def _expand(ptr: IntArray, owner: IntArray) -> tuple[IntArray, IntArray]:

@@ -20,14 +20,14 @@ goes to ``rfc8785`` itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
 
 from truceline.domain.errors import InputError
 
-__all__ = ["canonical_bytes", "canonical_many"]
+__all__ = ["canonical_bytes"]
 
 _MAX_INT = 2**53 - 1
 _encode = json.JSONEncoder(
@@ -98,8 +98,3 @@ def canonical_bytes(record: Mapping[str, Any]) -> bytes:
         return rfc8785.dumps(dict(record))
     except (rfc8785.CanonicalizationError, TypeError, ValueError, UnicodeError) as exc:
         raise InputError(f"record cannot be canonicalised (RFC 8785): {exc}") from exc
-
-
-def canonical_many(records: Iterable[Mapping[str, Any]]) -> list[bytes]:
-    """The RFC 8785 bytes of each record."""
-    return [canonical_bytes(r) for r in records]

@@ -29,7 +29,6 @@ from truceline.store.ledger import append
 
 __all__ = [
     "LoadedAgreement",
-    "agreement_digest",
     "agreement_in_force",
     "agreement_versions",
     "find_agreement",
@@ -50,11 +49,6 @@ class LoadedAgreement:
 
 def _canonical(agreement: Agreement) -> bytes:
     return canonical_bytes(agreement.to_json())
-
-
-def agreement_digest(agreement: Agreement) -> str:
-    """SHA-256 (hex) of the agreement's canonical JSON: what the ledger entry names."""
-    return hashlib.sha256(_canonical(agreement)).hexdigest()
 
 
 def load_agreement(ws: Workspace, path: Path | str) -> LoadedAgreement:

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from truceline.store.schema import (
     hotline_calls,
@@ -37,7 +37,6 @@ __all__ = [
     "set_answer",
     "set_current",
     "set_escalated",
-    "set_ledger",
     "versions_of",
 ]
 
@@ -118,15 +117,6 @@ def _enc(row: Mapping[str, Any]) -> dict[str, Any]:
     if "details" in out:
         out["details"] = json.dumps(out["details"], sort_keys=True)
     return out
-
-
-def set_ledger(conn: Connection, nid: int, version: int, leaf: int) -> None:
-    t = notification_versions
-    conn.execute(
-        update(t)
-        .where(and_(t.c.notification_id == nid, t.c.version == version))
-        .values(ledger_index=leaf)
-    )
 
 
 def get_notification(conn: Connection, nid: int) -> NotificationRow | None:

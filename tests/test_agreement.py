@@ -196,6 +196,8 @@ def test_reference_2025_example_encodes_every_kind_of_term() -> None:
         "notification_duty",
         "sharing",
         "declaration_duty",
+        "storage_inventory",
+        "outside_storage",
     }
     npp = a.zone("npp-zaporizhzhia")
     assert npp.bars == {"military"} and npp.geometry.contains(shapely.Point(34.5863, 47.5119))

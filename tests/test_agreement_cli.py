@@ -28,7 +28,8 @@ def _run(*args: str) -> tuple[int, str]:
 def test_validate_reports_the_examples_valid() -> None:
     code, out = _run("agreement", "validate", str(EXAMPLES / "reference-2025"))
     assert code == 0, out
-    assert "valid" in out and "reference-2025 v1" in out and "17 rules" in out
+    assert "valid" in out and "reference-2025 v1" in out and "19 rules" in out
+    assert "4 storage_site" in out
 
 
 def test_validate_names_the_problem(tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_build_with_a_template_keeps_its_terms(tmp_path: Path) -> None:
         template=EXAMPLES / "reference-2025" / "agreement.toml",
     )
     a = b.agreement
-    assert a.id == "reference-2025" and len(a.rules) == 17
+    assert a.id == "reference-2025" and len(a.rules) == 19
     assert [p.name for p in a.parties] == ["Ukraine", "Russian Federation"]
     assert a.zone("donetsk-west").kind == "withdrawal_area"  # the template's own file resolved
     assert "built by `truceline agreement build` from control.geojson" in a.sources

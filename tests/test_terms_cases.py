@@ -35,6 +35,7 @@ T = to_epoch("2026-03-10")
 KYIV, SUMY, ODESA, LVIV = (30.52, 50.45), (34.80, 50.91), (30.73, 46.48), (24.03, 49.84)
 KRAMATORSK, SLOVIANSK, DNIPRO = (37.56, 48.72), (37.62, 48.85), (35.05, 48.46)
 BELGOROD, DONETSK = (36.59, 50.60), (37.80, 48.01)
+PAVLOHRAD, LUHANSK, MELITOPOL = (35.87, 48.53), (39.31, 48.57), (35.37, 46.85)
 ATTRIBUTION = {"actor_confidence": 0.8, "actor_basis": "crater analysis"}
 
 
@@ -129,6 +130,21 @@ CASES: dict[str, tuple[list[dict[str, Any]], set[tuple[str, str | None, tuple[in
         [inc(1, DNIPRO, "access_denied"), inc(2, DONETSK, "uav_jamming")],
         {("freedom-of-movement", "A", (1,)), ("freedom-of-movement", "B", (2,))},
     ),
+    "tanks missing from A's storage site at an inspection": (
+        [inc(1, PAVLOHRAD, "inspection", inspected='{"artillery_ge100": 40, "tank": 27}')],
+        {("storage-inventory", "A", (1,))},
+    ),
+    "B's storage site inspected, all there; B's tanks at their site": (
+        [
+            inc(1, LUHANSK, "inspection", inspected='{"artillery_ge100": 41, "mlrs": 12}'),
+            inc(2, LUHANSK, "weapon_sighting", weapon_class="tank", count=30),
+        ],
+        set(),
+    ),  # fmt: skip
+    "B's artillery away from its sites and the bands after the deadline": (
+        [inc(1, MELITOPOL, "weapon_sighting", weapon_class="artillery_ge100", count=6)],
+        {("heavy-weapons-outside-storage", "B", (1,))},
+    ),
     "a quiet day": (
         [inc(1, KYIV, "movement", count=20), inc(2, LVIV, "weapon_sighting", weapon_class=None)],
         set(),
@@ -212,6 +228,8 @@ def _swapped() -> Agreement:
     for z in doc["zones"]:
         z["party"] = _swap(z["party"])
     doc["rules"] = [{**r, "params": _swap(r["params"])} for r in doc["rules"]]
+    for site in doc.get("storage_sites", []):
+        site["party"] = _swap(site["party"])
     return Agreement.from_json(doc)
 
 

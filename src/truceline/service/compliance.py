@@ -74,12 +74,13 @@ class CheckResult:
         return [(r, kinds[r], new[r], upd[r]) for r in sorted(kinds)]
 
 
-_FACTS = ("state", "role", "nonparty", "direction")
+_FACTS = ("state", "role", "nonparty", "direction", "inspected")
 
 
 def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
     """Unmerged incidents with ``t0 <= t < t1`` as columns, with what their observations
-    add: a foreign state and role, the direction of fire, the non-party observations."""
+    add: a foreign state and role, the direction of fire, the non-party observations, an
+    inspection's counts."""
     cols = [c for c in INCIDENT_COLUMNS if c not in _FACTS]
     rows = incident_rows(conn, cols, t0, t1)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
@@ -92,6 +93,7 @@ def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
     data["role"] = pa.array([f.role for f in per], pa.string())
     data["nonparty"] = pa.array([f.nonparty for f in per], pa.int64())
     data["direction"] = pa.array([f.direction() for f in per], pa.string())
+    data["inspected"] = pa.array([f.inspected_json() for f in per], pa.string())
     return Incidents(pa.table(data))
 
 

@@ -3,8 +3,8 @@
 Plain functions over a ``Connection``: :func:`incident_rows` gives the unmerged,
 unrejected incidents of a span, :func:`observation_facts` what each incident's
 observations add (a foreign state, a role, the direction of fire, how many came
-from sources other than the parties), :func:`ledger_leaves` the ledger indices of
-each incident's observations (a finding's evidence).
+from sources other than the parties, what an inspection counted), :func:`ledger_leaves`
+the ledger indices of each incident's observations (a finding's evidence).
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ class ObservationFacts:
     nonparty: int = 0
     fire: Counter[str] = field(default_factory=Counter)
     azimuths: list[float] = field(default_factory=list)
+    inspected: dict[str, int] = field(default_factory=dict)  # per weapon class, the most counted
+
+    def inspected_json(self) -> str | None:
+        """An inspection's counts per weapon class as JSON (None if no inspection)."""
+        return json.dumps(self.inspected, sort_keys=True) if self.inspected else None
 
     def direction(self) -> str | None:
         """``outgoing``, ``incoming`` (most reported first), with the mean azimuth of fire."""
@@ -87,6 +92,11 @@ def _read_attrs(facts: ObservationFacts, attrs: str | None) -> None:
         facts.role = str(doc["role"])
     if doc.get("fire") in ("outgoing", "incoming"):
         facts.fire[str(doc["fire"])] += 1
+    counted = doc.get("inspected")
+    if isinstance(counted, dict):  # checked at intake: weapon class -> whole number
+        for cls, n in counted.items():
+            if isinstance(n, int) and not isinstance(n, bool):
+                facts.inspected[str(cls)] = max(n, facts.inspected.get(str(cls), n))
     az = doc.get("fire_azimuth_deg")
     if isinstance(az, int | float) and not isinstance(az, bool) and 0 <= az <= 360:
         facts.azimuths.append(float(az))

@@ -31,6 +31,7 @@ from truceline.compliance.agreement.model import (
     Rule,
     Zone,
 )
+from truceline.compliance.agreement.storage import storage_sites
 from truceline.compliance.rules.params import RuleContext
 from truceline.compliance.rules.registry import validate_params
 from truceline.domain.errors import AgreementError
@@ -41,6 +42,7 @@ __all__ = ["AGREEMENT_FILE", "agreement_path", "load_agreement_file", "parse_agr
 AGREEMENT_FILE = "agreement.toml"
 _TOP = {"agreement", "parties", "geometry", "buffer", "sectors", "withdrawal", "exclusion"}
 _TOP |= {"withdrawal_area", "withdrawal_line", "rules", "fusion", "quality", "major_breach"}
+_TOP |= {"storage_site"}
 _LINES = ("LineString", "MultiLineString")
 _AREAS = ("Polygon", "MultiPolygon")
 
@@ -170,6 +172,8 @@ def parse_agreement(
         raise d.fail("agreement.valid_to", "must be after valid_from")
     parties, sides = _parties(d)
     zones = _zones(d, parties, sides)
+    sites, site_zones = storage_sites(d, {p.id for p in parties}, {z.id for z in zones})
+    zones += site_zones
     rules = _rules(d, zones, {p.id for p in parties})
     fusion = doc.get("fusion", {})
     if not isinstance(fusion, dict):
@@ -190,6 +194,7 @@ def parse_agreement(
         rules=tuple(rules),
         fusion=dict(fusion),
         sources=d.text(head["sources"], "agreement.sources"),
+        storage_sites=sites,
     )
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Party",
     "Quality",
     "Rule",
+    "StorageSite",
     "Zone",
 ]
 
@@ -38,6 +39,7 @@ ZONE_KINDS = (
     "withdrawal_line",
     "withdrawal_area",
     "theatre",
+    "storage_site",
 )
 
 
@@ -86,6 +88,31 @@ class BreachCondition:
         return cls(str(d["id"]), str(d["text"]), tuple(str(r) for r in d["rules"]),
                    int(d.get("count", 1)), float(d.get("days", 1.0)),
                    float(d.get("depth_km", 0.0)))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSite:
+    """A storage site the agreement names (``[[storage_site]]``): where ``party`` keeps
+    weapons withdrawn from the line, and what it declared keeping there (``holdings``:
+    weapon class -> count). Its footprint is the zone of the same id (kind
+    ``storage_site``)."""
+
+    id: str
+    name: str
+    party: str
+    holdings: dict[str, int]
+
+    def __hash__(self) -> int:  # holdings is a dict: hash what identifies the site
+        return hash((self.id, self.party))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "party": self.party,
+                "holdings": dict(sorted(self.holdings.items()))}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> StorageSite:
+        holdings = {str(k): int(v) for k, v in dict(d.get("holdings", {})).items()}
+        return cls(str(d["id"]), str(d["name"]), str(d["party"]), holdings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +208,7 @@ class Agreement:
     sources: str = ""
     quality: Quality = Quality()
     major_breach: tuple[BreachCondition, ...] = ()
+    storage_sites: tuple[StorageSite, ...] = ()
 
     def __hash__(self) -> int:  # fusion is a dict: hash what identifies the version
         return hash((self.id, self.version, self.valid_from, self.valid_to))
@@ -231,6 +259,12 @@ class Agreement:
             "fusion": dict(self.fusion),
             "quality": self.quality.to_json(),
             "major_breach": [c.to_json() for c in self.major_breach],
+            # only when there are some: the content (and sha256) of older agreements is kept
+            **(
+                {"storage_sites": [s.to_json() for s in self.storage_sites]}
+                if self.storage_sites
+                else {}
+            ),
         }
 
     @classmethod
@@ -249,6 +283,7 @@ class Agreement:
             sources=str(d.get("sources", "")),
             quality=Quality.from_json(d.get("quality", {})),
             major_breach=tuple(BreachCondition.from_json(c) for c in d.get("major_breach", ())),
+            storage_sites=tuple(StorageSite.from_json(x) for x in d.get("storage_sites", ())),
         )
 
     def zones_geojson(self) -> dict[str, Any]:

@@ -83,6 +83,7 @@ INCIDENT_COLUMNS: dict[str, pa.DataType] = {
     "nonparty": pa.int64(),  # observations from sources that are not a party (null: unknown)
     "direction": pa.string(),  # fire: "outgoing"/"incoming", azimuth, from its observations
     "role": pa.string(),  # a foreign presence's role (mission, attache, agreed_force, ...)
+    "inspected": pa.string(),  # an inspection's counts per weapon class (JSON), from attrs
 }
 
 

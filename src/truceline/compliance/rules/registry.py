@@ -17,6 +17,7 @@ from truceline.compliance.rules.declared import ceiling, declaration_duty, shari
 from truceline.compliance.rules.holdings import holdings_observed
 from truceline.compliance.rules.movement import freedom_of_movement
 from truceline.compliance.rules.presence import ROLES, notification_duty, prohibition
+from truceline.compliance.rules.storage import outside_storage, storage_inventory
 from truceline.compliance.rules.theatre import DMZ_BARS, ceasefire, demilitarised_zone
 from truceline.compliance.rules.zones import (
     buffer_fire,
@@ -105,6 +106,20 @@ _KINDS = (
         {"weapon_classes": p.list_of(p.weapon)},
         {"parties": _PARTIES},
         withdrawal_band,
+        "incidents",
+    ),
+    RuleKind(
+        "storage_inventory",
+        {},
+        {"sites": p.list_of(p.zone("storage_site")), "weapon_classes": p.list_of(p.weapon)},
+        storage_inventory,
+        "incidents",
+    ),
+    RuleKind(
+        "outside_storage",
+        {"weapon_classes": p.list_of(p.weapon), "from": p.date},
+        {"permitted": p.list_of(p.zone()), "within_km": p.nonneg, "parties": _PARTIES},
+        outside_storage,
         "incidents",
     ),
     RuleKind("buffer_fire", {"zone": p.zone("buffer", "exclusion")}, {}, buffer_fire, "incidents"),

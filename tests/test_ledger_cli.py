@@ -135,3 +135,34 @@ def test_verify_store_command(ws: Workspace) -> None:
         conn.execute(sa.text("UPDATE sources SET independence_group = 'forged'"))
     out = _fails("ledger", "verify-store")
     assert "sources row" in out and "independence_group" in out
+
+
+def test_ledger_outputs_need_force_and_never_overwrite_the_store(ws: Workspace) -> None:
+    _ok("keys", "init")
+    Path("mission.pub").write_text(_ok("keys", "show"))
+    _ok("witness", "init", "--name", "g.example/w", "--key-out", "w.key", "--state", "wst",
+        "--log-key", "mission.pub")  # fmt: skip
+    _ok("ledger", "head", "--out", "HEAD.json")
+    _ok("witness", "check", "HEAD.json", "--state", "wst")
+    size = str(json.loads(Path("HEAD.json").read_text())["size"])
+    commands = [
+        ["ledger", "head"],
+        ["ledger", "prove", "0"],
+        ["ledger", "consistency", "1", size],
+        ["ledger", "export"],
+        ["witness", "check", "HEAD.json", "--state", "wst"],
+    ]
+    assert ws.engine.url.database is not None
+    store = Path(ws.engine.url.database)
+    for i, cmd in enumerate(commands):
+        before = store.read_bytes()
+        kept = Path(f"kept{i}.json")
+        kept.write_text("keep me\n")
+        assert "--force" in _fails(*cmd, "--out", str(kept)), cmd
+        assert kept.read_text() == "keep me\n", cmd
+        for target in (store.name, str(store)):
+            assert "workspace's database" in _fails(*cmd, "--out", target, "--force"), cmd
+        assert store.read_bytes() == before, cmd
+        _ok(*cmd, "--out", str(kept), "--force")
+        assert kept.read_text() != "keep me\n", cmd
+        assert kept.read_text().startswith("{"), cmd

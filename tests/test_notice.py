@@ -97,6 +97,11 @@ def test_cli_lists_triggers_and_verifies_a_notice(
     confirm(ws, strike.id, "analyst-1", "checked")
     r = run(app, [*db, "notice", "write", "--out", str(tmp_path / "n.json")])
     assert r.exit_code == 0, r.output
+    written = (tmp_path / "n.json").read_text()
+    r = run(app, [*db, "notice", "write", "--out", str(tmp_path / "n.json")])
+    assert isinstance(r.exception, InputError) and "--force" in str(r.exception)
+    r = run(app, [*db, "notice", "write", "--out", str(tmp_path / "n.json"), "--force"])
+    assert r.exit_code == 0 and json.loads(written)["findings"], r.output
     with ws.engine.connect() as conn:
         key = current_key(conn)
     assert key is not None

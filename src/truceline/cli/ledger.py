@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from truceline.cli._common import console, workspace
+from truceline.cli._common import console, guard_output, workspace
 from truceline.domain.errors import (
     InputError,
     IntegrityError,
@@ -24,6 +24,16 @@ __all__ = ["register"]
 ledger_app = typer.Typer(help="The evidence ledger: tree heads, proofs, export, offline audit.")
 keys_app = typer.Typer(help="The mission's Ed25519 key that signs tree heads.")
 witness_app = typer.Typer(help="Run a witness: check each new tree head and cosign it.")
+
+
+def _force_option() -> Any:
+    return typer.Option(False, "--force", help="overwrite an existing --out file")
+
+
+def _target(ctx: typer.Context, out: Path | None, force: bool) -> Path | None:
+    """``--out`` checked before any work: an existing file needs ``--force``, and the
+    workspace's own database is never written over."""
+    return None if out is None else guard_output(ctx, out, force=force, option="--out")
 
 
 def _emit(doc: dict[str, Any], out: Path | None) -> None:
@@ -85,11 +95,14 @@ def keys_show(
 
 @ledger_app.command("head")
 def head(
-    ctx: typer.Context, out: Path | None = typer.Option(None, "--out", help="write HEAD.json")
+    ctx: typer.Context,
+    out: Path | None = typer.Option(None, "--out", help="write HEAD.json"),
+    force: bool = _force_option(),
 ) -> None:
     """Issue (if the log grew) and print the latest signed tree head."""
+    target = _target(ctx, out, force)
     h = svc.issue_tree_head(workspace(ctx))
-    _emit(h.to_json(), out)
+    _emit(h.to_json(), target)
 
 
 @ledger_app.command("prove")
@@ -98,9 +111,11 @@ def prove(
     index: int = typer.Argument(..., help="leaf index of the entry"),
     size: int | None = typer.Option(None, "--size", help="tree size (default: latest head)"),
     out: Path | None = typer.Option(None, "--out"),
+    force: bool = _force_option(),
 ) -> None:
     """Inclusion proof of one entry (RFC 9162), as JSON."""
-    _emit(svc.prove(workspace(ctx), index, size), out)
+    target = _target(ctx, out, force)
+    _emit(svc.prove(workspace(ctx), index, size), target)
 
 
 @ledger_app.command("consistency")
@@ -109,17 +124,22 @@ def consistency(
     old: int = typer.Argument(..., help="older tree size"),
     new: int = typer.Argument(..., help="newer tree size"),
     out: Path | None = typer.Option(None, "--out"),
+    force: bool = _force_option(),
 ) -> None:
     """Consistency proof between two tree sizes (RFC 9162), as JSON."""
-    _emit(svc.consistency(workspace(ctx), old, new), out)
+    target = _target(ctx, out, force)
+    _emit(svc.consistency(workspace(ctx), old, new), target)
 
 
 @ledger_app.command("export")
 def export(
-    ctx: typer.Context, out: Path = typer.Option(..., "--out", help="bundle file (JSON lines)")
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="bundle file (JSON lines)"),
+    force: bool = _force_option(),
 ) -> None:
     """Write every entry and a fresh signed head to a self-contained bundle."""
-    h = svc.export_bundle(workspace(ctx), out)
+    target = guard_output(ctx, out, force=force, option="--out")
+    h = svc.export_bundle(workspace(ctx), target)
     console.print(f"wrote {out}: {h.size} entries, root {h.root_hash}", soft_wrap=True)
 
 
@@ -183,11 +203,13 @@ def witness_check(
     proof: Path | None = typer.Option(None, "--proof", help="consistency proof JSON"),
     bundle: Path | None = typer.Option(None, "--bundle", help="or compute it from a bundle"),
     out: Path | None = typer.Option(None, "--out", help="write the cosigned head JSON"),
+    force: bool = _force_option(),
 ) -> None:
     """Verify a new head against the last one seen and cosign it (split views refused)."""
+    target = _target(ctx, out, force)
     doc = None if proof is None else _read_json(proof)
     res = ledger_audit.witness_check(head_file, state, doc, bundle, lambda: workspace(ctx))
-    _emit(res.to_json(), out)
+    _emit(res.to_json(), target)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from truceline.cli._common import console, workspace
+from truceline.cli._common import console, guard_output, workspace
 from truceline.domain.errors import IntegrityError, Problem
 
 __all__ = ["register"]
@@ -30,11 +30,14 @@ def triggers(ctx: typer.Context) -> None:
 
 @notice_app.command("write")
 def write(
-    ctx: typer.Context, out: Path = typer.Option(..., "--out", help="notice file (JSON)")
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="notice file (JSON)"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing --out file"),
 ) -> None:
     """Write the breach notice of the conditions met by confirmed findings, with proofs."""
     from truceline.service.notice import write_notice
 
+    out = guard_output(ctx, out, force=force, option="--out")
     doc = write_notice(workspace(ctx), out)
     console.print(
         f"wrote {out}: {len(doc['triggers'])} condition(s) met, {len(doc['findings'])} "

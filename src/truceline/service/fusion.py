@@ -8,8 +8,10 @@ recomputes each touched incident (``fusion.attributes``), scores it by
 independent source groups (``fusion.grading``), classifies its sector against the
 agreement in force, and stores everything with its ledger entries and
 ``status_changes`` rows (actor ``fusion``) in the same transaction. Attribution
-and silent-sensor disputes run in that transaction too; the side of the line of the
-touched incidents is recomputed right after it commits (derived, not ledgered).
+and silent-sensor disputes run in that transaction too. The incidents it moves lose
+their side of the line in it; right after it commits, every incident without a side
+gets one (its own ledger entry), so a fuse killed between the two leaves no stale side
+and the next fuse fills what is missing.
 
 Two observations may be one incident when their distance is at most
 ``distance_m`` plus both location uncertainties and their times differ by at most
@@ -81,6 +83,16 @@ def fuse(
 ) -> FuseResult:
     """Fuse every observation not yet in an incident; see the module docstring."""
     say = progress or (lambda _msg: None)
+    result = _fuse(ws, distance_m, window_s, say)
+    say("side of the line")
+    update_sides(ws)  # every incident without a side: those just fused, any a crash left
+    return result
+
+
+def _fuse(
+    ws: Workspace, distance_m: float | None, window_s: int | None, say: Progress
+) -> FuseResult:
+    """The fusion transaction; the incidents it moves lose their side (recomputed after)."""
     with writing(ws.engine, "fusing observations") as conn:
         log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
@@ -105,9 +117,11 @@ def fuse(
         say("writing incidents")
         new_ids = _write(conn, new, loc, inc, proj, agreement)
         touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
+        moved = sorted(set(inc.touched) - set(inc.merged) - set(new_ids))
+        store_incidents.set_sides(conn, [(i, None) for i in moved])
         say("attribution and contradictions")
         _verify(conn, touched)
-        result = FuseResult(
+        return FuseResult(
             new=len(new_ids),
             updated=len(set(inc.touched) - set(inc.merged)),
             merged=len(inc.merged),
@@ -117,9 +131,6 @@ def fuse(
             distance_m=eps,
             window_s=win,
         )
-    say("side of the line")
-    update_sides(ws, ids=touched)
-    return result
 
 
 def _increment(

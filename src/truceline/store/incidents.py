@@ -215,7 +215,7 @@ def insert_status_changes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
         insert_many(conn, status_changes, cols, [tuple(r[c] for c in cols) for r in rows])
 
 
-def set_sides(conn: Connection, sides: Sequence[tuple[int, str]]) -> None:
+def set_sides(conn: Connection, sides: Sequence[tuple[int, str | None]]) -> None:
     if sides:
         stmt = incidents.update().where(INC.id == bindparam("iid")).values(side=bindparam("sd"))
         conn.execute(stmt, [{"iid": i, "sd": s} for i, s in sides])

@@ -55,7 +55,9 @@ narrative: [{sector, events, rounds, by_kind: {kind: [events, rounds]}, verified
            (remarks: what monitors wrote of the sector's verified incidents; restricted: every
             source's, with its id; public: mission monitors' only, no id, positions and
             source ids in the text replaced by "[…]")
-weapons: {sightings: [incident], findings: [finding]}
+weapons: {sightings: [incident], findings: [finding], in_bands, outside_sites, missing, other:
+          [{id, rule_id, rule_kind, status, party?, party_withheld, weapons: [{weapon_class,
+          count}], place?, summary? (none where the public edition withholds the party)}]}
 restrictions: {incidents: [incident], denied: [declared coverage gap of kind "denied"]}
 civilian: {incidents: [incident], casualties, damage}
 incidents: [{id, t, t_iso, time_known, t_start, t_end, kind, weapon_class?, count, status,

@@ -6,9 +6,11 @@ The public edition
 - names a party only on findings an analyst confirmed; an open finding says that its
   party is not named until reviewed, and a finding graded ``unconfirmed`` is left out;
 - never names an incident's actor (attribution is published through findings only);
-- gives positions of weapons and movements only as a 0.1 degree grid cell and the
-  nearest settlement, and of other incidents to 0.01 degree (about a kilometre) with
-  an uncertainty of at least a kilometre;
+- gives positions of weapons, movements, inspections and weapons findings only as a
+  0.1 degree grid cell and the nearest settlement, and of other incidents to 0.01
+  degree (about a kilometre) with an uncertainty of at least a kilometre; a weapons
+  finding whose party is withheld is told without its summary (which may name the
+  party through a band's side or a storage site's holder);
 - never shows an observer's or a sensor's identity or position: coverage gaps are
   summed by kind and source type, without source ids, notes or footprints; of the
   remarks on verified incidents it quotes only mission monitors', without their id,
@@ -30,6 +32,7 @@ __all__ = [
     "EDITIONS",
     "PUBLIC",
     "RESTRICTED",
+    "WEAPON_RULE_KINDS",
     "check_edition",
     "edition_remarks",
     "edition_view",
@@ -43,8 +46,14 @@ PUBLIC = "public"
 RESTRICTED = "restricted"
 EDITIONS = (PUBLIC, RESTRICTED)
 
-#: kinds whose exact position is targeting data
-_WEAPON_KINDS = frozenset({"weapon_sighting", "movement", "foreign_unit"})
+#: kinds whose exact position is targeting data (an inspection's is a storage site's)
+_WEAPON_KINDS = frozenset({"weapon_sighting", "movement", "foreign_unit", "inspection"})
+#: rule kinds whose findings are about weapons: inside bands or areas, outside or
+#: missing from storage sites, above declared holdings (their positions are coarsened too)
+WEAPON_RULE_KINDS = frozenset(
+    {"withdrawal_band", "withdrawal_area", "outside_storage", "storage_inventory",
+     "holdings_observed", "ceiling"}
+)  # fmt: skip
 _INCIDENT_PRIVATE = ("actor", "actor_confidence", "actor_basis")
 
 
@@ -90,9 +99,10 @@ def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
         out["party"] = None
         out["party_basis"] = None
         out["party_withheld"] = f.get("party") is not None
+    weapon = f.get("rule_kind") in WEAPON_RULE_KINDS
     for k in ("lon", "lat"):
         if out.get(k) is not None:
-            out[k] = round(float(out[k]), 2)
+            out[k] = _snap(float(out[k]), 0.1) if weapon else round(float(out[k]), 2)
     return out
 
 

@@ -11,14 +11,22 @@ from typing import Any
 
 from truceline.domain.vocab import CIVILIAN_HARM_KINDS, RESTRICTION_KINDS
 from truceline.report.counts import tally, violations
-from truceline.report.editions import MAX_REMARKS
+from truceline.report.editions import MAX_REMARKS, WEAPON_RULE_KINDS
 
-__all__ = ["WEAPON_RULE_KINDS", "civilian_harm", "narrative", "restrictions", "weapons"]
+__all__ = [
+    "WEAPON_PARTS",
+    "WEAPON_RULE_KINDS",
+    "civilian_harm",
+    "narrative",
+    "restrictions",
+    "weapons",
+]
 
-#: rule kinds whose findings are about weapons: inside bands or areas, outside or
-#: missing from storage sites, above declared holdings
-WEAPON_RULE_KINDS = frozenset(
-    {"withdrawal_band", "withdrawal_area", "storage_site", "equipment_observed", "ceiling"}
+#: the three parts of the weapons section: (key, rule kind)
+WEAPON_PARTS = (
+    ("in_bands", "withdrawal_band"),
+    ("outside_sites", "outside_storage"),
+    ("missing", "storage_inventory"),
 )
 _CIVILIAN_KINDS = CIVILIAN_HARM_KINDS | {"casualty", "damage"}
 _CASUALTY_KINDS = frozenset({"casualty", "civilian_casualty"})
@@ -70,10 +78,45 @@ def narrative(
 def weapons(
     incidents: Sequence[Mapping[str, Any]], findings: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """Weapons seen, and the findings about weapons (bands, areas, storage sites)."""
-    return {
+    """Weapons seen, and the findings about weapons in three parts: inside withdrawal
+    bands, outside storage sites, missing from sites (then any other weapons finding).
+
+    Each finding is a line: its weapons (class and count, from its incidents), the place
+    of its first incident as the edition gives it, its status and party as the edition
+    shows them, and its summary, except where the public edition withholds the party:
+    a summary may name it (a band's side, a site's holder), so that line is told from
+    the weapons and the place alone, and a site is not named."""
+    by_id = {i["id"]: i for i in incidents}
+    found = [dict(f) for f in findings if f["rule_kind"] in WEAPON_RULE_KINDS]
+    lines = [_weapon_line(f, by_id) for f in found]
+    out: dict[str, Any] = {
         "sightings": [dict(i) for i in incidents if i["kind"] == "weapon_sighting"],
-        "findings": [dict(f) for f in findings if f["rule_kind"] in WEAPON_RULE_KINDS],
+        "findings": found,
+    }
+    for key, kind in WEAPON_PARTS:
+        out[key] = [ln for ln in lines if ln["rule_kind"] == kind]
+    parts = {kind for _, kind in WEAPON_PARTS}
+    out["other"] = [ln for ln in lines if ln["rule_kind"] not in parts]
+    return out
+
+
+def _weapon_line(f: Mapping[str, Any], by_id: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    rows = [by_id[i] for i in f.get("incidents") or () if i in by_id]
+    seen: Counter[str] = Counter()
+    for i in rows:
+        if i.get("weapon_class") and i["kind"] != "inspection":
+            seen[str(i["weapon_class"])] += int(i["count"])
+    withheld = "party_withheld" in f  # the public edition, not confirmed by an analyst
+    return {
+        "id": f.get("id"),
+        "rule_id": f["rule_id"],
+        "rule_kind": f["rule_kind"],
+        "status": f["status"],
+        "party": f.get("party"),
+        "party_withheld": bool(f.get("party_withheld")),
+        "weapons": [{"weapon_class": w, "count": n} for w, n in sorted(seen.items())],
+        "place": rows[0].get("place") if rows else None,
+        "summary": None if withheld else f["summary"],
     }
 
 

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from functools import partial
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from observation_rows import KEY, sighting, signed
 from sqlalchemy import select
 
-from truceline.domain.observations import observation_record
-from truceline.ledger.signatures import sign_record
 from truceline.service.ledger import verify_store
 from truceline.service.sources import register_source, show_source
 from truceline.service.workspace import Workspace
 from truceline.store.schema import observations
-
-KEY = Ed25519PrivateKey.generate()
 
 
 def _pub(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
-def _obs(client_id: str, source_id: str = "mon-07", **kw: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "source_id": source_id,
-        "source_type": "monitor",
-        "client_id": client_id,
-        "t": 1740802200,
-        "t_unc_s": 30.0,
-        "lon": 37.8,
-        "lat": 48.2,
-        "radius_m": 250.0,
-        "kind": "explosion",
-        "count": 1,
-        "credibility": 2,
-    }
-    row.update(kw)
-    return row
-
-
-def _signed(row: dict[str, Any], key: Ed25519PrivateKey = KEY) -> dict[str, Any]:
-    return {**row, "signature": sign_record(key, observation_record(row))}
+_obs = partial(sighting, source_id="mon-07")
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -65,10 +43,10 @@ def test_a_signed_observation_is_stored_once_and_ledgered(
 ) -> None:
     _monitor_source(sqlite_workspace)
     h = _auth(api_tokens["monitor"])
-    first = api_client.post("/observations", json=_signed(_obs("m-1")), headers=h)
+    first = api_client.post("/observations", json=signed(_obs("m-1")), headers=h)
     assert first.status_code == 201, first.text
     assert first.json() == {"status": "stored", "client_id": "m-1"}
-    again = api_client.post("/observations", json=_signed(_obs("m-1")), headers=h)
+    again = api_client.post("/observations", json=signed(_obs("m-1")), headers=h)
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     rows = _stored(sqlite_workspace)
     assert len(rows) == 1 and rows[0][:2] == ("mon-07", "m-1") and rows[0][2] is not None
@@ -80,7 +58,7 @@ def test_a_bad_signature_or_an_unsigned_record_is_refused_with_its_reason(
 ) -> None:
     _monitor_source(sqlite_workspace)
     h = _auth(api_tokens["monitor"])
-    forged = _signed(_obs("m-2"), Ed25519PrivateKey.generate())
+    forged = signed(_obs("m-2"), Ed25519PrivateKey.generate())
     r = api_client.post("/observations", json=forged, headers=h)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "signature"
@@ -104,9 +82,9 @@ def test_a_batch_stores_the_good_and_names_the_bad(
     api_client: TestClient, api_tokens: dict[str, str], sqlite_workspace: Workspace
 ) -> None:
     _monitor_source(sqlite_workspace)
-    batch = [_signed(_obs(f"b-{i}")) for i in range(5)]
-    batch[2] = _signed(_obs("b-2", lat=123.0))
-    batch.append(_signed(_obs("b-0")))  # repeated in the batch
+    batch = [signed(_obs(f"b-{i}")) for i in range(5)]
+    batch[2] = signed(_obs("b-2", lat=123.0))
+    batch.append(signed(_obs("b-0")))  # repeated in the batch
     r = api_client.post(
         "/observations/batch", json={"observations": batch}, headers=_auth(api_tokens["sensor"])
     )
@@ -126,7 +104,7 @@ def test_a_strict_batch_is_all_or_nothing(
     api_client: TestClient, api_tokens: dict[str, str], sqlite_workspace: Workspace
 ) -> None:
     _monitor_source(sqlite_workspace)
-    batch = [_signed(_obs("s-1")), _signed(_obs("s-2", kind="nonsense"))]
+    batch = [signed(_obs("s-1")), signed(_obs("s-2", kind="nonsense"))]
     r = api_client.post(
         "/observations/batch",
         json={"observations": batch, "strict": True},
@@ -182,7 +160,7 @@ def test_submissions_on_each_store(workspace: Workspace) -> None:
 
     register_source(workspace, "mon-07", "monitor", public_key=_pub(KEY), actor="test")
     token = add_user(workspace, "m", "monitor").token
-    batch = [_signed(_obs(f"s-{i}")) for i in range(3)] + [_obs("s-9")]
+    batch = [signed(_obs(f"s-{i}")) for i in range(3)] + [_obs("s-9")]
     with TestClient(create_app(workspace, ApiLimits(rate_per_s=0))) as c:
         r = c.post("/observations/batch", json={"observations": batch}, headers=_auth(token))
         body = r.json()
@@ -198,8 +176,8 @@ def test_grouped_submissions_are_each_reported_as_if_alone(sqlite_workspace: Wor
 
     _monitor_source(sqlite_workspace)
     monitor = Submitter(frozenset({"monitor"}))
-    first = [_signed(_obs("g-1")), _signed(_obs("g-2", lat=100.0))]
-    second = [_signed(_obs("g-1")), _signed(_obs("g-3"))]  # g-1 again: a duplicate
+    first = [signed(_obs("g-1")), signed(_obs("g-2", lat=100.0))]
+    second = [signed(_obs("g-1")), signed(_obs("g-3"))]  # g-1 again: a duplicate
     party = [_obs("g-4", source_id="a-desk", source_type="party")]
     reports = ingest_groups(
         sqlite_workspace,

@@ -9,41 +9,18 @@ import pyarrow as pa
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from observation_rows import KEY, sighting, signed
 from sqlalchemy import func, select, update
 
 from truceline.domain.errors import RejectedBatch
-from truceline.domain.observations import OBSERVATION_SCHEMA, observation_record
+from truceline.domain.observations import OBSERVATION_SCHEMA
 from truceline.intake import write_observations
-from truceline.ledger.signatures import sign_record
 from truceline.service.ingest import ingest_files
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
 from truceline.store.schema import observations, sources
 
-KEY = Ed25519PrivateKey.generate()
 OTHER = Ed25519PrivateKey.generate()
-
-
-def _row(client_id: str, source_id: str = "mon-01", **kw: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "source_id": source_id,
-        "source_type": "monitor",
-        "client_id": client_id,
-        "t": 1740802200,
-        "t_unc_s": 30.0,
-        "lon": 37.8,
-        "lat": 48.2,
-        "radius_m": 250.0,
-        "kind": "explosion",
-        "count": 1,
-        "credibility": 2,
-    }
-    row.update(kw)
-    return row
-
-
-def _signed(row: dict[str, Any], key: Ed25519PrivateKey = KEY) -> dict[str, Any]:
-    return {**row, "signature": sign_record(key, observation_record(row))}
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -72,16 +49,16 @@ def test_signatures_checked_per_source_policy(
     workspace: Workspace, tmp_path: Path, suffix: str
 ) -> None:
     _register(workspace, "mon-01", "required", KEY)
-    forged = _signed(_row("bad"))
+    forged = signed(sighting("bad"))
     forged["lon"] = 37.9  # changed after signing
     rows = [
-        _signed(_row("good")),
+        signed(sighting("good")),
         forged,
-        _row("missing"),
-        _signed(_row("wrong-key"), OTHER),
-        _signed(_row("good")),  # replayed within the file
-        {**_row("garbled"), "signature": "not base64!"},
-        _row("open", source_id="osint-1", source_type="osint"),  # optional, unsigned
+        sighting("missing"),
+        signed(sighting("wrong-key"), OTHER),
+        signed(sighting("good")),  # replayed within the file
+        {**sighting("garbled"), "signature": "not base64!"},
+        sighting("open", source_id="osint-1", source_type="osint"),  # optional, unsigned
     ]
     f = ingest_files(workspace, [_write(tmp_path / f"s{suffix}", rows)]).files[0]
     assert (f.read, f.accepted, f.duplicates, f.rejected) == (7, 2, 1, 4)
@@ -104,7 +81,7 @@ def test_signatures_checked_per_source_policy(
 
 def test_replayed_file_is_all_duplicates(workspace: Workspace, tmp_path: Path) -> None:
     _register(workspace, "mon-01", "required", KEY)
-    path = _write(tmp_path / "s.jsonl", [_signed(_row("a")), _signed(_row("b"))])
+    path = _write(tmp_path / "s.jsonl", [signed(sighting("a")), signed(sighting("b"))])
     assert ingest_files(workspace, [path]).accepted == 2
     again = ingest_files(workspace, [path]).files[0]
     assert (again.accepted, again.duplicates, again.rejected) == (0, 2, 0)
@@ -116,7 +93,7 @@ def test_key_without_required_policy_still_checks_given_signatures(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     _register(sqlite_workspace, "mon-01", "optional", KEY)
-    rows = [_row("unsigned"), _signed(_row("signed")), _signed(_row("forged"), OTHER)]
+    rows = [sighting("unsigned"), signed(sighting("signed")), signed(sighting("forged"), OTHER)]
     f = ingest_files(sqlite_workspace, [_write(tmp_path / "s.jsonl", rows)]).files[0]
     assert (f.accepted, f.rejected) == (2, 1) and f.problems[0].record == "forged"
 
@@ -125,7 +102,7 @@ def test_required_without_key_refuses_signed_rows(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     _register(sqlite_workspace, "mon-01", "required", None)
-    f = ingest_files(sqlite_workspace, [_write(tmp_path / "s.jsonl", [_signed(_row("x"))])])
+    f = ingest_files(sqlite_workspace, [_write(tmp_path / "s.jsonl", [signed(sighting("x"))])])
     assert f.files[0].accepted == 0
     assert "no public key registered" in f.files[0].problems[0].reason
 
@@ -134,7 +111,7 @@ def test_strict_refuses_file_with_one_bad_signature(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     _register(sqlite_workspace, "mon-01", "required", KEY)
-    rows = [_signed(_row("a")), _row("unsigned")]
+    rows = [signed(sighting("a")), sighting("unsigned")]
     with pytest.raises(RejectedBatch) as exc:
         ingest_files(sqlite_workspace, [_write(tmp_path / "s.jsonl", rows)], strict=True)
     assert [p.record for p in exc.value.errors] == ["unsigned"]
@@ -155,7 +132,7 @@ def test_signature_is_ledgered_checkable_offline_and_guarded(
     pub = KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     register_source(workspace, "mon-01", "monitor", signature_policy="required",
                     public_key=base64.b64encode(pub).decode(), actor="test")  # fmt: skip
-    assert ingest_files(workspace, [_write(tmp_path / "s.jsonl", [_signed(_row("a"))])]).accepted
+    assert ingest_files(workspace, [_write(tmp_path / "s.jsonl", [signed(sighting("a"))])]).accepted
     with workspace.engine.connect() as conn:
         data = conn.execute(
             select(ledger_entries.c.data).where(ledger_entries.c.kind == "observation")
@@ -163,7 +140,7 @@ def test_signature_is_ledgered_checkable_offline_and_guarded(
     record = json.loads(bytes(data))["record"]
     signature = record.pop("signature")
     assert verify_record(pub, record, signature) is None  # an auditor needs no database
-    forged = _signed(_row("a"), OTHER)["signature"]
+    forged = signed(sighting("a"), OTHER)["signature"]
     with workspace.engine.begin() as conn:
         conn.execute(update(observations).values(signature=forged))
     issues = verify_store(workspace).issues

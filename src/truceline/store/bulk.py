@@ -8,7 +8,8 @@ the connection's transaction: reads come back as columns, writes go as tuples.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table
@@ -22,12 +23,9 @@ def fetch_columns(conn: Connection, q: Select[Any]) -> dict[str, tuple[Any, ...]
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(compiled.params[k] for k in compiled.positiontup or ())
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
+    with _cursor(conn) as cur:
         cur.execute(str(compiled), params)
         rows = cur.fetchall()
-    finally:
-        cur.close()
     names = [c.name for c in q.selected_columns]
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     return dict(zip(names, cols, strict=True))
@@ -37,16 +35,9 @@ def insert_many(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``) into ``table``."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(f'"{c}"' for c in columns)
-    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join([mark] * len(columns))})'
-    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cur.executemany(sql, rows)
-    finally:
-        cur.close()
+    marks = ", ".join([_mark(conn)] * len(columns))
+    _executemany(conn, f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
 
 
 def update_many(
@@ -58,13 +49,27 @@ def update_many(
 ) -> None:
     """``UPDATE table SET columns WHERE key = ...`` for each row: the values of
     ``columns`` in order, then the key."""
-    if not rows:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    mark = _mark(conn)
     sets = ", ".join(f'"{c}" = {mark}' for c in columns)
-    sql = f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = {mark}'
+    _executemany(conn, f'UPDATE "{table.name}" SET {sets} WHERE "{key}" = {mark}', rows)
+
+
+def _mark(conn: Connection) -> str:
+    """The driver's parameter marker: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+@contextmanager
+def _cursor(conn: Connection) -> Iterator[Any]:
+    """A DBAPI cursor on the connection's transaction, closed after use."""
     cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cur.executemany(sql, rows)
+        yield cur
     finally:
         cur.close()
+
+
+def _executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    if rows:
+        with _cursor(conn) as cur:
+            cur.executemany(sql, rows)

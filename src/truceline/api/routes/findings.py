@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from truceline.api.auth import allow, workspace
-from truceline.service.findings import FindingRow, set_status
+from truceline.service.findings import FindingChange, FindingRow, set_status
 from truceline.service.publication import tier_of, visible_finding, visible_findings
 from truceline.service.users import Role, User
 from truceline.service.workspace import Workspace
@@ -22,16 +22,9 @@ _READERS = (Role.ANALYST, Role.PARTY, Role.GUARANTOR, Role.PUBLIC)
 _TO = {"confirm": "confirmed", "dismiss": "dismissed", "reopen": "open"}
 
 
-class FindingChangeOut(BaseModel):
-    from_status: str | None
-    to_status: str
-    actor: str
-    at: int
-    reason: str
-    ledger_index: int | None
-
-
 class FindingOut(BaseModel):
+    """A finding as the API shows it: ``FindingRow`` without its internal ``key``."""
+
     id: int
     rule_id: str
     rule_kind: str
@@ -50,7 +43,7 @@ class FindingOut(BaseModel):
     lat: float | None
     created_at: int
     ledger_index: int | None
-    changes: list[FindingChangeOut]
+    changes: list[FindingChange]
 
     @classmethod
     def of(cls, r: FindingRow) -> FindingOut:

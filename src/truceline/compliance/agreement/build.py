@@ -168,7 +168,10 @@ def build_from_control(
         out / "control.geojson",
         [({"party": parties[0]}, rest), ({"party": parties[1]}, held)],
     )
+    theatre = doc.get("geometry", {}).get("theatre")  # the template's border regions stay
     doc["geometry"] = {"contact_line": "contact_line.geojson", "control": "control.geojson"}
+    if isinstance(theatre, str):
+        doc["geometry"]["theatre"] = theatre
     path = out / "agreement.toml"
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
     agreement = load_agreement_file(path)
@@ -217,10 +220,11 @@ def _template(
 
 def _absolute_files(doc: dict[str, Any], base: Path) -> None:
     """Make the template's own GeoJSON references (exclusion zones, withdrawal areas and
-    lines, sector files) absolute, so that they still resolve from the output directory."""
+    lines, storage sites, sector files, the theatre) absolute, so that they still resolve
+    from the output directory."""
     entries = [
         e
-        for k in ("exclusion", "withdrawal_area", "withdrawal_line")
+        for k in ("exclusion", "withdrawal_area", "withdrawal_line", "storage_site")
         for e in doc.get(k, [])
         if isinstance(e, dict)
     ]
@@ -229,6 +233,9 @@ def _absolute_files(doc: dict[str, Any], base: Path) -> None:
     for e in entries:
         if isinstance(e.get("file"), str):
             e["file"] = str((base / e["file"]).resolve())
+    geometry = doc.get("geometry")
+    if isinstance(geometry, dict) and isinstance(geometry.get("theatre"), str):
+        geometry["theatre"] = str((base / geometry["theatre"]).resolve())
 
 
 def _write_geojson(path: Path, items: list[tuple[dict[str, Any], BaseGeometry]]) -> None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import run_cli
 from typer.testing import CliRunner
 
 from truceline.cli import app
@@ -24,19 +22,6 @@ from truceline.service.workspace import Workspace
 DATA = Path(__file__).parent / "data"
 ISO_Z = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 MARKUP_ID = "mon-[/bold]-[red]x[/red]"
-
-
-def _cli(args: list[str], cwd: Path, columns: int) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TRUCELINE_DATABASE_URL"}
-    env["COLUMNS"] = str(columns)
-    return subprocess.run(
-        [sys.executable, "-m", "truceline", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -94,31 +79,35 @@ def test_json_does_not_depend_on_the_width_and_tables_never_cut_ids(
     fused: Workspace, tmp_path: Path
 ) -> None:
     args = ["--db", fused.url, "incidents", "list", "--format", "json"]
-    narrow, wide = _cli(args, tmp_path, 40), _cli(args, tmp_path, 200)
+    narrow, wide = run_cli(args, tmp_path, 40), run_cli(args, tmp_path, 200)
     assert narrow.returncode == 0 and narrow.stdout == wide.stdout
     rows = json.loads(narrow.stdout)
     for columns in (40, 80):
-        table = _cli(["--db", fused.url, "incidents", "list"], tmp_path, columns).stdout
+        table = run_cli(["--db", fused.url, "incidents", "list"], tmp_path, columns).stdout
         for r in rows:
             assert r["t"] in table and f"{r['id']} " in table
 
 
 def test_markup_in_a_source_id_is_data(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     db = ["--db", sqlite_workspace.url]
-    r = _cli([*db, "sources", "add", MARKUP_ID, "--type", "osint", "--name", "[b]"], tmp_path, 80)
+    r = run_cli(
+        [*db, "sources", "add", MARKUP_ID, "--type", "osint", "--name", "[b]"], tmp_path, 80
+    )
     assert r.returncode == 0 and MARKUP_ID in r.stdout, r.stderr
-    listed = json.loads(_cli([*db, "sources", "list", "--format", "json"], tmp_path, 80).stdout)
+    listed = json.loads(run_cli([*db, "sources", "list", "--format", "json"], tmp_path, 80).stdout)
     assert [s["id"] for s in listed] == [MARKUP_ID] and listed[0]["name"] == "[b]"
     for args in (["sources", "list"], ["sources", "show", MARKUP_ID]):
-        r = _cli([*db, *args], tmp_path, 200)
+        r = run_cli([*db, *args], tmp_path, 200)
         assert r.returncode == 0 and MARKUP_ID in r.stdout and "Traceback" not in r.stderr
-    r = _cli([*db, "sources", "show", "[/bold]nobody"], tmp_path, 200)
+    r = run_cli([*db, "sources", "show", "[/bold]nobody"], tmp_path, 200)
     assert r.returncode == 1 and "[/bold]nobody" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.usefixtures("registered_sensors")
 def test_messages_are_not_wrapped_when_piped(sqlite_workspace: Workspace, tmp_path: Path) -> None:
-    r = _cli(["--db", sqlite_workspace.url, "ingest", str(DATA / "mixed_native.csv")], tmp_path, 40)
+    r = run_cli(
+        ["--db", sqlite_workspace.url, "ingest", str(DATA / "mixed_native.csv")], tmp_path, 40
+    )
     assert r.returncode == 0
     assert any(
         "mixed_native.csv, line 4, record m-3, field 't'" in ln for ln in r.stderr.splitlines()
@@ -127,23 +116,23 @@ def test_messages_are_not_wrapped_when_piped(sqlite_workspace: Workspace, tmp_pa
 
 def test_output_paths_never_overwrite_the_store(tmp_path: Path) -> None:
     ws = tmp_path / "ws"
-    run = _cli(["init", str(ws)], tmp_path, 80)
+    run = run_cli(["init", str(ws)], tmp_path, 80)
     assert run.returncode == 0, run.stderr
     store = ws / "truceline.db"
     before = store.read_bytes()
     bad = str(DATA / "mixed_native.csv")
     for target in ("truceline.db", str(store), "truceline.toml"):
-        r = _cli(["ingest", bad, "--errors", target], ws, 80)
+        r = run_cli(["ingest", bad, "--errors", target], ws, 80)
         assert r.returncode == 1 and "InputError" in r.stderr and "Traceback" not in r.stderr
     assert store.read_bytes() == before
-    listed = json.loads(_cli(["incidents", "list", "--format", "json"], ws, 80).stdout)
+    listed = json.loads(run_cli(["incidents", "list", "--format", "json"], ws, 80).stdout)
     assert listed == []
     for sid, kind in (("mon-01", "monitor"), ("cam-07", "camera")):  # registered before they submit
         add = ["sources", "add", sid, "--type", kind, "--signature", "optional"]
-        assert _cli(add, ws, 80).returncode == 0
+        assert run_cli(add, ws, 80).returncode == 0
     errors = tmp_path / "errors.csv"
     errors.write_text("keep me\n")
-    r = _cli(["ingest", bad, "--errors", str(errors)], ws, 80)
+    r = run_cli(["ingest", bad, "--errors", str(errors)], ws, 80)
     assert r.returncode == 1 and "--force" in r.stderr and errors.read_text() == "keep me\n"
-    r = _cli(["ingest", bad, "--errors", str(errors), "--force"], ws, 80)
+    r = run_cli(["ingest", bad, "--errors", str(errors), "--force"], ws, 80)
     assert r.returncode == 0 and errors.read_text().startswith("file,line,field")

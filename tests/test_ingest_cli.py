@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_cli
 from typer.testing import CliRunner
 
 from truceline.cli import app
@@ -16,18 +16,6 @@ from truceline.service.workspace import Workspace
 
 DATA = Path(__file__).parent / "data"
 GEN = Path(__file__).resolve().parents[2] / "shared" / "bench" / "gen.py"
-
-
-def _main(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "TRUCELINE_DATABASE_URL"}
-    return subprocess.run(
-        [sys.executable, "-c", "from truceline.cli import main; main()", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.mark.usefixtures("registered_sensors")
@@ -60,7 +48,7 @@ def test_strict_refusal_exits_one_and_writes_errors(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     errors = tmp_path / "e.csv"
-    r = _main(
+    r = run_cli(
         [
             "--db",
             sqlite_workspace.url,
@@ -85,7 +73,7 @@ def test_nothing_good_exits_one(sqlite_workspace: Workspace, tmp_path: Path) -> 
 
 
 def test_unknown_format_is_one_line_error(sqlite_workspace: Workspace, tmp_path: Path) -> None:
-    r = _main(
+    r = run_cli(
         ["--db", sqlite_workspace.url, "ingest", "-f", "viina", str(DATA / "mixed.jsonl")],
         tmp_path,
     )
@@ -96,7 +84,7 @@ def test_unknown_format_is_one_line_error(sqlite_workspace: Workspace, tmp_path:
 def test_missing_file_is_one_line_error(
     sqlite_workspace: Workspace, tmp_path: Path, name: str
 ) -> None:
-    r = _main(["--db", sqlite_workspace.url, "ingest", str(tmp_path / name)], tmp_path)
+    r = run_cli(["--db", sqlite_workspace.url, "ingest", str(tmp_path / name)], tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.startswith("InputError:") and name in "".join(r.stderr.split())
 

@@ -35,6 +35,7 @@ from truceline.domain.errors import InputError
 
 __all__ = [
     "FORMATS",
+    "STATUS_CHANGE_COLS",
     "Col",
     "emit_list",
     "emit_record",
@@ -75,6 +76,17 @@ class Col:
 
     def text(self, row: Mapping[str, Any]) -> str:
         return self.show(row) if self.show is not None else cell_text(row.get(self.key))
+
+
+#: the columns of a status change, an incident's or a finding's (its history)
+STATUS_CHANGE_COLS = (
+    Col("at", kind="time"),
+    Col("from_status", "from"),
+    Col("to_status", "to"),
+    Col("actor"),
+    Col("reason"),
+    Col("ledger_index", "ledger", kind="id"),
+)
 
 
 def iso(t: int | float | None) -> str | None:

@@ -8,7 +8,15 @@ import typer
 from rich.table import Table
 
 from truceline.cli._common import console, err_console, escape, fmt_time, parse_time, workspace
-from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
+from truceline.cli._output import (
+    STATUS_CHANGE_COLS,
+    Col,
+    emit_list,
+    emit_record,
+    format_option,
+    plain,
+    wide_option,
+)
 
 __all__ = ["register"]
 
@@ -61,14 +69,6 @@ _FINDING_COLS = (
     Col("status"),
     Col("summary"),
 )
-_CHANGE_COLS = (
-    Col("at", kind="time"),
-    Col("from_status", "from"),
-    Col("to_status", "to"),
-    Col("actor"),
-    Col("reason"),
-    Col("ledger_index", "ledger", kind="id"),
-)
 
 
 @findings_app.command("list")
@@ -116,7 +116,7 @@ def show(
         ]
         for line in lines:
             console.print(line, markup=False, highlight=False)
-        emit_list(record["changes"], _CHANGE_COLS, "table", title="history", wide=wide)
+        emit_list(record["changes"], STATUS_CHANGE_COLS, "table", title="history", wide=wide)
 
     emit_record(record, fmt, table)
 

@@ -8,7 +8,15 @@ from collections.abc import Callable
 import typer
 
 from truceline.cli._common import console, fmt_time, parse_time, workspace
-from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
+from truceline.cli._output import (
+    STATUS_CHANGE_COLS,
+    Col,
+    emit_list,
+    emit_record,
+    format_option,
+    plain,
+    wide_option,
+)
 
 __all__ = ["register"]
 
@@ -78,14 +86,6 @@ _OBS_COLS = (
     Col("actor"),
     Col("ledger_index", "ledger", kind="id"),
 )
-_HISTORY_COLS = (
-    Col("at", kind="time"),
-    Col("from_status", "from"),
-    Col("to_status", "to"),
-    Col("actor"),
-    Col("reason"),
-    Col("ledger_index", "ledger", kind="id"),
-)
 
 
 @incidents_app.command("show")
@@ -119,7 +119,7 @@ def show(
             markup=False,
         )
         emit_list(record["observations"], _OBS_COLS, "table", title="observations", wide=wide)
-        emit_list(record["history"], _HISTORY_COLS, "table", title="history", wide=wide)
+        emit_list(record["history"], STATUS_CHANGE_COLS, "table", title="history", wide=wide)
 
     emit_record(record, fmt, table)
 

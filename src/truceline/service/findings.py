@@ -131,14 +131,7 @@ def retire_stale(
         "a re-check under the agreement version in force no longer finds it: its incidents "
         "were rejected or merged, or the term was amended"
     )
-    for fid, key in sorted(stale.items()):
-        record = {"finding_id": fid, "finding_key": key, "from_status": FindingStatus.OPEN,
-                  "to_status": FindingStatus.DISMISSED, "actor": "truceline check", "at": at,
-                  "reason": reason}  # fmt: skip
-        [leaf] = append(conn, "finding_status", [(str(fid), record)])
-        row = {k: v for k, v in record.items() if k != "finding_key"}
-        store.insert_change(conn, {**row, "ledger_index": leaf})
-        store.set_finding_status(conn, fid, FindingStatus.DISMISSED)
+    _dismiss_open(conn, sorted(stale.items()), reason, at)
     return sorted(stale)
 
 
@@ -150,7 +143,14 @@ def supersede_answered(conn: Connection, keys: set[str], at: int) -> list[int]:
     reason = (
         "superseded: the declaration has been filed since (lateness, if any, is its own finding)"
     )
-    for fid, key in answered:
+    _dismiss_open(conn, answered, reason, at)
+    return [fid for fid, _ in answered]
+
+
+def _dismiss_open(conn: Connection, found: list[tuple[int, str]], reason: str, at: int) -> None:
+    """Dismiss each open ``(finding id, key)`` for ``reason``, as ``truceline check``:
+    the change ledgered and stored, the status set."""
+    for fid, key in found:
         record = {"finding_id": fid, "finding_key": key, "from_status": FindingStatus.OPEN,
                   "to_status": FindingStatus.DISMISSED, "actor": "truceline check", "at": at,
                   "reason": reason}  # fmt: skip
@@ -158,7 +158,6 @@ def supersede_answered(conn: Connection, keys: set[str], at: int) -> list[int]:
         row = {k: v for k, v in record.items() if k != "finding_key"}
         store.insert_change(conn, {**row, "ledger_index": leaf})
         store.set_finding_status(conn, fid, FindingStatus.DISMISSED)
-    return [fid for fid, _ in answered]
 
 
 def list_findings(

@@ -14,9 +14,16 @@ from truceline.ledger.merkle import verify_inclusion
 from truceline.service.ingest import ingest_files
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
-from truceline.store import ledger as log
 
 DATA = Path(__file__).parent / "data"
+
+
+def _calls(ws: Workspace, k: int, tag: str = "c") -> None:
+    """``k`` hotline calls logged through the service: entries the store backs."""
+    from truceline.service.deconfliction_replies import hotline
+
+    for i in range(k):
+        hotline(ws, "duty officer", f"{tag}{i}", now=1_800_000_000 + i)
 
 
 def _ok(*args: str) -> str:
@@ -53,8 +60,7 @@ def test_heads_witness_cosign_and_proofs(ws: Workspace) -> None:
     assert wkey.startswith("guarantor.example/w1+")
     _ok("witness", "check", "H1.json", "--state", "wstate", "--out", "C1.json")
     assert "1 cosignature" in _ok("ledger", "cosign-add", "C1.json")
-    with ws.engine.begin() as conn:
-        log.append(conn, "note", [(str(i), {"i": i}) for i in range(5)])
+    _calls(ws, 5)
     _ok("ledger", "head", "--out", "H2.json")
     h2 = json.loads(Path("H2.json").read_text())
     assert h2["size"] == h1["size"] + 5

@@ -22,10 +22,17 @@ from truceline.store import ledger as store
 from truceline.store.schema import ledger_entries
 
 
+def _calls(ws: Workspace, k: int, tag: str = "c") -> None:
+    """``k`` hotline calls logged through the service: entries the store backs."""
+    from truceline.service.deconfliction_replies import hotline
+
+    for i in range(k):
+        hotline(ws, "duty officer", f"{tag}{i}", now=1_800_000_000 + i)
+
+
 def _pinned(ws: Workspace, tmp: Path) -> tuple[Verifier, Path]:
     """A log with a head, the key a party pins, and its witness's state."""
-    with ws.engine.begin() as conn:
-        store.append(conn, "note", [(str(i), {"i": i}) for i in range(5)])
+    _calls(ws, 5)
     svc.init_key(ws)
     head = svc.issue_tree_head(ws)
     with ws.engine.connect() as conn:
@@ -73,8 +80,7 @@ def test_key_swapped_in_behind_the_api_is_refused(workspace: Workspace, tmp_path
         store.insert_key(conn, rogue.verifier.key_id, rogue.verifier.name, rogue.verifier.public, 2)
     assert workspace.root is not None
     write_signer(workspace.root / "keys" / "ledger.key", rogue, overwrite=True)
-    with workspace.engine.begin() as conn:
-        store.append(conn, "note", [("x", {"i": 99})])
+    _calls(workspace, 1, "x")
     bundle = tmp_path / "b.jsonl"
     head = svc.export_bundle(workspace, bundle)
     issues = svc.verify_store(workspace).issues

@@ -21,8 +21,11 @@ from truceline.store.schema import ledger_entries, ledger_nodes, tree_heads
 
 
 def _grow(ws: Workspace, k: int, tag: str = "n") -> None:
-    with ws.engine.begin() as conn:
-        store.append(conn, "note", [(f"{tag}{i}", {"i": i, "tag": tag}) for i in range(k)])
+    """``k`` hotline calls logged through the service: entries the store backs."""
+    from truceline.service.deconfliction_replies import hotline
+
+    for i in range(k):
+        hotline(ws, "duty officer", f"{tag}{i}", now=1_800_000_000 + i)
 
 
 def _heads(ws: Workspace) -> list[tuple[int, bytes]]:
@@ -84,7 +87,7 @@ def test_edited_node_over_new_entries_is_refused(signed: Workspace) -> None:
 
 def test_consistent_rewrite_is_refused_at_the_same_size(signed: Workspace) -> None:
     """An entry rewritten with its leaf hash and every node rebuilt: no second root for 13."""
-    new = entry_data("note", "n3", {"i": 333, "tag": "n"})
+    new = entry_data("hotline_call", "hotline/1", {"summary": "rewritten"})
     with signed.engine.begin() as conn:
         conn.execute(
             ledger_entries.update()
@@ -122,3 +125,59 @@ def test_extension_is_signed_with_its_time_in_the_body(signed: Workspace) -> Non
     assert (cp.size, cp.time) == (16, head.issued_at)
     assert f"\ntime {head.issued_at}\n" in head.checkpoint
     assert [s for s, _ in _heads(signed)] == [13, 16]
+
+
+def _forge(ws: Workspace, kind: str, ref: str, record: dict[str, object]) -> int:
+    """An entry with a correct leaf hash written into ledger_entries behind the API, with
+    the tree nodes it completes (so the node table covers it)."""
+    with ws.engine.begin() as conn:
+        n = store.size(conn)
+        d = entry_data(kind, ref, record, 1_800_000_000)
+        conn.execute(
+            ledger_entries.insert().values(
+                idx=n, kind=kind, ref=ref, data=d, leaf_hash=leaf_hash(d), at=1_800_000_000
+            )
+        )
+        store.rebuild_nodes(conn)
+    return n
+
+
+@pytest.mark.parametrize("grow", [1, 2], ids=["forged at an even size", "forged at an odd size"])
+def test_forged_entry_is_refused_whatever_the_size(signed: Workspace, grow: int) -> None:
+    """13 signed; 1 or 2 real entries; the forged one is entry 14 or 15, so the log is 15
+    (odd: no new node needed) or 16 (even: its pair node rebuilt by the forger)."""
+    _grow(signed, grow, "m")
+    idx = _forge(signed, "hotline_call", "hotline/1", {"caller": "x", "summary": "forged"})
+    assert idx == 13 + grow
+    _refuses(
+        signed,
+        f"the store does not back entry {idx} (hotline_call hotline/1): "
+        "no row of the store holds this record",
+    )
+
+
+@pytest.mark.parametrize("grow", [1, 2], ids=["even", "odd"])
+def test_forged_incident_fact_is_refused(signed: Workspace, grow: int) -> None:
+    _grow(signed, grow, "m")
+    idx = _forge(signed, "incident_attribution", "7", {"incident_id": 7, "actor": "A"})
+    _refuses(signed, f"the store does not back entry {idx} (incident_attribution): ")
+    _refuses(signed, "incident 7 is in the ledger but has no incidents row")
+
+
+def test_entry_whose_row_was_changed_is_refused(signed: Workspace) -> None:
+    _grow(signed, 2, "m")
+    with signed.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE hotline_calls SET summary = 'edited' WHERE summary = 'm1'"))
+    _refuses(signed, "entry 14 (hotline_call hotline/1800000001) does not match hotline_calls row")
+    _refuses(signed, "summary is 'edited' in the table but 'm1' in the ledger")
+
+
+def test_edited_new_node_is_named(signed: Workspace) -> None:
+    _grow(signed, 4, "m")  # 13 -> 17: node (1, 7) over entries 14..15 is new
+    with signed.engine.begin() as conn:
+        conn.execute(
+            ledger_nodes.update()
+            .where(ledger_nodes.c.level == 1, ledger_nodes.c.idx == 7)
+            .values(hash=bytes(32))
+        )
+    _refuses(signed, "tree node (level 1, index 7) over entries 14..15 is not the hash")

@@ -20,6 +20,14 @@ from truceline.store import ledger as store
 from truceline.store.schema import ledger_entries, ledger_nodes
 
 
+def _calls(ws: Workspace, k: int, tag: str = "c") -> None:
+    """``k`` hotline calls logged through the service: entries the store backs."""
+    from truceline.service.deconfliction_replies import hotline
+
+    for i in range(k):
+        hotline(ws, "duty officer", f"{tag}{i}", now=1_800_000_000 + i)
+
+
 def _fill(ws: Workspace, batches: list[int]) -> list[bytes]:
     datas = []
     with ws.engine.connect() as conn:
@@ -96,7 +104,7 @@ def test_append_refuses_entries_added_behind_the_api(workspace: Workspace) -> No
 
 
 def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) -> None:
-    _fill(workspace, [5])
+    _calls(workspace, 5)
     h1 = svc.issue_tree_head(workspace)
     assert svc.issue_tree_head(workspace) == h1  # nothing changed: same head
     with workspace.engine.connect() as conn:
@@ -105,7 +113,7 @@ def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) 
     assert key is not None
     cp = parse_checkpoint(verify_note(h1.checkpoint, Verifier.parse(key.vkey)))
     assert (cp.size, cp.root.hex(), cp.origin) == (5, h1.root_hash, "truceline.local/log")
-    _fill(workspace, [2])
+    _calls(workspace, 2, "d")
     h2 = svc.issue_tree_head(workspace)
     assert (h2.size, h2.id) == (7, h1.id + 1)
     proof = svc.consistency(workspace, 5, 7)
@@ -120,10 +128,11 @@ def test_tree_heads_are_signed_checkpoints_and_idempotent(workspace: Workspace) 
 
 
 def test_prove_gives_a_checkable_inclusion_proof(workspace: Workspace) -> None:
-    datas = _fill(workspace, [9])
+    _calls(workspace, 9)
     svc.issue_tree_head(workspace)
     doc = svc.prove(workspace, 4)
-    assert doc["data"].encode() == datas[4] and doc["size"] == 9
+    with workspace.engine.connect() as conn:
+        assert doc["data"].encode() == store.entry(conn, 4)[2] and doc["size"] == 9
     assert verify_inclusion(
         4,
         9,

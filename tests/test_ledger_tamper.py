@@ -3,6 +3,7 @@ each change is detected and named by `verify-store` and by the offline bundle au
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,10 @@ def test_rewritten_history_is_caught_by_the_head_and_named_by_a_kept_bundle(
             .values(data=new, leaf_hash=leaf_hash(new))
         )
         store.rebuild_nodes(conn)
+        count = json.loads(new)["record"]["count"]  # the row too, so the store backs it
+        conn.execute(
+            observations.update().where(observations.c.ledger_index == li), {"count": count}
+        )
     bundle = tmp_path / "now.jsonl"
     with pytest.raises(IntegrityError, match="refusing to sign"):
         svc.export_bundle(ws, bundle)  # the mission's signer does not equivocate
@@ -273,19 +278,26 @@ def test_rows_changed_through_the_api_are_not_flagged(
 def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     _, head1, key = _world(ws, tmp_path)
-    with ws.engine.begin() as conn:
+    from truceline.service.deconfliction_replies import hotline
+
+    with ws.engine.connect() as conn:
         n = store.size(conn)
-        store.append(conn, "note", [(str(i), {"i": i}) for i in range(6)])
+    for i in range(6):  # hotline calls: entries the store backs
+        hotline(ws, "duty officer", f"call {i}", now=1_800_000_000 + i)
     head2 = tmp_path / "HEAD2.json"
     head2.write_text(svc.issue_tree_head(ws).checkpoint)
-    with ws.engine.begin() as conn:
-        new = entry_data("note", "3", {"i": 333})
+    with ws.engine.begin() as conn:  # entry, leaf hash, nodes and row rewritten together
+        _, _, data, _ = store.entry(conn, n + 3)
+        new = data.replace(b"call 3", b"call 333")
         conn.execute(
             ledger_entries.update()
             .where(ledger_entries.c.idx == n + 3)
             .values(data=new, leaf_hash=leaf_hash(new))
         )
         store.rebuild_nodes(conn)
+        conn.execute(
+            sa.text("UPDATE hotline_calls SET summary = 'call 333' WHERE summary = 'call 3'")
+        )
     bundle = tmp_path / "now.jsonl"
     _forget_heads(ws)
     svc.export_bundle(ws, bundle)

@@ -21,9 +21,16 @@ from truceline.ledger.note import (
 from truceline.ledger.witness import check_head, init_witness, parse_proof
 from truceline.service import ledger as svc
 from truceline.service.workspace import Workspace
-from truceline.store import ledger as log
 
 ORIGIN = "mission.example/log"
+
+
+def _calls(ws: Workspace, k: int, tag: str = "c") -> None:
+    """``k`` hotline calls logged through the service: entries the store backs."""
+    from truceline.service.deconfliction_replies import hotline
+
+    for i in range(k):
+        hotline(ws, "duty officer", f"{tag}{i}", now=1_800_000_000 + i)
 
 
 def _head(signer: Signer, tree: MemoryTree, size: int) -> str:
@@ -98,8 +105,7 @@ def test_head_signed_by_another_key_is_refused(setup: tuple[Signer, Path, Verifi
 
 
 def test_cosignatures_are_stored_with_the_head(workspace: Workspace, tmp_path: Path) -> None:
-    with workspace.engine.begin() as conn:
-        log.append(conn, "note", [(str(i), {"i": i}) for i in range(6)])
+    _calls(workspace, 6)
     h1 = svc.issue_tree_head(workspace)
     with workspace.engine.connect() as conn:
         key = svc.current_key(conn)
@@ -110,8 +116,7 @@ def test_cosignatures_are_stored_with_the_head(workspace: Workspace, tmp_path: P
     stored = svc.add_cosignature(workspace, res.cosigned, res.witness_key)
     assert stored.cosigners == (wkey.vkey,)
     assert verify_cosignature(stored.checkpoint, wkey) == res.timestamp
-    with workspace.engine.begin() as conn:
-        log.append(conn, "note", [("x", {"i": 99})])
+    _calls(workspace, 1, "x")
     h2 = svc.issue_tree_head(workspace)
     proof = parse_proof(svc.consistency(workspace, h1.size, h2.size))
     res2 = check_head(state, h2.checkpoint, proof)

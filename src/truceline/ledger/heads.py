@@ -25,7 +25,7 @@ from truceline.ledger.merkle import (
     verify_consistency,
 )
 
-__all__ = ["Candidate", "check_proof", "extended_root"]
+__all__ = ["Candidate", "check_proof", "extended_root", "node_problem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ class Candidate:
     size: int
     root: bytes
     problem: str = ""
+    nodes: tuple[tuple[int, int, bytes], ...] = ()  # the nodes the new entries complete
 
 
 def _fold(size: int, nodes: Mapping[Node, bytes]) -> bytes:
@@ -69,8 +70,9 @@ def extended_root(
     known.update(
         {(0, old_size + i): bytes(leaves[i * 32 : (i + 1) * 32]) for i in range(n - old_size)}
     )
-    known.update({(lv, i): h for lv, i, h in new_nodes(old_size, bytes(leaves), front)})
-    return Candidate(n, _fold(n, known) if n else range_hash([]))
+    nodes = tuple(new_nodes(old_size, bytes(leaves), front))
+    known.update({(lv, i): h for lv, i, h in nodes})
+    return Candidate(n, _fold(n, known) if n else range_hash([]), nodes=nodes)
 
 
 def check_proof(
@@ -88,3 +90,16 @@ def check_proof(
         )
         return Candidate(cand.size, cand.root, why)
     return cand
+
+
+def node_problem(computed: Sequence[tuple[int, int, bytes]], stored: Mapping[Node, bytes]) -> str:
+    """The first stored node the recomputed ones disagree with ('' when none)."""
+    for lv, i, h in computed:
+        have = stored.get((lv, i))
+        if have != h:
+            what = "missing" if have is None else "not the hash of the entries below it"
+            return (
+                f"tree node (level {lv}, index {i}) over entries {i << lv}..{((i + 1) << lv) - 1} "
+                f"is {what}: ledger_nodes was edited"
+            )
+    return ""

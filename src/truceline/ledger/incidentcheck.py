@@ -65,6 +65,7 @@ class _State:
     values: dict[str, tuple[Any, int, str]] = field(default_factory=dict)
     members_at: int | None = None  # the entry of its last ``incident`` record
     entries: list[int] = field(default_factory=list)
+    first_kind: str = "incident"
 
 
 @dataclass(slots=True)
@@ -79,7 +80,7 @@ class IncidentFold:
     def add(self, idx: int, kind: str, ref: str, record: Any) -> None:
         if kind not in INCIDENT_KINDS or not isinstance(record, dict):
             return
-        st = self.states.setdefault(ref, _State())
+        st = self.states.setdefault(ref, _State(first_kind=kind))
         st.entries.append(idx)
         if kind == "incident":
             self._incident(st, idx, ref, record)
@@ -177,7 +178,7 @@ def check_incidents(
         if ref not in seen and ref not in skip:
             first = min(st.entries)
             why = f"incident {ref} is in the ledger but has no incidents row"
-            issues.append(Issue("deleted", first, "incident", why))
+            issues.append(Issue("deleted", first, st.first_kind, why))
             skip.add(ref)
     return issues + _membership_issues(fold, memberships, skip)
 

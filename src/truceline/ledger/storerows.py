@@ -21,7 +21,15 @@ from typing import Any, Protocol
 
 from truceline.ledger.audit import Issue
 
-__all__ = ["DERIVED", "WHOLE_ROW", "LedgeredRow", "RowSource", "check_rows"]
+__all__ = [
+    "DERIVED",
+    "WHOLE_ROW",
+    "LedgeredRow",
+    "RowSource",
+    "check_rows",
+    "derived_diff",
+    "diff",
+]
 
 # tables whose services ledger the whole row: every column is compared, a column the
 # record leaves out being null; other tables' rows are compared on the record's keys
@@ -97,12 +105,13 @@ def _same(row_value: Any, rec_value: Any) -> bool:
     return bool(row_value == rec_value)
 
 
-def _diff(
+def diff(
     columns: Mapping[str, Any],
     record: dict[str, Any],
     statuses: set[str] | None = None,
     derived: Mapping[str, str] | None = None,
     whole: bool = True,
+    table: str = "",
 ) -> list[str]:
     """Columns that differ from their ledgered ``record`` (absent there: null, when the
     record is the ``whole`` row); a ``status`` reached by a later ledgered transition (a
@@ -121,10 +130,15 @@ def _diff(
     return out
 
 
-def _derived_diff(table: str, row: LedgeredRow) -> list[str]:
-    """The :data:`DERIVED` columns of ``row`` that disagree with what they derive from."""
+def derived_diff(
+    table: str, row: LedgeredRow, sources: tuple[str, ...] = ("ref", "at", "sha256")
+) -> list[str]:
+    """The :data:`DERIVED` columns of ``row`` (derived from one of ``sources``) that
+    disagree with what they derive from."""
     out = []
     for name, source in DERIVED.get(table, {}).items():
+        if source not in sources:
+            continue
         v = row.columns.get(name)
         if source == "ref" and v != row.ref:
             out.append(f"{name} is {v!r} in the table but the entry's ref is {row.ref!r}")
@@ -186,7 +200,7 @@ def _swaps(table: str, bad: list[tuple[LedgeredRow, int, str]]) -> list[Issue]:
     for row, li, kind in bad:
         for other, lj, _ in bad:
             rec = _record(other.data)
-            if lj != li and not _diff(
+            if lj != li and not diff(
                 row.columns, rec, None, DERIVED.get(table), table in WHOLE_ROW
             ):
                 why = f"{table} row {row.key} holds the record of entry {lj}: "
@@ -233,8 +247,8 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
                 record = {**record, "valid_to": closed[close]}
             statuses = known.statuses.get(str(row.key))
             whole = t in WHOLE_ROW and "at" in _envelope(row.data)  # entries before `at`
-            diffs = _diff(row.columns, record, statuses, DERIVED.get(t), whole)  # hold keys
-            diffs += _derived_diff(t, row)
+            diffs = diff(row.columns, record, statuses, DERIVED.get(t), whole, t)  # hold keys
+            diffs += derived_diff(t, row)
             if diffs:
                 bad.append((row, li, row.kind))
                 issues.append(Issue("modified", li, row.kind, f"{name}: " + "; ".join(diffs)))

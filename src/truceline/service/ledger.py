@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from truceline.domain.errors import InputError, IntegrityError, NotFound, WorkspaceError
-from truceline.ledger import keys, storecheck
-from truceline.ledger.heads import Candidate, check_proof, extended_root
+from truceline.ledger import backing, keys, storecheck
+from truceline.ledger.heads import Candidate, check_proof, extended_root, node_problem
 from truceline.ledger.merkle import EMPTY_ROOT, frontier, verify_consistency
 from truceline.ledger.note import (
     Checkpoint,
@@ -247,11 +247,14 @@ def _published(conn: Connection, last: store.StoredHead | None) -> Checkpoint:
 
 
 def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
-    """The root of size ``n`` if the log extends ``old``, else the reason it does not."""
+    """The root of size ``n`` if the log extends ``old`` and the store backs every entry
+    since (``ledger.backing``), else the reason it does not."""
     try:
         front = store.fetch_nodes(conn, frontier(old.size))
-        new = [(i, data, lh) for i, _, _, data, lh, _ in store.entries(conn, n, old.size)]
-        cand = extended_root(old.size, old.root, front, new)
+        window = list(store.entries(conn, n, old.size))
+        cand = extended_root(
+            old.size, old.root, front, [(i, d, lh) for i, _, _, d, lh, _ in window]
+        )
         if cand.problem:
             return cand
         cover = store.covered(conn)
@@ -261,10 +264,34 @@ def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
                 f"entries {lo}..{n - 1} were appended behind the API: their tree nodes are missing"
             )
             return Candidate(n, cand.root, why)
+        why = node_problem(cand.nodes, store.nodes_after(conn, old.size))
+        if not why:
+            why = _unbacked(conn, [backing.entry(i, k, r, d) for i, k, r, d, _, _ in window])
+        if why:
+            return Candidate(n, cand.root, why)
         proof = store.consistency_proof(conn, old.size, n)
         return check_proof(old.size, old.root, cand, proof, store.root(conn, n))
     except IntegrityError as exc:
         return Candidate(n, b"", exc.message)
+
+
+def _unbacked(conn: Connection, window: list[backing.WindowEntry]) -> str:
+    """The first entry of ``window`` the store does not back ('' when all are)."""
+    if not window:
+        return ""
+    view = LedgerView(conn)
+    problems = backing.unbacked(
+        window,
+        view.window_rows(window[0].idx, window[-1].idx + 1),
+        lambda ids: view.incident_rows(ids),
+        lambda ids, obs: view.memberships(ids, obs),
+        {k.key_id for k in store.keys(conn)},
+        view.escalations(),
+    )
+    if not problems:
+        return ""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"the store does not back {problems[0]}{more}"
 
 
 def _refuse(

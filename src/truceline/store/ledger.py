@@ -64,6 +64,7 @@ __all__ = [
     "leaf_hashes",
     "lock",
     "nodes",
+    "nodes_after",
     "rebuild_nodes",
     "retire_key",
     "root",
@@ -222,6 +223,19 @@ def nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
     q = select(n.level, n.idx, n.hash).order_by(n.level, n.idx)
     for level, idx, h in conn.execute(q.execution_options(yield_per=50_000)):
         yield int(level), int(idx), as_bytes(h)
+
+
+def nodes_after(conn: Connection, start: int) -> dict[Node, bytes]:
+    """The stored nodes (level >= 1) over a leaf at or after ``start``: those appending
+    from a tree of ``start`` leaves wrote."""
+    n = ledger_nodes.c
+    out: dict[Node, bytes] = {}
+    top = conn.execute(select(func.max(n.level))).scalar_one()
+    for level in range(1, 1 + (0 if top is None else int(top))):
+        q = select(n.idx, n.hash).where(n.level == level, n.idx >= start >> level)
+        for idx, h in conn.execute(q):
+            out[(level, int(idx))] = as_bytes(h)
+    return out
 
 
 def _extend_nodes(conn: Connection, old_size: int, new_leaves: bytes) -> None:

@@ -15,7 +15,13 @@ from truceline.ledger.note import Verifier
 from truceline.ledger.storecheck import HeadRow
 from truceline.ledger.storerows import LedgeredRow
 from truceline.store.ledger import as_bytes, cosignature_lines, entries, heads, keys, nodes
-from truceline.store.schema import incident_observations, incidents, ledger_entries, metadata
+from truceline.store.schema import (
+    incident_observations,
+    incidents,
+    ledger_entries,
+    metadata,
+    notification_answers,
+)
 
 __all__ = ["LedgerView"]
 
@@ -47,11 +53,19 @@ class LedgerView:
     def tables(self) -> list[str]:
         return [t.name for t in metadata.sorted_tables if "ledger_index" in t.c]
 
-    def rows(self, table: str) -> Iterator[LedgeredRow]:
+    def rows(
+        self, table: str, start: int | None = None, end: int | None = None
+    ) -> Iterator[LedgeredRow]:
+        """Every row of ``table`` with the entry it points to (or the rows pointing to
+        entries [start, end))."""
         t, e = metadata.tables[table], ledger_entries.c
         pk = list(t.primary_key.columns)[0].name
         q = select(t, e.data.label("_data"), e.kind.label("_kind"), e.ref.label("_ref"))
         q = q.outerjoin(ledger_entries, e.idx == t.c.ledger_index)
+        if start is not None:
+            q = q.where(t.c.ledger_index >= start)
+        if end is not None:
+            q = q.where(t.c.ledger_index < end)
         names = [c.name for c in t.c if c.name != "ledger_index"]
         for row in self.conn.execute(q.execution_options(yield_per=20_000)):
             m = row._mapping
@@ -64,6 +78,19 @@ class LedgerView:
                 None if m["_ref"] is None else str(m["_ref"]),
                 None if data is None else as_bytes(data),
             )
+
+    def window_rows(self, start: int, end: int) -> Iterator[tuple[str, LedgeredRow]]:
+        """``(table, row)`` of every row pointing to an entry in [start, end)."""
+        for t in self.tables():
+            for row in self.rows(t, start, end):
+                yield t, row
+
+    def escalations(self) -> dict[tuple[Any, Any, Any], Any]:
+        """``escalated_at`` of the escalated answers, by (notification, version, party)."""
+        a = notification_answers.c
+        q = select(a.notification_id, a.version, a.party, a.escalated_at)
+        rows = self.conn.execute(q.where(a.escalated_at.is_not(None)))
+        return {(int(n), int(v), str(p)): int(at) for n, v, p, at in rows}
 
     def histories(self, table: str) -> dict[str, list[tuple[int, bytes]]]:
         """For a table whose rows later entries of other kinds update (a source and its

@@ -5,8 +5,9 @@ membership the store holds.
 The facts (each an entry whose ref is the incident's id):
 
 * ``incident`` (fusion: creation or update): the fused columns (:data:`FUSED`, a
-  column the record leaves out being null), the ``status`` and the whole member
-  list (``observations``): an observation belongs to the incident whose record
+  column the record leaves out being null), the ``status``, no ``side`` (fusion
+  clears the side of what it moves; an ``incident_side`` entry sets it again) and the
+  whole member list (``observations``): an observation belongs to the incident whose record
   listed it last (a merge lists the absorbed incident's members under the survivor);
 * ``status_change``: ``to_status`` sets the status, except ``merged``, which sets
   ``merged_into`` (from its evidence) and leaves the status;
@@ -98,6 +99,7 @@ class IncidentFold:
                 st.values[c] = (None, idx, "incident")
         for c in (*FUSED, "status"):
             st.values[c] = (rec.get(c), idx, "incident")
+        st.values["side"] = (None, idx, "incident")  # fusion moved it: its side is recomputed
         st.members_at = idx
         for o in rec.get("observations") or []:
             if isinstance(o, int):

@@ -14,7 +14,8 @@ from test_report import DAY, T0, _fill
 from test_scenario import small_agreement
 from test_terms_cases import DNIPRO, inc, judge
 
-from truceline.fusion.coverage import RESTRICTED_RADIUS_M, restriction_gaps
+from truceline.domain.vocab import RESTRICTION_KINDS
+from truceline.fusion.coverage import GAP_KINDS, RESTRICTED_RADIUS_M, restriction_gaps
 from truceline.service.coverage import coverage_gaps, coverage_of
 from truceline.service.reports import daily_report
 from truceline.service.workspace import Workspace
@@ -25,6 +26,7 @@ NOON = T0 + 43200
 
 def test_each_restriction_kind_is_a_denial_with_its_reason() -> None:
     kinds = ["access_denied", "access_delayed", "access_delayed", "uav_jamming", "explosion"]
+    assert set(GAP_KINDS) == set(RESTRICTION_KINDS)  # a restriction of any type leaves a gap
     gaps = restriction_gaps(
         ["p1"] * 5, kinds, [NOON] * 5, [38.5, 38.5, 38.5, math.nan, 38.5], [47.3] * 5,
         [100.0, 100.0, 9000.0, math.nan, 100.0], [math.nan, 30.0, math.nan, math.nan, 5.0],
@@ -87,4 +89,7 @@ def test_the_freedom_of_movement_finding_says_the_area_was_not_observed() -> Non
     by_kind = {f.anchor.split(":")[0]: f for f in found if f.rule_kind == "freedom_of_movement"}
     assert by_kind["access_denied"].party == "A"  # the party holding the ground
     assert "not observed because access was denied" in by_kind["access_denied"].summary
-    assert "not observed" not in by_kind["restriction"].summary  # a restriction of no stated type
+    assert "not observed because access was denied" in by_kind["restriction"].summary
+    assert not any(
+        "not observed" in f.summary for f in found if f.rule_kind != "freedom_of_movement"
+    )

@@ -11,8 +11,8 @@ source's outages and denials), integrated over the elementary intervals between
 record boundaries. Areas are taken on a local equal-scale plane (metres from the
 sectors' centre), fine for ratios over a theatre.
 
-:func:`restriction_gaps` turns the mission's own reports of restrictions (access
-denied, delayed or granted on conditions, its UAVs jammed) into ``denied`` records
+:func:`restriction_gaps` turns the mission's own reports of restrictions (of any
+type: access denied, delayed or granted on conditions, its UAVs jammed) into ``denied`` records
 with that reason: the area around the place was not observed because access was
 denied, which a report must say rather than count it as calm.
 
@@ -45,8 +45,8 @@ __all__ = [
 ]
 
 COVERAGE_KINDS = ("observed", "outage", "denied")
-#: restriction kinds that leave an area unobserved (``domain.vocab.RESTRICTION_KINDS``)
-GAP_KINDS = ("access_denied", "access_delayed", "access_conditional", "uav_jamming")
+#: restriction kinds that leave an area unobserved: every one (``domain.vocab.RESTRICTION_KINDS``)
+GAP_KINDS = ("restriction", "access_denied", "access_delayed", "access_conditional", "uav_jamming")
 #: the area around a restriction counted as not observed: at least this radius
 RESTRICTED_RADIUS_M = 5000.0
 #: how long a delay keeps the area unobserved when ``attrs.delay_min`` does not say

@@ -69,8 +69,8 @@ findings: [{id, rule_id, rule_kind, status, severity, confidence, party?, party_
             period_start, period_end, superseded_by?}]
 coverage: restricted [{source_id, source_type, kind: "outage"|"denied", t_start, t_end, note?,
           reason?}] public [{kind, reason?, source_type, n, hours}]; reason: the restriction
-          (access_denied, access_delayed, access_conditional, uav_jamming) whose area was not
-          observed because access was denied
+          (restriction, access_denied, access_delayed, access_conditional, uav_jamming) whose
+          area was not observed because access was denied
 coverage_by_sector: {sector: share of the sector's area x day some source observed, 0..1}
 tree_head?: {size, root_hash, issued_at, issued_iso, checkpoint}
 map: file name of the PNG map beside the JSON

@@ -155,3 +155,47 @@ def test_reports_count_only_the_incidents_the_caller_may_see(
         seen = api_client.get("/reports", headers=_auth(api_tokens[who])).json()
         assert seen == [{"day": "2025-03-01", "incidents": 2}], who
     assert api_client.get("/reports").json() == [{"day": "2025-03-01", "incidents": 2}]
+
+
+def _to_12_digits(v: Any) -> Any:
+    if isinstance(v, float):
+        return float(f"{v:.12g}")
+    if isinstance(v, dict):
+        return {k: _to_12_digits(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_to_12_digits(x) for x in v]
+    return v
+
+
+def test_the_database_written_page_is_the_page(workspace: Workspace) -> None:
+    """The features the database writes as JSON (every reader but the public) are, field
+    for field, those built from the columns, on SQLite and on PostgreSQL (numbers to 12
+    significant digits: SQLite writes 15, so 36.01230000000001 comes out as 36.0123)."""
+    import json
+
+    from sqlalchemy import update
+
+    from truceline.service.publication import (
+        IncidentQuery,
+        Tier,
+        incident_page,
+        incident_page_text,
+    )
+    from truceline.store.schema import incidents
+
+    ids = _world(workspace)
+    nested = {"ellipse": '{"semi_major_m": 812.5, "semi_minor_m": 140.25, "azimuth_deg": 33.0}',
+              "side": '{"A": 0.62, "B": 0.38}'}  # fmt: skip
+    with workspace.engine.begin() as conn:  # JSON columns as fusion writes them
+        conn.execute(update(incidents).where(incidents.c.id == ids["pair"]).values(**nested))
+    queries = [IncidentQuery(), IncidentQuery(bbox=(37.5, 48, 38, 48.5)), IncidentQuery(limit=1)]
+    for tier in (Tier.RESTRICTED, Tier.PARTNER):
+        for q in queries:
+            page = incident_page(workspace, q, tier)
+            text = incident_page_text(workspace, q, tier)
+            assert text is not None and text.matched == page.matched
+            got = [json.loads(f) for f in text.features]
+            assert _to_12_digits(got) == _to_12_digits(page.features)
+    pair = incident_page(workspace, IncidentQuery(bbox=(37.5, 48, 38, 48.5)), Tier.RESTRICTED)
+    assert pair.features[0]["properties"]["side"] == {"A": 0.62, "B": 0.38}  # nested, compared
+    assert incident_page_text(workspace, IncidentQuery(), Tier.PUBLIC) is None

@@ -1,7 +1,10 @@
 """Pages of incidents for readers: filtered by time, box, sector, status and kind.
 
 Columns come back as lists (one per field), not rows as objects, so that a page
-of ten thousand features for a map costs one query and no per-row objects.
+of ten thousand features for a map costs one query and no per-row objects; or,
+for readers who see every field, each row as its GeoJSON Feature text written by
+the database's own JSON functions (SQLite's JSON1, PostgreSQL's
+``json_build_object``), so that no Python object is made per feature at all.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import JSON, ColumnElement, Connection, Text, cast, func, literal_column, select
 
 from truceline.store.schema import incidents
 
@@ -20,6 +23,7 @@ __all__ = [
     "count_incidents",
     "incident_columns",
     "incident_extent",
+    "incident_feature_texts",
 ]
 
 #: the fields a page carries
@@ -116,3 +120,62 @@ def incident_extent(
     if r[0] is None:
         return None
     return float(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]), int(r[5])
+
+
+def _key(name: str) -> ColumnElement[Any]:
+    return literal_column(f"'{name}'")  # a constant of this module, never input
+
+
+def _json_object(dialect: str, pairs: Sequence[tuple[str, Any]]) -> ColumnElement[Any]:
+    args = [x for k, v in pairs for x in (_key(k), v)]
+    if dialect == "postgresql":
+        return func.json_build_object(*args)
+    return func.json_object(*args)
+
+
+def _feature_sql(dialect: str) -> ColumnElement[Any]:
+    """A row's GeoJSON Feature, as the database writes it (the same fields and values
+    as the columns of :func:`incident_columns` give, plus ``time`` in ISO 8601)."""
+    c = incidents.c
+    pg = dialect == "postgresql"
+    props: list[tuple[str, Any]] = []
+    for n in PAGE_FIELDS:
+        if n in ("id", "lon", "lat"):
+            continue
+        col: ColumnElement[Any] = c[n]
+        if n in ("ellipse", "side"):  # JSON text: nested as JSON, not as a string
+            col = cast(col, JSON) if pg else func.json(col)
+        props.append((n, col))
+    if pg:
+        utc = func.timezone("UTC", func.to_timestamp(c.t))
+        iso = func.to_char(utc, literal_column('\'YYYY-MM-DD"T"HH24:MI:SS"Z"\''))
+        coords: Any = func.json_build_array(c.lon, c.lat)
+    else:
+        iso = func.strftime(_key("%Y-%m-%dT%H:%M:%SZ"), c.t, _key("unixepoch"))
+        coords = func.json_array(c.lon, c.lat)
+    props.append(("time", iso))
+    geometry = _json_object(dialect, [("type", _key("Point")), ("coordinates", coords)])
+    feature = _json_object(
+        dialect,
+        [
+            ("type", _key("Feature")),
+            ("id", c.id),
+            ("geometry", geometry),
+            ("properties", _json_object(dialect, props)),
+        ],
+    )
+    return cast(feature, Text) if pg else feature
+
+
+def incident_feature_texts(
+    conn: Connection, f: IncidentFilter, limit: int, offset: int
+) -> list[str]:
+    """The page's incidents, newest first, each as GeoJSON Feature text with every field."""
+    q = (
+        select(_feature_sql(conn.dialect.name))
+        .where(*_where(f))
+        .order_by(incidents.c.t.desc(), incidents.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(conn.execute(q).scalars())

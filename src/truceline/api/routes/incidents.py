@@ -20,10 +20,12 @@ from truceline.domain.errors import InputError
 from truceline.service.incidents import change_status, show_incident
 from truceline.service.publication import (
     IncidentPage,
+    IncidentPageText,
     IncidentQuery,
     Tier,
     incident_feature,
     incident_page,
+    incident_page_text,
     tier_of,
 )
 from truceline.service.users import Role, User
@@ -64,6 +66,21 @@ def geojson_response(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS), media_type=GEOJSON)
 
 
+def _collection_text(page: IncidentPageText) -> Response:
+    """The FeatureCollection around features the database wrote as JSON, joined as bytes."""
+    head = orjson.dumps(
+        {
+            "type": "FeatureCollection",
+            "numberMatched": page.matched,
+            "numberReturned": len(page.features),
+            "offset": page.offset,
+            "limit": page.limit,
+        }
+    )
+    body = b"".join((head[:-1], b',"features":[', ",".join(page.features).encode(), b"]}"))
+    return Response(body, media_type=GEOJSON)
+
+
 def _collection(page: IncidentPage) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
@@ -96,7 +113,11 @@ def list_incidents(
     q = IncidentQuery(
         status, kind, sector, epoch(since), epoch(until), parse_bbox(bbox), limit, offset
     )
-    return geojson_response(_collection(incident_page(ws, q, tier_of(user.role))))
+    tier = tier_of(user.role)
+    text = incident_page_text(ws, q, tier)
+    if text is not None:
+        return _collection_text(text)
+    return geojson_response(_collection(incident_page(ws, q, tier)))
 
 
 @router.get("/incidents/{incident_id}", responses={200: _FC}, response_class=Response)

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from truceline.domain.errors import Forbidden, RateLimited, Unauthorized
 from truceline.service.users import Role, User, authenticate, hash_token
@@ -41,8 +42,9 @@ _bearer = HTTPBearer(auto_error=False, description="an API token from `truceline
 _CACHE_S = 5.0  # a revoked token is refused within this many seconds
 
 
-def workspace(request: Request) -> Workspace:
-    """The workspace the app serves (a FastAPI dependency)."""
+async def workspace(request: Request) -> Workspace:
+    """The workspace the app serves (a FastAPI dependency; async: it never blocks, so
+    it costs no hop to a worker thread)."""
     ws: Workspace = request.app.state.ws
     return ws
 
@@ -78,7 +80,14 @@ class _Tokens:
     seen: dict[str, tuple[User, float]]
     lock: threading.Lock
 
+    def cached(self, token: str) -> User | None:
+        """The token's user if it was checked less than a few seconds ago."""
+        with self.lock:
+            hit = self.seen.get(hash_token(token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
     def user(self, ws: Workspace, token: str) -> User:
+        """The token's user, looked up in the store unless recently checked (blocks)."""
         key = hash_token(token)
         now = time.monotonic()
         with self.lock:
@@ -102,7 +111,7 @@ class Guard:
     def __init__(self, roles: Iterable[Role]) -> None:
         self.roles = frozenset(roles)
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
@@ -112,7 +121,11 @@ class Guard:
             user, key = _PUBLIC, f"ip:{request.client.host if request.client else '-'}"
         else:
             tokens: _Tokens = state.tokens
-            user, key = tokens.user(state.ws, credentials.credentials), credentials.credentials
+            key = credentials.credentials
+            found = tokens.cached(key)  # a busy client's token: no store, no worker thread
+            user = (
+                found if found is not None else await run_in_threadpool(tokens.user, state.ws, key)
+            )
         limiter: RateLimiter = state.limiter
         limiter.hit(hash_token(key))
         if user.role not in self.roles:

@@ -10,6 +10,7 @@ A waiter is answered only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Sequence
@@ -33,6 +34,13 @@ class _Job:
     done: Future[FileReport] = field(default_factory=Future)
 
 
+def _late(timeout: float) -> StoreError:
+    return StoreError(
+        f"the store did not answer within {timeout:g} s; resubmitting is safe "
+        "(a record is stored once by its client id)"
+    )
+
+
 class GroupWriter:
     """Group commit of API submissions (started on first use, a daemon thread)."""
 
@@ -50,10 +58,19 @@ class GroupWriter:
         try:
             return job.done.result(timeout)
         except FutureTimeout:
-            raise StoreError(
-                f"the store did not answer within {timeout:g} s; resubmitting is safe "
-                "(a record is stored once by its client id)"
-            ) from None
+            raise _late(timeout) from None
+
+    async def submit_async(
+        self, records: Sequence[Any], who: Submitter, timeout: float
+    ) -> FileReport:
+        """:meth:`submit` for a coroutine: it waits on the event loop, not in a thread."""
+        self._start()
+        job = _Job(records, who)
+        self._queue.put(job)
+        try:  # shielded: a caller that gives up never cancels the job the writer holds
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.done)), timeout)
+        except TimeoutError:
+            raise _late(timeout) from None
 
     def _start(self) -> None:
         with self._lock:

@@ -152,15 +152,16 @@ def own_submissions(
 
 
 @router.post("/observations", status_code=201, responses={200: {"model": AckOut}})
-def submit_one(
+async def submit_one(
     obs: ObservationIn,
     request: Request,
     response: Response,
     user: User = allow(*_SUBMIT),
-    ws: Workspace = Depends(workspace),
 ) -> AckOut:
     """Submit one observation: 201 once stored, 200 if it was already on record."""
-    rep = _store(request, ws, _records([obs]), _submitter(user), strict=False)
+    state = request.app.state  # waits for the group writer's commit on the event loop
+    rep = await state.writer.submit_async(_records([obs]), _submitter(user), state.limits.timeout_s)
+    state.metrics.submitted(rep)
     if rep.rejected:
         raise InputError("the observation was refused", rep.problems)
     if rep.duplicates:

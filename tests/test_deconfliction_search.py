@@ -155,14 +155,27 @@ def test_search_equals_brute_force(qs: list, vs: list) -> None:  # type: ignore[
     assert live(q, v) == brute(q, v)
 
 
-def test_threaded_exact_test_equals_one_thread_with_shared_and_prepared_geometries() -> None:
-    from truceline.deconfliction.search import intersecting
-
+def test_threaded_search_equals_one_thread_with_shared_and_prepared_geometries() -> None:
     rng = np.random.default_rng(1)
-    pool = shapely.buffer(shapely.points(rng.uniform(0, 5, (300, 2))), rng.uniform(0.05, 0.5, 300))
-    i, j = rng.integers(0, 300, 30_000), rng.integers(0, 300, 30_000)
-    a, b = pool[i], pool[j]  # each geometry in about 100 pairs, on both threads
-    want = shapely.intersects(a, b)
-    assert np.array_equal(intersecting(a, b, threads=2), want) and 0 < want.mean() < 1
-    shapely.prepare(pool[:10])  # prepared ones keep it on one thread
-    assert np.array_equal(intersecting(a, b, threads=2), want)
+    n = 20_000  # enough pairs for the exact test to be split over two threads too
+
+    def boxes(k: int) -> tuple[Boxes, np.ndarray]:
+        g = shapely.buffer(shapely.points(rng.uniform(0, 5, (k, 2))), rng.uniform(0.01, 0.2, k))
+        t0 = rng.integers(0, 10**6, k)
+        dt = 2 ** rng.integers(6, 18, k)  # many duration classes, shared out between threads
+        a0 = rng.uniform(0, 500, k)
+        return Boxes.of(g, t0, t0 + dt, a0, a0 + 300), g
+
+    (qb, qg), (vb, vg) = boxes(n // 5), boxes(n)
+    one = conflict_pairs(qb, qg, vb, vg, threads=1)
+    tree = shapely.STRtree(vg)
+    ti, tj = tree.query(qg, predicate="intersects")
+    keep = qb.meets(ti, vb, tj)
+    o = np.lexsort((tj[keep], ti[keep]))
+    assert np.array_equal(one[0], ti[keep][o]) and np.array_equal(one[1], tj[keep][o])
+    assert len(one[0]) > 10_000
+    two = conflict_pairs(qb, qg, vb, vg, threads=2)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    shapely.prepare(vg[:10])  # prepared ones keep the exact test on one thread
+    two = conflict_pairs(qb, qg, vb, vg, threads=2)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))

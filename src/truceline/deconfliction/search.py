@@ -6,39 +6,46 @@ windows overlap (closed intervals: bands or windows that only touch still meet).
 
 The candidate pairs come from a grid join done entirely on arrays: each box is
 entered in every lon/lat grid cell it covers, split by duration class (windows whose
-length rounds to the same power of two), and sorted by (class, cell, start). A query
-box then finds, for each of its cells and each class, the contiguous run of volumes
-that start no earlier than its own start minus the class's longest window and no
-later than its end, with one ``searchsorted``; a pair met in several cells is kept
-only in the cell holding the corner (max x0, max y0) of the two boxes' overlap. Boxes
-covering very many cells (a power line across the country) are matched by brute
-force instead. Survivors of the exact box test go to ``shapely.intersects``, split
-over threads (shapely releases the GIL).
+length has the same bit length), and sorted by (class, cell, start). A query box then
+finds, for each of its cells and each class, the contiguous run of volumes that start
+no earlier than its own start minus the class's longest window and no later than its
+end: one ``searchsorted`` over all its cells and classes at once. The exact 4D box
+test runs on those runs; a pair met in several cells is kept only in the cell holding
+the corner (max x0, max y0) of the two boxes' overlap. Boxes covering very many cells
+(a power line across the country) are matched by brute force instead. Survivors go to
+``shapely.intersects``. Both steps are shared out over threads (numpy and GEOS release
+the GIL): the box pairs by duration class, the exact test by volume.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
-__all__ = ["Boxes", "box_pairs", "conflict_pairs", "intersecting"]
+__all__ = ["Boxes", "conflict_pairs"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 #: bits of a sort key given to the start time (offset from the earliest start)
 _TBITS = 34
+_TCAP = (1 << _TBITS) - 1
+#: pairs per thread below which the exact test stays on one thread
+_CHUNK = 5_000
+#: bits of a sort key given to the grid cell
+_CBITS = 22
 #: boxes covering more grid cells than this are matched by brute force
 _LARGE = 64
 #: grid cell size, in median volume extents
 _CELL = 3.0
-#: pairs per thread below which the exact test stays on one thread
-_CHUNK = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,48 +111,44 @@ class _Grid:
     ncells: int
 
     def span(self, b: Boxes) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """First column and row of each box, and how many columns and rows it covers."""
         ix0 = np.floor((b.x0 - self.gx) / self.cell).astype(np.int64)
         iy0 = np.floor((b.y0 - self.gy) / self.cell).astype(np.int64)
         ix1 = np.floor((b.x1 - self.gx) / self.cell).astype(np.int64)
         iy1 = np.floor((b.y1 - self.gy) / self.cell).astype(np.int64)
         return ix0, iy0, ix1 - ix0 + 1, iy1 - iy0 + 1
 
-    def entries(self, b: Boxes, sel: IntArray) -> tuple[IntArray, IntArray]:
-        """(box index, cell id) for every cell each selected box covers."""
-        ix0, iy0, nx, ny = (a[sel] for a in self.span(b))
-        counts = nx * ny
-        rep = np.repeat(np.arange(len(sel)), counts)
-        k = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
-        cx = ix0[rep] + k // ny[rep]
-        cy = iy0[rep] + k % ny[rep]
-        return sel[rep], cx * self.ny + cy
-
-    def ref_cell(self, q: Boxes, qi: IntArray, v: Boxes, vi: IntArray) -> IntArray:
-        cx = np.floor((np.maximum(q.x0[qi], v.x0[vi]) - self.gx) / self.cell).astype(np.int64)
-        cy = np.floor((np.maximum(q.y0[qi], v.y0[vi]) - self.gy) / self.cell).astype(np.int64)
-        out: IntArray = cx * self.ny + cy
-        return out
+    def entries(
+        self, span: tuple[IntArray, IntArray, IntArray, IntArray], sel: IntArray
+    ) -> tuple[IntArray, IntArray, npt.NDArray[np.uint8]]:
+        """(box index, cell id, flags) for every cell each selected box covers; flag bit 0:
+        the box's first column, bit 1: its first row. One pass per (column, row) offset:
+        boxes cover few cells, and a ``repeat`` with a division per entry costs more."""
+        ix0, iy0, nx, ny = (a[sel] for a in span)
+        first = ix0 * self.ny + iy0
+        box, cell, flag = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0, np.uint8)]
+        for dx in range(int(nx.max(initial=0))):
+            col = np.flatnonzero(nx > dx)
+            for dy in range(int(ny[col].max(initial=0))):
+                at = col[ny[col] > dy]
+                box.append(sel[at])
+                cell.append(first[at] + (dx * self.ny + dy))
+                flag.append(np.full(len(at), (dx == 0) | (dy == 0) << 1, np.uint8))
+        return np.concatenate(box), np.concatenate(cell), np.concatenate(flag)
 
 
 def _grid(q: Boxes, v: Boxes) -> _Grid:
     gx = float(min(q.x0.min(), v.x0.min()))
     gy = float(min(q.y0.min(), v.y0.min()))
-    ext = np.maximum(v.x1 - v.x0, v.y1 - v.y0)
-    cell = _CELL * float(np.median(ext)) if len(ext) else 1.0
+    step = max(1, len(v) // 4096)  # the median extent of a sample sets the cell size
+    ext = np.maximum(v.x1[::step] - v.x0[::step], v.y1[::step] - v.y0[::step])
+    cell = _CELL * float(np.median(ext))
     wx = float(max(q.x1.max(), v.x1.max())) - gx
     wy = float(max(q.y1.max(), v.y1.max())) - gy
     # keep (duration class, cell) group ids within the sort key's spare bits
-    cell = max(cell, 1e-9, np.sqrt((wx + 1e-9) * (wy + 1e-9) / 2**22))
+    cell = max(cell, 1e-9, np.sqrt((wx + 1e-9) * (wy + 1e-9) / 2**_CBITS))
     nx, ny = int(wx / cell) + 2, int(wy / cell) + 2
     return _Grid(gx, gy, cell, ny, nx * ny)
-
-
-def _expand(lo: IntArray, hi: IntArray) -> tuple[IntArray, IntArray]:
-    """For ranges [lo, hi): (range index, position) of every element."""
-    n = hi - lo
-    rep = np.repeat(np.arange(len(lo)), n)
-    pos = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n) + lo[rep]
-    return rep, pos
 
 
 def _brute(q: Boxes, qsel: IntArray, v: Boxes, vsel: IntArray) -> tuple[IntArray, IntArray]:
@@ -164,83 +167,152 @@ def _brute(q: Boxes, qsel: IntArray, v: Boxes, vsel: IntArray) -> tuple[IntArray
     return np.concatenate(qi_all), np.concatenate(vi_all)
 
 
-def box_pairs(q: Boxes, v: Boxes) -> tuple[IntArray, IntArray]:
-    """Every (query, volume) pair whose 4D boxes meet, each once, unordered."""
+Task = Callable[[], tuple[IntArray, IntArray]]
+
+
+def _box_tasks(q: Boxes, v: Boxes, parts: int) -> list[Task]:
+    """Up to ``parts`` independent jobs that together give every (query, volume) pair
+    whose 4D boxes meet, each pair once: the volumes' duration classes are shared out
+    so that each job indexes about as many grid entries."""
     empty = np.zeros(0, np.int64)
     if not len(q) or not len(v):
-        return empty, empty
+        return [lambda: (empty, empty)]
     g = _grid(q, v)
-    _, _, vnx, vny = g.span(v)
-    _, _, qnx, qny = g.span(q)
-    vbig = vnx * vny > _LARGE
-    qbig = qnx * qny > _LARGE
+    vspan, qspan = g.span(v), g.span(q)
+    vbig = vspan[2] * vspan[3] > _LARGE
+    qbig = qspan[2] * qspan[3] > _LARGE
     vsmall, qsmall = np.flatnonzero(~vbig), np.flatnonzero(~qbig)
-    # duration classes: windows whose length has the same bit length
-    dur = v.t1 - v.t0
-    vcls = np.floor(np.log2(np.maximum(dur, 1))).astype(np.int64)
-    classes, vcls = np.unique(vcls[vsmall], return_inverse=True)
-    dmax = np.zeros(len(classes), np.int64)
-    np.maximum.at(dmax, vcls, dur[vsmall])
+
+    def brute() -> tuple[IntArray, IntArray]:
+        bq, bv = _brute(q, np.flatnonzero(qbig), v, np.arange(len(v)))
+        sq, sv = _brute(q, qsmall, v, np.flatnonzero(vbig))
+        return np.concatenate([bq, sq]), np.concatenate([bv, sv])
+
+    if not len(vsmall) or not len(qsmall):
+        return [brute]
     tmin = int(min(v.t0.min(), q.t0.min()))
-    tcap = (1 << _TBITS) - 1
-    vbox, vcell = g.entries(v, vsmall)
-    vgrp = vcls[np.searchsorted(vsmall, vbox)] * g.ncells + vcell
-    keys = (vgrp << _TBITS) | np.minimum(v.t0[vbox] - tmin, tcap)
+    dur = v.t1 - v.t0
+    vcls = np.floor(np.log2(np.maximum(dur, 1))).astype(np.int64)  # duration class
+    weight = np.bincount(vcls[vsmall], (vspan[2] * vspan[3])[vsmall], minlength=64)
+    share = np.zeros(max(1, parts))
+    job = np.zeros(64, np.int64)
+    for c in np.argsort(-weight, kind="stable")[: np.count_nonzero(weight)].tolist():
+        job[c] = int(np.argmin(share))
+        share[job[c]] += weight[c]
+    qside = _QueryCells.of(q, qspan, qsmall, g, tmin)
+    tasks: list[Task] = []
+    for k in range(len(share)):
+        sel = vsmall[job[vcls[vsmall]] == k]
+        if len(sel):
+            tasks.append(partial(_grid_pairs, qside, v, vspan, sel, vcls, g, tmin))
+    return [*tasks, brute]
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryCells:
+    """The queries' grid entries sorted by (cell, start), so that the needles searched
+    for come out in order; their start and end as offsets from ``tmin``."""
+
+    q: Boxes
+    box: IntArray
+    cell: IntArray
+    flag: npt.NDArray[np.uint8]
+    start: IntArray
+    end: IntArray
+
+    @classmethod
+    def of(
+        cls,
+        q: Boxes,
+        span: tuple[IntArray, IntArray, IntArray, IntArray],
+        sel: IntArray,
+        g: _Grid,
+        tmin: int,
+    ) -> _QueryCells:
+        box, cell, flag = g.entries(span, sel)
+        start = q.t0[box] - tmin
+        o = np.argsort((cell << _TBITS) | np.minimum(start, _TCAP))
+        box = box[o]
+        end = np.minimum(q.t1[box] - tmin, _TCAP)
+        return cls(q, box, cell[o], flag[o], start[o], end)
+
+
+def _grid_pairs(
+    qc: _QueryCells,
+    v: Boxes,
+    vspan: tuple[IntArray, IntArray, IntArray, IntArray],
+    vsel: IntArray,
+    vcls: IntArray,
+    g: _Grid,
+    tmin: int,
+) -> tuple[IntArray, IntArray]:
+    """The meeting pairs of the queries with the selected volumes, by the grid join."""
+    q = qc.q
+    dur = v.t1[vsel] - v.t0[vsel]
+    dmax = np.zeros(64, np.int64)
+    np.maximum.at(dmax, vcls[vsel], dur)
+    classes = np.flatnonzero(np.bincount(vcls[vsel], minlength=64))
+    # volume entries sorted by (class, cell, start), their boxes gathered in that order
+    vbox, vcell, vflag = g.entries(vspan, vsel)
+    keys = ((vcls[vbox] * g.ncells + vcell) << _TBITS) | np.minimum(v.t0[vbox] - tmin, _TCAP)
     order = np.argsort(keys)
-    keys = keys[order]
-    qbox, qcell = g.entries(q, qsmall)
-    qo = np.argsort(qcell)  # needles in order make searchsorted cache-friendly
-    qbox, qcell = qbox[qo], qcell[qo]
-    qs = q.t0[qbox] - tmin
-    qe = np.minimum(q.t1[qbox] - tmin, tcap)
-    qi_parts, vi_parts = [], []
-    for c in range(len(classes)):
-        base = (c * g.ncells + qcell) << _TBITS
-        lo = np.searchsorted(keys, base | np.clip(qs - dmax[c], 0, tcap), "left")
-        hi = np.searchsorted(keys, base | np.clip(qe, 0, tcap), "right")
-        live = np.flatnonzero(hi > lo)
-        ent, pos = _expand(lo[live], hi[live])
-        qi = qbox[live][ent]
-        vi = vbox[order[pos]]
-        ok = q.meets(qi, v, vi) & (g.ref_cell(q, qi, v, vi) == qcell[live][ent])
-        qi_parts.append(qi[ok])
-        vi_parts.append(vi[ok])
-    bq, bv = _brute(q, np.flatnonzero(qbig), v, np.arange(len(v)))
-    sq, sv = _brute(q, qsmall, v, np.flatnonzero(vbig))
-    return np.concatenate([*qi_parts, bq, sq]), np.concatenate([*vi_parts, bv, sv])
-
-
-def intersecting(a: Any, b: Any, threads: int = 2) -> npt.NDArray[np.bool_]:
-    """``shapely.intersects(a, b)`` element-wise, on up to ``threads`` threads.
-
-    One geometry may sit in several pairs; GEOS reads a plain geometry safely from
-    several threads, but a prepared one builds its index lazily on first use, so any
-    prepared geometry keeps the work on one thread."""
-    n = len(a)
-    parts = max(1, min(threads, n // _CHUNK))
-    if parts > 1 and (shapely.is_prepared(a).any() or shapely.is_prepared(b).any()):
-        parts = 1
-    if parts == 1:
-        return np.asarray(shapely.intersects(a, b), dtype=bool)
-    cuts = np.linspace(0, n, parts + 1).astype(np.int64)
-    with ThreadPoolExecutor(parts) as ex:
-        out = list(
-            ex.map(
-                lambda k: shapely.intersects(a[cuts[k] : cuts[k + 1]], b[cuts[k] : cuts[k + 1]]),
-                range(parts),
-            )
-        )
-    return np.concatenate(out).astype(bool)
+    keys, vbox, vflag = keys[order], vbox[order], vflag[order]
+    # one row per entry, gathered at once (separate gathers miss the cache each time)
+    ev = np.take(np.column_stack([v.x0, v.y0, v.x1, v.y1, v.a0, v.a1]), vbox, axis=0)
+    et1 = v.t1[vbox]
+    # for each class, the run of volumes in the query's cell starting in [qs - dmax, qe]
+    grp = (classes[:, None] * g.ncells + qc.cell) << _TBITS
+    lo = np.searchsorted(keys, (grp | np.clip(qc.start - dmax[classes, None], 0, _TCAP)).ravel())
+    hi = np.searchsorted(keys, (grp | qc.end).ravel(), "right")
+    live = np.flatnonzero(hi > lo)
+    n = (hi - lo)[live]
+    qent = np.repeat(live % len(qc.box), n)
+    pos = np.arange(int(n.sum())) + np.repeat(lo[live] - (np.cumsum(n) - n), n)
+    qi = qc.box[qent]
+    e = np.take(ev, pos, axis=0)
+    ok = (
+        (e[:, 0] <= q.x1[qi])
+        & (q.x0[qi] <= e[:, 2])
+        & (e[:, 1] <= q.y1[qi])
+        & (q.y0[qi] <= e[:, 3])
+        & (e[:, 4] <= q.a1[qi])
+        & (q.a0[qi] <= e[:, 5])
+        & (q.t0[qi] <= et1[pos])
+        # a pair met in several cells is kept in the first column and row of the overlap
+        & ((vflag[pos] | qc.flag[qent]) == 3)
+    )
+    vi = vbox[pos]
+    if int(q.t1.max()) - tmin >= _TCAP:  # start times beyond the key's range
+        ok &= v.t0[vi] <= q.t1[qi]
+    return qi[ok], vi[ok]
 
 
 def conflict_pairs(
     q: Boxes, qgeom: Any, v: Boxes, vgeom: Any, threads: int = 2
 ) -> tuple[IntArray, IntArray]:
     """Every (query, volume) pair that meets in footprint, altitude and time, sorted by
-    query then volume index."""
-    qi, vi = box_pairs(q, v)
+    query then volume index.
+
+    Both steps are split over up to ``threads`` threads (numpy and shapely release the
+    GIL): first the box pairs, by duration class, then the exact test, by volume (pairs
+    in volume order read the geometries in the order they lie in memory). GEOS reads a
+    plain geometry safely from several threads, but a prepared one builds its index
+    lazily on first use, so any prepared geometry keeps the exact test on one thread."""
     qg, vg = np.asarray(qgeom, dtype=object), np.asarray(vgeom, dtype=object)
-    hit = intersecting(qg[qi], vg[vi], threads)
+    tasks = _box_tasks(q, v, threads)
+    with ThreadPoolExecutor(max(1, threads)) as ex:
+        got = list(ex.map(lambda t: t(), tasks)) if len(tasks) > 1 else [tasks[0]()]
+        qi = np.concatenate([p[0] for p in got])
+        vi = np.concatenate([p[1] for p in got])
+        o = np.argsort(vi, kind="stable")
+        qi, vi = qi[o], vi[o]
+        if threads > 1 and (shapely.is_prepared(qg).any() or shapely.is_prepared(vg).any()):
+            threads = 1
+        cuts = np.linspace(0, len(qi), max(1, min(threads, len(qi) // _CHUNK)) + 1).astype(int)
+        parts = [slice(a, b) for a, b in itertools.pairwise(cuts.tolist())]
+        hit = np.concatenate(
+            list(ex.map(lambda s: shapely.intersects(qg[qi[s]], vg[vi[s]]), parts))
+        ).astype(bool)
     qi, vi = qi[hit], vi[hit]
     o = np.lexsort((vi, qi))
     return qi[o], vi[o]

@@ -28,6 +28,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/notifications"): frozenset({Role.PARTY}),
     ("POST", "/notifications/{nid}/amend"): frozenset({Role.PARTY}),
     ("POST", "/notifications/{nid}/cancel"): frozenset({Role.PARTY}),
+    ("POST", "/notifications/{nid}/withdraw"): frozenset({Role.PARTY}),
     ("POST", "/notifications/{nid}/answer"): frozenset({Role.PARTY}),
     ("GET", "/notifications"): frozenset({Role.ANALYST, Role.PARTY}),
     ("GET", "/notifications/{nid}"): frozenset({Role.ANALYST, Role.PARTY}),

@@ -47,3 +47,12 @@ def test_notify_refuse_cite_and_need_to_know(
     assert r.status_code == 200 and r.json()["answer"] == "objected"
     r = api_client.post(f"/notifications/{first}/cancel", json={}, headers=b)
     assert r.status_code == 403
+    r = api_client.post(f"/notifications/{first}/withdraw", json={}, headers=a)
+    assert r.status_code == 409 and "cancel the activity" in r.text  # a flight is cancelled
+    site = body(activity="hospital", t_end=None, alt_min_m=None, alt_max_m=None)
+    r = api_client.post("/notifications", json=site, headers=b)
+    assert r.status_code == 201  # a site cites nothing; A's flight it touches is listed
+    assert [(c["kind"], c["other_id"]) for c in r.json()["conflicts"]] == [("site", first)]
+    r = api_client.post(f"/notifications/{r.json()['id']}/withdraw", json={"reason": "closed"},
+                        headers=b)  # fmt: skip
+    assert r.status_code == 200 and (r.json()["action"], r.json()["version"]) == ("withdraw", 2)

@@ -3,16 +3,19 @@ knowledge, history, need to know, answers, escalation, hotline, ledger entries."
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import run_cli
 from sqlalchemy import func, select
 
 from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound
 from truceline.service.agreements import load_agreement
-from truceline.service.deconfliction import amend, cancel, notify
+from truceline.service.deconfliction import amend, cancel, notify, withdraw
 from truceline.service.deconfliction_replies import (
     answer,
     conflicts,
@@ -22,7 +25,7 @@ from truceline.service.deconfliction_replies import (
     list_views,
     view,
 )
-from truceline.service.workspace import Workspace
+from truceline.service.workspace import Workspace, create_workspace
 from truceline.store.schema import ledger_entries, notification_versions, notifications
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -206,3 +209,86 @@ def test_every_step_is_in_the_ledger(ws: Workspace) -> None:
         ("notification", f"{ref}/v2"),
         ("hotline_call", f"hotline/{T0}"),
     ]
+
+
+def _cli(ws: Workspace, *args: str) -> str:
+    """``truceline --db URL ...`` in a process of its own."""
+    url = ws.engine.url.render_as_string(hide_password=False)
+    p = run_cli(["--db", url, *args], ws.root or Path.cwd(), columns=200)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout
+
+
+def test_the_live_index_follows_changes_filed_by_another_process(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)  # now in this index
+    with pytest.raises(Conflict):
+        notify(ws, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 86000)
+    _cli(ws, "notify", "cancel", str(b.id), "--party", "B")
+    a = notify(ws, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 80000)
+    assert a.conflicts == []  # B's flight was cancelled elsewhere: nothing left to cite
+    foot = json.dumps(circle(DNIPRO, 5000))
+    again = ["--party", "B", "--activity", "flight", "--footprint", foot, "--start", str(T0),
+             "--end", str(T0 + H), "--alt-min", "500", "--alt-max", "3000",
+             "--cite", f"{a.id}:1"]  # fmt: skip
+    out = _cli(ws, "notify", "add", *again)
+    found = re.search(r"notification (\d+) version 1", out)
+    assert found is not None, out
+    new = int(found.group(1))
+    with pytest.raises(Conflict) as e:
+        amend(ws, a.id, "A", flight(DNIPRO, T0, T0 + 2 * H), now=T0 - 70000)
+    assert [p.record for p in e.value.errors] == [str(new)]
+    _cli(ws, "notify", "amend", str(new), *again)
+    with pytest.raises(Conflict) as e:
+        amend(ws, a.id, "A", flight(DNIPRO, T0, T0 + 2 * H), {new: 1}, now=T0 - 60000)
+    assert "cited at version 1, current is 2" in str(e.value.errors[0])
+    ok = amend(ws, a.id, "A", flight(DNIPRO, T0, T0 + 2 * H), {new: 2}, now=T0 - 60000)
+    assert ok.version == 2  # the refused amendments left nothing
+
+
+def test_a_store_replaced_at_the_same_address_is_read_afresh(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    first = create_workspace(tmp_path / "ws", f"sqlite:///{db}")
+    notify(first, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    with pytest.raises(Conflict):
+        notify(first, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 86000)
+    first.engine.dispose()
+    db.unlink()
+    fresh = create_workspace(tmp_path / "ws2", f"sqlite:///{db}")
+    notify(fresh, "C", flight(NPP, T0, T0 + H), now=T0 - 86400)  # a ledger as long as before
+    assert notify(fresh, "A", flight(DNIPRO, T0, T0 + H), now=T0 - 86000).conflicts == []
+    fresh.engine.dispose()
+
+
+def test_protected_sites_cite_nothing_never_meet_each_other_and_are_withdrawn(
+    ws: Workspace,
+) -> None:
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    # a site cites nothing: the activities it touches are listed and their owners asked
+    hospital = {"activity": "hospital", "footprint": circle(DNIPRO, 2000), "t_start": T0 - 86400}
+    site = notify(ws, "A", hospital, now=T0 - 86000)
+    assert [(c["kind"], c["other_id"]) for c in site.conflicts] == [("site", b.id)]
+    assert site.answers_from == ["B"]
+    shelter = {"activity": "shelter", "footprint": circle(DNIPRO, 1000), "t_start": T0}
+    sh = notify(ws, "B", shelter, now=T0 - 86000)
+    assert sh.conflicts == []  # two sites do not clash; B's own flight is not B's concern
+    before = counts(ws)
+    with pytest.raises(Conflict, match="withdraw the site"):
+        cancel(ws, site.id, "A")
+    with pytest.raises(Conflict, match="cancel the activity"):
+        withdraw(ws, b.id, "B")
+    assert counts(ws) == before
+    w = withdraw(ws, site.id, "A", "moved", now=T0 - 3600)
+    assert (w.action, w.version) == ("withdraw", 2)
+    seen = view(ws, site.id, "A")
+    assert seen.status == "withdrawn"
+    steps = [(h["action"], h["reason"]) for h in seen.history]
+    assert steps == [("notify", None), ("withdraw", "moved")]
+    with pytest.raises(Conflict, match="withdrawn"):
+        withdraw(ws, site.id, "A")
+    # the withdrawn hospital is no longer met; an activity cites B's flight and shelter
+    with pytest.raises(Conflict) as e:
+        notify(ws, "A", flight(DNIPRO, T0, T0 + H), cited={b.id: 1}, now=T0 - 3000)
+    assert [p.record for p in e.value.errors] == [str(sh.id)]
+    later = notify(ws, "A", flight(DNIPRO, T0, T0 + H), {b.id: 1, sh.id: 1}, now=T0 - 3000)
+    found = [(c["kind"], c["other_id"]) for c in later.conflicts]
+    assert found == [("volume", b.id), ("site", sh.id)]

@@ -179,3 +179,29 @@ def test_threaded_search_equals_one_thread_with_shared_and_prepared_geometries()
     shapely.prepare(vg[:10])  # prepared ones keep the exact test on one thread
     two = conflict_pairs(qb, qg, vb, vg, threads=2)
     assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+def test_live_index_under_churn_equals_brute_force() -> None:
+    rng = np.random.default_rng(3)
+
+    def rand() -> Volume:
+        x, y, s = rng.uniform(0, 10), rng.uniform(0, 10), rng.uniform(0.01, 1)
+        t0, dt, lo, dh = (int(rng.integers(0, n)) for n in (20, 9, 6, 5))
+        return make(((x, y, s, int(rng.integers(0, 4))), t0, dt, lo * 50.0, dh * 50.0))
+
+    idx, now = LiveIndex(), {}
+    for k in range(3000):  # one at a time: several rebuilds on the way
+        now[k] = rand()
+        idx.add(k, now[k])
+        if k % 3 == 2:  # a cancellation
+            gone = int(rng.choice(list(now)))
+            idx.remove(gone)
+            del now[gone]
+        if k % 5 == 0:  # an amendment under the same key
+            key = int(rng.choice(list(now)))
+            now[key] = rand()
+            idx.add(key, now[key])
+    assert len(idx) == len(now) and all(k in idx for k in now)
+    for q in [rand() for _ in range(60)]:
+        want = sorted(k for k, b in now.items() if brute([q], [b]))
+        assert idx.search(q) == want

@@ -1,4 +1,5 @@
-"""``truceline notify``: the deconfliction register (notify, amend, cancel, answer)."""
+"""``truceline notify``: the deconfliction register (notify, amend, cancel, withdraw,
+answer)."""
 
 from __future__ import annotations
 
@@ -128,23 +129,37 @@ def cancel_cmd(
     party: str = typer.Option(...),
     reason: str = typer.Option("", help="why"),
 ) -> None:
-    """Cancel an activity or withdraw a protected site (history kept)."""
+    """Cancel a planned activity (history kept)."""
     from truceline.service.deconfliction import cancel
 
     _print_submission(cancel(workspace(ctx), nid, party, reason))
+
+
+@notify_app.command("withdraw")
+def withdraw_cmd(
+    ctx: typer.Context,
+    nid: int = typer.Argument(...),
+    party: str = typer.Option(...),
+    reason: str = typer.Option("", help="why"),
+) -> None:
+    """Withdraw a protected site: it no longer stands (history kept)."""
+    from truceline.service.deconfliction import withdraw
+
+    _print_submission(withdraw(workspace(ctx), nid, party, reason))
 
 
 @notify_app.command("list")
 def list_cmd(
     ctx: typer.Context,
     as_party: str | None = typer.Option(None, "--as", help="view as this party (need to know)"),
-    all_: bool = typer.Option(False, "--all", help="cancelled ones too"),
+    all_: bool = typer.Option(False, "--all", help="cancelled and withdrawn ones too"),
 ) -> None:
     """The notifications, as the viewer may see them."""
     from truceline.service.deconfliction_replies import list_views
 
     for v in list_views(workspace(ctx), as_party, None if all_ else "active"):
-        window = f"{fmt_time(v.t_start)} .. {fmt_time(v.t_end) if v.t_end < 2**62 else 'withdrawn'}"
+        end = fmt_time(v.t_end) if v.t_end < 2**62 else "until withdrawn"
+        window = f"{fmt_time(v.t_start)} .. {end}"
         console.print(
             f"{v.id} v{v.version} {v.party} {v.activity} {v.status} {window}", highlight=False
         )

@@ -20,16 +20,17 @@ import shapely
 
 from truceline.deconfliction.knowledge import DEFAULT_ANSWER_HOURS, due_at, missed_citations
 from truceline.deconfliction.overlap import overlap
-from truceline.deconfliction.volumes import FOREVER, Volume, volume_from_spec
+from truceline.deconfliction.volumes import FOREVER, SITES, Volume, volume_from_spec
 from truceline.deconfliction.zones import NoticeDuty, Restriction, zone_breaches
 from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound, Problem
 from truceline.service.agreements import agreement_in_force
+from truceline.service.deconfliction_index import live_index
 from truceline.service.workspace import Workspace
 from truceline.store import notifications as store
 from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append, lock
 
-__all__ = ["Submission", "amend", "cancel", "notify", "terms"]
+__all__ = ["Submission", "amend", "cancel", "notify", "terms", "withdraw"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +80,6 @@ def terms(conn: Connection, t: int) -> Terms:
     return Terms(frozenset(x.id for x in a.parties), tuple(restr), tuple(duties), hours)
 
 
-def _volume_of(n: store.NotificationRow) -> Volume:
-    g = shapely.from_geojson(n.footprint)
-    return Volume(g, n.activity, n.t_start, n.t_end, n.alt_min, n.alt_max)
-
-
 def _personnel(spec: Mapping[str, Any]) -> int | None:
     p = spec.get("personnel")
     if p is None:
@@ -105,41 +101,38 @@ def _find_conflicts(
     own_id: int | None,
     tm: Terms,
 ) -> tuple[list[tuple[int, int]], list[dict[str, Any]]]:
-    """(other parties' met notifications as (id, version), conflict rows)."""
-    cands = [
-        c
-        for c in store.meeting_candidates(
-            conn, vol.bbox, vol.t_start, vol.t_end, vol.alt_min, vol.alt_max
-        )
-        if c.id != own_id
-    ]
+    """(other parties' met notifications as (id, version), conflict rows).
+
+    Two protected sites never conflict. An activity meeting another party's volume or
+    site must cite it (proof of knowledge); a protected site cites nothing: the
+    activities it touches are listed, and their owners asked to answer."""
+    index = live_index(conn)
+    ids = [k for k in index.search(vol) if k != own_id]
     met: list[tuple[int, int]] = []
     rows: list[dict[str, Any]] = []
-    if cands:
-        geoms = shapely.from_geojson([c.footprint for c in cands])
-        hits = shapely.intersects(vol.geometry, geoms)
-        for c, hit in zip(cands, hits.tolist(), strict=True):
-            other = _volume_of(c)
-            if not hit or (c.party == party and not other.is_site):
-                continue
-            if c.party != party:
-                met.append((c.id, c.version))
-            ov = overlap(vol, other)
-            kind = "site" if other.is_site or vol.is_site else "volume"
-            rows.append(
-                {
-                    "kind": kind,
-                    "other_id": c.id,
-                    "other_version": c.version,
-                    "other_party": c.party,
-                    "rule_id": None,
-                    "zone_id": None,
-                    "summary": f"meets {c.activity} notification {c.id} of {c.party}",
-                    "area_m2": ov.area_m2,
-                    "seconds": ov.seconds,
-                    "alt_m": ov.alt_m,
-                }
-            )
+    for c in store.get_notifications(conn, ids):
+        other = index.get(c.id)
+        if other is None or (vol.is_site and other.is_site):
+            continue
+        if c.party == party and not other.is_site:
+            continue
+        if c.party != party and not vol.is_site:
+            met.append((c.id, c.version))
+        ov = overlap(vol, other)
+        rows.append(
+            {
+                "kind": "site" if other.is_site or vol.is_site else "volume",
+                "other_id": c.id,
+                "other_version": c.version,
+                "other_party": c.party,
+                "rule_id": None,
+                "zone_id": None,
+                "summary": f"meets {c.activity} notification {c.id} of {c.party}",
+                "area_m2": ov.area_m2,
+                "seconds": ov.seconds,
+                "alt_m": ov.alt_m,
+            }
+        )
     for b in zone_breaches(vol, party, personnel, filed_at, tm.restrictions, tm.duties):
         rows.append(
             {
@@ -316,7 +309,7 @@ def _owned(conn: Connection, nid: int, party: str, doing: str) -> store.Notifica
     if cur.party != party:
         raise Forbidden(f"notification {nid} is {cur.party}'s; {party} cannot {doing} it")
     if cur.status != "active":
-        raise Conflict(f"notification {nid} is {cur.status}; it cannot be {doing}ed")
+        raise Conflict(f"notification {nid} is {cur.status}; it can no longer be changed")
     return cur
 
 
@@ -339,11 +332,33 @@ def amend(
 def cancel(
     ws: Workspace, nid: int, party: str, reason: str = "", now: int | None = None
 ) -> Submission:
-    """Cancel an activity or withdraw a protected site; its history is kept."""
+    """Cancel a planned activity; its history is kept (a protected site is withdrawn)."""
+    return _close(ws, nid, party, reason, now, site=False)
+
+
+def withdraw(
+    ws: Workspace, nid: int, party: str, reason: str = "", now: int | None = None
+) -> Submission:
+    """Withdraw a protected site: it no longer stands; its history is kept."""
+    return _close(ws, nid, party, reason, now, site=True)
+
+
+def _close(
+    ws: Workspace, nid: int, party: str, reason: str, now: int | None, site: bool
+) -> Submission:
+    action, status, doing = (
+        ("withdraw", "withdrawn", "withdrawing") if site else ("cancel", "cancelled", "cancelling")
+    )
     now = int(time.time()) if now is None else now
-    with store_errors("cancelling a notification"), ws.engine.begin() as conn:
+    with store_errors(f"{doing} a notification"), ws.engine.begin() as conn:
         lock(conn)
-        cur = _owned(conn, nid, party, "cancel")
+        cur = _owned(conn, nid, party, action)
+        if (cur.activity in SITES) != site:
+            other = "withdraw the site" if not site else "cancel the activity"
+            raise Conflict(
+                f"notification {nid} is a {cur.activity} {'site' if not site else 'activity'}; "
+                f"{other} instead"
+            )
         version = cur.version + 1
         row = {
             "activity": cur.activity,
@@ -355,6 +370,6 @@ def cancel(
             "personnel": cur.personnel,
             "details": cur.details,
         }
-        leaf = _write_version(conn, nid, version, "cancel", party, row, {}, reason or None, now)
-        store.set_current(conn, nid, {"status": "cancelled", "version": version, "updated_at": now})
-        return Submission(nid, version, "cancel", ledger_index=leaf)
+        leaf = _write_version(conn, nid, version, action, party, row, {}, reason or None, now)
+        store.set_current(conn, nid, {"status": status, "version": version, "updated_at": now})
+        return Submission(nid, version, action, ledger_index=leaf)

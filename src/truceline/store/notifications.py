@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from truceline.store.ledger import as_bytes
 from truceline.store.schema import (
     hotline_calls,
+    ledger_entries,
     notification_answers,
     notification_conflicts,
     notification_versions,
@@ -28,12 +30,15 @@ __all__ = [
     "add_version",
     "answers_of",
     "calls",
+    "changed_since",
     "conflicts_of",
     "due_answers",
     "get_answer",
     "get_notification",
+    "get_notifications",
+    "leaf_hash",
     "list_notifications",
-    "meeting_candidates",
+    "register_mark",
     "set_answer",
     "set_current",
     "set_escalated",
@@ -135,28 +140,36 @@ def list_notifications(
     return [_note(r) for r in conn.execute(q)]
 
 
-def meeting_candidates(
-    conn: Connection,
-    bbox: tuple[float, float, float, float],
-    t_start: int,
-    t_end: int,
-    alt_min: float,
-    alt_max: float,
-) -> list[NotificationRow]:
-    """Active notifications whose 4D box meets this one (closed intervals)."""
-    n = notifications.c
-    q = select(notifications).where(
-        n.status == "active",
-        n.t_start <= t_end,
-        n.t_end >= t_start,
-        n.minx <= bbox[2],
-        n.maxx >= bbox[0],
-        n.miny <= bbox[3],
-        n.maxy >= bbox[1],
-        n.alt_min <= alt_max,
-        n.alt_max >= alt_min,
-    )
-    return [_note(r) for r in conn.execute(q.order_by(n.id))]
+def get_notifications(conn: Connection, ids: Sequence[int]) -> list[NotificationRow]:
+    """The current rows of these notifications, by id."""
+    if not ids:
+        return []
+    q = select(notifications).where(notifications.c.id.in_(list(ids)))
+    return [_note(r) for r in conn.execute(q.order_by(notifications.c.id))]
+
+
+def register_mark(conn: Connection) -> int:
+    """The ledger index of the register's latest change (notify, amend, cancel,
+    withdraw), -1 when there is none: every change appends one version."""
+    last = conn.execute(select(func.max(notification_versions.c.ledger_index))).scalar_one()
+    return -1 if last is None else int(last)
+
+
+def changed_since(conn: Connection, mark: int) -> list[NotificationRow]:
+    """The current rows of the notifications changed after ledger index ``mark``."""
+    t = notification_versions
+    ids = select(t.c.notification_id).where(t.c.ledger_index > mark)
+    q = select(notifications).where(notifications.c.id.in_(ids)).order_by(notifications.c.id)
+    return [_note(r) for r in conn.execute(q)]
+
+
+def leaf_hash(conn: Connection, idx: int) -> bytes | None:
+    """The leaf hash of ledger entry ``idx`` (None if there is no such entry): what a
+    process that last looked at the register up to ``idx`` checks before catching up,
+    so that a database replaced under the same address is noticed."""
+    e = ledger_entries.c
+    h = conn.execute(select(e.leaf_hash).where(e.idx == idx)).scalar_one_or_none()
+    return None if h is None else as_bytes(h)
 
 
 def versions_of(conn: Connection, nid: int) -> list[dict[str, Any]]:

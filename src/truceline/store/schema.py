@@ -353,7 +353,7 @@ notifications = Table(
     Column("id", Integer, primary_key=True),
     Column("party", String(40), nullable=False),  # the notifier: a party or an aid organisation
     Column("activity", String(40), nullable=False),  # an activity, or a protected site's kind
-    Column("status", String(20), nullable=False),  # active | cancelled
+    Column("status", String(20), nullable=False),  # active | cancelled | withdrawn (a site)
     Column("version", Integer, nullable=False),  # the current version
     Column("footprint", Text, nullable=False),  # GeoJSON (lon/lat) of the current version
     Column("minx", Float, nullable=False),
@@ -376,7 +376,7 @@ notification_versions = Table(
     metadata,
     Column("notification_id", Integer, ForeignKey("notifications.id"), primary_key=True),
     Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("action", String(20), nullable=False),  # notify | amend | cancel
+    Column("action", String(20), nullable=False),  # notify | amend | cancel | withdraw
     Column("activity", String(40), nullable=False),
     Column("footprint", Text, nullable=False),
     Column("t_start", BigInteger, nullable=False),
@@ -389,6 +389,7 @@ notification_versions = Table(
     Column("reason", Text),
     Column("at", BigInteger, nullable=False),
     Column("ledger_index", BigInteger),
+    Index(None, "ledger_index"),  # the register's changes since a given ledger index
 )
 
 notification_conflicts = Table(

@@ -1,6 +1,7 @@
-"""The deconfliction register over HTTP: a party liaison notifies, amends, cancels and
-answers for its own party; analysts see everything, escalate and keep the hotline log.
-Views apply need to know (``service.deconfliction_replies``)."""
+"""The deconfliction register over HTTP: a party liaison notifies, amends, cancels (an
+activity) or withdraws (a protected site) and answers for its own party; analysts see
+everything, escalate and keep the hotline log. Views apply need to know
+(``service.deconfliction_replies``)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,14 @@ def cancel(
     nid: int, body: CancelIn, user: User = LIAISON, ws: Workspace = WS
 ) -> register.Submission:
     return register.cancel(ws, nid, _party(user), body.reason)
+
+
+@router.post("/notifications/{nid}/withdraw")
+def withdraw(
+    nid: int, body: CancelIn, user: User = LIAISON, ws: Workspace = WS
+) -> register.Submission:
+    """Withdraw a protected site (an activity is cancelled instead: 409)."""
+    return register.withdraw(ws, nid, _party(user), body.reason)
 
 
 @router.get("/notifications")

@@ -189,3 +189,22 @@ def test_an_inspection_goes_from_intake_through_fusion_to_a_finding(
     assert [(f.party, f.severity) for f in found] == [("A", "high")]
     assert "4 tank missing (holding 30, counted 26)" in found[0].summary
     assert found[0].ledger  # its evidence carries the inspection's ledger entry
+
+
+def test_open_data_never_publish_a_storage_site(
+    api_client: object, sqlite_workspace: object
+) -> None:
+    """The OGC zones collection (anyone may read it) leaves the sites' footprints out."""
+    from fastapi.testclient import TestClient
+
+    from truceline.service.agreements import load_agreement
+    from truceline.service.workspace import Workspace
+
+    assert isinstance(api_client, TestClient) and isinstance(sqlite_workspace, Workspace)
+    load_agreement(
+        sqlite_workspace, Path(__file__).resolve().parents[1] / "examples" / "reference-2025"
+    )
+    zones = api_client.get("/ogc/collections/zones/items", params={"limit": 1000}).json()
+    kinds = {f["properties"]["kind"] for f in zones["features"]}
+    assert "withdrawal_band" in kinds and "storage_site" not in kinds
+    assert api_client.get("/ogc/collections/zones/items/site-A1").status_code == 404

@@ -62,8 +62,16 @@ def _zones(ws: Workspace, cid: str) -> list[Zone]:
     return [] if a is None else _zones_of(a, cid)
 
 
+#: zones never published: a storage site's footprint is where weapons are kept (targeting data)
+_WITHHELD = frozenset({"storage_site"})
+
+
 def _zones_of(a: Agreement, cid: str) -> list[Zone]:
-    return [z for z in a.zones if (z.kind == "sector") == (cid == "sectors")]
+    return [
+        z
+        for z in a.zones
+        if (z.kind == "sector") == (cid == "sectors") and z.kind not in _WITHHELD
+    ]
 
 
 def _zone_feature(z: Zone) -> dict[str, Any]:

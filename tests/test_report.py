@@ -461,3 +461,19 @@ def test_report_and_export_refuse_to_write_over_files(
                    "--to", "2015-03-05", "--out", str(afile), "--force",
                    "--format", "hxl"])  # fmt: skip
     assert ok.exit_code == 0 and afile.read_text().startswith("incident id,")
+
+
+def test_places_measured_at_once_are_those_measured_one_by_one() -> None:
+    import numpy as np
+
+    from truceline.report.places import nearest, nearest_many
+
+    rng = np.random.default_rng(7)  # the theatre and well beyond it, and two towns' centres
+    lon = [*rng.uniform(20.0, 45.0, 400), 38.05, 37.80]
+    lat = [*rng.uniform(42.0, 54.0, 400), 48.31, 48.00]
+    many = nearest_many(lon, lat)
+    one = [nearest(x, y) for x, y in zip(lon, lat, strict=True)]
+    assert [(p.name, p.direction) for p in many] == [(p.name, p.direction) for p in one]
+    assert np.allclose([p.km for p in many], [p.km for p in one], rtol=0, atol=1e-9)
+    assert (many[-2].name, many[-1].name) == ("Horlivka", "Donetsk")
+    assert nearest_many([], []) == []

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from truceline.report.places import nearest
+from truceline.report.places import Place, nearest, nearest_many
 
 __all__ = [
     "EDITIONS",
@@ -40,6 +40,8 @@ __all__ = [
     "public_coverage",
     "public_finding",
     "public_incident",
+    "public_incidents",
+    "public_places",
 ]
 
 PUBLIC = "public"
@@ -69,15 +71,24 @@ def _snap(v: float, step: float) -> float:
     return round((math.floor(round(v / step, 9)) + 0.5) * step, 6)
 
 
-def _place(lon: float, lat: float) -> dict[str, Any]:
-    p = nearest(lon, lat)
+def _as_place(p: Place) -> dict[str, Any]:
     return {"name": p.name, "km": round(p.km), "direction": p.direction}
 
 
-def public_incident(i: dict[str, Any]) -> dict[str, Any]:
-    """An incident as the public edition shows it."""
+def public_places(lon: Sequence[float], lat: Sequence[float]) -> list[dict[str, Any]]:
+    """The nearest place of each point, as an incident's ``place``, measured at once."""
+    return [_as_place(p) for p in nearest_many(lon, lat)]
+
+
+def _places(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return public_places([i["lon"] for i in incidents], [i["lat"] for i in incidents])
+
+
+def public_incident(i: dict[str, Any], place: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An incident as the public edition shows it (``place``: its nearest place, if
+    already measured, as :func:`public_incidents` does for many)."""
     out = {k: v for k, v in i.items() if k not in _INCIDENT_PRIVATE}
-    out["place"] = _place(float(i["lon"]), float(i["lat"]))
+    out["place"] = place or _as_place(nearest(float(i["lon"]), float(i["lat"])))
     if i["kind"] in _WEAPON_KINDS:
         out["lon"], out["lat"] = _snap(i["lon"], 0.1), _snap(i["lat"], 0.1)
         out["radius_m"] = max(float(i["radius_m"]), 8000.0)
@@ -88,6 +99,11 @@ def public_incident(i: dict[str, Any]) -> dict[str, Any]:
         out["radius_m"] = max(float(i["radius_m"]), 1000.0)
         out["position"] = "rounded to 0.01 degree"
     return out
+
+
+def public_incidents(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Many incidents as the public edition shows them (their places measured at once)."""
+    return [public_incident(i, p) for i, p in zip(incidents, _places(incidents), strict=True)]
 
 
 def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
@@ -129,10 +145,10 @@ def edition_view(
     """Incidents, findings and coverage gaps as ``edition`` shows them."""
     check_edition(edition)
     if edition == RESTRICTED:
-        placed = [dict(i, place=_place(i["lon"], i["lat"])) for i in incidents]
+        placed = [dict(i, place=p) for i, p in zip(incidents, _places(incidents), strict=True)]
         return placed, findings, coverage
     published = [p for f in findings if (p := public_finding(f)) is not None]
-    return [public_incident(i) for i in incidents], published, public_coverage(coverage)
+    return public_incidents(incidents), published, public_coverage(coverage)
 
 
 #: positions written in a remark: degrees with minutes/seconds, decimal degrees (two or

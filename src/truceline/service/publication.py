@@ -23,7 +23,7 @@ import numpy as np
 
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus, IncidentStatus
-from truceline.report.editions import public_finding, public_incident
+from truceline.report.editions import public_finding, public_incident, public_places
 from truceline.service.findings import FindingRow, get_finding, list_findings
 from truceline.service.ledger import prove
 from truceline.service.users import Role
@@ -124,14 +124,17 @@ def _features(cols: dict[str, list[Any]], tier: Tier) -> list[dict[str, Any]]:
     names = [n for n in cols if n not in _HIDDEN[tier.value]]
     times = np.datetime_as_string(np.asarray(cols["t"], dtype="datetime64[s]"), unit="s")
     public = tier is Tier.PUBLIC
+    places = public_places(cols["lon"], cols["lat"]) if public else []
     out: list[dict[str, Any]] = []
-    for values, iso in zip(zip(*(cols[n] for n in names), strict=True), times, strict=True):
+    for k, (values, iso) in enumerate(
+        zip(zip(*(cols[n] for n in names), strict=True), times, strict=True)
+    ):
         props = dict(zip(names, values, strict=True))
         for n in ("ellipse", "side"):
             if props.get(n) is not None:
                 props[n] = json.loads(props[n])
         if public:
-            props = public_incident(props)
+            props = public_incident(props, places[k])
         fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
         props["time"] = f"{iso}Z"
         out.append(

@@ -143,3 +143,13 @@ def test_series_since_cuts_the_start() -> None:
     cut = s.since(date(2024, 1, 4))
     assert cut.start == date(2024, 1, 4) and cut.counts.tolist() == [[3, 4, 5, 6, 7, 8, 9]]
     assert s.since(date(2023, 1, 1)).n_days == 10
+
+
+def test_seven_day_dispersion_is_fitted_not_collapsed_to_poisson() -> None:
+    # a weekly level the trailing mean cannot know: 7-day totals are overdispersed
+    rng = np.random.default_rng(5)
+    level = np.repeat(rng.gamma(4.0, 0.25, size=(8, 60)), 7, axis=1)
+    c = rng.poisson(5.0 * level)
+    m = fit_count_model(c, 0, 7, 399)
+    assert 0.08 < m.alpha < 0.5
+    assert fit_count_model(c, 0, 1, 399).alpha < m.alpha  # days vary less than weeks

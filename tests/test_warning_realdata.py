@@ -41,3 +41,12 @@ def test_short_backtest_on_official_alerts(real_data: Path) -> None:
     # persistence is the poor baseline on this data; the model is at least as good as it
     assert by["nb-glm"].crps < by["persistence-poisson"].crps
     assert 0 < by["nb-glm"].base_rate < 0.5
+
+
+def test_seven_day_dispersion_on_official_alerts_is_not_poisson(real_data: Path) -> None:
+    # a joint NB fit once ended near alpha = 0 here: too narrow a 7-day forecast
+    from truceline.warning.models import fit_count_model
+
+    s = read_air_raid(real_data / OFFICIAL)
+    m = fit_count_model(s.counts, s.start.weekday(), 7, s.index_of(date(2023, 12, 31)))
+    assert 0.01 < m.alpha < 1.0

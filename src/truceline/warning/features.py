@@ -17,6 +17,7 @@ import numpy.typing as npt
 __all__ = [
     "FEATURE_NAMES",
     "Features",
+    "feature_names",
     "build_features",
     "ewm",
     "trailing_mean",
@@ -72,10 +73,22 @@ def trailing_mean(counts: npt.ArrayLike, window: int) -> FloatArray:
     return trailing_sum(c, window) / n[None, :]
 
 
+def feature_names(n_units: int, horizon: int) -> tuple[str, ...]:
+    """The features the model uses: national ones with two units or more, the day of
+    week for one day ahead only."""
+    return tuple(
+        n
+        for n in FEATURE_NAMES
+        if (horizon == 1 or not n.startswith("dow"))
+        and (n_units > 1 or not n.startswith("national"))  # one unit: the same columns
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
-    """``x[u, t, k]`` for feature ``FEATURE_NAMES[k]``; ``base[u, t]`` the 28-day mean."""
+    """``x[u, t, k]`` for feature ``names[k]``; ``base[u, t]`` the 28-day mean."""
 
+    names: tuple[str, ...]
     x: FloatArray
     base: FloatArray
 
@@ -109,4 +122,6 @@ def build_features(counts: npt.ArrayLike, first_weekday: int, horizon: int) -> F
     for d in range(1, 7):
         col = (target_dow == d).astype(np.float64) if on else np.zeros(n_days)
         cols.append(np.broadcast_to(col[None, :], (n_units, n_days)))
-    return Features(np.stack(cols, axis=2), m[28])
+    names = feature_names(n_units, horizon)
+    keep = [FEATURE_NAMES.index(n) for n in names]
+    return Features(names, np.stack([cols[i] for i in keep], axis=2), m[28])

@@ -1,14 +1,20 @@
-"""``truceline alerts`` and ``truceline forecast``: early warnings per reporting sector."""
+"""``truceline alerts`` and ``truceline forecast``: early warnings per reporting
+sector, administrative region or kind."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from truceline.cli._common import console, parse_date, workspace
 from truceline.cli._output import Col, emit_list, format_option, iso, wide_option
+
+if TYPE_CHECKING:
+    from truceline.warning.regions import Regions
 
 __all__ = ["register"]
 
@@ -27,14 +33,24 @@ def forecast(
     tz: str = typer.Option("Europe/Kyiv", "--tz", help="time zone of the local days"),
     status: str = typer.Option("reported,corroborated,verified", "--status"),
     kind: str | None = typer.Option(None, "--kind", help="comma-separated incident kinds"),
+    unit: str = typer.Option("sector", "--unit", help="sector, adm1, kind or adm1-kind"),
+    regions: Path | None = typer.Option(
+        None, "--regions", help="GeoJSON of administrative regions (--unit adm1)"
+    ),
 ) -> None:
-    """Each sector's forecast of the next 7 days: total, 90 % interval, P(escalation)."""
+    """Each unit's forecast of the next 7 days: total, 90 % interval, P(escalation)."""
     from truceline.service.alerts import forecast_sectors
 
     found = forecast_sectors(
-        workspace(ctx), _day(day).date(), tz=tz, statuses=_csv(status), kinds=_csv(kind)
+        workspace(ctx),
+        _day(day).date(),
+        tz=tz,
+        statuses=_csv(status),
+        kinds=_csv(kind),
+        unit=unit,
+        regions=_regions(regions),
     )
-    t = Table("sector", "7-day mean", "90 %", "baseline", "P(escalation)", "drivers")
+    t = Table(unit, "7-day mean", "90 %", "baseline", "P(escalation)", "drivers")
     for f in found:
         drivers = ", ".join(f"{k} {v:+.2f}" for k, v in f.drivers)
         t.add_row(
@@ -53,6 +69,12 @@ def _day(value: str | None) -> datetime:
     return datetime.combine(d, datetime.min.time(), UTC)
 
 
+def _regions(path: Path | None) -> Regions | None:
+    from truceline.warning.regions import read_regions
+
+    return None if path is None else read_regions(path)
+
+
 def _csv(value: str | None) -> tuple[str, ...]:
     return () if not value else tuple(v.strip() for v in value.split(",") if v.strip())
 
@@ -65,8 +87,12 @@ def run(
     status: str = typer.Option("reported,corroborated,verified", "--status"),
     kind: str | None = typer.Option(None, "--kind", help="comma-separated incident kinds"),
     min_probability: float = typer.Option(0.5, "--min-probability"),
+    unit: str = typer.Option("sector", "--unit", help="sector, adm1, kind or adm1-kind"),
+    regions: Path | None = typer.Option(
+        None, "--regions", help="GeoJSON of administrative regions (--unit adm1)"
+    ),
 ) -> None:
-    """Raise the day's alerts per sector, store and log them, push them to subscribers."""
+    """Raise the day's alerts per unit, store and log them, push them to subscribers."""
     from truceline.service.alerts import run_alerts
     from truceline.service.webhooks import WebhookSink
 
@@ -78,6 +104,8 @@ def run(
         statuses=_csv(status),
         kinds=_csv(kind),
         min_probability=min_probability,
+        unit=unit,
+        regions=_regions(regions),
     )
     for a in s.alerts:
         console.print(

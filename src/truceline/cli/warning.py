@@ -48,8 +48,18 @@ def _table(r: BacktestResult) -> Table:
 
 
 def backtest(
-    file: Path = typer.Argument(..., help="air-raid alerts, UCDP GED, or date,region,count CSV"),
-    unit: str = typer.Option("adm1", "--unit", help="unit of the series: adm1 (region)"),
+    file: Path = typer.Argument(
+        ..., help="air-raid alerts, UCDP GED, date,region,count CSV, or observations"
+    ),
+    unit: str = typer.Option(
+        "adm1", "--unit", help="adm1 (region), kind or adm1-kind (kind: observation files)"
+    ),
+    regions: Path | None = typer.Option(
+        None, "--regions", help="GeoJSON of administrative regions (observation files)"
+    ),
+    region_field: str | None = typer.Option(
+        None, "--region-field", help="property naming a region (default: name_en, name, ...)"
+    ),
     train_until: str = typer.Option(..., "--train-until", help="last training day, YYYY-MM-DD"),
     eval_until: str | None = typer.Option(None, "--eval-until", help="last evaluated day"),
     train_from: str | None = typer.Option(None, "--train-from", help="first day used"),
@@ -61,11 +71,8 @@ def backtest(
     plots: bool = typer.Option(True, "--plots/--no-plots"),
 ) -> None:
     """Rolling-origin backtest: fit on days up to --train-until, score every later origin."""
-    from truceline.domain.errors import InputError
     from truceline.service.warning import backtest_file
 
-    if unit != "adm1":
-        raise InputError(f"--unit {unit!r}: only adm1 (the file's region column) is supported")
     report = backtest_file(
         file,
         train_until=parse_date(train_until, "--train-until"),
@@ -74,6 +81,9 @@ def backtest(
         horizons=horizon,
         out_dir=out,
         units=None if units is None else tuple(u.strip() for u in units.split(",")),
+        unit=unit,
+        regions=regions,
+        region_field=region_field,
         tz=tz,
         reps=reps,
         plots=plots,

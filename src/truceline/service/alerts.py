@@ -24,9 +24,10 @@ from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append
 from truceline.warning.alerts import Alert, Inputs, Policy, raise_alerts, route
 from truceline.warning.escalation import EscalationRule
-from truceline.warning.features import FEATURE_NAMES, MIN_HISTORY
+from truceline.warning.features import MIN_HISTORY
 from truceline.warning.models import baseline_mean, fit_count_model
 from truceline.warning.predictive import Predictive
+from truceline.warning.regions import Regions
 from truceline.warning.series import DailySeries, from_events, local_days
 from truceline.warning.surge import SurgeDetector
 
@@ -39,14 +40,16 @@ __all__ = [
     "dead_letters",
     "deliver",
     "list_alerts",
+    "incident_series",
     "run_alerts",
-    "sector_series",
     "subscribe",
     "subscriptions",
     "unsubscribe",
 ]
 
 LIVE_STATUSES = ("reported", "corroborated", "verified")
+#: units of the store's series: reporting sector, administrative region, kind, or both
+INCIDENT_UNITS = ("sector", "adm1", "kind", "adm1-kind")
 HISTORY_DAYS = 400
 #: NB dispersion of the trailing-mean forecast used while history is too short to fit
 FALLBACK_ALPHA = 0.5
@@ -125,18 +128,39 @@ def dead_letters(ws: Workspace) -> list[store.DeliveryRow]:
         return store.list_deliveries(conn, "dead")
 
 
-def sector_series(
-    ws: Workspace, day: date, tz: str, statuses: tuple[str, ...], kinds: tuple[str, ...] = ()
+def incident_series(
+    ws: Workspace,
+    day: date,
+    tz: str,
+    statuses: tuple[str, ...],
+    kinds: tuple[str, ...] = (),
+    *,
+    unit: str = "sector",
+    regions: Regions | None = None,
 ) -> DailySeries:
-    """Live incidents per reporting sector and local day, up to and including ``day``."""
+    """Live incidents per unit and local day, up to and including ``day``.
+
+    ``unit`` is ``sector`` (the reporting sector), ``adm1`` (the region of
+    ``regions`` holding the incident's place), ``kind``, or ``adm1-kind``.
+    """
+    if unit not in INCIDENT_UNITS:
+        raise InputError(f"--unit {unit!r}: use one of {', '.join(INCIDENT_UNITS)}")
+    if unit.startswith("adm1") and regions is None:
+        raise InputError(f"--unit {unit}: counting by region needs a boundaries file (--regions)")
     start = day - timedelta(days=HISTORY_DAYS - 1)
     lo = int(datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC).timestamp())
     hi = int(datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC).timestamp())
-    with store_errors("reading incidents per sector"), ws.engine.connect() as conn:
-        sectors, times = store.incident_times(conn, lo, hi, statuses, kinds)
-    days = local_days(np.asarray(times, dtype=np.int64), tz)
-    note = f"incidents ({', '.join(statuses)}) per sector and local day ({tz})"
-    return from_events(sectors, days, tz=tz, start=start, end=day, notes=(note,))
+    with store_errors("reading incidents per unit"), ws.engine.connect() as conn:
+        pts = store.incident_points(conn, lo, hi, statuses, kinds)
+    days = local_days(np.asarray(pts.at, dtype=np.int64), tz)
+    names = np.asarray(pts.sector if unit == "sector" else pts.kind, dtype=str)
+    notes = [f"incidents ({', '.join(statuses)}) per {unit} and local day ({tz})"]
+    if regions is not None and unit.startswith("adm1"):
+        region = regions.assign(np.asarray(pts.lon), np.asarray(pts.lat))
+        names = region if unit == "adm1" else np.char.add(np.char.add(region, "/"), names)
+        names = np.where(region == "", "outside the regions", names)
+        notes.append(f"{int((region == '').sum())} incident(s) in no region of {regions.source}")
+    return from_events(names, days, tz=tz, start=start, end=day, notes=tuple(notes))
 
 
 def _pad(a: np.ndarray, n: int, value: float) -> np.ndarray:
@@ -160,7 +184,7 @@ def _inputs(series: DailySeries, window: int) -> Inputs:
         except InputError:
             model = None  # a degenerate history (e.g. constant): the trailing mean serves
         if model is not None:
-            names = tuple(FEATURE_NAMES[i] for i in model.columns)
+            names = model.names
             pad = series.n_days - c.shape[1]
             p, d = model.predict(c, wd), model.contributions(c, wd)
             forecast = Predictive(_pad(p.mu, pad, 1e-3), _pad(p.alpha, pad, model.alpha))
@@ -176,9 +200,12 @@ def forecast_sectors(
     tz: str = "Europe/Kyiv",
     statuses: tuple[str, ...] = LIVE_STATUSES,
     kinds: tuple[str, ...] = (),
+    unit: str = "sector",
+    regions: Regions | None = None,
 ) -> list[SectorForecast]:
-    """Each sector's forecast of the 7 days after local ``day``."""
-    series = sector_series(ws, day, tz, statuses, kinds)
+    """Each unit's forecast of the 7 days after local ``day`` (units as in
+    :func:`incident_series`)."""
+    series = incident_series(ws, day, tz, statuses, kinds, unit=unit, regions=regions)
     rule = EscalationRule()
     inp = _inputs(series, rule.window)
     t = series.index_of(day)
@@ -218,9 +245,12 @@ def run_alerts(
     kinds: tuple[str, ...] = (),
     min_probability: float = 0.5,
     now: datetime | None = None,
+    unit: str = "sector",
+    regions: Regions | None = None,
 ) -> RunSummary:
-    """Raise, store, log, route and push the alerts of local ``day``."""
-    series = sector_series(ws, day, tz, statuses, kinds)
+    """Raise, store, log, route and push the alerts of local ``day`` (units as in
+    :func:`incident_series`)."""
+    series = incident_series(ws, day, tz, statuses, kinds, unit=unit, regions=regions)
     rule = EscalationRule()
     raised = raise_alerts(_inputs(series, rule.window), day, rule, SurgeDetector(), min_probability)
     when = now or datetime.now(UTC)

@@ -1,4 +1,6 @@
-"""Early-warning use cases on files: the backtest of a series read from a file.
+"""Early-warning use cases on files: the backtest of a series read from a file
+(air-raid alerts, UCDP GED, a table of published counts, or observations in the
+native layout or ACLED's, counted by administrative region and/or kind).
 
 Reads the file with the warning readers, runs the pure backtest per horizon and
 writes the metrics table (CSV and JSON), the per-unit scores and the charts into
@@ -17,6 +19,7 @@ from pathlib import Path
 from truceline.domain.errors import InputError
 from truceline.warning.backtest import BacktestConfig, BacktestResult, run_backtest
 from truceline.warning.readers import DEFAULT_TZ, read_series
+from truceline.warning.regions import read_regions
 from truceline.warning.series import DailySeries
 
 __all__ = ["BacktestReport", "BacktestResult", "backtest_file", "detect_layout"]
@@ -25,7 +28,13 @@ LAYOUT_COLUMNS = {
     "alerts": ({"started_at", "oblast"}, {"started_at", "region"}),
     "ucdp": ({"adm_1", "date_start", "date_end"},),
     "counts": ({"date", "region", "count"},),
+    "events": (
+        {"source_id", "t", "kind"},
+        {"event_id_cnty", "event_date", "latitude", "longitude"},
+    ),
 }
+#: file endings that only the intake's observation readers read
+EVENT_SUFFIXES = (".parquet", ".pq", ".jsonl", ".ndjson", ".json", ".geojson")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +47,9 @@ class BacktestReport:
 
 
 def detect_layout(path: Path) -> str:
-    """``alerts``, ``ucdp`` or ``counts`` from the file's header."""
+    """``alerts``, ``ucdp``, ``counts`` or ``events`` from the file's ending and header."""
+    if path.suffix.lower() in EVENT_SUFFIXES:
+        return "events"
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             header = set(next(csv.reader(f), []))
@@ -48,7 +59,8 @@ def detect_layout(path: Path) -> str:
         if any(cols <= header for cols in options):
             return layout
     raise InputError(
-        f"{path}: not a known series layout (air-raid alerts, UCDP GED, or date,region,count)"
+        f"{path}: not a known series layout (air-raid alerts, UCDP GED, date,region,count, "
+        "native observations or ACLED)"
     )
 
 
@@ -62,6 +74,9 @@ def backtest_file(
     train_from: date | None = None,
     units: tuple[str, ...] | None = None,
     layout: str | None = None,
+    unit: str = "adm1",
+    regions: Path | None = None,
+    region_field: str | None = None,
     tz: str = DEFAULT_TZ,
     reps: int = 400,
     plots: bool = True,
@@ -69,7 +84,10 @@ def backtest_file(
     """Run the backtest for each horizon and write its tables (and charts) to ``out_dir``."""
     if not horizons or any(h < 1 or h > 91 for h in horizons):
         raise InputError("--horizon: each horizon must be 1 to 91 days")
-    series = read_series(path, layout or detect_layout(path), tz=tz, units=units)
+    bounds = None if regions is None else read_regions(regions, region_field)
+    series = read_series(
+        path, layout or detect_layout(path), tz=tz, units=units, unit=unit, regions=bounds
+    )
     if train_from is not None:
         series = series.since(train_from)
     results = [

@@ -16,7 +16,8 @@ __all__ = [
     "alerts_after",
     "DeliveryRow",
     "SubscriptionRow",
-    "incident_times",
+    "IncidentPoints",
+    "incident_points",
     "insert_alert",
     "insert_delivery",
     "insert_subscription",
@@ -63,12 +64,30 @@ class DeliveryRow:
     updated_at: int
 
 
-def incident_times(
+@dataclass(frozen=True, slots=True)
+class IncidentPoints:
+    """Live incidents as columns: sector ('unassigned' when none), kind, place, time."""
+
+    sector: list[str]
+    kind: list[str]
+    lon: list[float]
+    lat: list[float]
+    at: list[int]
+
+
+def incident_points(
     conn: Connection, since: int, until: int, statuses: tuple[str, ...], kinds: tuple[str, ...]
-) -> tuple[list[str], list[int]]:
-    """Sector and time of every live incident in ``[since, until)`` with one of the
-    statuses (and kinds, when given); incidents merged into others are left out."""
-    q = select(incidents.c.sector, incidents.c.t.label("at")).where(
+) -> IncidentPoints:
+    """Sector, kind, place and time of every live incident in ``[since, until)`` with
+    one of the statuses (and kinds, when given); incidents merged into others are
+    left out."""
+    q = select(
+        incidents.c.sector,
+        incidents.c.kind,
+        incidents.c.lon,
+        incidents.c.lat,
+        incidents.c.t.label("at"),
+    ).where(
         incidents.c.t >= since,
         incidents.c.t < until,
         incidents.c.merged_into.is_(None),
@@ -77,7 +96,13 @@ def incident_times(
     if kinds:
         q = q.where(incidents.c.kind.in_(kinds))
     rows = conn.execute(q).all()
-    return [r.sector or "unassigned" for r in rows], [int(r.at) for r in rows]
+    return IncidentPoints(
+        [r.sector or "unassigned" for r in rows],
+        [r.kind for r in rows],
+        [float(r.lon) for r in rows],
+        [float(r.lat) for r in rows],
+        [int(r.at) for r in rows],
+    )
 
 
 def insert_subscription(

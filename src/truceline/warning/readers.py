@@ -1,5 +1,6 @@
-"""Daily series from files: air-raid alert records, UCDP GED events, and tables of
-published daily counts.
+"""Daily series from files: air-raid alert records, UCDP GED events, observations in
+the native layout (and any other layout the intake reads, such as ACLED), and
+tables of published daily counts.
 
 Days are local days of the stated time zone (default Europe/Kyiv, the zone of the
 reference agreement). What a reader leaves out or reshapes is written into the
@@ -15,11 +16,22 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from truceline.domain.errors import InputError, Problem
+from truceline.warning.regions import Regions
 from truceline.warning.series import DailySeries, from_events, local_days
 
-__all__ = ["DEFAULT_TZ", "read_air_raid", "read_counts_table", "read_series", "read_ucdp_events"]
+__all__ = [
+    "DEFAULT_TZ",
+    "UNIT_CHOICES",
+    "read_air_raid",
+    "read_counts_table",
+    "read_events",
+    "read_series",
+    "read_ucdp_events",
+]
 
 DEFAULT_TZ = "Europe/Kyiv"
+#: units of an event file's series: its administrative region, its kind, or both
+UNIT_CHOICES = ("adm1", "kind", "adm1-kind")
 #: a region with fewer alert starts than this is left out: a region whose alert
 #: never ends (Luhansk from 2022-04-04, Crimea from 2022-12-10) has almost none
 MIN_ALERT_STARTS = 30
@@ -149,14 +161,87 @@ def _spread(
     return units[rec], first[rec] + offset, base + extra
 
 
-def read_series(
-    path: Path, layout: str, *, tz: str = DEFAULT_TZ, units: tuple[str, ...] | None = None
+def read_events(
+    path: Path,
+    *,
+    unit: str = "adm1",
+    regions: Regions | None = None,
+    tz: str = DEFAULT_TZ,
+    units: tuple[str, ...] | None = None,
 ) -> DailySeries:
-    """Dispatch by layout name: ``alerts``, ``ucdp`` or ``counts``."""
+    """Observations read by the intake (native CSV, Parquet, JSON lines, GeoJSON, or
+    ACLED) counted per unit and local day of their time ``t``: one observation is one
+    event, whatever its ``count``.
+
+    ``unit`` is ``adm1`` (the region of ``regions`` holding the point), ``kind``, or
+    ``adm1-kind`` (``region/kind``). Records the intake refuses, corrections of
+    earlier records, and (by region) bearings or points outside every region are
+    left out and counted in the notes.
+    """
+    from truceline.intake.read import read_observations
+
+    if unit not in UNIT_CHOICES:
+        raise InputError(f"--unit {unit!r}: use one of {', '.join(UNIT_CHOICES)}")
+    if unit != "kind" and regions is None:
+        raise InputError(f"--unit {unit}: counting by region needs a boundaries file (--regions)")
+    parts: dict[str, list[np.ndarray]] = {"t": [], "lon": [], "lat": [], "kind": []}
+    refused = corrections = 0
+    first_problem = ""
+    for chunk in read_observations(path):
+        refused += len(chunk.problems)
+        if chunk.problems and not first_problem:
+            p = chunk.problems[0]
+            first_problem = f" (first: line {p.line}, {p.field}: {p.reason})"
+        b = chunk.batch
+        keep = b.column("corrects").is_null().to_numpy(zero_copy_only=False)
+        corrections += int((~keep).sum())
+        for name in parts:
+            col = b.column(name)
+            arr = col.to_numpy(zero_copy_only=False)
+            if name in ("lon", "lat"):
+                arr = np.asarray(col.fill_null(float("nan")).to_numpy(zero_copy_only=False))
+            parts[name].append(np.asarray(arr)[keep])
+    cols = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+    kinds = cols["kind"].astype(str)
+    notes = [
+        f"observations per local day of t ({tz}), one observation one event",
+        f"{refused} record(s) refused by the intake{first_problem}",
+        f"{corrections} correction(s) of earlier records left out",
+    ]
+    if unit == "kind":
+        names = kinds
+    else:
+        assert regions is not None
+        region = regions.assign(cols["lon"], cols["lat"])
+        notes.append(f"{int((region == '').sum())} observation(s) in no region of {regions.source}")
+        names = region if unit == "adm1" else np.char.add(np.char.add(region, "/"), kinds)
+        names = np.where(region == "", "", names)
+    inside = names != ""
+    days = local_days(cols["t"].astype(np.int64), tz)
+    order = units if units is not None else tuple(sorted(set(names[inside].tolist())))
+    if not order:
+        raise InputError(f"{path}: no observation can be counted ({'; '.join(notes[1:])})")
+    return from_events(names, days, tz=tz, unit_order=order, notes=tuple(notes))
+
+
+def read_series(
+    path: Path,
+    layout: str,
+    *,
+    tz: str = DEFAULT_TZ,
+    units: tuple[str, ...] | None = None,
+    unit: str = "adm1",
+    regions: Regions | None = None,
+) -> DailySeries:
+    """Dispatch by layout name: ``alerts``, ``ucdp``, ``counts`` or ``events``."""
+    if unit != "adm1" and layout != "events":
+        raise InputError(f"--unit {unit}: only an event file (native or ACLED) has kinds to count")
     if layout == "alerts":
         return read_air_raid(path, tz=tz)
     if layout == "ucdp":
         return read_ucdp_events(path, units=units, tz=tz)
     if layout == "counts":
         return read_counts_table(path, tz=tz)
-    raise InputError(f"unknown series layout {layout!r} (alerts, ucdp, counts)")
+    if layout == "events":
+        return read_events(path, unit=unit, regions=regions, tz=tz, units=units)
+    raise InputError(f"unknown series layout {layout!r} (alerts, ucdp, counts, events)")

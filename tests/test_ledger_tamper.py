@@ -304,3 +304,21 @@ def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_pa
     rep = audit_files(bundle, [head2, head1], key)
     [root] = [i for i in rep.issues if i.problem == "root"]
     assert root.index == n and f"entries {n}..{n + 5}" in root.detail
+
+
+def test_bundle_labels_out_of_sequence_are_named_from_the_bundle_alone(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """Read as a stream: a line dropped, two lines swapped and a line repeated."""
+    kept, head_file, key = _world(sqlite_workspace, tmp_path)
+    header, *lines = kept.read_text(encoding="utf-8").splitlines(keepends=True)
+
+    def audit(entries: list[str]) -> set[tuple[str, int | None]]:
+        path = tmp_path / "edited.jsonl"
+        path.write_text(header + "".join(entries), encoding="utf-8")
+        return {(i.problem, i.index) for i in audit_files(path, head_file, key).issues}
+
+    assert ("deleted", 3) in audit(lines[:3] + lines[4:])
+    swapped = audit(lines[:3] + [lines[4], lines[3]] + lines[5:])
+    assert {("reordered", 3), ("reordered", 4)} <= swapped
+    assert ("inserted", 5) in audit(lines[:6] + [lines[5]] + lines[6:])

@@ -26,6 +26,7 @@ __all__ = [
     "HASH_SIZE",
     "MemoryTree",
     "Node",
+    "StreamTree",
     "consistency_ranges",
     "frontier",
     "hash_children",
@@ -293,3 +294,39 @@ class MemoryTree:
 
     def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
         return resolve(consistency_ranges(old, self.size if new is None else new), self.fetch)
+
+
+class StreamTree:
+    """The tree fed one leaf hash at a time, holding only its stack of perfect subtrees
+    (one hash per set bit of the size): the roots of the prefix sizes in ``sizes`` and
+    the perfect nodes in ``wanted`` are kept as they complete. Memory does not grow with
+    the leaves (a streamed bundle audit, a witness computing a consistency proof)."""
+
+    def __init__(self, sizes: Iterable[int] = (), wanted: Iterable[Node] = ()) -> None:
+        self.size = 0
+        self.sizes = set(sizes)
+        self.wanted = set(wanted)
+        self.roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in self.sizes else {}
+        self.nodes: dict[Node, bytes] = {}
+        self._hashes: list[bytes] = []  # perfect subtrees, largest (leftmost) first
+        self._levels: list[int] = []
+
+    def add(self, leaf: bytes) -> None:
+        i, h, lv = self.size, leaf, 0
+        if (0, i) in self.wanted:
+            self.nodes[(0, i)] = h
+        while self._levels and self._levels[-1] == lv:
+            self._levels.pop()
+            h = _sha256(b"\x01" + self._hashes.pop() + h).digest()
+            lv += 1
+            if self.wanted and (lv, i >> lv) in self.wanted:
+                self.nodes[(lv, i >> lv)] = h
+        self._hashes.append(h)
+        self._levels.append(lv)
+        self.size = i + 1
+        if self.size in self.sizes:
+            self.roots[self.size] = self.root()
+
+    def root(self) -> bytes:
+        """The root of the leaves fed so far."""
+        return range_hash(self._hashes)

@@ -26,7 +26,12 @@ from typing import Any
 from truceline.domain.errors import Conflict, InputError, IntegrityError, WorkspaceError
 from truceline.ledger import keys
 from truceline.ledger.audit import read_bundle
-from truceline.ledger.merkle import MemoryTree, root_from_leaves, verify_consistency
+from truceline.ledger.merkle import (
+    consistency_ranges,
+    perfect_parts,
+    resolve,
+    verify_consistency,
+)
 from truceline.ledger.note import (
     COSIGNATURE,
     Checkpoint,
@@ -212,8 +217,8 @@ def rotation_chain(path: Path, state: Path, head_text: str) -> list[tuple[int, V
     _, sigs = parse_note(head_text)
     if any(s.name == pinned.name and s.key_hash == pinned.key_hash for s in sigs):
         return [(0, pinned)]  # no rotation to follow: the bundle serves the proof only
-    b = read_bundle(path)
-    if b.size < cp.size or root_from_leaves(bytes(b.leaves[: cp.size * 32])) != cp.root:
+    b = read_bundle(path, [cp.size])
+    if b.size < cp.size or b.roots.get(cp.size) != cp.root:
         raise InputError(f"bundle {path} does not hold the log of the head of size {cp.size}")
     return key_chain(pinned, [(i, rec) for i, rec in b.rotations if i < cp.size])
 
@@ -232,9 +237,10 @@ def presented_size(head_text: str) -> int:
 
 
 def proof_from_bundle(path: Path, old: int, new: int) -> tuple[int, int, list[bytes]]:
-    """A consistency proof computed by the witness itself from an exported bundle's data."""
-    b = read_bundle(path)
+    """A consistency proof computed by the witness itself from an exported bundle's data,
+    streamed: only the proof's nodes are kept as the tree is rebuilt."""
+    ranges = consistency_ranges(old, new)
+    b = read_bundle(path, nodes=[p for a, z in ranges for p in perfect_parts(a, z)])
     if b.size < new:
         raise InputError(f"bundle {path} has {b.size} entries, fewer than {new}")
-    tree = MemoryTree(bytes(b.leaves[: new * 32]))
-    return old, new, tree.consistency_proof(old, new)
+    return old, new, resolve(ranges, lambda wanted: {w: b.nodes[w] for w in wanted})

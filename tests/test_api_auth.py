@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from typing import Any
 
@@ -49,6 +50,17 @@ def test_users_add_prints_the_token_once_and_stores_only_its_hash(
     db.close()
     assert stored == hashlib.sha256(token.encode()).hexdigest()
     assert token.encode() not in (root / "truceline.db").read_bytes()
+    listed = CliRunner().invoke(cli, ["--db", sqlite_workspace.url, "users", "list",
+                                      "--format", "json"])  # fmt: skip
+    [row] = json.loads(listed.stdout)
+    assert (row["name"], row["role"], row["party"], row["revoked_at"]) == (
+        "olena",
+        "party",
+        "B",
+        None,
+    )
+    assert row["created_at"].endswith("Z") and token not in listed.stdout
+    assert "token_hash" not in row and stored not in listed.stdout
 
 
 def test_users_are_checked(sqlite_workspace: Workspace) -> None:

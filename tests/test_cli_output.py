@@ -70,6 +70,52 @@ def test_sources_and_findings_as_json(fused: Workspace) -> None:
     assert _invoke(fused, "findings", "list", "--format", "csv").strip().startswith("id,")
 
 
+def _leaf_commands() -> list[tuple[str, Any]]:
+    from truceline.cli import COMMANDS, _load
+
+    out: list[tuple[str, Any]] = []
+
+    def walk(cmd: Any, path: str) -> None:
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, f"{path} {name}")
+        else:
+            out.append((path, cmd))
+
+    for c in COMMANDS:
+        walk(_load(c.module).commands[c.name], c.name)
+    return out
+
+
+#: commands that list or show records, beyond those named list or show
+LISTING = {"notify conflicts", "sources coverage summary", "alerts subscriptions",
+           "alerts dead", "forecast"}  # fmt: skip
+
+
+#: named show, but not a record: the text a party saves as the mission's key file
+NOT_LISTING = {"keys show"}
+
+
+def test_every_list_and_show_command_takes_format_and_wide() -> None:
+    leaves = dict(_leaf_commands())
+    listing = {p for p in leaves if p.split()[-1] in ("list", "show")} - NOT_LISTING | LISTING
+    assert {"incidents list", "users list", "notify show", "forecast"} <= listing <= set(leaves)
+    for path in sorted(listing):
+        opts = {o for p in leaves[path].params for o in getattr(p, "opts", ())}
+        assert {"--format", "--wide"} <= opts, path
+
+
+def test_csv_keeps_every_digit_a_table_rounds(capsys: pytest.CaptureFixture[str]) -> None:
+    from truceline.cli._output import Col, emit_list
+
+    rows = [{"id": 7, "lon": 37.123456789, "n": None}]
+    cols = [Col("id", kind="id"), Col("lon", kind="num"), Col("n", kind="num")]
+    emit_list(rows, cols, "csv")
+    assert capsys.readouterr().out == "id,lon,n\n7,37.123456789,\n"
+    emit_list(rows, cols, "table", wide=True)
+    assert "37.1235" in capsys.readouterr().out
+
+
 def test_unknown_format_is_refused(sqlite_workspace: Workspace) -> None:
     r = CliRunner().invoke(app, ["--db", sqlite_workspace.url, "sources", "list", "--format", "x"])
     assert isinstance(r.exception, InputError) and "table, json, jsonl, csv" in str(r.exception)

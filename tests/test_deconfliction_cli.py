@@ -36,9 +36,19 @@ def test_notify_commands(tmp_path: Path) -> None:
     assert "notification 2 version 1" in out.replace("\n", " ")
     code, out = run(db, "notify", "conflicts", "2")
     assert code == 0 and "site" in out
+    code, out = run(db, "notify", "conflicts", "2", "--format", "json")
+    [conflict] = json.loads(out)
+    assert (conflict["kind"], conflict["other_id"], conflict["other_party"]) == ("site", 1, "A")
+    code, out = run(db, "notify", "list", "--format", "json")
+    listed_site, listed_flight = json.loads(out)
+    assert listed_site["t_end"] is None  # until withdrawn
+    assert listed_site["t_start"] == "2026-01-01T00:00:00Z"
+    assert listed_flight["t_end"] == "2026-01-10T10:00:00Z" and listed_flight["footprint"]["type"]
+    code, out = run(db, "notify", "list")  # 40 columns: ids and times whole
+    assert code == 0 and "until withdrawn" in out and "2026-01-10T10:00:00Z" in out
     code, out = run(db, "notify", "ack", "2", "--party", "A")
     assert code == 0 and "acknowledged" in out
-    code, out = run(db, "notify", "show", "2", "--as", "A")
+    code, out = run(db, "notify", "show", "2", "--as", "A", "--format", "json")
     shown = json.loads(out)
     assert shown["details"] is None and shown["full"] is False
     code, out = run(db, "notify", "add", *flight[:-4], "--alt-min", "900", "--alt-max", "100")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -159,3 +160,13 @@ def test_forecast_per_sector_after_a_surge(sqlite_workspace: Workspace) -> None:
     # the surge lifts sector A's trailing mean and so its expected week above B's
     assert a.mean > b.mean and a.baseline > b.baseline
     assert 0 <= b.escalation <= 1
+    from typer.testing import CliRunner
+
+    from truceline.cli import app
+
+    day = ["--day", DAY.isoformat()]
+    r = CliRunner().invoke(
+        app, ["--db", sqlite_workspace.url, "forecast", *day, "--format", "json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert {f["unit"]: f["mean"] for f in json.loads(r.stdout)} == {u: by[u].mean for u in by}

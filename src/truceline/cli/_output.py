@@ -133,11 +133,18 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _csv_text(value: Any) -> str:
+    """A CSV cell: as in a table, but a number at full precision."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else cell_text(value)
+
+
 def _csv(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> None:
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else cell_text(r.get(k)) for k in keys])
+        w.writerow([_csv_text(r.get(k)) for k in keys])
     sys.stdout.flush()
 
 

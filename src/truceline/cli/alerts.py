@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from truceline.cli._common import console, parse_date, workspace
-from truceline.cli._output import Col, emit_list, format_option, iso, wide_option
+from truceline.cli._output import Col, emit_list, format_option, iso, plain, wide_option
 
 if TYPE_CHECKING:
     from truceline.warning.regions import Regions
@@ -37,6 +36,8 @@ def forecast(
     regions: Path | None = typer.Option(
         None, "--regions", help="GeoJSON of administrative regions (--unit adm1)"
     ),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """Each unit's forecast of the next 7 days: total, 90 % interval, P(escalation)."""
     from truceline.service.alerts import forecast_sectors
@@ -50,18 +51,19 @@ def forecast(
         unit=unit,
         regions=_regions(regions),
     )
-    t = Table(unit, "7-day mean", "90 %", "baseline", "P(escalation)", "drivers")
-    for f in found:
-        drivers = ", ".join(f"{k} {v:+.2f}" for k, v in f.drivers)
-        t.add_row(
-            f.unit,
-            f"{f.mean:.1f}",
-            f"{f.low:.0f}-{f.high:.0f}",
-            f"{f.baseline:.1f}",
-            f"{f.escalation:.2f}",
-            drivers,
-        )
-    console.print(t)
+    emit_list([plain(f) for f in found], _forecast_cols(unit), fmt, wide=wide)
+
+
+def _forecast_cols(unit: str) -> tuple[Col, ...]:
+    return (
+        Col("unit", unit, kind="id"),
+        Col("mean", "7-day mean", kind="num", show=lambda r: f"{r['mean']:.1f}"),
+        Col("low", "90 % from", kind="num", show=lambda r: f"{r['low']:.0f}"),
+        Col("high", "to", kind="num", show=lambda r: f"{r['high']:.0f}"),
+        Col("baseline", kind="num", show=lambda r: f"{r['baseline']:.1f}"),
+        Col("escalation", "P(escalation)", kind="num", show=lambda r: f"{r['escalation']:.2f}"),
+        Col("drivers", show=lambda r: ", ".join(f"{k} {v:+.2f}" for k, v in r["drivers"])),
+    )
 
 
 def _day(value: str | None) -> datetime:

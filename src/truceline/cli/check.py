@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import typer
-from rich.table import Table
 
 from truceline.cli._common import console, err_console, escape, fmt_time, parse_time, workspace
 from truceline.cli._output import (
@@ -37,12 +36,9 @@ def check(
 
     ws = workspace(ctx)
     res = run(ws, _day(date_from, "--from"), _day(date_to, "--to"))
-    table = Table(title=f"findings: {len(res.new)} new, {len(res.updated)} updated")
-    for col in ("rule", "kind", "new", "updated"):
-        table.add_column(col, justify="right" if col in ("new", "updated") else "left")
-    for rule_id, kind, n_new, n_upd in res.by_rule():
-        table.add_row(escape(rule_id), escape(kind), str(n_new), str(n_upd))
-    console.print(table)
+    rows = [{"rule_id": r, "kind": k, "new": n, "updated": u} for r, k, n, u in res.by_rule()]
+    title = f"findings: {len(res.new)} new, {len(res.updated)} updated"
+    emit_list(rows, _BY_RULE_COLS, "table", title=title)
     took = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings.items())
     console.print(
         f"{res.incidents} incidents under {res.versions} agreement version(s); "
@@ -59,6 +55,12 @@ def check(
 
 
 _FINDING_TIMES = ("period_start", "period_end", "created_at", "at")
+_BY_RULE_COLS = (
+    Col("rule_id", "rule", kind="id"),
+    Col("kind"),
+    Col("new", kind="num"),
+    Col("updated", kind="num"),
+)
 _FINDING_COLS = (
     Col("id", kind="id"),
     Col("period_start", "from", kind="time"),

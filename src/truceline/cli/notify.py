@@ -4,12 +4,17 @@ answer)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from truceline.cli._common import console, fmt_time, parse_time, workspace
+from truceline.cli._output import Col, emit_list, emit_record, format_option, plain, wide_option
 from truceline.domain.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from truceline.service.deconfliction_replies import NotificationView
 
 __all__ = ["register"]
 
@@ -153,16 +158,14 @@ def list_cmd(
     ctx: typer.Context,
     as_party: str | None = typer.Option(None, "--as", help="view as this party (need to know)"),
     all_: bool = typer.Option(False, "--all", help="cancelled and withdrawn ones too"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """The notifications, as the viewer may see them."""
     from truceline.service.deconfliction_replies import list_views
 
-    for v in list_views(workspace(ctx), as_party, None if all_ else "active"):
-        end = fmt_time(v.t_end) if v.t_end < 2**62 else "until withdrawn"
-        window = f"{fmt_time(v.t_start)} .. {end}"
-        console.print(
-            f"{v.id} v{v.version} {v.party} {v.activity} {v.status} {window}", highlight=False
-        )
+    views = list_views(workspace(ctx), as_party, None if all_ else "active")
+    emit_list([_record(v) for v in views], _NOTE_COLS, fmt, wide=wide)
 
 
 @notify_app.command("show")
@@ -170,15 +173,22 @@ def show(
     ctx: typer.Context,
     nid: int = typer.Argument(...),
     as_party: str | None = typer.Option(None, "--as", help="view as this party (need to know)"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
-    """One notification as JSON (need to know applied)."""
-    from dataclasses import asdict
-
+    """One notification, its answers and (for its notifier) its versions; need to know
+    applied."""
     from truceline.service.deconfliction_replies import view
 
-    v = asdict(view(workspace(ctx), nid, as_party))
-    v["footprint"] = json.loads(v["footprint"])
-    console.print_json(json.dumps(v, default=str))
+    record = _record(view(workspace(ctx), nid, as_party))
+
+    def table() -> None:
+        emit_list([record], _NOTE_COLS, "table", wide=wide)
+        emit_list(record["answers"], _ANSWER_COLS, "table", title="answers", wide=wide)
+        if record["history"]:
+            emit_list(record["history"], _VERSION_COLS, "table", title="versions", wide=wide)
+
+    emit_record(record, fmt, table)
 
 
 @notify_app.command("conflicts")
@@ -186,12 +196,77 @@ def conflicts_cmd(
     ctx: typer.Context,
     nid: int = typer.Argument(...),
     as_party: str | None = typer.Option(None, "--as"),
+    fmt: str = format_option(),
+    wide: bool = wide_option(),
 ) -> None:
     """The conflicts found for a notification."""
     from truceline.service.deconfliction_replies import conflicts
 
-    for c in conflicts(workspace(ctx), nid, as_party):
-        console.print(f"v{c['version']} {_conflict_line(c)}", highlight=False, markup=False)
+    rows = [plain(c, _TIMES) for c in conflicts(workspace(ctx), nid, as_party)]
+    emit_list(rows, _CONFLICT_COLS, fmt, wide=wide)
+
+
+_TIMES = ("t_start", "t_end", "sent_at", "due_at", "answered_at", "escalated_at", "at", "found_at")
+
+
+def _until(r: dict[str, Any]) -> dict[str, Any]:
+    """``r`` with its footprint as JSON and no end time for a site (until withdrawn)."""
+    from truceline.deconfliction.volumes import FOREVER
+
+    return {**r, "footprint": json.loads(r["footprint"]),
+            "t_end": None if r["t_end"] >= FOREVER else r["t_end"]}  # fmt: skip
+
+
+def _record(v: NotificationView) -> dict[str, Any]:
+    """A notification as JSON-ready values: times in ISO 8601, ``t_end`` null for a
+    site that stands until withdrawn, footprints as objects."""
+    raw = _until({f.name: getattr(v, f.name) for f in fields(v)})
+    raw["history"] = [_until(h) for h in v.history]
+    out: dict[str, Any] = plain(raw, _TIMES)
+    return out
+
+
+_NOTE_COLS = (
+    Col("id", kind="id"),
+    Col("version", "v", kind="num"),
+    Col("party", kind="id"),
+    Col("activity"),
+    Col("status"),
+    Col("t_start", "from", kind="time"),
+    Col("t_end", "to", kind="time", show=lambda r: r["t_end"] or "until withdrawn"),
+)
+_ANSWER_COLS = (
+    Col("party", kind="id"),
+    Col("version", "v", kind="num"),
+    Col("due_at", "due", kind="time"),
+    Col("answer"),
+    Col("answered_at", "answered", kind="time"),
+    Col("escalated_at", "escalated", kind="time"),
+    Col("reason"),
+)
+_VERSION_COLS = (
+    Col("version", "v", kind="num"),
+    Col("action"),
+    Col("activity"),
+    Col("t_start", "from", kind="time"),
+    Col("t_end", "to", kind="time", show=lambda r: r["t_end"] or "until withdrawn"),
+    Col("at", kind="time"),
+    Col("reason"),
+    Col("ledger_index", "ledger", kind="id"),
+)
+_CONFLICT_COLS = (
+    Col("version", "v", kind="num"),
+    Col("kind"),
+    Col("other_party", "with", kind="id"),
+    Col("summary"),
+    Col("area_m2", "area m2", kind="num", show=lambda r: f"{r['area_m2']:.0f}"),
+    Col("seconds", "time s", kind="num", show=lambda r: _or(r["seconds"], "until withdrawn")),
+    Col("alt_m", "altitude m", kind="num", show=lambda r: _or(r["alt_m"], "all")),
+)
+
+
+def _or(value: float | None, otherwise: str) -> str:
+    return otherwise if value is None else f"{value:g}"
 
 
 @notify_app.command("ack")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from truceline.cli._common import console, err_console, fmt_time, workspace
+from truceline.cli._common import console, err_console, workspace
+from truceline.cli._output import Col, emit_list, format_option, plain, wide_option
 
 __all__ = ["register"]
 
@@ -44,15 +44,22 @@ def add(
 
 
 @users_app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, fmt: str = format_option(), wide: bool = wide_option()) -> None:
     """List users (never their tokens)."""
     from truceline.service.users import list_users
 
-    table = Table("name", "role", "party", "source", "created", "revoked")
-    for u in list_users(workspace(ctx)):
-        created, revoked = fmt_time(u.created_at), fmt_time(u.revoked_at)
-        table.add_row(u.name, u.role, u.party or "", u.source or "", created, revoked)
-    console.print(table)
+    rows = [plain(u, ("created_at", "revoked_at")) for u in list_users(workspace(ctx))]
+    emit_list(rows, _USER_COLS, fmt, wide=wide)
+
+
+_USER_COLS = (
+    Col("name", kind="id"),
+    Col("role"),
+    Col("party", kind="id"),
+    Col("source", kind="id"),
+    Col("created_at", "created", kind="time"),
+    Col("revoked_at", "revoked", kind="time"),
+)
 
 
 @users_app.command("revoke")

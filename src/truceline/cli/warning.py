@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from truceline.cli._common import console, parse_date
+from truceline.cli._output import Col, emit_list
 
 if TYPE_CHECKING:
     from truceline.service.warning import BacktestResult
@@ -29,22 +29,28 @@ def _ci(ci: tuple[float, float]) -> str:
     return "" if ci[0] != ci[0] else f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
 
 
-def _table(r: BacktestResult) -> Table:
-    cols = ("model", "CRPS", "skill", "90 % CI", "units+", "MAE", "Brier", "B.skill", "AUC")
-    t = Table(*cols, title=f"h={r.config.horizon}")
-    for s in r.scores:
-        t.add_row(
-            s.model,
-            _f(s.crps),
-            _f(s.crps_skill, "+.3f"),
-            _ci(s.crps_skill_ci),
-            _f(s.units_better, ".2f"),
-            _f(s.mae, ".2f"),
-            _f(s.brier, ".4f"),
-            _f(s.brier_skill, "+.3f"),
-            _f(s.auc),
-        )
-    return t
+_SCORE_COLS = (
+    Col("model", kind="id"),
+    Col("crps", "CRPS", kind="num"),
+    Col("skill", kind="num"),
+    Col("ci", "90 % CI", kind="num"),
+    Col("units", "units+", kind="num"),
+    Col("mae", "MAE", kind="num"),
+    Col("brier", "Brier", kind="num"),
+    Col("bskill", "B.skill", kind="num"),
+    Col("auc", "AUC", kind="num"),
+)
+
+
+def _print_scores(r: BacktestResult) -> None:
+    """The models' scores at one horizon; numbers are never cut (the table widens)."""
+    rows = [
+        {"model": s.model, "crps": _f(s.crps), "skill": _f(s.crps_skill, "+.3f"),
+         "ci": _ci(s.crps_skill_ci), "units": _f(s.units_better, ".2f"), "mae": _f(s.mae, ".2f"),
+         "brier": _f(s.brier, ".4f"), "bskill": _f(s.brier_skill, "+.3f"), "auc": _f(s.auc)}
+        for s in r.scores
+    ]  # fmt: skip
+    emit_list(rows, _SCORE_COLS, "table", title=f"h={r.config.horizon}")
 
 
 def backtest(
@@ -91,7 +97,7 @@ def backtest(
     for note in report.series.notes:
         console.print(f"note: {note}", highlight=False)
     for r in report.results:
-        console.print(_table(r))
+        _print_scores(r)
     d = report.results[0].detector
     console.print(
         f"detector: {d.false_alarms} false alarm(s) in {d.quiet_unit_days} quiet unit-days "

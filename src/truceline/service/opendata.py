@@ -68,9 +68,7 @@ _WITHHELD = frozenset({"storage_site"})
 
 def _zones_of(a: Agreement, cid: str) -> list[Zone]:
     return [
-        z
-        for z in a.zones
-        if (z.kind == "sector") == (cid == "sectors") and z.kind not in _WITHHELD
+        z for z in a.zones if (z.kind == "sector") == (cid == "sectors") and z.kind not in _WITHHELD
     ]
 
 

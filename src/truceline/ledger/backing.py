@@ -91,7 +91,7 @@ def _row_problem(table: str, row: LedgeredRow, e: WindowEntry, later: _Later) ->
     if e.kind in SUPERSEDED_BY.values():  # its status may rest on a change before the window
         cols.pop("status", None)
     diffs = diff(cols, record, statuses, DERIVED.get(table), False, table)
-    diffs += derived_diff(table, row, ("ref", "sha256"))
+    diffs += derived_diff(table, row, ("ref", "sha256", "private_sha256"))
     return "; ".join(diffs)
 
 

@@ -93,6 +93,7 @@ class _Ledger:
     named: set[int] = field(default_factory=set)  # entries with a problem of their own
     rotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     incidents: IncidentFold = field(default_factory=IncidentFold)
+    escalations: dict[tuple[Any, Any, Any], Any] = field(default_factory=dict)
 
     def missing_in(self, lo: int, hi: int) -> bool:
         return any(a < hi and lo < b for a, b in self.gaps)
@@ -137,6 +138,9 @@ def _entry_problem(  # noqa: PLR0913
         led.statuses.setdefault(ref, set()).add(str(rec["to_status"]))
     if kind == ROTATION and isinstance(rec, dict):
         led.rotations.append((idx, rec))
+    if kind == "notification_escalation" and isinstance(rec, dict):
+        who = (rec.get("notification"), rec.get("version"), rec.get("party"))
+        led.escalations[who] = rec.get("escalated_at")
     if env.get("kind") != kind or env.get("ref") != ref:
         return "kind/ref differ from the data"
     if "at" in env and env["at"] != at:
@@ -352,6 +356,7 @@ def verify_store(view: StoreView) -> StoreReport:
         led.statuses,
         led.named | {i for a, b in led.gaps for i in range(a, b)},
         tail,
+        escalations=led.escalations,
     )
     rep.rows, issues = check_rows(view, known)
     explained = known.explained | set(range(tail if tail is not None else led.size, led.size))

@@ -40,6 +40,8 @@ WHOLE_ROW = frozenset(
         "declarations",
         "finding_changes",
         "findings",
+        "notification_answers",
+        "notification_versions",
         "observations",
         "source_grades",
         "sources",
@@ -52,7 +54,25 @@ WHOLE_ROW = frozenset(
 DERIVED: dict[str, dict[str, str]] = {
     "observations": {"uid": "ref", "received_at": "at"},
     "agreements": {"content": "sha256", "loaded_at": "at"},
+    # the notifier's details and personnel are ledgered by digest only
+    "notification_versions": {"details": "private_sha256", "personnel": "private_sha256"},
 }
+
+# record fields a table stores under another column name
+RENAMED: dict[str, dict[str, str]] = {
+    "notification_versions": {"notification": "notification_id"},
+    "notification_answers": {"notification": "notification_id"},
+}
+
+# times a service keeps beside the record without passing them to the ledger (so the
+# leaf's ``at`` is not theirs): not compared
+UNLOGGED: dict[str, frozenset[str]] = {
+    "notification_versions": frozenset({"at"}),
+    "notification_answers": frozenset({"sent_at", "answered_at"}),
+}
+
+#: ``notification_versions.t_end`` of a version with no end (the record says null)
+FOREVER = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +107,8 @@ class Known:
     explained: set[int] = field(default_factory=set)  # entries already named
     explained_from: int | None = None  # entries from here on already named (appended, cut)
     referrers: dict[int, str] = field(default_factory=dict)  # missing entry -> its row
+    # escalated_at of each (notification, version, party) a notification_escalation names
+    escalations: dict[tuple[Any, Any, Any], Any] = field(default_factory=dict)
 
 
 def _same(row_value: Any, rec_value: Any) -> bool:
@@ -117,8 +139,10 @@ def diff(
     record is the ``whole`` row); a ``status`` reached by a later ledgered transition (a
     record with ``to_status`` for this row) is not a change."""
     out = []
+    record = as_row(table, record)
+    skip = UNLOGGED.get(table, frozenset())
     for name, v in columns.items():
-        if (name == "id" and name not in record) or (derived and name in derived):
+        if (name == "id" and name not in record) or (derived and name in derived) or name in skip:
             continue
         if not whole and name not in record:
             continue
@@ -130,8 +154,19 @@ def diff(
     return out
 
 
+def as_row(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record under the table's column names and in its column values."""
+    names = RENAMED.get(table, {})
+    out = {names.get(k, k): v for k, v in record.items()}
+    if table == "notification_versions" and "t_end" in out and out["t_end"] is None:
+        out["t_end"] = FOREVER
+    return out
+
+
 def derived_diff(
-    table: str, row: LedgeredRow, sources: tuple[str, ...] = ("ref", "at", "sha256")
+    table: str,
+    row: LedgeredRow,
+    sources: tuple[str, ...] = ("ref", "at", "sha256", "private_sha256"),
 ) -> list[str]:
     """The :data:`DERIVED` columns of ``row`` (derived from one of ``sources``) that
     disagree with what they derive from."""
@@ -150,7 +185,20 @@ def derived_diff(
             text = v.encode("utf-8") if isinstance(v, str) else b""
             if hashlib.sha256(text).hexdigest() != row.columns.get("sha256"):
                 out.append(f"{name} no longer has the sha256 the ledger names")
+        elif source == "private_sha256" and name == "details":
+            if _private_digest(row.columns) != _record(row.data).get("private_sha256"):
+                out.append("details or personnel no longer have the digest the ledger names")
     return out
+
+
+def _private_digest(columns: Mapping[str, Any]) -> str | None:
+    """The digest a notification version's record holds of its details and personnel."""
+    try:
+        details = json.loads(columns.get("details") or "null")
+    except ValueError:
+        return None
+    private = {"details": details, "personnel": columns.get("personnel")}
+    return hashlib.sha256(json.dumps(private, sort_keys=True).encode()).hexdigest()
 
 
 def _envelope(data: bytes | None) -> dict[str, Any]:
@@ -201,7 +249,7 @@ def _swaps(table: str, bad: list[tuple[LedgeredRow, int, str]]) -> list[Issue]:
         for other, lj, _ in bad:
             rec = _record(other.data)
             if lj != li and not diff(
-                row.columns, rec, None, DERIVED.get(table), table in WHOLE_ROW
+                row.columns, rec, None, DERIVED.get(table), table in WHOLE_ROW, table
             ):
                 why = f"{table} row {row.key} holds the record of entry {lj}: "
                 out.append(
@@ -229,7 +277,8 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             count += 1
             li, name = row.ledger_index, f"{t} row {row.key}"
             if li is None:
-                issues.append(Issue("unledgered", None, t, f"{name} has no ledger entry"))
+                if not _awaited(t, row):
+                    issues.append(Issue("unledgered", None, t, f"{name} has no ledger entry"))
                 continue
             referenced.add(li)
             if li not in known.present or row.kind is None:
@@ -245,6 +294,9 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             close = (record.get("agreement_id"), record.get("version"))
             if close in closed:
                 record = {**record, "valid_to": closed[close]}
+            if t == "notification_answers":  # escalated by a later entry, or not
+                who = (record.get("notification"), record.get("version"), record.get("party"))
+                record = {**record, "escalated_at": known.escalations.get(who)}
             statuses = known.statuses.get(str(row.key))
             whole = t in WHOLE_ROW and "at" in _envelope(row.data)  # entries before `at`
             diffs = diff(row.columns, record, statuses, DERIVED.get(t), whole, t)  # hold keys
@@ -263,6 +315,11 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             where = "/".join(sorted(tables))
             issues.append(Issue("orphan", i, k, f"no {where} row refers to this entry"))
     return count, issues
+
+
+def _awaited(table: str, row: LedgeredRow) -> bool:
+    """An answer still awaited: ledgered when it is given (who is asked is not logged)."""
+    return table == "notification_answers" and row.columns.get("answer") is None
 
 
 def _explained(known: Known, i: int) -> bool:

@@ -1,0 +1,206 @@
+"""The deconfliction register's ledgered tables compared column by column (null is a
+value), on a real SQLite file and on PostgreSQL: a register run through the services
+verifies clean; a hand edit of ``notification_versions`` or ``notification_answers`` is
+named once, with both values. Each case edits inside a transaction, checks what that
+transaction sees and rolls back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import PG_ADMIN_URL, _unavailable
+
+from truceline.ledger.audit import Issue
+from truceline.ledger.storecheck import verify_store
+from truceline.service import ledger as svc
+from truceline.service.workspace import Workspace, create_workspace
+from truceline.store.ledger_check import LedgerView
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+T0 = int(datetime(2026, 1, 10, tzinfo=UTC).timestamp())
+H = 3600
+DNIPRO = [35.0462, 48.4647]  # far from the contact line
+POKROVSK = [37.18, 48.28]  # inside the buffer zone
+
+
+def _flight(c: list[float], t0: int, t1: int) -> dict[str, Any]:
+    return {
+        "activity": "flight",
+        "footprint": {"circle": c, "radius_m": 5000},
+        "t_start": t0,
+        "t_end": t1,
+        "alt_min_m": 500,
+        "alt_max_m": 3000,
+        "details": {"unit": "a squadron"},
+        "personnel": 4,
+    }
+
+
+def _register(ws: Workspace) -> None:
+    """Notifications, an objection, an acknowledgement, an escalation, a cancellation
+    with a reason and one without, a hotline call: every command of the register."""
+    from truceline.service.agreements import load_agreement
+    from truceline.service.deconfliction import amend, cancel, notify
+    from truceline.service.deconfliction_replies import answer, escalate, hotline
+
+    load_agreement(ws, EXAMPLES / "reference-2025")
+    b = notify(ws, "B", _flight(POKROVSK, T0, T0 + H), now=T0 - 86400)
+    answer(ws, b.id, "A", objection="over the buffer zone", now=T0 - 80000)
+    late = notify(ws, "A", _flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    escalate(ws, now=T0 - 86400 + 73 * H)
+    answer(ws, late.id, "B", now=T0 - 1800)  # after its escalation
+    amend(ws, late.id, "A", _flight(DNIPRO, T0, T0 + 2 * H), now=T0 - 900)  # B asked again
+    cancel(ws, b.id, "B", "weather", now=T0 - 70000)
+    cancel(ws, late.id, "A", now=T0 - 60)
+    hotline(ws, "liaison B", "asked about the flight", "B", late.id, now=T0)
+    svc.issue_tree_head(ws)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def register(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workspace]:
+    tmp = tmp_path_factory.mktemp("register")
+    if request.param == "sqlite":
+        ws = create_workspace(tmp / "ws")
+        _register(ws)
+        yield ws
+        ws.engine.dispose()
+        return
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"truceline_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError:
+        admin.dispose()
+        _unavailable(f"no PostgreSQL server at {PG_ADMIN_URL}")
+    try:
+        ws = create_workspace(tmp / "ws", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
+        _register(ws)
+        yield ws
+        ws.engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _row(ws: Workspace, sql: str) -> Any:
+    with ws.engine.connect() as conn:
+        return conn.execute(sa.text(sql)).first()
+
+
+def _tampered(ws: Workspace, stmt: str, **params: object) -> Issue:
+    """The one problem verify-store names in a transaction that ran ``stmt``."""
+    with ws.engine.connect() as conn:
+        conn.execute(sa.text(stmt), params)
+        issues = verify_store(LedgerView(conn)).issues
+        conn.rollback()
+    assert len(issues) == 1, issues
+    return issues[0]
+
+
+def test_the_register_verifies_clean(register: Workspace) -> None:
+    awaited = _row(register, "SELECT count(*) FROM notification_answers WHERE answer IS NULL")
+    escalated = _row(register, "SELECT count(*) FROM notification_answers WHERE escalated_at > 0")
+    assert awaited[0] > 0 and escalated[0] > 0  # both kinds of answer row are exercised
+    assert svc.verify_store(register).issues == []
+
+
+def test_version_reason_null_to_empty(register: Workspace) -> None:
+    v = _row(
+        register,
+        "SELECT notification_id, version, ledger_index FROM notification_versions "
+        "WHERE reason IS NULL ORDER BY ledger_index LIMIT 1",
+    )
+    issue = _tampered(
+        register,
+        "UPDATE notification_versions SET reason = '' WHERE notification_id = :n AND version = :v",
+        n=v.notification_id,
+        v=v.version,
+    )
+    assert (issue.problem, issue.index, issue.kind) == ("modified", v.ledger_index, "notification")
+    assert issue.detail == (
+        f"notification_versions row {v.notification_id}: reason is '' in the table "
+        "but None in the ledger"
+    )
+
+
+def test_version_end_moved(register: Workspace) -> None:
+    v = _row(register, "SELECT * FROM notification_versions ORDER BY ledger_index LIMIT 1")
+    issue = _tampered(
+        register,
+        "UPDATE notification_versions SET t_end = t_end + 3600 "
+        "WHERE notification_id = :n AND version = :v",
+        n=v.notification_id,
+        v=v.version,
+    )
+    assert (issue.problem, issue.index) == ("modified", v.ledger_index)
+    assert f"t_end is {v.t_end + 3600} in the table but {v.t_end} in the ledger" in issue.detail
+
+
+def test_version_details_edited(register: Workspace) -> None:
+    v = _row(register, "SELECT * FROM notification_versions ORDER BY ledger_index LIMIT 1")
+    issue = _tampered(
+        register,
+        "UPDATE notification_versions SET personnel = 40 WHERE notification_id = :n "
+        "AND version = :v",
+        n=v.notification_id,
+        v=v.version,
+    )
+    assert (issue.problem, issue.index) == ("modified", v.ledger_index)
+    assert issue.detail == (
+        f"notification_versions row {v.notification_id}: details or personnel no longer "
+        "have the digest the ledger names"
+    )
+
+
+def test_answer_reason_edited(register: Workspace) -> None:
+    a = _row(register, "SELECT * FROM notification_answers WHERE answer = 'objected'")
+    issue = _tampered(
+        register, "UPDATE notification_answers SET reason = 'no objection' WHERE id = :i", i=a.id
+    )
+    assert (issue.problem, issue.index, issue.kind) == (
+        "modified",
+        a.ledger_index,
+        "notification_answer",
+    )
+    assert issue.detail == (
+        f"notification_answers row {a.id}: reason is 'no objection' in the table but "
+        f"{a.reason!r} in the ledger"
+    )
+
+
+def test_answer_reason_null_to_empty(register: Workspace) -> None:
+    a = _row(register, "SELECT * FROM notification_answers WHERE answer = 'acknowledged'")
+    issue = _tampered(register, "UPDATE notification_answers SET reason = '' WHERE id = :i", i=a.id)
+    assert issue.detail == (
+        f"notification_answers row {a.id}: reason is '' in the table but None in the ledger"
+    )
+
+
+def test_escalation_invented_and_erased(register: Workspace) -> None:
+    a = _row(
+        register,
+        "SELECT * FROM notification_answers WHERE answer IS NOT NULL AND escalated_at IS NULL",
+    )
+    issue = _tampered(
+        register, "UPDATE notification_answers SET escalated_at = 5 WHERE id = :i", i=a.id
+    )
+    assert (issue.problem, issue.index) == ("modified", a.ledger_index)
+    assert "escalated_at is 5 in the table but None in the ledger" in issue.detail
+    e = _row(
+        register,
+        "SELECT * FROM notification_answers WHERE answer IS NOT NULL AND escalated_at > 0",
+    )
+    issue = _tampered(
+        register, "UPDATE notification_answers SET escalated_at = NULL WHERE id = :i", i=e.id
+    )
+    assert f"escalated_at is None in the table but {e.escalated_at} in the ledger" in issue.detail

@@ -119,33 +119,43 @@ def _filter(q: IncidentQuery, tier: Tier) -> IncidentFilter:
     return IncidentFilter(statuses, q.kinds, q.sectors, q.since, q.until, q.bbox)
 
 
+def _feature(fid: Any, lon: Any, lat: Any, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": fid,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": props,
+    }
+
+
 def _features(cols: dict[str, list[Any]], tier: Tier) -> list[dict[str, Any]]:
-    """GeoJSON features of the page's columns (one pass, no per-field lookups)."""
-    names = [n for n in cols if n not in _HIDDEN[tier.value]]
-    times = np.datetime_as_string(np.asarray(cols["t"], dtype="datetime64[s]"), unit="s")
-    public = tier is Tier.PUBLIC
-    places = public_places(cols["lon"], cols["lat"]) if public else []
-    out: list[dict[str, Any]] = []
-    for k, (values, iso) in enumerate(
-        zip(zip(*(cols[n] for n in names), strict=True), times, strict=True)
-    ):
-        props = dict(zip(names, values, strict=True))
-        for n in ("ellipse", "side"):
-            if props.get(n) is not None:
-                props[n] = json.loads(props[n])
-        if public:
-            props = public_incident(props, places[k])
-        fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
-        props["time"] = f"{iso}Z"
-        out.append(
-            {
-                "type": "Feature",
-                "id": fid,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": props,
-            }
-        )
-    return out
+    """GeoJSON features of the page's columns: the JSON columns decoded and the times
+    written column by column, then one dict per feature."""
+    hidden = _HIDDEN[tier.value]
+    seen = {
+        n: [None if v is None else json.loads(v) for v in col] if n in ("ellipse", "side") else col
+        for n, col in cols.items()
+        if n not in hidden
+    }
+    iso = np.datetime_as_string(np.asarray(cols["t"], dtype="datetime64[s]"), unit="s")
+    times = np.char.add(iso, "Z").tolist()
+    if tier is Tier.PUBLIC:
+        names = list(seen)
+        places = public_places(cols["lon"], cols["lat"])
+        out = []
+        for values, t, place in zip(zip(*seen.values(), strict=True), times, places, strict=True):
+            props = public_incident(dict(zip(names, values, strict=True)), place)
+            fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
+            props["time"] = t
+            out.append(_feature(fid, lon, lat, props))
+        return out
+    keys = [n for n in seen if n not in ("id", "lon", "lat")]
+    rows = zip(*(seen[n] for n in keys), times, strict=True)
+    keys.append("time")
+    return [
+        _feature(fid, lon, lat, dict(zip(keys, values, strict=True)))
+        for fid, lon, lat, values in zip(seen["id"], seen["lon"], seen["lat"], rows, strict=True)
+    ]
 
 
 def incident_page(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPage:
@@ -173,8 +183,8 @@ class IncidentPageText:
 def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPageText | None:
     """One page of incidents as :func:`incident_page` gives it, its features written as
     JSON by the database (a map's page of 10,000 costs no Python object per feature);
-    ``None`` for a tier that sees fields coarsened or hidden (the public), which only
-    :func:`incident_page` serves."""
+    ``None`` for a tier that sees fields coarsened or hidden (the public), or a store
+    whose JSON functions are the slower way: :func:`incident_page` serves those."""
     if _HIDDEN[tier.value]:
         return None
     _check(q)
@@ -183,6 +193,8 @@ def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentP
         return IncidentPageText([], 0, q.limit, q.offset)
     with store_errors("reading incidents"), ws.engine.connect() as conn:
         texts = incident_feature_texts(conn, f, q.limit, q.offset)
+        if texts is None:
+            return None
         matched = count_incidents(conn, f)
     return IncidentPageText(texts, matched, q.limit, q.offset)
 

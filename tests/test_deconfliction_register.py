@@ -292,3 +292,30 @@ def test_protected_sites_cite_nothing_never_meet_each_other_and_are_withdrawn(
     later = notify(ws, "A", flight(DNIPRO, T0, T0 + H), {b.id: 1, sh.id: 1}, now=T0 - 3000)
     found = [(c["kind"], c["other_id"]) for c in later.conflicts]
     assert found == [("volume", b.id), ("site", sh.id)]
+
+
+def test_bad_submissions_are_refused_with_the_reason_and_store_nothing(ws: Workspace) -> None:
+    b = notify(ws, "B", flight(DNIPRO, T0, T0 + H), now=T0 - 86400)
+    gone = notify(ws, "B", flight([35.6, 48.9], T0, T0 + H), now=T0 - 86400)
+    cancel(ws, gone.id, "B", now=T0 - 86000)
+    before = counts(ws)
+    ok = flight(DNIPRO, T0, T0 + H)
+    bowtie = {"polygon": [[35, 48], [35.1, 48.1], [35.1, 48], [35, 48.1]]}
+    for spec, field, why in [
+        ({**ok, "footprint": bowtie}, "polygon", "self-intersecting"),
+        ({**ok, "footprint": {"polygon": [[35, 48], [35, 48], [35, 48]]}}, "polygon", "empty"),
+        (flight(DNIPRO, T0 + H, T0), "t_end", "ends before it starts"),
+        (flight(DNIPRO, T0, T0 + H, lo=3000, hi=500), "alt_max_m", "upside down"),
+        ({**ok, "activity": "parade"}, "activity", "unknown activity type"),
+    ]:
+        with pytest.raises(InputError) as e:
+            notify(ws, "A", spec, cited={b.id: 1}, now=T0 - 80000)
+        assert any(p.field == field and why in p.reason for p in e.value.errors), e.value.errors
+    with pytest.raises(Conflict, match="cancelled"):
+        amend(ws, gone.id, "B", ok, now=T0 - 80000)
+    with pytest.raises(NotFound):
+        amend(ws, 999, "B", ok, now=T0 - 80000)
+    with pytest.raises(Conflict) as stale:
+        notify(ws, "A", ok, cited={b.id: 7}, now=T0 - 80000)
+    assert "cited at version 7, current is 1" in str(stale.value.errors[0])
+    assert counts(ws) == before  # nothing stored, nothing in the ledger

@@ -71,11 +71,11 @@ class Boxes:
         a1: npt.ArrayLike,
     ) -> Boxes:
         b = shapely.bounds(np.asarray(geoms, dtype=object)).reshape(-1, 4)
-        return cls(
-            np.ascontiguousarray(b[:, 0]),
-            np.ascontiguousarray(b[:, 1]),
-            np.ascontiguousarray(b[:, 2]),
-            np.ascontiguousarray(b[:, 3]),
+        return cls(  # the bounds as views of one array: no copies
+            b[:, 0],
+            b[:, 1],
+            b[:, 2],
+            b[:, 3],
             np.asarray(t0, dtype=np.int64),
             np.asarray(t1, dtype=np.int64),
             np.asarray(a0, dtype=np.float64),

@@ -2,8 +2,8 @@
 (``shapely.intersects``, boundary contact counts), altitude and time (closed intervals).
 
 Uses truceline's public core, ``truceline.deconfliction.search.conflict_pairs`` (grid
-join on 4D boxes by duration class, then the exact test on two threads); the output is
-the canonical ``query_id,conflicts`` CSV.
+join on 4D boxes by duration class, then the exact test, both on two threads); the
+output is the canonical ``query_id,conflicts`` CSV.
 
 Reading: the bench's GeoJSON is written one feature per line; the properties are taken
 with one regular expression over the file, and the coordinates of every single-ring
@@ -12,9 +12,7 @@ Polygon are gathered into one buffer, parsed by Arrow's CSV reader and built wit
 polygons with holes) and any file not in that layout go through ``shapely.from_geojson``.
 Both paths give the same floats as ``json.loads``.
 
-Measured at scale 1 on the 2-core bench machine under heavy load (load average 14-16),
-``benchmarks/run.py compare deconflict``, outputs equal: truceline compute 1.49-1.83 s,
-load 10-15 s; strtree 2.97-4.42 s, load 57-64 s; rtree 11.7-12.3 s.
+Figures: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations

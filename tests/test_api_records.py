@@ -52,6 +52,10 @@ def test_findings_by_tier(
     assert set(public) == set(ids.values())
     # the public reads a party only on a finding an analyst confirmed
     assert [public[ids[k]]["party"] for k in ("i1", "i2", "i3")] == ["B", None, None]
+    # nor the summary of one whose party it withholds: a rule's summary may name it
+    summaries = [public[ids[k]]["summary"] for k in ("i1", "i2", "i3")]
+    assert summaries == ["fire in the buffer zone (i1)", "", "fire in the buffer zone (i3)"]
+    assert api_client.get(f"/findings/{ids['i2']}").json()["summary"] == ""
     assert (public[ids["i1"]]["lon"], public[ids["i1"]]["lat"]) == (37.81, 48.21)
     assert api_client.get(f"/findings/{ids['i2']}").json()["party"] is None
     by_party = api_client.get("/findings", params={"party": "A"}).json()

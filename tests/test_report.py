@@ -150,7 +150,7 @@ def _fill(ws: Workspace) -> None:
                 severity="major",
                 confidence=0.9,
                 status="open",
-                summary="artillery >= 100 mm seen inside the 25 km band",
+                summary="artillery >= 100 mm seen inside the 25 km band on the side of A",
                 evidence=json.dumps({"incidents": [4]}),
                 lon=38.30,
                 lat=48.20,
@@ -330,10 +330,13 @@ def test_public_edition_withholds_what_the_public_may_not_read(
     assert doc["coverage"] == [{"kind": "outage", "source_type": "camera", "n": 1, "hours": 12.0}]
     html = _text(paths.html)
     secrets = ("op-1", "camera down", "sighted inside the band of A", "48.2000", "38.3000",
-               "mon-3", "48.2012", "38.31", "thermal camera", "heard one explosion")  # fmt: skip
+               "mon-3", "48.2012", "38.31", "thermal camera", "heard one explosion",
+               "on the side of A")  # fmt: skip
     for secret in secrets:
         assert secret not in html and secret not in _text(paths.json), secret
     assert "not named until an analyst confirms" in html
+    assert band["summary"] is None  # a summary may name the party the finding withholds
+    assert "summary withheld until an analyst confirms" in html
     assert "two tanks moving north towards" in html
     assert "RESTRICTED" not in html
     assert paths.pdf is not None and paths.pdf.read_bytes()[:5] == b"%PDF-"

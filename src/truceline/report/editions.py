@@ -4,7 +4,8 @@
 The public edition
 
 - names a party only on findings an analyst confirmed; an open finding says that its
-  party is not named until reviewed, and a finding graded ``unconfirmed`` is left out;
+  party is not named until reviewed, and is shown without its summary (a rule's
+  summary may name the party it places); a finding graded ``unconfirmed`` is left out;
 - never names an incident's actor (attribution is published through findings only);
 - gives positions of weapons, movements, inspections and weapons findings only as a
   0.1 degree grid cell and the nearest settlement, and of other incidents to 0.01
@@ -115,6 +116,8 @@ def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
         out["party"] = None
         out["party_basis"] = None
         out["party_withheld"] = f.get("party") is not None
+        if out["party_withheld"]:
+            out["summary"] = None  # a rule's summary may name the party it places
     weapon = f.get("rule_kind") in WEAPON_RULE_KINDS
     for k in ("lon", "lat"):
         if out.get(k) is not None:

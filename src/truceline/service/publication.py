@@ -260,11 +260,12 @@ def visible_finding(ws: Workspace, finding_id: int, tier: Tier) -> FindingRow:
 
 def _public_finding(r: FindingRow) -> FindingRow | None:
     view = public_finding({"severity": r.severity, "status": r.status, "party": r.party,
-                           "party_basis": r.party_basis, "lon": r.lon, "lat": r.lat})  # fmt: skip
+                           "party_basis": r.party_basis, "summary": r.summary, "lon": r.lon,
+                           "lat": r.lat})  # fmt: skip
     if view is None:
         return None
     return replace(r, party=view["party"], party_basis=view["party_basis"], lon=view["lon"],
-                   lat=view["lat"])  # fmt: skip
+                   lat=view["lat"], summary=view["summary"] or "")  # fmt: skip
 
 
 def ledger_proof(ws: Workspace, index: int, size: int | None, tier: Tier) -> dict[str, Any]:

@@ -156,8 +156,10 @@ def diff(
 
 def as_row(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The record under the table's column names and in its column values."""
-    names = RENAMED.get(table, {})
-    out = {names.get(k, k): v for k, v in record.items()}
+    names = RENAMED.get(table)
+    if names is None and table != "notification_versions":
+        return dict(record)
+    out = {(names or {}).get(k, k): v for k, v in record.items()}
     if table == "notification_versions" and "t_end" in out and out["t_end"] is None:
         out["t_end"] = FOREVER
     return out

@@ -183,8 +183,8 @@ class IncidentPageText:
 def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPageText | None:
     """One page of incidents as :func:`incident_page` gives it, its features written as
     JSON by the database (a map's page of 10,000 costs no Python object per feature);
-    ``None`` for a tier that sees fields coarsened or hidden (the public), or a store
-    whose JSON functions are the slower way: :func:`incident_page` serves those."""
+    ``None`` for a tier that sees fields coarsened or hidden (the public), which only
+    :func:`incident_page` serves."""
     if _HIDDEN[tier.value]:
         return None
     _check(q)
@@ -193,8 +193,6 @@ def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentP
         return IncidentPageText([], 0, q.limit, q.offset)
     with store_errors("reading incidents"), ws.engine.connect() as conn:
         texts = incident_feature_texts(conn, f, q.limit, q.offset)
-        if texts is None:
-            return None
         matched = count_incidents(conn, f)
     return IncidentPageText(texts, matched, q.limit, q.offset)
 

@@ -1,10 +1,10 @@
 """Pages of incidents for readers: filtered by time, box, sector, status and kind.
 
 Columns come back as lists (one per field), not rows as objects, so that a page
-of ten thousand features for a map costs one query and no per-row objects; or, on
-SQLite and for readers who see every field, each row as its GeoJSON Feature text
-written by SQLite's JSON1, so that no Python object is made per feature at all
-(PostgreSQL's JSON functions can write the same, but slower than the columns).
+of ten thousand features for a map costs one query and no per-row objects; or,
+for readers who see every field, each row as its GeoJSON Feature text written by
+the database's own JSON functions (SQLite's JSON1, PostgreSQL's
+``json_build_object``), so that no Python object is made per feature at all.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, literal_column, select
+from sqlalchemy import JSON, ColumnElement, Connection, Text, cast, func, literal_column, select
 
 from truceline.store.schema import incidents
 
@@ -127,50 +127,56 @@ def _key(name: str) -> ColumnElement[Any]:
     return literal_column(f"'{name}'")  # a constant of this module, never input
 
 
-def _json_object(pairs: Sequence[tuple[str, Any]]) -> ColumnElement[Any]:
-    return func.json_object(*(x for k, v in pairs for x in (_key(k), v)))
+def _json_object(dialect: str, pairs: Sequence[tuple[str, Any]]) -> ColumnElement[Any]:
+    args = [x for k, v in pairs for x in (_key(k), v)]
+    if dialect == "postgresql":
+        return func.json_build_object(*args)
+    return func.json_object(*args)
 
 
-def _feature_sql() -> ColumnElement[Any]:
-    """A row's GeoJSON Feature as SQLite's JSON1 writes it (the same fields and values
-    as the columns of :func:`incident_columns` give, plus ``time`` in ISO 8601; reals
-    to SQLite's 15 significant digits)."""
+def _feature_sql(dialect: str) -> ColumnElement[Any]:
+    """A row's GeoJSON Feature, as the database writes it (the same fields and values
+    as the columns of :func:`incident_columns` give, plus ``time`` in ISO 8601; SQLite
+    writes reals to 15 significant digits). Measured on the loaded 2-core machine, a
+    page of 10,000 took 0.28 s this way against 0.6 s from the columns on SQLite, and
+    0.38 s against 0.45 s (median of 6) on PostgreSQL."""
     c = incidents.c
+    pg = dialect == "postgresql"
     props: list[tuple[str, Any]] = []
     for n in PAGE_FIELDS:
         if n in ("id", "lon", "lat"):
             continue
-        # ellipse and side are JSON text: nested as JSON, not as a string
-        props.append((n, func.json(c[n]) if n in ("ellipse", "side") else c[n]))
-    props.append(("time", func.strftime(_key("%Y-%m-%dT%H:%M:%SZ"), c.t, _key("unixepoch"))))
-    geometry = _json_object(
-        [("type", _key("Point")), ("coordinates", func.json_array(c.lon, c.lat))]
-    )
-    return _json_object(
+        col: ColumnElement[Any] = c[n]
+        if n in ("ellipse", "side"):  # JSON text: nested as JSON, not as a string
+            col = cast(col, JSON) if pg else func.json(col)
+        props.append((n, col))
+    if pg:
+        utc = func.timezone("UTC", func.to_timestamp(c.t))
+        iso = func.to_char(utc, literal_column('\'YYYY-MM-DD"T"HH24:MI:SS"Z"\''))
+        coords: Any = func.json_build_array(c.lon, c.lat)
+    else:
+        iso = func.strftime(_key("%Y-%m-%dT%H:%M:%SZ"), c.t, _key("unixepoch"))
+        coords = func.json_array(c.lon, c.lat)
+    props.append(("time", iso))
+    geometry = _json_object(dialect, [("type", _key("Point")), ("coordinates", coords)])
+    feature = _json_object(
+        dialect,
         [
             ("type", _key("Feature")),
             ("id", c.id),
             ("geometry", geometry),
-            ("properties", _json_object(props)),
-        ]
+            ("properties", _json_object(dialect, props)),
+        ],
     )
-
-
-#: the stores whose JSON functions write a page faster than Python encodes its columns:
-#: SQLite's JSON1 (about half the time); PostgreSQL's json_build_object took 0.51 s for
-#: 10,000 rows where fetching their columns took 0.09 s (the loaded 2-core machine)
-_WRITES_FEATURES = frozenset({"sqlite"})
+    return cast(feature, Text) if pg else feature
 
 
 def incident_feature_texts(
     conn: Connection, f: IncidentFilter, limit: int, offset: int
-) -> list[str] | None:
-    """The page's incidents, newest first, each as GeoJSON Feature text with every field;
-    ``None`` where the store's JSON functions are the slower way (use the columns)."""
-    if conn.dialect.name not in _WRITES_FEATURES:
-        return None
+) -> list[str]:
+    """The page's incidents, newest first, each as GeoJSON Feature text with every field."""
     q = (
-        select(_feature_sql())
+        select(_feature_sql(conn.dialect.name))
         .where(*_where(f))
         .order_by(incidents.c.t.desc(), incidents.c.id.desc())
         .limit(limit)

@@ -6,9 +6,12 @@ in the ``Truceline-Reason`` header. Each message carries ``Nats-Msg-Id`` = the
 record's idempotency key, so JetStream drops a re-publish within its duplicate
 window, and the store drops it after that.
 
-The worker pulls with a durable consumer, at most ``batch`` messages in flight
-(``max_ack_pending``), stores a batch in one transaction through the service and
-acknowledges (synchronously) only after that transaction committed. A message the
+The worker pulls with a durable consumer, one batch of at most ``batch`` messages in
+flight at a time, stores it in one transaction through the service and acknowledges it
+only after that transaction committed (the acks of a batch, then one flush that the
+server answers once it has them). The consumer, shared by every
+worker, lets :data:`MAX_WORKERS` batches be in flight at once (``max_ack_pending``): a
+cap of one batch would let only one worker hold messages while the others wait. A message the
 validation refuses goes to the dead-letter subject at once (it can never succeed); a
 batch whose storing fails is negatively acknowledged and retried, and a message
 delivered ``max_deliver`` times goes to the dead-letter subject with the last error.
@@ -37,6 +40,8 @@ __all__ = ["PublishReport", "StreamNames", "WorkerReport", "publish_files", "run
 _WINDOW = 256  # publishes awaiting their acknowledgement at once
 _RETRY_DELAY_S = 1.0
 _ACK_TIMEOUT_S = 30.0
+#: workers that may each hold a batch of one durable consumer at once
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +143,31 @@ async def _dead(js: Any, names: StreamNames, msg: Any, reason: str) -> None:
     await msg.ack_sync(timeout=_ACK_TIMEOUT_S)
 
 
+async def _ack_all(nc: Any, msgs: list[Any]) -> int:
+    """Acknowledge ``msgs`` and wait until the server has them all: one flush (a round
+    trip the server answers after the acks before it), not one reply per message. An
+    acknowledgement lost on the way only means a redelivery, which the store drops as a
+    duplicate. The count acknowledged (0 if the server did not answer)."""
+    if not msgs:
+        return 0
+    try:
+        for m in msgs:
+            await m.ack()
+        await nc.flush(timeout=_ACK_TIMEOUT_S)
+    except (nats.errors.Error, TimeoutError):
+        return 0
+    return len(msgs)
+
+
 async def _handle(
-    ws: Workspace, js: Any, names: StreamNames, msgs: list[Any], max_deliver: int, r: WorkerReport
+    ws: Workspace,
+    nc: Any,
+    names: StreamNames,
+    msgs: list[Any],
+    max_deliver: int,
+    r: WorkerReport,
 ) -> None:
+    js = nc.jetstream()
     where = f"{names.stream} batch {r.batches}"
     try:
         out = await asyncio.to_thread(ingest_messages, ws, [m.data for m in msgs], where)
@@ -154,15 +181,12 @@ async def _handle(
                 r.retried += 1
         return
     dead = [_dead(js, names, m, out.refused[i]) for i, m in enumerate(msgs) if i in out.refused]
-    acks = [m.ack_sync(timeout=_ACK_TIMEOUT_S) for i, m in enumerate(msgs) if i not in out.refused]
-    # all at once; an acknowledgement lost on the way only means a redelivery, which the
-    # store drops as a duplicate
-    done = await asyncio.gather(*dead, *acks, return_exceptions=True)
+    done = await asyncio.gather(*dead, return_exceptions=True)
     for e in done:
         if isinstance(e, BaseException) and not isinstance(e, nats.errors.Error | TimeoutError):
             raise e
-    r.dead += sum(1 for e in done[: len(dead)] if not isinstance(e, BaseException))
-    r.acked += sum(1 for e in done[len(dead) :] if not isinstance(e, BaseException))
+    r.dead += sum(1 for e in done if not isinstance(e, BaseException))
+    r.acked += await _ack_all(nc, [m for i, m in enumerate(msgs) if i not in out.refused])
     r.stored += out.accepted
     r.duplicates += out.duplicates
 
@@ -189,7 +213,7 @@ async def _work(
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=ack_wait_s,  # a crashed worker's batch is redelivered after this
             max_deliver=-1,  # the worker itself dead-letters after max_deliver attempts
-            max_ack_pending=batch,
+            max_ack_pending=batch * MAX_WORKERS,  # a batch per worker; see the docstring
         )
         sub = await js.pull_subscribe(
             f"{names.prefix}.>", durable=durable, stream=names.stream, config=config
@@ -202,7 +226,7 @@ async def _work(
                 continue
             idle_since = time.monotonic()
             report.batches += 1
-            await _handle(ws, js, names, msgs, max_deliver, report)
+            await _handle(ws, nc, names, msgs, max_deliver, report)
             if on_batch is not None:
                 on_batch(report)
     except nats.errors.Error as exc:

@@ -1,10 +1,11 @@
 """Alert use cases: subscribe, run the engine on the store's incidents, push, list.
 
-``run_alerts`` reads live incidents per reporting sector from the store, builds
-the local-day series, raises the day's alerts with the warning core, stores each
-new alert with its ledger entry and routes it to the subscriptions in one
-transaction, then pushes what is due through the sink and records the outcome
-(delivered, or dead after the sink's last retry: the dead-letter list).
+``run_alerts`` reads live incidents per unit (reporting sector, administrative
+region, kind, or region and kind) from the store, builds the local-day series,
+raises the day's alerts with the warning core, stores each new alert with its
+ledger entry and routes it to the subscriptions in one transaction, then pushes
+what is due through the sink and records the outcome (delivered, or dead after
+the sink's last retry: the dead-letter list).
 """
 
 from __future__ import annotations

@@ -180,3 +180,7 @@ def test_store_series_by_region_and_kind(sqlite_workspace: Workspace, tmp_path: 
     assert [f.unit for f in forecast_sectors(sqlite_workspace, day, unit="kind")] == list(k.units)
     with pytest.raises(InputError, match="use one of"):
         incident_series(sqlite_workspace, day, "Europe/Kyiv", ("reported",), unit="raion")
+    args = ["--db", sqlite_workspace.url, "forecast", "--day", day.isoformat(), "--unit", "adm1"]
+    r = CliRunner().invoke(app, [*args, "--regions", str(_regions(tmp_path)), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [f["unit"] for f in json.loads(r.stdout)] == ["East", "West", "outside the regions"]

@@ -17,8 +17,6 @@ ALLOWED = {
     ("api/errors.py", "isinstance(exc, HTTPException)"),
     # the options were checked for None just above, in a loop mypy cannot follow
     ("cli/declarations.py", "subject and item and period and unit and (value is not None)"),
-    # a unit other than kind without regions is refused at the top of read_events
-    ("warning/readers.py", "regions is not None"),
 }
 
 

@@ -208,10 +208,9 @@ def read_events(
         f"{refused} record(s) refused by the intake{first_problem}",
         f"{corrections} correction(s) of earlier records left out",
     ]
-    if unit == "kind":
+    if unit == "kind" or regions is None:  # no regions: refused above unless by kind
         names = kinds
     else:
-        assert regions is not None
         region = regions.assign(cols["lon"], cols["lat"])
         notes.append(f"{int((region == '').sum())} observation(s) in no region of {regions.source}")
         names = region if unit == "adm1" else np.char.add(np.char.add(region, "/"), kinds)

@@ -21,6 +21,7 @@ import argparse
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -226,6 +227,7 @@ def main() -> int:
         proc.wait(10)
         ws.engine.dispose()
         drop()
+        shutil.rmtree(tmp, ignore_errors=True)  # the workspace (34 MB on SQLite)
     return 0
 
 

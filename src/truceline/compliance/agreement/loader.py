@@ -152,6 +152,17 @@ class _Doc:
         path = self.file.parent / self.text(v, key)
         return [f.geometry for f in read_features(path, key, types, self.limits)]
 
+    def footprint(self, t: dict[str, Any], key: str) -> tuple[BaseGeometry, float | None]:
+        """An area given as ``file`` (Polygon GeoJSON) or ``center`` + ``radius_km``, and
+        its radius in km (None for a file)."""
+        if "file" in t:
+            return shapely.union_all(self.geojson(t["file"], f"{key}.file", _AREAS)), None
+        if "center" in t and "radius_km" in t:
+            lon, lat = self.lonlat(t["center"], f"{key}.center")
+            radius = self.km(t["radius_km"], f"{key}.radius_km")
+            return geo.circle(lon, lat, radius), radius
+        raise self.fail(key, "give either file, or center and radius_km")
+
 
 def parse_agreement(
     doc: dict[str, Any], file: Path, limits: AgreementLimits = DEFAULT_LIMITS
@@ -415,15 +426,7 @@ def _exclusions(d: _Doc) -> list[Zone]:
         key = f"exclusion[{i}]"
         d.table(e, key, {"id", "bars"}, {"center", "radius_km", "file"})
         bars = d.bars(e["bars"], f"{key}.bars")
-        if "file" in e:
-            geom = shapely.union_all(d.geojson(e["file"], f"{key}.file", _AREAS))
-            radius = None
-        elif "center" in e and "radius_km" in e:
-            lon, lat = d.lonlat(e["center"], f"{key}.center")
-            radius = d.km(e["radius_km"], f"{key}.radius_km")
-            geom = geo.circle(lon, lat, radius)
-        else:
-            raise d.fail(key, "give either file, or center and radius_km")
+        geom, radius = d.footprint(e, key)
         out.append(Zone(d.text(e["id"], f"{key}.id"), "exclusion", None, None, radius, geom, bars))
     return out
 

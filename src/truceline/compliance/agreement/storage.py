@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import shapely
-
-from truceline.compliance.agreement import geometry as geo
 from truceline.compliance.agreement.model import StorageSite, Zone
 from truceline.domain.vocab import WeaponClass
 
@@ -21,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["storage_sites"]
 
-_AREAS = ("Polygon", "MultiPolygon")
 _MAX_HOLDING = 10_000_000
 
 
@@ -41,15 +37,7 @@ def storage_sites(
         if s["party"] not in party_ids:
             raise d.fail(f"{key}.party", f"unknown party {s['party']!r}")
         holdings = _holdings(d, s["holdings"], f"{key}.holdings", known)
-        if "file" in s:
-            geom = shapely.union_all(d.geojson(s["file"], f"{key}.file", _AREAS))
-            radius = None
-        elif "center" in s and "radius_km" in s:
-            lon, lat = d.lonlat(s["center"], f"{key}.center")
-            radius = d.km(s["radius_km"], f"{key}.radius_km")
-            geom = geo.circle(lon, lat, radius)
-        else:
-            raise d.fail(key, "give either file, or center and radius_km")
+        geom, radius = d.footprint(s, key)
         party = str(s["party"])
         sites.append(StorageSite(sid, d.text(s["name"], f"{key}.name"), party, holdings))
         zones.append(Zone(sid, "storage_site", party, None, radius, geom))

@@ -102,9 +102,13 @@ def _concat(parts: list[Columns]) -> Columns:
 
 
 def _by_ids(conn: Connection, q: Select[Any], col: Any, ids: Sequence[int]) -> Columns:
-    """``q`` restricted to ``col IN ids``, in chunks (bounded parameter lists)."""
+    """``q`` restricted to ``col IN ids``, in chunks (bounded parameter lists), in
+    ascending order of ``col``: callers look rows up by binary search, and a database
+    returns rows without ORDER BY in whatever order its plan gives (PostgreSQL's heap
+    order changes as rows are updated)."""
+    ids = sorted(ids)
     parts = [
-        _fetch(conn, q.where(col.in_(list(ids[s : s + _IN_CHUNK]))))
+        _fetch(conn, q.where(col.in_(list(ids[s : s + _IN_CHUNK]))).order_by(col))
         for s in range(0, len(ids), _IN_CHUNK)
     ]
     return _concat(parts) if parts else _fetch(conn, q.where(col.in_([-1])))
@@ -116,7 +120,7 @@ def _place_bare(conn: Connection, out: Columns) -> Columns:
     if len(bare):
         ic = incidents.c
         inc = _by_ids(conn, select(ic.id, ic.lon, ic.lat, ic.radius_m), ic.id,
-                      sorted(set(out["incident_id"][bare].tolist())))  # fmt: skip
+                      list(set(out["incident_id"][bare].tolist())))  # fmt: skip
         k = np.searchsorted(inc["id"], out["incident_id"][bare])
         for c in ("lon", "lat", "radius_m"):
             out[c][bare] = inc[c][k]

@@ -371,6 +371,26 @@ def test_restricted_edition_shows_everything_marked_on_every_page(
     assert '@top-center { content: "RESTRICTED' in css  # the running header of every page
 
 
+def test_both_editions_render_a_finding_that_places_no_party(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    _fill(sqlite_workspace)
+    with sqlite_workspace.engine.begin() as conn:
+        conn.execute(
+            findings.insert().values(
+                key="k2", rule_id="buffer-fire", rule_kind="buffer_fire",
+                agreement_id=small_agreement().id, agreement_version=1,
+                period_start=T0 + 36000, period_end=T0 + 36000, severity="high",
+                confidence=0.8, status="open", summary="fire inside the buffer zone, no party",
+                evidence=json.dumps({"incidents": [1]}), created_at=T0,
+            )
+        )  # fmt: skip
+    for edition in ("public", "restricted"):
+        html = _text(daily_report(sqlite_workspace, DAY, tmp_path / edition, edition=edition).html)
+        assert "fire inside the buffer zone, no party" in html, edition
+        assert "not determined" in html, edition
+
+
 def test_violations_are_counted_as_missions_count_them(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:

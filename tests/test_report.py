@@ -235,6 +235,7 @@ def test_daily_report_html_json_and_map(workspace: Workspace, tmp_path: Path) ->
     assert paths.map_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths.map_png.stat().st_size > 20_000  # a real picture, not an empty canvas
     assert "band-artillery" in html and "sighted inside the band of A" in html
+    assert "artillery of 100 mm and more" in html and "artillery ge100" not in html  # no codes
     assert "<script" not in html and "http://" not in html and "https://" not in html
     assert busiest_day(workspace) == DAY
     index = write_report_index(workspace, out, edition="restricted").read_text()

@@ -6,7 +6,7 @@ translate the value at run time with ``_(value)``.
 
 from __future__ import annotations
 
-__all__ = ["LABELS"]
+__all__ = ["LABELS", "WEAPON_LABELS", "weapon_label"]
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker name
@@ -77,3 +77,23 @@ LABELS = (
     N_("(none)"),
     N_("(not attributed)"),
 )
+
+
+#: weapon classes as a reader names them (the vocabulary's codes are never printed)
+WEAPON_LABELS = {
+    "small_arms": N_("small arms"),
+    "mortar_artillery_lt100": N_("mortars and artillery under 100 mm"),
+    "tank": N_("tanks"),
+    "artillery_ge100": N_("artillery of 100 mm and more"),
+    "mlrs": N_("multiple rocket launchers"),
+    "mlrs_long_tbm": N_("long-range rocket launchers and tactical missiles"),
+    "aircraft": N_("combat aircraft"),
+    "uav": N_("armed drones"),
+}
+
+
+def weapon_label(weapon_class: str | None) -> str:
+    """A weapon class in English words (translate the result), "" for none."""
+    if not weapon_class:
+        return ""
+    return WEAPON_LABELS.get(weapon_class, weapon_class.replace("_", " "))

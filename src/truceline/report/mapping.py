@@ -27,6 +27,7 @@ from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
 from truceline.geo.geodesy import degrees_per_metre
+from truceline.report.labels import weapon_label
 
 __all__ = ["STATUS_COLOURS", "map_extent", "render_map"]
 
@@ -51,18 +52,8 @@ def _(text: str) -> str:
 
 
 def band_label(weapon_class: str) -> str:
-    """A weapon class as a reader names it."""
-    labels = {
-        "small_arms": _("small arms"),
-        "mortar_artillery_lt100": _("mortars and artillery under 100 mm"),
-        "tank": _("tanks"),
-        "artillery_ge100": _("artillery of 100 mm and more"),
-        "mlrs": _("multiple rocket launchers"),
-        "mlrs_long_tbm": _("long-range rocket launchers and tactical missiles"),
-        "aircraft": _("combat aircraft"),
-        "uav": _("armed drones"),
-    }
-    return labels.get(weapon_class, weapon_class.replace("_", " "))
+    """A weapon class as a reader names it, in the map's language."""
+    return _(weapon_label(weapon_class))
 
 
 def _patch_path(geom: BaseGeometry) -> MplPath | None:

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from truceline.domain.errors import InputError
 from truceline.report.daily import DailyData, daily_json, standing
+from truceline.report.labels import weapon_label
 from truceline.report.mapping import render_map
 
 __all__ = [
@@ -62,6 +63,7 @@ def template_env(lang: str = "en") -> Environment:
         lstrip_blocks=True,
     )
     env.filters["iso"] = lambda t: datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%d %H:%M")
+    env.filters["weapon"] = weapon_label
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else ("±0" if n == 0 else f"−{-n}")
     return install(env, lang)
 

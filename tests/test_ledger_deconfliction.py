@@ -1,11 +1,13 @@
 """The deconfliction register's ledgered tables compared column by column (null is a
 value), on a real SQLite file and on PostgreSQL: a register run through the services
-verifies clean; a hand edit of ``notification_versions`` or ``notification_answers`` is
-named once, with both values. Each case edits inside a transaction, checks what that
-transaction sees and rolls back."""
+verifies clean; a hand edit of any column of ``notification_versions``,
+``notification_answers`` (awaited ones against the version that asks them),
+``notification_conflicts`` or ``hotline_calls`` is named once, with both values. Each
+case edits inside a transaction, checks what that transaction sees and rolls back."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -204,3 +206,159 @@ def test_escalation_invented_and_erased(register: Workspace) -> None:
         register, "UPDATE notification_answers SET escalated_at = NULL WHERE id = :i", i=e.id
     )
     assert f"escalated_at is None in the table but {e.escalated_at} in the ledger" in issue.detail
+
+
+def _edited(ws: Workspace, table: str, key: int, column: str, expr: str) -> tuple[Issue, Any, Any]:
+    """The one problem named after ``column`` of ``table`` row ``key`` is set to ``expr``,
+    with the column's value before and after."""
+    pk = "notification_id" if table == "notification_versions" else "id"
+    where = f"WHERE {pk} = :k" + (" AND version = 1" if table == "notification_versions" else "")
+    with ws.engine.connect() as conn:
+        before = conn.execute(sa.text(f"SELECT {column} FROM {table} {where}"), {"k": key}).one()
+        conn.execute(sa.text(f"UPDATE {table} SET {column} = {expr} {where}"), {"k": key})
+        after = conn.execute(sa.text(f"SELECT {column} FROM {table} {where}"), {"k": key}).one()
+        issues = verify_store(LedgerView(conn)).issues
+        conn.rollback()
+    assert len(issues) == 1, issues
+    return issues[0], before[0], after[0]
+
+
+def _ledgered(ws: Workspace, table: str, key: int) -> int:
+    pk = "notification_id" if table == "notification_versions" else "id"
+    extra = " AND version = 1" if table == "notification_versions" else ""
+    return int(_row(ws, f"SELECT ledger_index FROM {table} WHERE {pk} = {key}{extra}")[0])
+
+
+# (table, kind of its entries, column, new value): every column of the zone conflict,
+# the hotline call, and the times the service now passes to the ledger
+COMPARED = [
+    ("notification_conflicts", "notification_conflict", "notification_id", "2"),
+    ("notification_conflicts", "notification_conflict", "version", "version + 1"),
+    ("notification_conflicts", "notification_conflict", "kind", "'notice'"),
+    ("notification_conflicts", "notification_conflict", "other_id", "2"),
+    ("notification_conflicts", "notification_conflict", "other_version", "1"),
+    ("notification_conflicts", "notification_conflict", "other_party", "'A'"),
+    ("notification_conflicts", "notification_conflict", "rule_id", "NULL"),
+    ("notification_conflicts", "notification_conflict", "zone_id", "NULL"),
+    ("notification_conflicts", "notification_conflict", "summary", "'outside the buffer'"),
+    ("notification_conflicts", "notification_conflict", "area_m2", "area_m2 / 2"),
+    ("notification_conflicts", "notification_conflict", "seconds", "3600"),
+    ("notification_conflicts", "notification_conflict", "alt_m", "100"),
+    ("notification_conflicts", "notification_conflict", "found_at", "found_at + 60"),
+    ("hotline_calls", "hotline_call", "at", "at - 60"),
+    ("hotline_calls", "hotline_call", "caller", "'liaison A'"),
+    ("hotline_calls", "hotline_call", "party", "NULL"),
+    ("hotline_calls", "hotline_call", "notification_id", "1"),
+    ("hotline_calls", "hotline_call", "summary", "'asked nothing'"),
+    ("notification_answers", "notification_answer", "sent_at", "sent_at - 60"),
+]
+
+
+@pytest.mark.parametrize(("table", "kind", "column", "expr"), COMPARED)
+def test_every_column_is_compared(
+    register: Workspace, table: str, kind: str, column: str, expr: str
+) -> None:
+    issue, before, after = _edited(register, table, 1, column, expr)
+    assert (issue.problem, issue.index, issue.kind) == (
+        "modified",
+        _ledgered(register, table, 1),
+        kind,
+    )
+    assert issue.detail == (
+        f"{table} row 1: {column} is {after!r} in the table but {before!r} in the ledger"
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "kind", "column"),
+    [
+        ("notification_versions", "notification", "at"),
+        ("notification_answers", "notification_answer", "answered_at"),
+    ],
+)
+def test_times_are_the_leaves(register: Workspace, table: str, kind: str, column: str) -> None:
+    """The service passes the time it stores to the ledger: it is the leaf's ``at``."""
+    issue, before, after = _edited(register, table, 1, column, f"{column} + 1")
+    assert (issue.problem, issue.index, issue.kind) == (
+        "modified",
+        _ledgered(register, table, 1),
+        kind,
+    )
+    assert issue.detail == (
+        f"{table} row 1: {column} is {after!r} in the table but the leaf was accepted at {before}"
+    )
+
+
+def _awaited(ws: Workspace) -> Any:
+    """The awaited answer, and the ledger index of the version that asks it."""
+    a = _row(ws, "SELECT * FROM notification_answers WHERE answer IS NULL")
+    v = _row(
+        ws,
+        "SELECT ledger_index FROM notification_versions WHERE notification_id = "
+        f"{a.notification_id} AND version = {a.version}",
+    )
+    return a, v.ledger_index
+
+
+def test_the_version_logs_who_is_asked_by_when(register: Workspace) -> None:
+    a, li = _awaited(register)
+    with register.engine.connect() as conn:
+        data = conn.execute(
+            sa.text("SELECT data FROM ledger_entries WHERE idx = :i"), {"i": li}
+        ).scalar_one()
+    record = json.loads(bytes(data))["record"]
+    assert (record["asked"], record["answer_due_at"]) == ([a.party], a.due_at)
+
+
+@pytest.mark.parametrize(
+    ("column", "expr"),
+    [("sent_at", "sent_at + 1"), ("due_at", "due_at + 3600"), ("escalated_at", "5")],
+)
+def test_awaited_answer_edited(register: Workspace, column: str, expr: str) -> None:
+    a, li = _awaited(register)
+    issue, before, after = _edited(register, "notification_answers", a.id, column, expr)
+    assert (issue.problem, issue.index, issue.kind) == ("modified", li, "notification")
+    assert issue.detail == (
+        f"notification_answers row {a.id}: {column} is {after!r} in the table but "
+        f"{before!r} in the ledger"
+    )
+
+
+def test_awaited_answer_given_to_another_party(register: Workspace) -> None:
+    a, li = _awaited(register)
+    issue, before, _ = _edited(register, "notification_answers", a.id, "party", "'C'")
+    assert (issue.problem, issue.index, issue.kind) == ("modified", li, "notification")
+    assert issue.detail == (
+        f"notification_answers row {a.id}: party is 'C' in the table but {before!r} was "
+        "asked in the ledger"
+    )
+
+
+def test_awaited_answer_deleted(register: Workspace) -> None:
+    a, li = _awaited(register)
+    issue = _tampered(register, "DELETE FROM notification_answers WHERE id = :i", i=a.id)
+    assert (issue.problem, issue.index, issue.kind) == ("deleted", li, "notification")
+    assert issue.detail == (
+        f"no notification_answers row for {a.party}, asked to answer version {a.version}"
+    )
+
+
+def test_awaited_answer_invented(register: Workspace) -> None:
+    a, _ = _awaited(register)
+    issue = _tampered(
+        register,
+        "INSERT INTO notification_answers (id, notification_id, version, party, sent_at, "
+        "due_at) VALUES (99, :n, :v, 'C', :s, :d)",
+        n=a.notification_id,
+        v=a.version,
+        s=a.sent_at,
+        d=a.due_at,
+    )
+    assert (issue.problem, issue.index, issue.kind) == (
+        "unledgered",
+        None,
+        "notification_answers",
+    )
+    assert issue.detail == (
+        f"notification_answers row 99: C is not asked to answer version {a.version} in the ledger"
+    )

@@ -94,6 +94,8 @@ class _Ledger:
     rotations: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     incidents: IncidentFold = field(default_factory=IncidentFold)
     escalations: dict[tuple[Any, Any, Any], Any] = field(default_factory=dict)
+    asked: dict[tuple[Any, Any, Any], tuple[int, Any, Any]] = field(default_factory=dict)
+    answered: set[tuple[Any, Any, Any]] = field(default_factory=set)
 
     def missing_in(self, lo: int, hi: int) -> bool:
         return any(a < hi and lo < b for a, b in self.gaps)
@@ -141,6 +143,12 @@ def _entry_problem(  # noqa: PLR0913
     if kind == "notification_escalation" and isinstance(rec, dict):
         who = (rec.get("notification"), rec.get("version"), rec.get("party"))
         led.escalations[who] = rec.get("escalated_at")
+    if kind == "notification_answer" and isinstance(rec, dict):
+        led.answered.add((rec.get("notification"), rec.get("version"), rec.get("party")))
+    if kind == "notification" and isinstance(rec, dict):
+        for p in rec.get("asked") or []:
+            who = (rec.get("notification"), rec.get("version"), p)
+            led.asked[who] = (idx, env.get("at"), rec.get("answer_due_at"))
     if env.get("kind") != kind or env.get("ref") != ref:
         return "kind/ref differ from the data"
     if "at" in env and env["at"] != at:
@@ -357,6 +365,8 @@ def verify_store(view: StoreView) -> StoreReport:
         led.named | {i for a, b in led.gaps for i in range(a, b)},
         tail,
         escalations=led.escalations,
+        asked=led.asked,
+        answered=led.answered,
     )
     rep.rows, issues = check_rows(view, known)
     explained = known.explained | set(range(tail if tail is not None else led.size, led.size))

@@ -38,9 +38,12 @@ WHOLE_ROW = frozenset(
         "agreements",
         "coverage",
         "declarations",
+        "alerts",
         "finding_changes",
         "findings",
+        "hotline_calls",
         "notification_answers",
+        "notification_conflicts",
         "notification_versions",
         "observations",
         "source_grades",
@@ -55,20 +58,20 @@ DERIVED: dict[str, dict[str, str]] = {
     "observations": {"uid": "ref", "received_at": "at"},
     "agreements": {"content": "sha256", "loaded_at": "at"},
     # the notifier's details and personnel are ledgered by digest only
-    "notification_versions": {"details": "private_sha256", "personnel": "private_sha256"},
+    "notification_versions": {
+        "details": "private_sha256",
+        "personnel": "private_sha256",
+        "at": "at",
+    },
+    "notification_answers": {"answered_at": "at"},
+    "alerts": {"created_at": "at"},
 }
 
 # record fields a table stores under another column name
 RENAMED: dict[str, dict[str, str]] = {
     "notification_versions": {"notification": "notification_id"},
     "notification_answers": {"notification": "notification_id"},
-}
-
-# times a service keeps beside the record without passing them to the ledger (so the
-# leaf's ``at`` is not theirs): not compared
-UNLOGGED: dict[str, frozenset[str]] = {
-    "notification_versions": frozenset({"at"}),
-    "notification_answers": frozenset({"sent_at", "answered_at"}),
+    "hotline_calls": {"notification": "notification_id"},
 }
 
 #: ``notification_versions.t_end`` of a version with no end (the record says null)
@@ -109,6 +112,10 @@ class Known:
     referrers: dict[int, str] = field(default_factory=dict)  # missing entry -> its row
     # escalated_at of each (notification, version, party) a notification_escalation names
     escalations: dict[tuple[Any, Any, Any], Any] = field(default_factory=dict)
+    # each (notification, version, party) a notification version asks to answer: the
+    # version's entry, its time of acceptance (the answer's sent_at) and the answer's due_at
+    asked: dict[tuple[Any, Any, Any], tuple[int, Any, Any]] = field(default_factory=dict)
+    answered: set[tuple[Any, Any, Any]] = field(default_factory=set)  # by an entry
 
 
 def _same(row_value: Any, rec_value: Any) -> bool:
@@ -140,9 +147,8 @@ def diff(
     record with ``to_status`` for this row) is not a change."""
     out = []
     record = as_row(table, record)
-    skip = UNLOGGED.get(table, frozenset())
     for name, v in columns.items():
-        if (name == "id" and name not in record) or (derived and name in derived) or name in skip:
+        if (name == "id" and name not in record) or (derived and name in derived):
             continue
         if not whole and name not in record:
             continue
@@ -156,12 +162,12 @@ def diff(
 
 def as_row(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The record under the table's column names and in its column values."""
-    names = RENAMED.get(table)
-    if names is None and table != "notification_versions":
-        return dict(record)
-    out = {(names or {}).get(k, k): v for k, v in record.items()}
+    names = RENAMED.get(table, {})
+    out = {names.get(k, k): v for k, v in record.items()}
     if table == "notification_versions" and "t_end" in out and out["t_end"] is None:
         out["t_end"] = FOREVER
+    if table == "alerts":  # the row keeps the whole record beside its keys
+        out["record"] = dict(record)
     return out
 
 
@@ -266,6 +272,8 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
     referenced: set[int] = set()
     row_refs: set[tuple[str, str]] = set()  # (table, ref) of the entries rows point to
     kind_tables: dict[str, set[str]] = {}
+    answers_seen: set[tuple[Any, Any, Any]] = set()  # (notification, version, party)
+    awaited: list[tuple[LedgeredRow, str]] = []
     count = 0
     for t in view.tables():
         hist = _histories(view, t)
@@ -279,7 +287,9 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             count += 1
             li, name = row.ledger_index, f"{t} row {row.key}"
             if li is None:
-                if not _awaited(t, row):
+                if _awaited(t, row):
+                    awaited.append((row, name))
+                else:
                     issues.append(Issue("unledgered", None, t, f"{name} has no ledger entry"))
                 continue
             referenced.add(li)
@@ -296,9 +306,12 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
             close = (record.get("agreement_id"), record.get("version"))
             if close in closed:
                 record = {**record, "valid_to": closed[close]}
-            if t == "notification_answers":  # escalated by a later entry, or not
+            if t == "notification_answers":  # sent with its version, escalated or not
                 who = (record.get("notification"), record.get("version"), record.get("party"))
-                record = {**record, "escalated_at": known.escalations.get(who)}
+                answers_seen.add(who)
+                asked = known.asked.get(who)
+                sent = None if asked is None else asked[1]
+                record = {**record, "escalated_at": known.escalations.get(who), "sent_at": sent}
             statuses = known.statuses.get(str(row.key))
             whole = t in WHOLE_ROW and "at" in _envelope(row.data)  # entries before `at`
             diffs = diff(row.columns, record, statuses, DERIVED.get(t), whole, t)  # hold keys
@@ -316,11 +329,66 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
         if tables and not _explained(known, i) and not any((tb, ref) in row_refs for tb in tables):
             where = "/".join(sorted(tables))
             issues.append(Issue("orphan", i, k, f"no {where} row refers to this entry"))
+    issues += _awaited_problems(awaited, answers_seen, known)
     return count, issues
 
 
+def _who(columns: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    return (columns.get("notification_id"), columns.get("version"), columns.get("party"))
+
+
+def _awaited_problems(
+    awaited: list[tuple[LedgeredRow, str]], seen: set[tuple[Any, Any, Any]], known: Known
+) -> list[Issue]:
+    """Awaited answers against the versions that ask them: each party asked has a row,
+    sent when the version was accepted, due when it says, escalated when an entry says;
+    a row for a party not asked, where an asked one has none, is that row's party edited."""
+    out: list[Issue] = []
+    strays: list[tuple[LedgeredRow, str]] = []
+    for row, name in awaited:
+        who = _who(row.columns)
+        if who not in known.asked:
+            strays.append((row, name))
+            continue
+        seen.add(who)
+        idx, sent, due = known.asked[who]
+        want = {"sent_at": sent, "due_at": due, "escalated_at": known.escalations.get(who)}
+        want |= {"answer": None, "reason": None, "answered_at": None}
+        diffs = _diffs(row.columns, want)
+        if diffs and not _explained(known, idx):
+            out.append(Issue("modified", idx, "notification", f"{name}: " + "; ".join(diffs)))
+    missing = {
+        who: idx
+        for who, (idx, _, _) in known.asked.items()
+        if who not in seen and who not in known.answered and not _explained(known, idx)
+    }
+    for row, name in strays:
+        n, v, p = _who(row.columns)
+        was = next((w for w in sorted(missing, key=str) if w[:2] == (n, v)), None)
+        if was is None:
+            why = f"{name}: {p} is not asked to answer version {v} in the ledger"
+            out.append(Issue("unledgered", None, "notification_answers", why))
+            continue
+        idx = missing.pop(was)
+        why = f"{name}: party is {p!r} in the table but {was[2]!r} was asked in the ledger"
+        out.append(Issue("modified", idx, "notification", why))
+    for (_, v, p), idx in sorted(missing.items(), key=lambda kv: kv[1]):
+        why = f"no notification_answers row for {p}, asked to answer version {v}"
+        out.append(Issue("deleted", idx, "notification", why))
+    return out
+
+
+def _diffs(columns: Mapping[str, Any], want: Mapping[str, Any]) -> list[str]:
+    return [
+        f"{k} is {columns.get(k)!r} in the table but {w!r} in the ledger"
+        for k, w in want.items()
+        if not _same(columns.get(k), w)
+    ]
+
+
 def _awaited(table: str, row: LedgeredRow) -> bool:
-    """An answer still awaited: ledgered when it is given (who is asked is not logged)."""
+    """An answer still awaited: its own entry comes when it is given (who is asked, and
+    by when, is in the version's entry)."""
     return table == "notification_answers" and row.columns.get("answer") is None
 
 

@@ -262,7 +262,7 @@ def run_alerts(
             alert_id = store.insert_alert(conn, a.to_record(), a.score, stamp)
             if alert_id is not None:
                 new.append((alert_id, a))
-        leaves = append(conn, "alert", [(f"alert:{i}", a.to_record()) for i, a in new])
+        leaves = append(conn, "alert", [(f"alert:{i}", a.to_record()) for i, a in new], at=stamp)
         for (alert_id, _), leaf in zip(new, leaves, strict=True):
             store.set_alert_ledger_index(conn, alert_id, leaf)
         _route(conn, new, when)

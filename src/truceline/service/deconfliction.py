@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,8 +154,9 @@ def _find_conflicts(
 def _record(
     nid: int, version: int, action: str, party: str, row: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The ledger record of a version: the volume and what it cited; the notifier's
-    details and personnel only by digest (they are not for every reader of the ledger)."""
+    """The ledger record of a version: the volume, what it cited and who is asked to
+    answer it by when (none for a cancellation); the notifier's details and personnel
+    only by digest (they are not for every reader of the ledger)."""
     private = {"details": row["details"], "personnel": row["personnel"]}
     details = json.dumps(private, sort_keys=True).encode()
     return {
@@ -172,6 +173,8 @@ def _record(
         "private_sha256": hashlib.sha256(details).hexdigest(),
         "cited": {str(k): v for k, v in sorted(row["cited"].items())},
         "reason": row.get("reason"),
+        "asked": list(row["asked"]),
+        "answer_due_at": row["answer_due_at"],
     }
 
 
@@ -233,14 +236,15 @@ def _submit(
     else:
         nid = current.id
         store.set_current(conn, nid, base)
-    leaf = _write_version(conn, nid, version, action, party, row, cited, None, now)
-    found = _write_conflicts(conn, nid, version, rows, now)
     ask = sorted((tm.parties | {r["other_party"] for r in rows if r["other_party"]}) - {party})
+    due = due_at(now, tm.answer_hours) if ask else None
+    leaf = _write_version(conn, nid, version, action, party, row, cited, None, now, ask, due)
+    found = _write_conflicts(conn, nid, version, rows, now)
     store.add_answers(
         conn,
         [
             {"notification_id": nid, "version": version, "party": p, "sent_at": now,
-             "due_at": due_at(now, tm.answer_hours)}
+             "due_at": due}
             for p in ask
         ],
     )  # fmt: skip
@@ -257,11 +261,21 @@ def _write_version(
     cited: Mapping[int, int],
     reason: str | None,
     now: int,
+    asked: Sequence[str] = (),
+    due: int | None = None,
 ) -> int:
-    """Append the version to the ledger and its history; returns its leaf."""
+    """Append the version, accepted at ``now`` (its ``at``), to the ledger and its
+    history; returns its leaf."""
     volume = {k: v for k, v in row.items() if k not in ("minx", "miny", "maxx", "maxy")}
-    rec = _record(nid, version, action, party, {**volume, "cited": dict(cited), "reason": reason})
-    leaf = append(conn, "notification", [(f"notification/{nid}/v{version}", rec)])[0]
+    rec = _record(
+        nid,
+        version,
+        action,
+        party,
+        {**volume, "cited": dict(cited), "reason": reason, "asked": asked, "answer_due_at": due},
+    )
+    ref = f"notification/{nid}/v{version}"
+    leaf = append(conn, "notification", [(ref, rec)], at=now)[0]
     store.add_version(
         conn,
         {"notification_id": nid, "version": version, "action": action, **volume,
@@ -276,7 +290,7 @@ def _write_conflicts(
     """Append the conflicts found to the ledger and store them; returns them with ids."""
     crow = [{**r, "notification_id": nid, "version": version, "found_at": now} for r in rows]
     ref = f"notification/{nid}/v{version}"
-    leaves = append(conn, "notification_conflict", [(ref, r) for r in crow])
+    leaves = append(conn, "notification_conflict", [(ref, r) for r in crow], at=now)
     stored = [{**r, "ledger_index": k} for r, k in zip(crow, leaves, strict=True)]
     ids = store.add_conflicts(conn, stored)
     return [{**r, "id": i} for r, i in zip(stored, ids, strict=True)]

@@ -139,7 +139,7 @@ def answer(
         what = "acknowledged" if objection is None else "objected"
         rec = {"notification": nid, "version": ver, "party": party, "answer": what,
                "reason": objection, "due_at": a.due_at, "late": now > a.due_at}  # fmt: skip
-        leaf = append(conn, "notification_answer", [(f"notification/{nid}/v{ver}", rec)])[0]
+        leaf = append(conn, "notification_answer", [(f"notification/{nid}/v{ver}", rec)], at=now)[0]
         store.set_answer(conn, a.id, what, objection, now, leaf)
         got = store.get_answer(conn, nid, ver, party)
     if got is None:
@@ -160,7 +160,7 @@ def escalate(ws: Workspace, now: int | None = None) -> list[store.AnswerRow]:
               "due_at": a.due_at, "escalated_at": now})
             for a in due
         ]  # fmt: skip
-        append(conn, "notification_escalation", items)
+        append(conn, "notification_escalation", items, at=now)
         store.set_escalated(conn, [a.id for a in due], now)
     return due
 
@@ -186,7 +186,7 @@ def hotline(
         if nid is not None and store.get_notification(conn, nid) is None:
             raise NotFound(f"no notification {nid}")
         rec = {"caller": caller, "party": party, "notification": nid, "summary": summary, "at": now}
-        leaf = append(conn, "hotline_call", [(f"hotline/{now}", rec)])[0]
+        leaf = append(conn, "hotline_call", [(f"hotline/{now}", rec)], at=now)[0]
         return store.add_call(
             conn, {"at": now, "caller": caller, "party": party, "notification_id": nid,
                    "summary": summary, "ledger_index": leaf}

@@ -62,7 +62,7 @@ class Alert:
             "kind": self.kind,
             "day": self.day.isoformat(),
             "window": [self.window_start.isoformat(), self.window_end.isoformat()],
-            "score": round(self.score, 6),
+            "score": self.score,  # exact: a surge's tail probability rounds to 0
             "baseline": round(self.baseline, 3),
             "observed": list(self.observed),
             "drivers": {k: round(v, 4) for k, v in self.drivers},

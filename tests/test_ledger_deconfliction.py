@@ -61,6 +61,7 @@ def _register(ws: Workspace) -> None:
     cancel(ws, b.id, "B", "weather", now=T0 - 70000)
     cancel(ws, late.id, "A", now=T0 - 60)
     hotline(ws, "liaison B", "asked about the flight", "B", late.id, now=T0)
+    escalate(ws, now=T0 + 72 * H)  # the amended version's answer, still awaited
     svc.issue_tree_head(ws)
 
 
@@ -111,8 +112,16 @@ def _tampered(ws: Workspace, stmt: str, **params: object) -> Issue:
 
 def test_the_register_verifies_clean(register: Workspace) -> None:
     awaited = _row(register, "SELECT count(*) FROM notification_answers WHERE answer IS NULL")
-    escalated = _row(register, "SELECT count(*) FROM notification_answers WHERE escalated_at > 0")
-    assert awaited[0] > 0 and escalated[0] > 0  # both kinds of answer row are exercised
+    escalated = _row(
+        register,
+        "SELECT count(*) FROM notification_answers WHERE escalated_at > 0 AND answer IS NULL",
+    )
+    answered = _row(
+        register,
+        "SELECT count(*) FROM notification_answers WHERE escalated_at > 0 AND answer IS NOT NULL",
+    )
+    # awaited and answered rows, escalated or not, are exercised
+    assert awaited[0] > 0 and escalated[0] > 0 and answered[0] > 0
     assert svc.verify_store(register).issues == []
 
 
@@ -312,7 +321,12 @@ def test_the_version_logs_who_is_asked_by_when(register: Workspace) -> None:
 
 @pytest.mark.parametrize(
     ("column", "expr"),
-    [("sent_at", "sent_at + 1"), ("due_at", "due_at + 3600"), ("escalated_at", "5")],
+    [
+        ("sent_at", "sent_at + 1"),
+        ("due_at", "due_at + 3600"),
+        ("escalated_at", "NULL"),
+        ("answered_at", "sent_at"),
+    ],
 )
 def test_awaited_answer_edited(register: Workspace, column: str, expr: str) -> None:
     a, li = _awaited(register)

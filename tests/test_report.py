@@ -441,6 +441,13 @@ def test_report_in_ukrainian_and_russian(sqlite_workspace: Workspace, tmp_path: 
     assert '<html lang="uk">' in _text(uk.html) and "Щоденний звіт" in _text(uk.html)
     assert "Ежедневный отчёт" in _text(ru.html) and "Daily report" not in _text(ru.html)
     assert "5 бер. 2015" in _text(uk.html)  # the date per locale
+    from truceline.i18n import translations
+
+    names = {i["place"]["name"] for i in json.loads(_text(uk.json))["incidents"] if i["place"]}
+    assert names  # each incident's nearest town, named in the reader's language
+    for name in names:
+        local = translations("uk").gettext(name)
+        assert local != name and local in _text(uk.html), name
 
 
 def test_a_date_only_source_gets_no_invented_time() -> None:

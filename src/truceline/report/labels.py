@@ -6,7 +6,7 @@ translate the value at run time with ``_(value)``.
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "WEAPON_LABELS", "weapon_label"]
+__all__ = ["LABELS", "N_", "WEAPON_LABELS", "weapon_label"]
 
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's marker name

@@ -300,7 +300,7 @@ def _places(ax: Axes, extent: tuple[float, float, float, float]) -> None:
         if minx < x < maxx and miny < y < maxy:
             ax.plot([x], [y], marker="s", ms=2.5, color="#333", zorder=6)
             ax.annotate(
-                name,
+                _(name),
                 (x, y),
                 xytext=(3, 3),
                 textcoords="offset points",

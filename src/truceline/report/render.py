@@ -65,7 +65,9 @@ def template_env(lang: str = "en") -> Environment:
     env.filters["iso"] = lambda t: datetime.fromtimestamp(int(t), UTC).strftime("%Y-%m-%d %H:%M")
     env.filters["weapon"] = weapon_label
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else ("±0" if n == 0 else f"−{-n}")
-    return install(env, lang)
+    install(env, lang)
+    env.filters["gettext"] = env.globals["gettext"]  # to translate a list: map("gettext")
+    return env
 
 
 def _sector_table(doc: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:

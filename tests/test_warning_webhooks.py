@@ -129,6 +129,26 @@ def test_surge_alert_is_stored_logged_signed_retried_and_dead_lettered(
     assert again.alerts == [] and handler.calls == {"/flaky": 2, "/down": 3}
 
 
+def test_each_alert_is_routed_once_per_subscription(
+    workspace: Workspace, receiver: tuple[str, type[_Receiver]]
+) -> None:
+    base, handler = receiver
+    _incidents(workspace)
+    # no cooldown: a second routing of the same alert would send it twice
+    subscribe(workspace, f"{base}/now", SECRET, Policy("analyst", cooldown_hours=0.0))
+    # 20:00 UTC is 22:00 in Kyiv: inside these quiet hours, so the alert is held
+    quiet = Policy("guarantor", cooldown_hours=0.0, quiet_start=21, quiet_end=7)
+    subscribe(workspace, f"{base}/quiet", SECRET, quiet)
+    now = datetime.combine(DAY, datetime.min.time(), UTC) + timedelta(hours=20)
+    summary = run_alerts(workspace, DAY, WebhookSink(max_attempts=1, backoff_s=0.0), now=now)
+    assert [(a.kind, a.unit) for a in summary.alerts] == [("surge", "A")]
+    assert (summary.pushed, summary.held) == (1, 1)
+    assert handler.calls == {"/now": 1}
+    with workspace.engine.connect() as conn:
+        statuses = sorted(conn.execute(select(alert_deliveries.c.status)).scalars().all())
+    assert statuses == ["delivered", "held"]
+
+
 def test_api_lists_and_streams_alerts(
     sqlite_workspace: Workspace, api_client: TestClient, api_tokens: dict[str, str]
 ) -> None:

@@ -265,7 +265,6 @@ def run_alerts(
         leaves = append(conn, "alert", [(f"alert:{i}", a.to_record()) for i, a in new], at=stamp)
         for (alert_id, _), leaf in zip(new, leaves, strict=True):
             store.set_alert_ledger_index(conn, alert_id, leaf)
-        _route(conn, new, when)
         held = _route(conn, new, when)
     pushed, dead = _push(ws, sink, stamp)
     return RunSummary([a for _, a in new], pushed, held, dead)

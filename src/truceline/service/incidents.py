@@ -298,8 +298,10 @@ def update_sides(
 
     with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control
+        if not versions:  # no control areas: nothing to read
+            return 0
         rows = store.side_inputs(conn, ids)
-        if not rows or not versions:
+        if not rows:
             return 0
         t = np.array([r._mapping["t"] for r in rows], np.int64)
         # as agreement_in_force: of the versions in force at t, the latest-starting decides

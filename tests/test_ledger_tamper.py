@@ -71,6 +71,15 @@ def test_modified_row_is_named(workspace: Workspace, tmp_path: Path) -> None:
     assert "count is 9" in issue.detail
 
 
+def test_a_cleared_ledger_link_is_one_problem(workspace: Workspace, tmp_path: Path) -> None:
+    _world(workspace, tmp_path)
+    oid, li = _obs(workspace)[2]
+    _sql(workspace, "UPDATE observations SET ledger_index = NULL WHERE id = :i", i=oid)
+    [issue] = svc.verify_store(workspace).issues  # not also "no row refers to this entry"
+    assert (issue.problem, issue.index, issue.kind) == ("modified", li, "observation")
+    assert f"observations row {oid}" in issue.detail and "ledger_index" in issue.detail
+
+
 def test_modified_entry_data_is_named_by_store_and_bundle(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:

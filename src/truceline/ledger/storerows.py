@@ -96,6 +96,7 @@ class RowSource(Protocol):
     def tables(self) -> list[str]: ...
     def rows(self, table: str) -> Any: ...  # Iterable[LedgeredRow]
     def histories(self, table: str) -> dict[str, list[tuple[int, bytes]]]: ...
+    def entry_data(self, index: int) -> bytes | None: ...
 
 
 @dataclass(slots=True)
@@ -274,6 +275,7 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
     kind_tables: dict[str, set[str]] = {}
     answers_seen: set[tuple[Any, Any, Any]] = set()  # (notification, version, party)
     awaited: list[tuple[LedgeredRow, str]] = []
+    unlinked: list[tuple[str, LedgeredRow, Issue]] = []  # rows with no ledger_index
     count = 0
     for t in view.tables():
         hist = _histories(view, t)
@@ -291,6 +293,7 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
                     awaited.append((row, name))
                 else:
                     issues.append(Issue("unledgered", None, t, f"{name} has no ledger entry"))
+                    unlinked.append((t, row, issues[-1]))
                 continue
             referenced.add(li)
             if li not in known.present or row.kind is None:
@@ -327,10 +330,37 @@ def check_rows(view: RowSource, known: Known) -> tuple[int, list[Issue]]:
         k, ref = known.kinds[i], known.refs[i]
         tables = kind_tables.get(k, set())
         if tables and not _explained(known, i) and not any((tb, ref) in row_refs for tb in tables):
+            relinked = _relink(view, i, k, tables, unlinked)
+            if relinked is not None:  # one edit, the link cleared: not two problems
+                named, cause = relinked
+                issues = [named if x is cause else x for x in issues]
+                continue
             where = "/".join(sorted(tables))
             issues.append(Issue("orphan", i, k, f"no {where} row refers to this entry"))
     issues += _awaited_problems(awaited, answers_seen, known)
     return count, issues
+
+
+def _relink(
+    view: RowSource,
+    index: int,
+    kind: str,
+    tables: set[str],
+    unlinked: list[tuple[str, LedgeredRow, Issue]],
+) -> tuple[Issue, Issue] | None:
+    """An entry no row refers to whose record a row without ``ledger_index`` holds: that
+    row's link was cleared, one problem (named by the entry) instead of two. Returns the
+    problem and the row's "has no ledger entry" it replaces."""
+    data = view.entry_data(index) if unlinked else None
+    if data is None:
+        return None
+    record = _record(data)
+    for n, (t, row, cause) in enumerate(unlinked):
+        if t in tables and not diff(row.columns, record, None, DERIVED.get(t), t in WHOLE_ROW, t):
+            del unlinked[n]
+            why = f"{t} row {row.key}: ledger_index cleared (entry {index} holds its record)"
+            return Issue("modified", index, kind, why), cause
+    return None
 
 
 def _who(columns: Mapping[str, Any]) -> tuple[Any, Any, Any]:

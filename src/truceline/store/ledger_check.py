@@ -92,6 +92,12 @@ class LedgerView:
         rows = self.conn.execute(q.where(a.escalated_at.is_not(None)))
         return {(int(n), int(v), str(p)): int(at) for n, v, p, at in rows}
 
+    def entry_data(self, index: int) -> bytes | None:
+        """The data of entry ``index`` (None when there is none)."""
+        e = ledger_entries.c
+        data = self.conn.execute(select(e.data).where(e.idx == index)).scalar()
+        return None if data is None else as_bytes(data)
+
     def histories(self, table: str) -> dict[str, list[tuple[int, bytes]]]:
         """For a table whose rows later entries of other kinds update (a source and its
         ``source_update`` entries): the data of every entry of those kinds, by ref."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
@@ -508,3 +509,55 @@ def test_places_measured_at_once_are_those_measured_one_by_one() -> None:
     assert np.allclose([p.km for p in many], [p.km for p in one], rtol=0, atol=1e-9)
     assert (many[-2].name, many[-1].name) == ("Horlivka", "Donetsk")
     assert nearest_many([], []) == []
+
+
+def test_a_summary_is_worded_in_the_reports_language(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A finding carrying its summary as msgid and arguments (issue #11) is told in the
+    report's language; the public edition still withholds it where it withholds the party."""
+    from truceline.compliance.wording import N_, Wording, counts, part
+    from truceline.i18n import translations
+    from truceline.report.labels import weapon_label
+
+    _fill(sqlite_workspace)
+    fire = Wording(
+        N_("fire inside the buffer zone %(zone)s%(where)s on %(day)s: %(what)s"),
+        {"zone": "buffer-1", "where": part(N_(" in sector %(sector)s"), sector="S-7"),
+         "day": "2015-03-05", "what": counts("kinds", [("explosion", 2)])},
+    )  # fmt: skip
+    band = Wording(
+        N_("%(weapons)s seen inside the %(km)s km withdrawal band %(zone)s "
+           "(side of %(party)s)%(where)s on %(day)s"),
+        {"weapons": counts("weapons", [("artillery_ge100", 3)]), "km": "25", "zone": "zone-b7",
+         "party": "A", "where": "", "day": "2015-03-05"},
+    )  # fmt: skip
+    rows = [("k3", "buffer-fire", "buffer_fire", None, fire),
+            ("k4", "band-artillery", "withdrawal_band", "A", band)]  # fmt: skip
+    with sqlite_workspace.engine.begin() as conn:
+        for key, rid, kind, party, w in rows:
+            conn.execute(
+                findings.insert().values(
+                    key=key, rule_id=rid, rule_kind=kind, agreement_id=small_agreement().id,
+                    agreement_version=1, period_start=T0 + 36000, period_end=T0 + 36000,
+                    party=party, severity="high", confidence=0.8, status="open",
+                    summary=w.english(), created_at=T0,
+                    evidence=json.dumps({"incidents": [1], "summary": w.doc()}),
+                )
+            )  # fmt: skip
+    uk = _text(daily_report(sqlite_workspace, DAY, tmp_path / "uk", lang="uk").html)
+    assert "вогонь у буферній зоні buffer-1 у секторі S-7 2015-03-05: 2 " in uk
+    assert fire.english() not in uk and band.english() not in uk
+    assert "zone-b7" not in uk  # the public edition withholds the summary naming party A
+    ru = _text(
+        daily_report(sqlite_workspace, DAY, tmp_path / "ru", lang="ru", edition="restricted").html
+    )
+    assert "огонь в буферной зоне buffer-1 в секторе S-7" in ru
+    line = re.search(r"(\d [^<>]*) замечено в полосе отвода 25 км zone-b7 \(сторона A\)", ru)
+    assert line is not None and line.group(1) == "3 " + translations("ru").gettext(
+        weapon_label("artillery_ge100")
+    )
+    assert "artillery" not in line.group(1)
+    assert fire.english() not in ru and band.english() not in ru
+    en = _text(daily_report(sqlite_workspace, DAY, tmp_path / "en").html)
+    assert fire.english() in en

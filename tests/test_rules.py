@@ -322,3 +322,29 @@ def test_one_finding_per_rule_day_sector_and_party() -> None:
     assert [(f.incidents, f.period_start) for f in found] == [((1, 2), day), ((3,), day + DAY)]
     assert found[0].confidence == 0.9  # the strongest incident: verified (1.0) x 0.9
     assert "1 explosion" in found[0].summary and "1 burst" in found[0].summary
+
+
+def test_a_finding_carries_its_summary_as_msgid_and_arguments() -> None:
+    """Reports word a summary in their language from the msgid and arguments in the evidence
+    (issue #11); worded in English they are the stored summary."""
+    from truceline.compliance.wording import render
+    from truceline.i18n import translations
+    from truceline.report.labels import weapon_label
+
+    rows = [
+        incident(1, 30.5, 48.5, "weapon_sighting", weapon_class="artillery_ge100"),
+        incident(2, 30.98, 48.5, "explosion", weapon_class="mortar_artillery_lt100"),
+        incident(3, 30.3, 48.5, "foreign_unit", state="xa"),
+        incident(4, 31.5, 48.5, "movement", count=3000),
+    ]
+    found = _found([BAND, BUFFER, PROHIBIT, NOTIFY], rows)
+    assert {f.rule_id for f in found} == {"band", "buf", "nofor", "notify"}
+    for f in found:
+        form = f.evidence()["summary"]
+        assert f.wording is not None and form == f.wording.doc()
+        assert render(form) == f.summary, f.rule_id
+        uk = render(form, translations("uk").gettext, weapon_label)
+        assert uk != f.summary, uk
+    band = next(f for f in found if f.rule_id == "band")
+    uk = render(band.evidence()["summary"], translations("uk").gettext, weapon_label)
+    assert "смузі відведення" in uk and "artillery_ge100" not in uk

@@ -118,6 +118,7 @@ def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
         out["party_withheld"] = f.get("party") is not None
         if out["party_withheld"]:
             out["summary"] = None  # a rule's summary may name the party it places
+            out["wording"] = None
     weapon = f.get("rule_kind") in WEAPON_RULE_KINDS
     for k in ("lon", "lat"):
         if out.get(k) is not None:

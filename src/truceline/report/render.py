@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from truceline.compliance.wording import render as render_wording
 from truceline.domain.errors import InputError
 from truceline.report.daily import DailyData, daily_json, standing
 from truceline.report.labels import weapon_label
@@ -66,8 +68,28 @@ def template_env(lang: str = "en") -> Environment:
     env.filters["weapon"] = weapon_label
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else ("±0" if n == 0 else f"−{-n}")
     install(env, lang)
+    env.filters["summary"] = _summary_in(lang)
     env.filters["gettext"] = env.globals["gettext"]  # to translate a list: map("gettext")
     return env
+
+
+def _summary_in(lang: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """A finding's summary in ``lang``: its wording (msgid and arguments) translated where
+    the rule gave one, else the stored English text (None where the edition withholds it)."""
+    from truceline.i18n import translations
+
+    gettext = translations(lang).gettext
+
+    def summary(f: Mapping[str, Any]) -> str | None:
+        if not f.get("summary"):
+            return f.get("summary")
+        ev = f.get("evidence")
+        form = f.get("wording") or (ev.get("summary") if isinstance(ev, Mapping) else None)
+        if not form:
+            return str(f["summary"])
+        return render_wording(form, gettext, weapon_label)
+
+    return summary
 
 
 def _sector_table(doc: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:

@@ -117,6 +117,7 @@ def _weapon_line(f: Mapping[str, Any], by_id: Mapping[Any, Mapping[str, Any]]) -
         "weapons": [{"weapon_class": w, "count": n} for w, n in sorted(seen.items())],
         "place": rows[0].get("place") if rows else None,
         "summary": None if withheld else f["summary"],
+        "wording": None if withheld else f.get("wording"),
     }
 
 

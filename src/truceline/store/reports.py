@@ -69,6 +69,7 @@ def period_findings(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
         ev = json.loads(d.pop("evidence") or "{}")
         d["incidents"] = [int(i) for i in ev.get("incidents", [])]
         d["superseded_by"] = ev.get("superseded_by")
+        d["wording"] = ev.get("summary")  # the summary as msgid and arguments, if the rule gave it
         out.append(d)
     return out
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,7 @@ from truceline.compliance.rules.base import (
     IntArray,
     ZoneView,
 )
+from truceline.compliance.wording import N_, Wording, counts, part
 from truceline.domain.vocab import IncidentStatus, Severity
 
 if TYPE_CHECKING:
@@ -122,12 +123,13 @@ class Group:
     def day_label(self) -> str:
         return _day_label(self.day)
 
-    def what(self) -> str:
-        """``3 explosion, 1 burst`` (most frequent first)."""
-        return ", ".join(f"{n} {k}" for k, n in self.kinds.most_common())
+    def what(self) -> dict[str, Any]:
+        """``3 explosion, 1 burst`` (most frequent first), as a wording argument."""
+        return counts("kinds", self.kinds.most_common())
 
-    def where(self) -> str:
-        return f" in sector {self.sector}" if self.sector else ""
+    def where(self) -> dict[str, Any] | str:
+        """`` in sector S``, as a wording argument (empty without a sector)."""
+        return part(N_(" in sector %(sector)s"), sector=self.sector) if self.sector else ""
 
 
 @lru_cache(maxsize=4096)
@@ -197,7 +199,7 @@ def incident_findings(
     rule: Rule,
     ctx: Context,
     mask: BoolArray,
-    summary: Callable[[Group], str],
+    summary: Callable[[Group], Wording],
     *,
     subject: IntArray | None = None,
     subjects: Sequence[str] = ("",),
@@ -258,6 +260,7 @@ def incident_findings(
         )
         start, end = max(g.day, v_from), min(g.day + DAY, v_to)
         when = g.day_label if start == g.day else _time_label(start)
+        words = summary(g)
         out.append(
             Finding(
                 rule_id=str(rule.id),
@@ -271,10 +274,11 @@ def incident_findings(
                 party_basis=_basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]]),
                 severity=Severity.UNCONFIRMED if weak[g_no] else "high" if severe[g_no] else level,
                 confidence=float(conf[g_no]),
-                summary=summary(g),
+                summary=words.english(),
                 incidents=g.ids,
                 lon=float(lon[g_no]),
                 lat=float(lat[g_no]),
+                wording=words,
             )
         )
     return out

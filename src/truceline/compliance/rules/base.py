@@ -27,6 +27,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from truceline.compliance.wording import Wording
 from truceline.domain.vocab import IncidentStatus, ObservationKind
 
 if TYPE_CHECKING:
@@ -234,18 +235,22 @@ class Finding:
     ledger: tuple[int, ...] = ()
     lon: float | None = None
     lat: float | None = None
+    wording: Wording | None = None  # the summary as msgid and arguments, for translation
 
     @property
     def key(self) -> str:
         """Idempotency key: the rule and the anchor of its evidence (not the evidence's size)."""
         return finding_key(self.agreement_id, self.rule_id, self.anchor)
 
-    def evidence(self) -> dict[str, list[int]]:
-        return {
+    def evidence(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "incidents": sorted(self.incidents),
             "declarations": sorted(self.declarations),
             "ledger": sorted(self.ledger),
         }
+        if self.wording is not None:
+            out["summary"] = self.wording.doc()
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import numpy as np
 
 from truceline.compliance.rules._incident import Group, incident_findings
 from truceline.compliance.rules.base import Context, Finding
+from truceline.compliance.wording import N_, Wording, part
 from truceline.domain.vocab import RESTRICTION_KINDS
 from truceline.fusion.coverage import GAP_KINDS
 
@@ -26,11 +27,11 @@ if TYPE_CHECKING:
 __all__ = ["freedom_of_movement"]
 
 _WORDS = {
-    "restriction": "restriction(s)",
-    "access_denied": "denial(s) of access",
-    "access_delayed": "delay(s)",
-    "access_conditional": "access granted on conditions",
-    "uav_jamming": "jamming of the mission's UAVs",
+    "restriction": N_("restriction(s)"),
+    "access_denied": N_("denial(s) of access"),
+    "access_delayed": N_("delay(s)"),
+    "access_conditional": N_("access granted on conditions"),
+    "uav_jamming": N_("jamming of the mission's UAVs"),
 }
 
 
@@ -42,13 +43,19 @@ def freedom_of_movement(rule: Rule, ctx: Context) -> list[Finding]:
     for k, kind in enumerate(kinds):
         kind_of[inc.isin("kind", [kind])] = k
 
-    def summary(g: Group) -> str:
-        who = f"in the area held by {g.party}" if g.party else "where no party is placed"
-        gap = "; the area was not observed because access was denied"
-        return (
-            f"{g.n} {_WORDS.get(g.subject, g.subject)} of the mission {who}"
-            f"{g.where()} on {g.day_label}{gap if g.subject in GAP_KINDS else ''}"
+    def summary(g: Group) -> Wording:
+        who = (
+            part(N_("in the area held by %(party)s"), party=g.party)
+            if g.party
+            else part(N_("where no party is placed"))
         )
+        gap = part(N_("; the area was not observed because access was denied"))
+        what = part(_WORDS[g.subject]) if g.subject in _WORDS else g.subject
+        return Wording(
+            N_("%(n)s %(what)s of the mission %(who)s%(where)s on %(day)s%(gap)s"),
+            {"n": g.n, "what": what, "who": who, "where": g.where(), "day": g.day_label,
+             "gap": gap if g.subject in GAP_KINDS else ""},
+        )  # fmt: skip
 
     return incident_findings(
         rule, ctx, kind_of >= 0, summary, subject=kind_of, subjects=kinds,

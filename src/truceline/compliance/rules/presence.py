@@ -9,6 +9,7 @@ import shapely
 
 from truceline.compliance.rules._incident import Group, incident_findings, placement
 from truceline.compliance.rules.base import Context, Finding, Notifications
+from truceline.compliance.wording import N_, Wording, part
 from truceline.domain.vocab import ObservationKind
 
 if TYPE_CHECKING:
@@ -53,12 +54,18 @@ def prohibition(rule: Rule, ctx: Context) -> list[Finding]:
     state_of[unknown] = len(states)
     listed = ", ".join(states)
 
-    def summary(g: Group) -> str:
-        whose = "of a state not stated" if g.subject == _UNKNOWN else f"of {g.subject}"
-        return (
-            f"{g.n} sighting(s) of forces {whose} on the territory held by {territory}"
-            f" on {g.day_label}: {g.what()} (foreign forces of {listed} barred)"
+    def summary(g: Group) -> Wording:
+        whose = (
+            part(N_("of a state not stated"))
+            if g.subject == _UNKNOWN
+            else part(N_("of %(state)s"), state=g.subject)
         )
+        return Wording(
+            N_("%(n)s sighting(s) of forces %(whose)s on the territory held by %(territory)s"
+               " on %(day)s: %(what)s (foreign forces of %(listed)s barred)"),
+            {"n": g.n, "whose": whose, "territory": territory, "day": g.day_label,
+             "what": g.what(), "listed": listed},
+        )  # fmt: skip
 
     return incident_findings(
         rule, ctx, state_of >= 0, summary, subject=state_of, subjects=subjects, level="high",
@@ -139,13 +146,17 @@ def notification_duty(rule: Rule, ctx: Context) -> list[Finding]:
     own[left] = np.arange(len(left))
     count = {int(i): int(c) for i, c in zip(inc.id[left], inc.count[left], strict=True)}
 
-    def summary(g: Group) -> str:
-        how = "notified late (less than" if g.ids[0] in late else "without a notification"
-        tail = f"{days:g} days ahead)" if g.ids[0] in late else f"{days:g} days ahead"
-        return (
-            f"{g.what()} of {count[g.ids[0]]} (threshold {threshold}) observed on "
-            f"{g.day_label} {how} {tail}"
+    def summary(g: Group) -> Wording:
+        how = (
+            part(N_("notified late (less than %(days)s days ahead)"), days=f"{days:g}")
+            if g.ids[0] in late
+            else part(N_("without a notification %(days)s days ahead"), days=f"{days:g}")
         )
+        return Wording(
+            N_("%(what)s of %(count)s (threshold %(threshold)s) observed on %(day)s %(how)s"),
+            {"what": g.what(), "count": count[g.ids[0]], "threshold": threshold,
+             "day": g.day_label, "how": how},
+        )  # fmt: skip
 
     subjects = [f"incident {i}" for i in inc.id[left].tolist()]
     return incident_findings(rule, ctx, mask, summary, subject=own, subjects=subjects)

@@ -37,6 +37,7 @@ from truceline.compliance.rules._incident import (
     usable,
 )
 from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
+from truceline.compliance.wording import N_, Wording, counts
 from truceline.domain.vocab import Severity
 
 if TYPE_CHECKING:
@@ -146,12 +147,13 @@ def outside_storage(rule: Rule, ctx: Context) -> list[Finding]:
             mask &= ctx.view.dist_km <= float(rule.params["within_km"])
     after = rule.params.get("from")
 
-    def summary(g: Group) -> str:
-        weapons = ", ".join(f"{n} {w}" for w, n in g.weapons.most_common())
-        return (
-            f"{weapons} seen outside every storage site and withdrawal band{g.where()} on "
-            f"{g.day_label}, after the withdrawal deadline {after}"
-        )
+    def summary(g: Group) -> Wording:
+        return Wording(
+            N_("%(weapons)s seen outside every storage site and withdrawal band%(where)s on "
+               "%(day)s, after the withdrawal deadline %(after)s"),
+            {"weapons": counts("weapons", g.weapons.most_common()), "where": g.where(),
+             "day": g.day_label, "after": after},
+        )  # fmt: skip
 
     found = incident_findings(rule, ctx, mask, summary)
     return [f for f in found if f.party is None or f.party in bound]

@@ -29,6 +29,7 @@ from truceline.compliance.rules.base import (
     Finding,
 )
 from truceline.compliance.rules.zones import zone_mask
+from truceline.compliance.wording import N_, Wording, part
 from truceline.domain.vocab import FIRE_KINDS, MILITARY_KINDS
 
 if TYPE_CHECKING:
@@ -68,15 +69,29 @@ def ceasefire(rule: Rule, ctx: Context) -> list[Finding]:
     at = {int(inc.id[i]): int(i) for i in left}
     names = (*view.parties, "")
 
-    def summary(g: Group) -> str:
+    def summary(g: Group) -> Wording:
         i = at[g.ids[0]]
         held = names[view.party[i]] if view.party[i] >= 0 else ""
-        where = f"in the area held by {held}" if held else "outside both parties' areas"
+        where = (
+            part(N_("in the area held by %(party)s"), party=held)
+            if held
+            else part(N_("outside both parties' areas"))
+        )
         depth = view.dist_km[i]
-        far = f", {depth:.0f} km from the contact line" if np.isfinite(depth) else ""
+        far = (
+            part(N_(", %(km)s km from the contact line"), km=f"{depth:.0f}")
+            if np.isfinite(depth)
+            else ""
+        )
         direction = inc.str_at("direction", i)
-        how = f"; direction of fire: {direction}" if direction else ""
-        return f"{g.what()} attributed to {g.party} on {g.day_label} {where}{far}{how}"
+        how = (
+            part(N_("; direction of fire: %(direction)s"), direction=direction) if direction else ""
+        )
+        return Wording(
+            N_("%(what)s attributed to %(party)s on %(day)s %(where)s%(far)s%(how)s"),
+            {"what": g.what(), "party": g.party, "day": g.day_label, "where": where,
+             "far": far, "how": how},
+        )  # fmt: skip
 
     subjects = [f"incident {i}" for i in inc.id[left].tolist()]
     heavy = inc.isin("weapon_class", HEAVY_CLASSES)
@@ -119,12 +134,18 @@ def demilitarised_zone(rule: Rule, ctx: Context) -> list[Finding]:
     bound = {str(p) for p in rule.params.get("parties") or ctx.agreement.party_ids}
     bars_of = [", ".join(b) for _, b in phases]
 
-    def summary(g: Group) -> str:
-        who = f"of {g.party}" if g.party else "of unidentified forces"
-        return (
-            f"{g.what()} {who} inside the demilitarised zone {zone.id} on {g.day_label} "
-            f"(barred there: {g.subject})"
+    def summary(g: Group) -> Wording:
+        who = (
+            part(N_("of %(party)s"), party=g.party)
+            if g.party
+            else part(N_("of unidentified forces"))
         )
+        return Wording(
+            N_("%(what)s %(who)s inside the demilitarised zone %(zone)s on %(day)s "
+               "(barred there: %(barred)s)"),
+            {"what": g.what(), "who": who, "zone": zone.id, "day": g.day_label,
+             "barred": g.subject},
+        )  # fmt: skip
 
     found = incident_findings(
         rule, ctx, mask, summary, subject=label, subjects=bars_of or [""], level="high",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -12,6 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from truceline.compliance.periods import to_epoch
 from truceline.compliance.rules._incident import HEAVY_CLASSES, Group, incident_findings
 from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
+from truceline.compliance.wording import N_, Wording, counts, part
 from truceline.domain.vocab import FIRE_KINDS, MILITARY_KINDS, ObservationKind
 
 if TYPE_CHECKING:
@@ -51,8 +52,10 @@ def _heavy(ctx: Context) -> BoolArray:
     return ctx.incidents.isin("weapon_class", HEAVY_CLASSES)
 
 
-def _weapons(g: Group) -> str:
-    return ", ".join(f"{n} {w}" for w, n in g.weapons.most_common()) or "weapon class unknown"
+def _weapons(g: Group) -> dict[str, Any]:
+    if not g.weapons:
+        return part(N_("weapon class unknown"))
+    return counts("weapons", g.weapons.most_common())
 
 
 def withdrawal_band(rule: Rule, ctx: Context) -> list[Finding]:
@@ -75,12 +78,14 @@ def withdrawal_band(rule: Rule, ctx: Context) -> list[Finding]:
         zone_of[hit] = k
     by_id = {z.id: z for z in bands}
 
-    def summary(g: Group) -> str:
+    def summary(g: Group) -> Wording:
         z = by_id[g.subject]
-        return (
-            f"{_weapons(g)} seen inside the {z.band_km:g} km withdrawal band {z.id} "
-            f"(side of {z.party}){g.where()} on {g.day_label}"
-        )
+        return Wording(
+            N_("%(weapons)s seen inside the %(km)s km withdrawal band %(zone)s "
+               "(side of %(party)s)%(where)s on %(day)s"),
+            {"weapons": _weapons(g), "km": f"{z.band_km:g}", "zone": z.id, "party": z.party,
+             "where": g.where(), "day": g.day_label},
+        )  # fmt: skip
 
     return incident_findings(
         rule, ctx, zone_of >= 0, summary, subject=zone_of, subjects=[z.id for z in bands],
@@ -96,8 +101,11 @@ def buffer_fire(rule: Rule, ctx: Context) -> list[Finding]:
     inc = ctx.incidents
     mask = zone_mask(ctx, zone) & inc.isin("kind", FIRE_KINDS)
 
-    def summary(g: Group) -> str:
-        return f"fire inside the buffer zone {zone.id}{g.where()} on {g.day_label}: {g.what()}"
+    def summary(g: Group) -> Wording:
+        return Wording(
+            N_("fire inside the buffer zone %(zone)s%(where)s on %(day)s: %(what)s"),
+            {"zone": zone.id, "where": g.where(), "day": g.day_label, "what": g.what()},
+        )
 
     return incident_findings(rule, ctx, mask, summary, high=_heavy(ctx))
 
@@ -119,8 +127,11 @@ def exclusion(rule: Rule, ctx: Context) -> list[Finding]:
     mask = zone_mask(ctx, zone) & ctx.incidents.isin("kind", kinds)
     barred = ", ".join(sorted(bars))
 
-    def summary(g: Group) -> str:
-        return f"inside the exclusion zone {zone.id} (bars {barred}) on {g.day_label}: {g.what()}"
+    def summary(g: Group) -> Wording:
+        return Wording(
+            N_("inside the exclusion zone %(zone)s (bars %(bars)s) on %(day)s: %(what)s"),
+            {"zone": zone.id, "bars": barred, "day": g.day_label, "what": g.what()},
+        )
 
     return incident_findings(rule, ctx, mask, summary, level="high")
 
@@ -155,11 +166,13 @@ def withdrawal_area(rule: Rule, ctx: Context) -> list[Finding]:
     inside = np.asarray(shapely.contains_xy(area, inc.lon, inc.lat), dtype=bool)
     mask = inside & inc.isin("kind", MILITARY_KINDS) & (inc.t >= by)
 
-    def summary(g: Group) -> str:
-        return (
-            f"{g.what()} of {party} inside {zone.id} on {g.day_label}, which {party} was to "
-            f"vacate by {rule.params.get('by')}"
-        )
+    def summary(g: Group) -> Wording:
+        return Wording(
+            N_("%(what)s of %(party)s inside %(zone)s on %(day)s, which %(party)s was to "
+               "vacate by %(by)s"),
+            {"what": g.what(), "party": party, "zone": zone.id, "day": g.day_label,
+             "by": rule.params.get("by")},
+        )  # fmt: skip
 
     return incident_findings(
         rule, ctx, mask, summary, level="high", require_party=party, by_map=False

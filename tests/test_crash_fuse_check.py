@@ -152,6 +152,13 @@ class _Stderr:
         while chunk := f.read1(4096):
             self.text += chunk.decode("utf-8", "replace")
 
+    def close(self, proc: subprocess.Popen[bytes]) -> None:
+        """After the process ended: the reader has met the pipe's end, then the pipe is
+        closed (closing it under a reading thread leaves an unraisable exception)."""
+        self._thread.join(timeout=30)
+        assert proc.stderr is not None
+        proc.stderr.close()
+
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     assert proc.poll() is None, "the kill must land while the work is under way"
@@ -166,7 +173,8 @@ def test_fuse_killed_then_rerun_gives_the_same_incidents_and_findings(
     filled: Workspace, tmp_path: Path, request: pytest.FixtureRequest, stage: str
 ) -> None:
     expected, _work = _uninterrupted(filled, tmp_path, request)
-    env = {**os.environ, "TTY_COMPATIBLE": "1"}  # the progress line names the stage
+    # the progress line names the stage, in full whatever the caller's terminal width
+    env = {**os.environ, "TTY_COMPATIBLE": "1", "COLUMNS": "200"}
     proc = subprocess.Popen(_cli(filled, "fuse"), env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
     err = _Stderr(proc)
@@ -174,7 +182,7 @@ def test_fuse_killed_then_rerun_gives_the_same_incidents_and_findings(
     while stage not in err.text and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     _kill(proc)
-    proc.stderr.close()  # type: ignore[union-attr]
+    err.close(proc)
     assert verify_store(filled).ok
     fuse(filled)
     check(filled)

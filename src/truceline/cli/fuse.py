@@ -32,12 +32,12 @@ def fuse(
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("fusing", total=None)
-        result = fuse_service(
-            ws,
-            distance_m=distance_m,
-            window_s=window_s,
-            progress=lambda msg: bar.update(task, description=msg),
-        )
+
+        def stage(msg: str) -> None:  # shown at once: a quick stage is not skipped
+            bar.update(task, description=msg)
+            bar.refresh()
+
+        result = fuse_service(ws, distance_m=distance_m, window_s=window_s, progress=stage)
     table = Table(title=f"fusion ({result.distance_m:g} m, {result.window_s} s)")
     table.add_column("")
     table.add_column("count", justify="right")

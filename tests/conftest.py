@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,9 @@ def real_data() -> Path:
     return REAL_DATA
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards."""
+def fresh_pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped afterwards (a generator
+    for fixtures of any scope: ``yield from fresh_pg_url()``)."""
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -60,6 +60,30 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def built_workspace(
+    store: str, folder: Path, build: Callable[[Workspace], None]
+) -> Iterator[Workspace]:
+    """A workspace on ``store`` (``sqlite``: a file in ``folder``; ``postgresql``: a
+    fresh database) that ``build`` fills, for module fixtures that build a world once."""
+    if store == "sqlite":
+        ws = create_workspace(folder / "ws")
+        build(ws)
+        yield ws
+        ws.engine.dispose()
+        return
+    for url in fresh_pg_url():
+        ws = create_workspace(folder / "ws", url)
+        build(ws)
+        yield ws
+        ws.engine.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards."""
+    yield from fresh_pg_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

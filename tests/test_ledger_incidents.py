@@ -11,19 +11,18 @@ back, so every case starts from the same untampered store.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import PG_ADMIN_URL, _unavailable
+from conftest import built_workspace
 
 from truceline.ledger.audit import Issue
 from truceline.ledger.storecheck import verify_store
 from truceline.service import ledger as svc
-from truceline.service.workspace import Workspace, create_workspace
+from truceline.service.workspace import Workspace
 from truceline.store.ledger_check import LedgerView
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "minsk-2015"
@@ -56,29 +55,7 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Workspace]:
     tmp = tmp_path_factory.mktemp("incidents")
-    if request.param == "sqlite":
-        ws = create_workspace(tmp / "ws")
-        _build(ws, tmp)
-        yield ws
-        ws.engine.dispose()
-        return
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"truceline_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError:
-        admin.dispose()
-        _unavailable(f"no PostgreSQL server at {PG_ADMIN_URL}")
-    try:
-        ws = create_workspace(tmp / "ws", PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-        _build(ws, tmp)
-        yield ws
-        ws.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    yield from built_workspace(request.param, tmp, lambda ws: _build(ws, tmp))
 
 
 def _rows(ws: Workspace, sql: str, **params: object) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from test_rules_world import T0, agreement, context, decl, incident, rule
 
 from truceline.compliance.rules import Finding, Notifications, evaluate
+from truceline.compliance.wording import render
 
 
 def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list[Finding]:  # noqa: B006
@@ -18,7 +19,10 @@ def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list
     only = replace(
         ctx, agreement=replace(WORLD, rules=tuple(r for r in WORLD.rules if r.id in ids))
     )
-    return sorted(evaluate(only), key=lambda f: (f.rule_id, f.incidents, f.anchor))
+    found = sorted(evaluate(only), key=lambda f: (f.rule_id, f.incidents, f.anchor))
+    for f in found:  # every rule words its summary as msgid and arguments (issue #11)
+        assert render(f.evidence()["summary"]) == f.summary, f.rule_id
+    return found
 
 
 DAY = 86400
@@ -298,7 +302,24 @@ EXCL = [
     rule("sky", "exclusion", zone="skies"),
     rule("bufx", "exclusion", zone="buffer"),
 ]
-WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, *EXCL])
+HELD = rule("held", "holdings_observed", item="mbt", weapon_class="tank")
+
+
+def test_holdings_observed_words_its_summary_in_the_readers_language() -> None:
+    from truceline.i18n import translations
+    from truceline.report.labels import weapon_label
+
+    rows = [incident(1, 30.5, 48.5, "weapon_sighting", weapon_class="tank", count=3)]
+    decls = [decl(1, "west", "equipment", "mbt", "2026-02", 2, unit="pieces")]
+    [f] = _found([HELD], rows, decls=decls)
+    assert (f.party, f.incidents, f.declarations) == ("west", (1,), (1,))
+    assert f.summary.startswith("3 tank seen on west's side")
+    assert f.wording is not None
+    ru = render(f.wording.doc(), translations("ru").gettext, weapon_label)
+    assert ru.startswith("3 × ") and "замечено на стороне west" in ru and "tank" not in ru
+
+
+WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, HELD, *EXCL])
 
 
 def test_confidence_follows_verification_status() -> None:
@@ -327,7 +348,6 @@ def test_one_finding_per_rule_day_sector_and_party() -> None:
 def test_a_finding_carries_its_summary_as_msgid_and_arguments() -> None:
     """Reports word a summary in their language from the msgid and arguments in the evidence
     (issue #11); worded in English they are the stored summary."""
-    from truceline.compliance.wording import render
     from truceline.i18n import translations
     from truceline.report.labels import weapon_label
 

@@ -56,6 +56,13 @@ def test_missing_weapons_name_the_site_the_classes_and_the_holder() -> None:
     assert "3 mlrs missing (holding 12, counted 9)" in f.summary
     assert "3 tank missing (holding 30, counted 27)" in f.summary
     assert "artillery_ge100" not in f.summary  # all there
+    from truceline.compliance.wording import render
+    from truceline.i18n import translations
+    from truceline.report.labels import weapon_label
+
+    assert f.wording is not None and render(f.wording.doc()) == f.summary
+    uk = render(f.wording.doc(), translations("uk").gettext, weapon_label)
+    assert uk.startswith("під час інспекції місця зберігання") and "tank" not in uk
     assert "names storage site A-1 (Pavlohrad) (site-A1) as a storage site of A" in str(
         f.party_basis
     )

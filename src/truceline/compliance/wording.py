@@ -9,6 +9,8 @@ a name: printed as it is) or one of:
 
 - ``{"msg": ..., "args": {...}}``: a part of the sentence, itself a wording;
 - ``{"word": code}``: a vocabulary word (a kind, a status), translated;
+- ``{"weapon": code}``: a weapon class, named and translated;
+- ``{"each": [argument, ...], "sep": "; "}``: arguments one after another;
 - ``{"kinds": [[kind, n], ...]}``: counts of kinds, ``3 explosion, 1 burst``;
 - ``{"weapons": [[weapon class, n], ...]}``: counts of weapon classes.
 """
@@ -70,8 +72,12 @@ def _arg(v: Any, gettext: Callable[[str], str], weapon: Callable[[str], str]) ->
         return render(v, gettext, weapon)
     if "word" in v:
         return gettext(str(v["word"]))
+    if "weapon" in v:
+        return gettext(weapon(str(v["weapon"])))
+    if "each" in v:
+        return str(v.get("sep", ", ")).join(str(_arg(a, gettext, weapon)) for a in v["each"])
     if "kinds" in v:
         return ", ".join(f"{n} {gettext(str(k))}" for k, n in v["kinds"])
     if "weapons" in v:
         return ", ".join(f"{n} {gettext(weapon(str(w)))}" for w, n in v["weapons"])
-    raise ValueError(f"summary argument {v!r}: not a wording, word or counts")
+    raise ValueError(f"summary argument {v!r}: not a wording, word, weapon, list or counts")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from truceline.compliance.periods import month_label, months_between
 from truceline.compliance.rules.base import Context, Declaration, Finding
+from truceline.compliance.wording import N_, Wording, part
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -45,9 +46,13 @@ def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration
     return out
 
 
-def _finding(rule: Rule, ctx: Context, anchor: str, decls: list[Declaration], **kw: Any) -> Finding:
+def _finding(
+    rule: Rule, ctx: Context, anchor: str, decls: list[Declaration], words: Wording, **kw: Any
+) -> Finding:
     a = ctx.agreement
     return Finding(
+        summary=words.english(),
+        wording=words,
         rule_id=str(rule.id),
         rule_kind=str(rule.kind),
         agreement_id=str(a.id),
@@ -106,8 +111,20 @@ def ceiling(rule: Rule, ctx: Context) -> list[Finding]:
                 party_basis=f"{party}'s own declaration(s) {ids} for {month}",
                 severity="high",
                 confidence=1.0,
-                summary=f"{party} declared {what} of {value:g} for {month}, above the "
-                f"ceiling of {cap:g} {unit or ''}".rstrip(),
+                words=Wording(
+                    N_(
+                        "%(party)s declared %(what)s of %(value)s for %(month)s, above the "
+                        "ceiling of %(cap)s%(unit)s"
+                    ),
+                    {
+                        "party": party,
+                        "what": what,
+                        "value": f"{value:g}",
+                        "month": month,
+                        "cap": f"{cap:g}",
+                        "unit": f" {unit}" if unit else "",
+                    },
+                ),  # fmt: skip
             )
         )
     return out
@@ -154,8 +171,19 @@ def sharing(rule: Rule, ctx: Context) -> list[Finding]:
                 party_basis=None,
                 severity="high" if worst > 2 * tol else "medium",
                 confidence=1.0,
-                summary=f"{plant} delivered {split} in {month_label(start)}; agreed {agreed} "
-                f"within {tol:.0%}",
+                words=Wording(
+                    N_(
+                        "%(plant)s delivered %(split)s in %(month)s; agreed %(agreed)s within "
+                        "%(tolerance)s"
+                    ),
+                    {
+                        "plant": plant,
+                        "split": split,
+                        "month": month_label(start),
+                        "agreed": agreed,
+                        "tolerance": f"{tol:.0%}",
+                    },
+                ),  # fmt: skip
             )
         )
     return out
@@ -170,14 +198,18 @@ def _duty_findings(
     due = int(float(p.get("due_days", 0)) * 86400)
     ps, pe = period
     party = who if who in {str(x.id) for x in ctx.agreement.parties} else None
-    what = f"{subject} {item} for {month_label(ps)}"
+    what = part(N_("%(subject)s %(item)s for %(month)s"), subject=subject, item=item,
+                month=month_label(ps))  # fmt: skip
     key = f"{who}:{subject}:{item}:{ps}"
     base: dict[str, Any] = dict(period_start=ps, period_end=pe, party=party, confidence=1.0)
     if not ds:
         if pe + due > ctx.horizon:
             return []
         missing = f"no declaration by {who} on record"
-        summary = f"{who} did not declare {what} (due within {due // 86400} days)"
+        summary = Wording(
+            N_("%(who)s did not declare %(what)s (due within %(due)s days)"),
+            {"who": who, "what": what, "due": due // 86400},
+        )
         return [
             _finding(
                 rule,
@@ -186,7 +218,7 @@ def _duty_findings(
                 [],
                 party_basis=missing if party else None,
                 severity="medium",
-                summary=summary,
+                words=summary,
                 **base,
             )
         ]
@@ -194,8 +226,9 @@ def _duty_findings(
     basis = f"declaration(s) filed by {who}" if party else None
     if ds[0].filed_at > pe + due:
         days = (ds[0].filed_at - pe) / 86400
-        summary = (
-            f"{who} declared {what} {days:.0f} days after the period (due within {due // 86400})"
+        summary = Wording(
+            N_("%(who)s declared %(what)s %(days)s days after the period (due within %(due)s)"),
+            {"who": who, "what": what, "days": f"{days:.0f}", "due": due // 86400},
         )
         out.append(
             _finding(
@@ -205,13 +238,16 @@ def _duty_findings(
                 ds[:1],
                 party_basis=basis,
                 severity="low",
-                summary=summary,
+                words=summary,
                 **base,
             )
         )
     if len({d.value for d in ds}) > 1:
         values = ", ".join(f"{d.value:g}" for d in ds)
-        summary = f"{who} declared differing figures for {what}: {values}"
+        summary = Wording(
+            N_("%(who)s declared differing figures for %(what)s: %(values)s"),
+            {"who": who, "what": what, "values": values},
+        )
         out.append(
             _finding(
                 rule,
@@ -220,7 +256,7 @@ def _duty_findings(
                 ds,
                 party_basis=basis,
                 severity="medium",
-                summary=summary,
+                words=summary,
                 **base,
             )
         )

@@ -19,6 +19,7 @@ from truceline.compliance.periods import month_label, month_of
 from truceline.compliance.rules._incident import DAY, placement, usable
 from truceline.compliance.rules.base import PRESENCE_KINDS, Context, Finding
 from truceline.compliance.rules.declared import effective, in_span, own
+from truceline.compliance.wording import N_, Wording
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement.model import Rule
@@ -61,6 +62,12 @@ def holdings_observed(rule: Rule, ctx: Context) -> list[Finding]:
         if seen <= d.value:
             continue
         ids = tuple(sorted(int(inc.id[i]) for i in rows))
+        words = Wording(
+            N_("%(seen)s %(weapon)s seen on %(party)s's side on one day of %(month)s, more "
+               "than the %(declared)s %(item)s it declared"),
+            {"seen": seen, "weapon": {"weapon": wclass}, "party": party,
+             "month": month_label(start), "declared": f"{d.value:g}", "item": item},
+        )  # fmt: skip
         out.append(
             Finding(
                 rule_id=rule.id,
@@ -75,11 +82,11 @@ def holdings_observed(rule: Rule, ctx: Context) -> list[Finding]:
                 f"placed on {party}",
                 severity="high",
                 confidence=float(np.max(inc.confidence[rows])),
-                summary=f"{seen} {wclass} seen on {party}'s side on one day of "
-                f"{month_label(start)}, more than the {d.value:g} {item} it declared",
+                summary=words.english(),
                 incidents=ids,
                 declarations=(d.id,),
                 ledger=() if d.ledger_index is None else (d.ledger_index,),
+                wording=words,
             )  # fmt: skip
         )
     return out

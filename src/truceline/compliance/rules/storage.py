@@ -37,7 +37,7 @@ from truceline.compliance.rules._incident import (
     usable,
 )
 from truceline.compliance.rules.base import PRESENCE_KINDS, BoolArray, Context, Finding
-from truceline.compliance.wording import N_, Wording, counts
+from truceline.compliance.wording import N_, Wording, counts, part
 from truceline.domain.vocab import Severity
 
 if TYPE_CHECKING:
@@ -94,9 +94,18 @@ def storage_inventory(rule: Rule, ctx: Context) -> list[Finding]:
             nonparty = int(np.max(inc.nonparty[arr]))
             weak = bool(_weak(a.quality, np.array([conf]), np.array([nonparty]))[0])
             label = _day_label(day * DAY)
-            what = "; ".join(
-                f"{n} {cls} missing (holding {site.holdings[cls]}, counted {counted[cls]})"
-                for cls, n in missing.items()
+            what = {
+                "each": [
+                    part(N_("%(n)s %(weapon)s missing (holding %(holding)s, counted %(counted)s)"),
+                         n=n, weapon={"weapon": cls}, holding=site.holdings[cls],
+                         counted=counted[cls])
+                    for cls, n in missing.items()
+                ],
+                "sep": "; ",
+            }  # fmt: skip
+            words = Wording(
+                N_("at the inspection of storage site %(name)s (%(site)s) on %(day)s: %(what)s"),
+                {"name": site.name, "site": site.id, "day": label, "what": what},
             )
             centre = a.zone(site.id).geometry.centroid
             out.append(
@@ -113,11 +122,11 @@ def storage_inventory(rule: Rule, ctx: Context) -> list[Finding]:
                     f"of {site.party}; the inspection counted fewer than its holdings",
                     severity=Severity.UNCONFIRMED if weak else "high",
                     confidence=conf,
-                    summary=f"at the inspection of storage site {site.name} ({site.id}) "
-                    f"on {label}: {what}",
+                    summary=words.english(),
                     incidents=tuple(sorted(int(inc.id[i]) for i in rows)),
                     lon=float(centre.x),
                     lat=float(centre.y),
+                    wording=words,
                 )  # fmt: skip
             )
     return out

@@ -532,17 +532,19 @@ def test_a_summary_is_worded_in_the_reports_language(
         {"weapons": counts("weapons", [("artillery_ge100", 3)]), "km": "25", "zone": "zone-b7",
          "party": "A", "where": "", "day": "2015-03-05"},
     )  # fmt: skip
-    rows = [("k3", "buffer-fire", "buffer_fire", None, fire),
-            ("k4", "band-artillery", "withdrawal_band", "A", band)]  # fmt: skip
+    basis = Wording(N_("declaration(s) filed by %(who)s"), {"who": "A"})
+    rows = [("k3", "buffer-fire", "buffer_fire", None, fire, None),
+            ("k4", "band-artillery", "withdrawal_band", "A", band, basis)]  # fmt: skip
     with sqlite_workspace.engine.begin() as conn:
-        for key, rid, kind, party, w in rows:
+        for key, rid, kind, party, w, b in rows:
+            worded = {"summary": w.doc(), **({"basis": b.doc()} if b else {})}
             conn.execute(
                 findings.insert().values(
                     key=key, rule_id=rid, rule_kind=kind, agreement_id=small_agreement().id,
                     agreement_version=1, period_start=T0 + 36000, period_end=T0 + 36000,
-                    party=party, severity="high", confidence=0.8, status="open",
-                    summary=w.english(), created_at=T0,
-                    evidence=json.dumps({"incidents": [1], "summary": w.doc()}),
+                    party=party, party_basis=b.english() if b else None, severity="high",
+                    confidence=0.8, status="open", summary=w.english(), created_at=T0,
+                    evidence=json.dumps({"incidents": [1], **worded}),
                 )
             )  # fmt: skip
     uk = _text(daily_report(sqlite_workspace, DAY, tmp_path / "uk", lang="uk").html)
@@ -559,5 +561,6 @@ def test_a_summary_is_worded_in_the_reports_language(
     )
     assert "artillery" not in line.group(1)
     assert fire.english() not in ru and band.english() not in ru
+    assert "декларации, поданные стороной A" in ru and basis.english() not in ru  # the basis too
     en = _text(daily_report(sqlite_workspace, DAY, tmp_path / "en").html)
     assert fire.english() in en

@@ -22,6 +22,10 @@ def _found(rules: list[Any], rows: list[dict[str, Any]] = [], **kw: Any) -> list
     found = sorted(evaluate(only), key=lambda f: (f.rule_id, f.incidents, f.anchor))
     for f in found:  # every rule words its summary as msgid and arguments (issue #11)
         assert render(f.evidence()["summary"]) == f.summary, f.rule_id
+        # and the basis on which it names a party, likewise
+        assert (f.party_basis is None) == ("basis" not in f.evidence()), f.rule_id
+        if f.party_basis is not None:
+            assert render(f.evidence()["basis"]) == f.party_basis, f.rule_id
     return found
 
 
@@ -317,6 +321,11 @@ def test_holdings_observed_words_its_summary_in_the_readers_language() -> None:
     assert f.wording is not None
     ru = render(f.wording.doc(), translations("ru").gettext, weapon_label)
     assert ru.startswith("3 × ") and "замечено на стороне west" in ru and "tank" not in ru
+    assert f.basis_wording is not None
+    basis = render(f.basis_wording.doc(), translations("uk").gettext)
+    assert basis == (
+        "власна декларація сторони west № 1 і спостережень, віднесених до сторони west: 1"
+    )
 
 
 WORLD = agreement([BAND, BUFFER, AREA, PROHIBIT, NOTIFY, CEIL, SHARE, DUTY, HELD, *EXCL])

@@ -115,6 +115,7 @@ def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
     if f["status"] != "confirmed":
         out["party"] = None
         out["party_basis"] = None
+        out["basis_wording"] = None
         out["party_withheld"] = f.get("party") is not None
         if out["party_withheld"]:
             out["summary"] = None  # a rule's summary may name the party it places

@@ -68,28 +68,33 @@ def template_env(lang: str = "en") -> Environment:
     env.filters["weapon"] = weapon_label
     env.filters["signed"] = lambda n: f"+{n}" if n > 0 else ("±0" if n == 0 else f"−{-n}")
     install(env, lang)
-    env.filters["summary"] = _summary_in(lang)
+    env.filters["summary"] = _worded_in(lang, "summary", "wording", "summary")
+    env.filters["basis"] = _worded_in(lang, "party_basis", "basis_wording", "basis")
     env.filters["gettext"] = env.globals["gettext"]  # to translate a list: map("gettext")
     return env
 
 
-def _summary_in(lang: str) -> Callable[[Mapping[str, Any]], str | None]:
-    """A finding's summary in ``lang``: its wording (msgid and arguments) translated where
-    the rule gave one, else the stored English text (None where the edition withholds it)."""
+def _worded_in(
+    lang: str, text: str, form_key: str, evidence_key: str
+) -> Callable[[Mapping[str, Any]], str | None]:
+    """A finding's ``text`` field (its summary, its party's basis) in ``lang``: the wording
+    the rule gave (msgid and arguments, under ``form_key`` or in the evidence under
+    ``evidence_key``) translated, else the stored English text (None where the edition
+    withholds it)."""
     from truceline.i18n import translations
 
     gettext = translations(lang).gettext
 
-    def summary(f: Mapping[str, Any]) -> str | None:
-        if not f.get("summary"):
-            return f.get("summary")
+    def worded(f: Mapping[str, Any]) -> str | None:
+        if not f.get(text):
+            return f.get(text)
         ev = f.get("evidence")
-        form = f.get("wording") or (ev.get("summary") if isinstance(ev, Mapping) else None)
+        form = f.get(form_key) or (ev.get(evidence_key) if isinstance(ev, Mapping) else None)
         if not form:
-            return str(f["summary"])
+            return str(f[text])
         return render_wording(form, gettext, weapon_label)
 
-    return summary
+    return worded
 
 
 def _sector_table(doc: dict[str, Any]) -> tuple[list[str], list[tuple[str, dict[str, int]]]]:

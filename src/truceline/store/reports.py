@@ -70,6 +70,7 @@ def period_findings(conn: Connection, t0: int, t1: int) -> list[dict[str, Any]]:
         d["incidents"] = [int(i) for i in ev.get("incidents", [])]
         d["superseded_by"] = ev.get("superseded_by")
         d["wording"] = ev.get("summary")  # the summary as msgid and arguments, if the rule gave it
+        d["basis_wording"] = ev.get("basis")  # and the party's basis likewise
         out.append(d)
     return out
 

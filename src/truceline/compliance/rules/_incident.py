@@ -143,26 +143,32 @@ def _time_label(t: int) -> str:
 
 def _basis(
     g: Group, inc: Incidents, view: ZoneView, rows: IntArray, how: npt.NDArray[np.int8]
-) -> str | None:
+) -> Wording | None:
     """Why the group's party is named: the attributions, the sightings on its ground."""
     if g.party is None:
         return None
-    parts = []
+    parts: dict[str, Wording] = {}
     attributed, ground = rows[how == _ATTRIBUTED], rows[how == _ON_GROUND]
     if len(attributed):
         i = int(attributed[0])
-        basis = inc.str_at("actor_basis", i) or "no basis given"
-        parts.append(
-            f"{len(attributed)} incident(s) attributed to {g.party} by fusion (e.g. incident "
-            f"{inc.id[i]}: {basis}; confidence {inc.actor_confidence[i]:.2f})"
-        )
+        why = inc.str_at("actor_basis", i)  # fusion's own words, kept as written
+        parts["attributed"] = Wording(
+            N_("%(n)s incident(s) attributed to %(party)s by fusion (e.g. incident %(id)s: "
+               "%(basis)s; confidence %(confidence)s)"),
+            {"n": len(attributed), "party": g.party, "id": int(inc.id[i]),
+             "basis": why or part(N_("no basis given")),
+             "confidence": f"{inc.actor_confidence[i]:.2f}"},
+        )  # fmt: skip
     if len(ground):
         near = float(view.dist_km[ground].min())
-        parts.append(
-            f"{len(ground)} sighting(s) inside the area held by {g.party}, each with its whole "
-            f"uncertainty circle on {g.party}'s side of the contact line (nearest {near:.1f} km)"
-        )
-    return "; ".join(parts)
+        parts["ground"] = Wording(
+            N_("%(n)s sighting(s) inside the area held by %(party)s, each with its whole "
+               "uncertainty circle on %(party)s's side of the contact line (nearest %(km)s km)"),
+            {"n": len(ground), "party": g.party, "km": f"{near:.1f}"},
+        )  # fmt: skip
+    if len(parts) < 2:
+        return next(iter(parts.values()), None)
+    return Wording(N_("%(attributed)s; %(ground)s"), {k: w.doc() for k, w in parts.items()})
 
 
 def _groups(*keys: IntArray) -> tuple[IntArray, IntArray]:
@@ -261,6 +267,7 @@ def incident_findings(
         start, end = max(g.day, v_from), min(g.day + DAY, v_to)
         when = g.day_label if start == g.day else _time_label(start)
         words = summary(g)
+        basis = _basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]])
         out.append(
             Finding(
                 rule_id=str(rule.id),
@@ -271,7 +278,8 @@ def incident_findings(
                 period_start=start,
                 period_end=end,
                 party=p,
-                party_basis=_basis(g, inc, view, sidx[lo:hi], how[order[lo:hi]]),
+                party_basis=None if basis is None else basis.english(),
+                basis_wording=basis,
                 severity=Severity.UNCONFIRMED if weak[g_no] else "high" if severe[g_no] else level,
                 confidence=float(conf[g_no]),
                 summary=words.english(),

@@ -236,6 +236,7 @@ class Finding:
     lon: float | None = None
     lat: float | None = None
     wording: Wording | None = None  # the summary as msgid and arguments, for translation
+    basis_wording: Wording | None = None  # party_basis as msgid and arguments, likewise
 
     @property
     def key(self) -> str:
@@ -250,6 +251,8 @@ class Finding:
         }
         if self.wording is not None:
             out["summary"] = self.wording.doc()
+        if self.basis_wording is not None:
+            out["basis"] = self.basis_wording.doc()
         return out
 
 

@@ -47,12 +47,20 @@ def effective(decls: Iterable[Declaration]) -> dict[tuple[Any, ...], Declaration
 
 
 def _finding(
-    rule: Rule, ctx: Context, anchor: str, decls: list[Declaration], words: Wording, **kw: Any
+    rule: Rule,
+    ctx: Context,
+    anchor: str,
+    decls: list[Declaration],
+    words: Wording,
+    basis: Wording | None = None,
+    **kw: Any,
 ) -> Finding:
     a = ctx.agreement
     return Finding(
         summary=words.english(),
         wording=words,
+        party_basis=None if basis is None else basis.english(),
+        basis_wording=basis,
         rule_id=str(rule.id),
         rule_kind=str(rule.kind),
         agreement_id=str(a.id),
@@ -108,7 +116,10 @@ def ceiling(rule: Rule, ctx: Context) -> list[Finding]:
                 period_start=start,
                 period_end=max(d.period_end for d in ds),
                 party=party,
-                party_basis=f"{party}'s own declaration(s) {ids} for {month}",
+                basis=Wording(
+                    N_("%(party)s's own declaration(s) %(ids)s for %(month)s"),
+                    {"party": party, "ids": ids, "month": month},
+                ),
                 severity="high",
                 confidence=1.0,
                 words=Wording(
@@ -168,7 +179,6 @@ def sharing(rule: Rule, ctx: Context) -> list[Finding]:
                 period_start=start,
                 period_end=max(d.period_end for d in ds),
                 party=None,
-                party_basis=None,
                 severity="high" if worst > 2 * tol else "medium",
                 confidence=1.0,
                 words=Wording(
@@ -205,7 +215,7 @@ def _duty_findings(
     if not ds:
         if pe + due > ctx.horizon:
             return []
-        missing = f"no declaration by {who} on record"
+        missing = Wording(N_("no declaration by %(who)s on record"), {"who": who})
         summary = Wording(
             N_("%(who)s did not declare %(what)s (due within %(due)s days)"),
             {"who": who, "what": what, "due": due // 86400},
@@ -216,14 +226,14 @@ def _duty_findings(
                 ctx,
                 "missing:" + key,
                 [],
-                party_basis=missing if party else None,
+                basis=missing if party else None,
                 severity="medium",
                 words=summary,
                 **base,
             )
         ]
     out: list[Finding] = []
-    basis = f"declaration(s) filed by {who}" if party else None
+    basis = Wording(N_("declaration(s) filed by %(who)s"), {"who": who}) if party else None
     if ds[0].filed_at > pe + due:
         days = (ds[0].filed_at - pe) / 86400
         summary = Wording(
@@ -236,7 +246,7 @@ def _duty_findings(
                 ctx,
                 "late:" + key,
                 ds[:1],
-                party_basis=basis,
+                basis=basis,
                 severity="low",
                 words=summary,
                 **base,
@@ -254,7 +264,7 @@ def _duty_findings(
                 ctx,
                 "inconsistent:" + key,
                 ds,
-                party_basis=basis,
+                basis=basis,
                 severity="medium",
                 words=summary,
                 **base,

@@ -68,6 +68,10 @@ def holdings_observed(rule: Rule, ctx: Context) -> list[Finding]:
             {"seen": seen, "weapon": {"weapon": wclass}, "party": party,
              "month": month_label(start), "declared": f"{d.value:g}", "item": item},
         )  # fmt: skip
+        basis = Wording(
+            N_("%(party)s's own declaration %(id)s and %(n)s sighting(s) placed on %(party)s"),
+            {"party": party, "id": d.id, "n": len(ids)},
+        )
         out.append(
             Finding(
                 rule_id=rule.id,
@@ -78,8 +82,8 @@ def holdings_observed(rule: Rule, ctx: Context) -> list[Finding]:
                 period_start=start,
                 period_end=d.period_end,
                 party=party,
-                party_basis=f"{party}'s own declaration {d.id} and {len(ids)} sighting(s) "
-                f"placed on {party}",
+                party_basis=basis.english(),
+                basis_wording=basis,
                 severity="high",
                 confidence=float(np.max(inc.confidence[rows])),
                 summary=words.english(),

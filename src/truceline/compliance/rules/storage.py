@@ -107,6 +107,11 @@ def storage_inventory(rule: Rule, ctx: Context) -> list[Finding]:
                 N_("at the inspection of storage site %(name)s (%(site)s) on %(day)s: %(what)s"),
                 {"name": site.name, "site": site.id, "day": label, "what": what},
             )
+            basis = Wording(
+                N_("the agreement names %(name)s (%(site)s) as a storage site of %(party)s; "
+                   "the inspection counted fewer than its holdings"),
+                {"name": site.name, "site": site.id, "party": site.party},
+            )  # fmt: skip
             centre = a.zone(site.id).geometry.centroid
             out.append(
                 Finding(
@@ -118,8 +123,8 @@ def storage_inventory(rule: Rule, ctx: Context) -> list[Finding]:
                     period_start=max(day * DAY, int(a.valid_from)),
                     period_end=day * DAY + DAY,
                     party=site.party,
-                    party_basis=f"the agreement names {site.name} ({site.id}) as a storage site "
-                    f"of {site.party}; the inspection counted fewer than its holdings",
+                    party_basis=basis.english(),
+                    basis_wording=basis,
                     severity=Severity.UNCONFIRMED if weak else "high",
                     confidence=conf,
                     summary=words.english(),

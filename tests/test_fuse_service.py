@@ -95,6 +95,20 @@ def test_fuse_groups_scores_and_ledgers(workspace: Workspace, tmp_path: Path) ->
     assert (again.new, again.observations_fused) == (0, 0)
 
 
+def test_each_incident_record_names_the_reach_it_was_fused_with(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """Fusion parameters change outcomes, so the ledger holds them (issue #9)."""
+    _ingest(sqlite_workspace, tmp_path, "a", [
+        _point("a1", "mon-1", 0, 0), _point("a2", "mon-1", 300, 60),
+    ])  # fmt: skip
+    assert fuse(sqlite_workspace, distance_m=1234.5, window_s=567).new == 1
+    with sqlite_workspace.engine.connect() as conn:
+        q = select(ledger_entries.c.data).where(ledger_entries.c.kind == "incident")
+        [data] = conn.execute(q).scalars().all()
+    assert '"fusion":{"distance_m":1234.5,"window_s":567}' in bytes(data).decode()
+
+
 def test_bridge_merges_into_the_oldest(workspace: Workspace, tmp_path: Path) -> None:
     _ingest(workspace, tmp_path, "a", [_point("w", "mon-1", 0, 0), _point("e", "mon-2", 3000, 0)])
     assert fuse(workspace).new == 2

@@ -115,7 +115,7 @@ def _fuse(
         say("loading incidents within reach")
         inc = _increment(conn, new, loc, proj, eps, win, say)
         say("writing incidents")
-        new_ids = _write(conn, new, loc, inc, proj, agreement)
+        new_ids = _write(conn, new, loc, inc, proj, agreement, (eps, win))
         touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
         moved = sorted(set(inc.touched) - set(inc.merged) - set(new_ids))
         store_incidents.set_sides(conn, [(i, None) for i in moved])
@@ -204,9 +204,16 @@ def _source_info(
 
 
 def _write(
-    conn: Connection, new: fs.Columns, loc: Located, inc: Any, proj: Any, agreement: Any
+    conn: Connection,
+    new: fs.Columns,
+    loc: Located,
+    inc: Any,
+    proj: Any,
+    agreement: Any,
+    reach: tuple[float, int],
 ) -> list[int]:
-    """Store the increment: new incidents, updated and merged ones, memberships."""
+    """Store the increment: new incidents, updated and merged ones, memberships; each
+    incident's ledger record names the ``reach`` (distance_m, window_s) it was fused with."""
     x, y, r = loc.x, loc.y, loc.weight_r
     now = int(time.time())
     survivors = list(inc.touched)
@@ -247,8 +254,9 @@ def _write(
     parts = np.split(cols["id"][o], np.flatnonzero(np.diff(label[o])) + 1)
     members = {int(k): p.tolist() for k, p in zip(ukeys, parts, strict=True)}
     fresh = np.flatnonzero(ukeys < 0)[::-1].tolist()  # -1, -2, ...: oldest first
+    fusion = {"distance_m": float(reach[0]), "window_s": int(reach[1])}
     return store_increment(
-        conn, now, ukeys, rows, status, fresh, members, inc.merged, new["id"], keys_new
+        conn, now, ukeys, rows, status, fresh, members, inc.merged, new["id"], keys_new, fusion
     )
 
 

@@ -44,8 +44,10 @@ def store_increment(
     merged: dict[int, int],
     obs_ids: NDArray[np.int64],
     obs_keys: NDArray[np.int64],
+    fusion: dict[str, Any],
 ) -> list[int]:
-    """Store the incidents ``ukeys`` (negative = new) with ``rows``; returns the new ids."""
+    """Store the incidents ``ukeys`` (negative = new) with ``rows``; returns the new ids.
+    ``fusion`` (the parameters that made them) goes into each incident's ledger record."""
     existing = [int(k) for k in ukeys if k > 0]
     current = store.statuses(conn, existing + sorted(merged))
     final = [after_fusion(current.get(int(k)), status[i]).value for i, k in enumerate(ukeys)]
@@ -69,7 +71,7 @@ def store_increment(
         snap = {"merged_into": s}
         why = f"merged into {s}"
         changes.append(_change(a, current.get(a), MERGED, why, snap, absorbed.get(a, []), now))
-    _ledger_incidents(conn, ids, rows, final, members, ukeys)
+    _ledger_incidents(conn, ids, rows, final, members, ukeys, fusion)
     store.mark_merged(conn, merged, now)
     _store_changes(conn, changes)
     return new_ids
@@ -117,11 +119,12 @@ def _ledger_incidents(
     status: list[str],
     members: dict[int, list[int]],
     ukeys: NDArray[np.int64],
+    fusion: dict[str, Any],
 ) -> None:
     items = []
     for i, k in enumerate(ukeys):
         rec = {kk: v for kk, v in rows[i].items() if v is not None and kk != "updated_at"}
-        rec.update(id=ids[i], status=status[i], observations=members[int(k)])
+        rec.update(id=ids[i], status=status[i], observations=members[int(k)], fusion=fusion)
         items.append((str(ids[i]), rec))
     log.append(conn, "incident", items)
 

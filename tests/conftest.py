@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ def real_data() -> Path:
     return REAL_DATA
 
 
+@contextmanager
 def fresh_pg_url() -> Iterator[str]:
-    """The URL of a fresh, empty PostgreSQL database, dropped afterwards (a generator
-    for fixtures of any scope: ``yield from fresh_pg_url()``)."""
+    """The URL of a fresh, empty PostgreSQL database, dropped afterwards (for fixtures of
+    any scope)."""
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -73,7 +75,7 @@ def built_workspace(
         yield ws
         ws.engine.dispose()
         return
-    for url in fresh_pg_url():
+    with fresh_pg_url() as url:
         ws = create_workspace(folder / "ws", url)
         build(ws)
         yield ws
@@ -83,7 +85,8 @@ def built_workspace(
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped afterwards."""
-    yield from fresh_pg_url()
+    with fresh_pg_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -15,18 +16,23 @@ from truceline.compliance.rules import evaluate
 SWAP = {"west": "east", "east": "west"}
 
 
-def _swap(v: Any) -> Any:
+def swap_parties(v: Any, swap: Mapping[str, str]) -> Any:
+    """``v`` (a value of a rule's parameters, a record) with the parties' ids swapped."""
     if isinstance(v, str):
-        if v in SWAP:
-            return SWAP[v]
+        if v in swap:
+            return swap[v]
         if v.startswith("delivered_to:"):
-            return "delivered_to:" + SWAP.get(v.split(":", 1)[1], v.split(":", 1)[1])
+            return "delivered_to:" + swap.get(v.split(":", 1)[1], v.split(":", 1)[1])
         return v
     if isinstance(v, dict):
-        return {_swap(k): _swap(x) for k, x in v.items()}
+        return {swap_parties(k, swap): swap_parties(x, swap) for k, x in v.items()}
     if isinstance(v, list):
-        return [_swap(x) for x in v]
+        return [swap_parties(x, swap) for x in v]
     return v
+
+
+def _swap(v: Any) -> Any:
+    return swap_parties(v, SWAP)
 
 
 RULES = [

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_rules_symmetry import swap_parties
 
 from truceline.compliance.agreement import Agreement, load_agreement_file
 from truceline.compliance.periods import to_epoch
@@ -208,18 +209,7 @@ def test_more_tanks_seen_in_a_day_than_declared() -> None:
 
 # -- symmetry: the parties' names swapped everywhere ----------------------------------------
 def _swap(v: Any) -> Any:
-    swap = {"A": "B", "B": "A"}
-    if isinstance(v, str):
-        if v in swap:
-            return swap[v]
-        if v.startswith("delivered_to:"):
-            return "delivered_to:" + swap.get(v.split(":", 1)[1], v.split(":", 1)[1])
-        return v
-    if isinstance(v, dict):
-        return {_swap(k): _swap(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_swap(x) for x in v]
-    return v
+    return swap_parties(v, {"A": "B", "B": "A"})
 
 
 def _swapped() -> Agreement:

@@ -155,6 +155,19 @@ def fresh_db(spec: str, tmp: Path) -> tuple[str, Callable[[], None]]:
     return spec.rsplit("/", 1)[0] + f"/{name}", drop
 
 
+def register_sensors(ws: Any, data: Path) -> None:
+    """Register the file's monitors and sensors (unsigned, as the bench's rows are), as a
+    mission does before their reports arrive; open sources and parties are registered on
+    first sight by the ingest itself."""
+    from truceline.service.sources import REGISTER_ON_SIGHT, register_source
+
+    pairs = pq.read_table(data, columns=["source_id", "source_type"])
+    pairs = pairs.group_by(pairs.column_names).aggregate([])
+    for sid, stype in zip(*(pairs.column(k).to_pylist() for k in pairs.column_names), strict=True):
+        if stype not in REGISTER_ON_SIGHT:
+            register_source(ws, sid, stype, signature_policy="optional", actor="bench")
+
+
 def run_db(
     spec: str, data: Path, agreement: Path, tmp: Path, stages: list[str]
 ) -> dict[str, dict[str, Any]]:
@@ -167,6 +180,7 @@ def run_db(
     try:
         ws = create_workspace(where / "ws", url)
         load_agreement(ws, agreement)
+        register_sensors(ws, data)
         ws.engine.dispose()
         return {s: run_stage(s, where / "ws", url, data, where / "reports") for s in stages}
     finally:

@@ -11,6 +11,11 @@ Three phases, each printed with throughput, p50 and p99 latency:
 Every acknowledgment counted comes after commit and ledger entry (the API
 answers only then). Signatures are made before the clock starts.
 
+Beside each phase: the CPU time the server process spent on it per request
+(user + system, all its threads, from ``/proc``), which depends far less on the
+machine's load than wall-clock figures do, the load generator's own CPU time, and
+the load average before and after.
+
     python benchmarks/api_load.py                                 # SQLite
     python benchmarks/api_load.py --db postgresql://postgres@127.0.0.1:5432/postgres
 """
@@ -117,6 +122,15 @@ def _serve(db: str, root: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("the server did not start")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, every thread) that ``pid`` and its live child
+    processes (a server's workers) have used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_cpu_s(int(c)) for c in children)
+
+
 def _run(
     clients: int, work: Callable[[int, httpx.Client, list[float]], None]
 ) -> tuple[float, list[float]]:
@@ -138,13 +152,48 @@ def _run(
     return time.perf_counter() - t0, [x for xs in lat for x in xs]
 
 
-def _stats(name: str, n: int, unit: str, wall: float, lat: list[float]) -> dict[str, Any]:
+class _Phase:
+    """Measures one phase: load average before and after, the server's and our CPU."""
+
+    def __init__(self, server: int) -> None:
+        self.server = server
+
+    def __enter__(self) -> _Phase:
+        self.load0 = os.getloadavg()[0]
+        self.cpu0, self.own0 = _cpu_s(self.server), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server_cpu = _cpu_s(self.server) - self.cpu0
+        self.client_cpu = time.process_time() - self.own0
+        self.load1 = os.getloadavg()[0]
+
+
+def _stats(
+    name: str, n: int, unit: str, requests: int, wall: float, lat: list[float], ph: _Phase
+) -> dict[str, Any]:
     q = np.percentile(np.array(lat) * 1000, [50, 99]) if lat else [float("nan")] * 2
-    out = {"phase": name, unit: n, "seconds": round(wall, 3), "per_s": round(n / wall, 1),
-           "p50_ms": round(float(q[0]), 1), "p99_ms": round(float(q[1]), 1)}  # fmt: skip
-    rate = f"{n / wall:>10.1f}/s"
-    print(f"{name:<34} {n:>7} {unit:<12} {rate}   p50 {q[0]:7.1f} ms   p99 {q[1]:7.1f} ms")
+    per_req = ph.server_cpu / max(requests, 1)
+    free = n / ph.server_cpu if ph.server_cpu else float("nan")
+    out = {
+        "phase": name, unit: n, "requests": requests, "seconds": round(wall, 3),
+        "per_s": round(n / wall, 1), "p50_ms": round(float(q[0]), 1),
+        "p99_ms": round(float(q[1]), 1), "server_cpu_s": round(ph.server_cpu, 2),
+        "server_cpu_ms_per_request": round(per_req * 1000, 2),
+        "per_server_cpu_s": round(free, 1), "client_cpu_s": round(ph.client_cpu, 2),
+        "load": [round(ph.load0, 1), round(ph.load1, 1)],
+    }  # fmt: skip
+    print(
+        f"{name:<34} {n:>7} {unit:<12} {n / wall:>10.1f}/s   p50 {q[0]:7.1f} ms   "
+        f"p99 {q[1]:7.1f} ms\n{'':<34} server CPU {ph.server_cpu:6.2f} s: "
+        f"{per_req * 1000:6.2f} ms a request, {free:,.0f} {unit} per CPU second; "
+        f"clients' CPU {ph.client_cpu:.2f} s; load {ph.load0:.1f} -> {ph.load1:.1f}",
+        flush=True,
+    )
     return out
+
+
+PHASES = ("single", "batch", "page")
 
 
 def main() -> int:
@@ -160,7 +209,11 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--page", type=int, default=10_000)
     ap.add_argument("--pages", type=int, default=10, help="page reads to time")
+    ap.add_argument(
+        "--only", default=",".join(PHASES), help="phases to time (the page needs the others' data)"
+    )
     a = ap.parse_args()
+    only = set(a.only.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="tl-api-load-"))
     drop: Callable[[], None] = lambda: None  # noqa: E731
     if a.db:
@@ -192,11 +245,6 @@ def main() -> int:
                 lat.append(time.perf_counter() - t)
                 assert r.status_code == 201, r.text
 
-        wall, lat = _run(a.clients, submit)
-        results.append(
-            _stats("single signed submissions", a.clients * a.single, "observations", wall, lat)
-        )
-
         def send_batches(i: int, c: httpx.Client, lat: list[float]) -> None:
             h = {"Authorization": f"Bearer {tokens[i]}"}
             for b in batches[i]:
@@ -205,23 +253,36 @@ def main() -> int:
                 lat.append(time.perf_counter() - t)
                 assert r.status_code == 200 and r.json()["accepted"] == len(b), r.text[:300]
 
-        wall, lat = _run(bclients, send_batches)
-        n = sum(len(b) for bs in batches for b in bs)
-        results.append(_stats(f"batches of {a.batch}", n, "observations", wall, lat))
-        fused = fuse(ws)
-        h = {"Authorization": f"Bearer {analyst}"}
-        with httpx.Client(timeout=120) as c:
-            lat = []
-            got = 0
-            for _ in range(a.pages):
-                t = time.perf_counter()
-                r = c.get(f"{url}/incidents", params={"limit": a.page}, headers=h)
-                lat.append(time.perf_counter() - t)
-                got = len(r.json()["features"])
-        results.append(_stats(f"incidents page ({got} features)", a.pages, "pages", sum(lat), lat))
-        print(
-            json.dumps({"db": ws.engine.dialect.name, "incidents": fused.new, "results": results})
-        )
+        if {"single", "page"} & only:
+            with _Phase(proc.pid) as ph:
+                wall, lat = _run(a.clients, submit)
+            n = a.clients * a.single
+            if "single" in only:
+                results.append(
+                    _stats("single signed submissions", n, "observations", n, wall, lat, ph)
+                )
+        if {"batch", "page"} & only:
+            with _Phase(proc.pid) as ph:
+                wall, lat = _run(bclients, send_batches)
+            n = sum(len(b) for bs in batches for b in bs)
+            if "batch" in only:
+                results.append(
+                    _stats(f"batches of {a.batch}", n, "observations", len(lat), wall, lat, ph)
+                )
+        fused = fuse(ws).new if "page" in only else 0
+        if "page" in only:
+            h = {"Authorization": f"Bearer {analyst}"}
+            with httpx.Client(timeout=120) as c, _Phase(proc.pid) as ph:
+                lat = []
+                got = 0
+                for _ in range(a.pages):
+                    t = time.perf_counter()
+                    r = c.get(f"{url}/incidents", params={"limit": a.page}, headers=h)
+                    lat.append(time.perf_counter() - t)
+                    got = len(r.json()["features"])
+            name = f"incidents page ({got} features)"
+            results.append(_stats(name, a.pages, "pages", a.pages, sum(lat), lat, ph))
+        print(json.dumps({"db": ws.engine.dialect.name, "incidents": fused, "results": results}))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -1,19 +1,22 @@
-"""Ledger speed: append N entries and compute the root, against hashlib alone.
+"""Ledger speed: append N entries, against hashlib over the same canonical bytes.
 
     .venv/bin/python benchmarks/ledger.py [--n 1000000] [--dir /tmp/ledger-bench] [--pg URL]
 
-Stages (each timed on its own; records are built beforehand, outside the timings):
+Stages, from one run (records are built beforehand, outside the timings; each row
+gives wall and CPU seconds of this process, and its ratio to the baseline):
 
 * ``hashlib``: SHA-256 of each entry's canonical bytes, a Python loop: the baseline;
-* ``merkle``: leaf hashes (0x00 || data) and the RFC 9162 root of all of them
-  (numpy level hashing), the same bytes as the baseline;
-* ``canonical``: RFC 8785 bytes of each envelope (fast path), and ``rfc8785``
-  itself on a sample, extrapolated;
+* ``canonical``: RFC 8785 bytes of each envelope (``ledger.canonical``), and the
+  ``rfc8785`` package itself on a sample, extrapolated;
+* ``merkle``: what an append hashes: leaf hashes (0x00 || data), then the tree's
+  tiles (``merkle.extend_tiles``) batch by batch as ``append`` grows them, and the
+  RFC 9162 root;
 * ``append``: ``ledger.store.append`` through the API into a SQLite file (and
-  PostgreSQL with ``--pg``) in batches of 10,000: canonical form, leaf hashes,
-  entry rows and tree-node rows, one transaction per batch;
-* ``root``: the root from the store on a fresh connection (cold start: O(log n)
-  node rows), and inclusion / consistency proofs at N from the store;
+  PostgreSQL with ``--pg``, whose server CPU is not in the CPU column) in batches of
+  10,000: canonical form, leaf hashes, entry rows and tiles, one transaction per
+  batch; then ``rebuild_tiles`` (every tile from the stored leaf hashes, one pass);
+* ``root``: the root from the store on a fresh connection (cold start: a few tiles),
+  and inclusion / consistency proofs at N from the store;
 * ``verify``: ``truceline ledger verify`` (``audit_files``) of a bundle of the N
   entries against a signed head, in a fresh process: wall time and peak RSS.
 
@@ -40,10 +43,13 @@ import rfc8785
 
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.merkle import (
-    MemoryTree,
+    HASH_SIZE,
+    edge_tiles,
+    extend_tiles,
     hash_leaf,
     hash_leaves,
     root_from_leaves,
+    tile_widths,
     verify_consistency,
     verify_inclusion,
 )
@@ -83,7 +89,26 @@ def _time(f: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - t, r
 
 
-def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[float, Any]:
+def _timed(f: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall and CPU seconds (this process) of ``f()``, and its result."""
+    t, c = time.perf_counter(), time.process_time()
+    r = f()
+    return time.perf_counter() - t, time.process_time() - c, r
+
+
+def _tiles_in_batches(leaves: bytes) -> dict[tuple[int, int], bytes]:
+    """The tiles as ``append`` writes them, batch by batch (partial tiles regrown)."""
+    tiles: dict[tuple[int, int], bytes] = {}
+    step = BATCH * HASH_SIZE
+    for s in range(0, len(leaves), step):
+        n = s // HASH_SIZE
+        edge = {(lv, i): tiles[(lv, i)] for lv, i, _ in edge_tiles(n)}
+        for lv, i, h in extend_tiles(n, edge, leaves[s : s + step]):
+            tiles[(lv, i)] = h
+    return tiles
+
+
+def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[float, float, str]:
     ws_dir = Path(url) if not url.startswith("postgresql") else None
     ws = create_workspace(ws_dir) if ws_dir else create_workspace(Path("/tmp/ledger-bench-pg"), url)
 
@@ -92,18 +117,29 @@ def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[floa
             with ws.engine.begin() as conn:
                 store.append(conn, "observation", items[s : s + BATCH], at=AT)
 
-    secs, _ = _time(run)
+    wall, cpu, _ = _timed(run)
     ws.engine.dispose()
-    return secs, ws.url
+    return wall, cpu, ws.url
 
 
-def _store_proofs(url: str, n: int) -> dict[str, float]:
+def _rebuild(url: str) -> tuple[float, float]:
+    from truceline.store.db import open_engine
+
+    engine = open_engine(url)
+    with engine.begin() as conn:
+        wall, cpu, _ = _timed(lambda: store.rebuild_tiles(conn))
+    engine.dispose()
+    return wall, cpu
+
+
+def _store_proofs(url: str, n: int, want: bytes) -> dict[str, float]:
     from truceline.store.db import open_engine
 
     engine = open_engine(url)  # a fresh engine: nothing cached in this process
     rng = random.Random(2)
     with engine.connect() as conn:
         t_root, root = _time(lambda: store.root(conn, n))
+        assert root == want, "the store's root is not the in-memory one"
         ti, tc = [], []
         for _ in range(50):
             i, old = rng.randrange(n), rng.randint(1, n - 1)
@@ -157,6 +193,9 @@ def _verify(datas: list[bytes], items: list[tuple[str, Any]], root: bytes, d: Pa
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
+Row = tuple[str, float, float | None, str]  # stage, wall s, CPU s, note
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -169,67 +208,75 @@ def main() -> None:
     envelopes: list[Any] = [
         {"at": AT, "kind": "observation", "ref": r, "record": rec} for r, rec in items
     ]
-    rows: list[tuple[str, float, str]] = []
+    rows: list[Row] = []
 
-    t_can, datas = _time(lambda: [canonical_bytes(e) for e in envelopes])
+    t_can, c_can, datas = _timed(lambda: [canonical_bytes(e) for e in envelopes])
     sample = envelopes[:20_000]
-    t_ref, _ = _time(lambda: [rfc8785.dumps(e) for e in sample])
+    t_ref, c_ref, _ = _timed(lambda: [rfc8785.dumps(e) for e in sample])
     mb = sum(map(len, datas)) / 1e6
-    t_base, _ = _time(lambda: [hashlib.sha256(d).digest() for d in datas])
-    t_leaf, leaves = _time(lambda: hash_leaves(datas))
-    t_root, root = _time(lambda: root_from_leaves(leaves))
-    t_tree, tree = _time(lambda: MemoryTree(leaves))
-    assert tree.root() == root
-    t_merkle = t_leaf + t_root
+    t_base, c_base, _ = _timed(lambda: [hashlib.sha256(d).digest() for d in datas])
+    t_leaf, c_leaf, leaves = _timed(lambda: hash_leaves(datas))
+    t_tiles, c_tiles, tiles = _timed(lambda: _tiles_in_batches(leaves))
+    t_root, c_root, root = _timed(lambda: root_from_leaves(leaves))
+    assert len(tiles) == len(tile_widths(n))
+
+    def ratio(wall: float, cpu: float | None = None) -> str:
+        """To the baseline: wall to wall, and this process's CPU to the baseline's."""
+        own = "" if cpu is None else f", CPU {cpu / c_base:.2f}x"
+        return f"{wall / t_base:.2f}x hashlib{own}"
+
+    t_merkle, c_merkle = t_leaf + t_tiles, c_leaf + c_tiles
     rows += [
-        ("hashlib sha256 of each entry (baseline)", t_base, f"{n / t_base:,.0f} entries/s"),
-        ("merkle: leaf hashes + root", t_merkle, f"{n / t_merkle:,.0f} entries/s"),
-        ("  factor vs baseline", t_merkle / t_base, "x"),
-        ("merkle: leaf hashes + every level kept", t_leaf + t_tree, "(in-memory node store)"),
-        ("canonical RFC 8785 (fast path)", t_can, f"{n / t_can:,.0f} records/s"),
-        ("canonical, rfc8785 package (extrapolated)", t_ref * n / len(sample), "reference"),
-    ]
+        ("hashlib sha256 of each entry (baseline)", t_base, c_base, f"{n / t_base:,.0f}/s"),
+        ("canonical RFC 8785 (ledger.canonical)", t_can, c_can, ratio(t_can, c_can)),
+        ("canonical, rfc8785 package (extrapolated)", t_ref * n / 20_000, None, "reference"),
+        ("merkle: leaf hashes", t_leaf, c_leaf, ratio(t_leaf, c_leaf)),
+        ("merkle: tiles, batch by batch as append", t_tiles, c_tiles, ratio(t_tiles, c_tiles)),
+        ("merkle: leaf hashes + tiles", t_merkle, c_merkle, ratio(t_merkle, c_merkle)),
+        ("merkle: root of all leaves (one pass)", t_root, c_root, ratio(t_root, c_root)),
+        ("canonical + leaf hashes + tiles (the CPU floor)", t_can + t_merkle, c_can + c_merkle,
+         ratio(t_can + t_merkle, c_can + c_merkle)),
+    ]  # fmt: skip
     if args.dir.exists():
         shutil.rmtree(args.dir)
     secs, rss = _verify(datas, items, root, args.dir / "verify").split()
     rows += [
-        ("ledger verify BUNDLE --head --key (fresh process)", float(secs), f"peak RSS {rss} MB")
+        (
+            "ledger verify BUNDLE --head --key (fresh process)",
+            float(secs),
+            None,
+            f"peak RSS {rss} MB",
+        )
     ]  # noqa: E501
     if args.verify_only:
         _print(n, mb, root, rows)
         return
-    t_app, url = _append_all(str(args.dir), items)
-    rows += [
-        ("append via API into SQLite (+ node rows)", t_app, f"{n / t_app:,.0f} entries/s"),
-        ("  factor vs baseline", t_app / t_base, "x"),
-    ]
-    p = _store_proofs(url, n)
-    with __import__("truceline.store.db", fromlist=["open_engine"]).open_engine(url).connect() as c:
-        assert store.root(c, n) == root
-    rows += [
-        ("root from the store, cold (O(log n) rows)", p["root"], "SQLite"),
-        ("inclusion proof at N from the store (median)", p["inclusion"], "SQLite"),
-        ("consistency proof at N from the store (median)", p["consistency"], "SQLite"),
-    ]
-    if args.pg:
-        t_pg, pg_url = _append_all(args.pg, items)
-        q = _store_proofs(pg_url, n)
+    targets = [("SQLite", str(args.dir))] + ([("PostgreSQL", args.pg)] if args.pg else [])
+    for name, where in targets:
+        t_app, c_app, url = _append_all(where, items)
+        t_reb, c_reb = _rebuild(url)
+        p = _store_proofs(url, n, root)
         rows += [
-            ("append via API into PostgreSQL", t_pg, f"{n / t_pg:,.0f} entries/s"),
-            ("inclusion proof at N (PostgreSQL, median)", q["inclusion"], ""),
-            ("consistency proof at N (PostgreSQL, median)", q["consistency"], ""),
+            (f"append via API into {name} (entries + tiles)", t_app, c_app, ratio(t_app, c_app)),
+            (f"  {name}: entries/s", n / t_app, None, "rate"),
+            (f"  {name}: rebuild_tiles from the stored leaves", t_reb, c_reb, ratio(t_reb, c_reb)),
+            (f"  {name}: root from the store, cold", p["root"], None, "a few tiles"),
+            (f"  {name}: inclusion proof at N (median of 50)", p["inclusion"], None, ""),
+            (f"  {name}: consistency proof at N (median of 50)", p["consistency"], None, ""),
         ]
     _print(n, mb, root, rows)
 
 
-def _print(n: int, mb: float, root: bytes, rows: list[tuple[str, float, str]]) -> None:
+def _print(n: int, mb: float, root: bytes, rows: list[Row]) -> None:
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     print(f"\nledger benchmark: N = {n:,} entries, {mb:,.0f} MB of canonical bytes")
-    print(f"root = {root.hex()}\n")
-    print(f"{'stage':<50} {'seconds':>12}  note")
-    print("-" * 90)
-    for name, secs, note in rows:
-        val = f"{secs:>12.2f}" if note == "x" else f"{secs:>12.6f}"
-        print(f"{name:<50} {val}  {note}")
+    print(f"root = {root.hex()}; load average at the end {load}\n")
+    print(f"{'stage':<52} {'wall s':>11} {'CPU s':>9}  note")
+    print("-" * 96)
+    for name, wall, cpu, note in rows:
+        val = f"{wall:>11,.0f}" if note == "rate" else f"{wall:>11.4f}"
+        c = "" if cpu is None else f"{cpu:.2f}"
+        print(f"{name:<52} {val} {c:>9}  {'' if note == 'rate' else note}")
 
 
 if __name__ == "__main__":

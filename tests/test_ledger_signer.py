@@ -8,6 +8,7 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from tile_edit import edit_tile_hash
 from typer.testing import CliRunner
 
 from truceline.cli import app
@@ -17,7 +18,7 @@ from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
 from truceline.service import ledger as svc
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
-from truceline.store.schema import ledger_entries, ledger_nodes, tree_heads
+from truceline.store.schema import ledger_entries, tree_heads
 
 
 def _grow(ws: Workspace, k: int, tag: str = "n") -> None:
@@ -56,12 +57,7 @@ def test_corrupted_node_table_makes_ledger_head_refuse(
     ws = signed
     assert ws.root is not None
     _grow(ws, 5, "m")
-    with ws.engine.begin() as conn:
-        conn.execute(
-            ledger_nodes.update()
-            .where(ledger_nodes.c.level == 3, ledger_nodes.c.idx == 0)  # entries 0..7
-            .values(hash=bytes(32))
-        )
+    edit_tile_hash(ws, 0, 5)  # the tree's leaf 5: the node over entries 0..7 changes
     monkeypatch.chdir(ws.root)
     res = CliRunner().invoke(app, ["ledger", "head"])
     assert res.exit_code == 1
@@ -76,12 +72,7 @@ def test_corrupted_node_table_makes_ledger_head_refuse(
 
 def test_edited_node_over_new_entries_is_refused(signed: Workspace) -> None:
     _grow(signed, 8, "m")  # 13 -> 21: node (2, 4) covers entries 16..19, all new
-    with signed.engine.begin() as conn:
-        conn.execute(
-            ledger_nodes.update()
-            .where(ledger_nodes.c.level == 2, ledger_nodes.c.idx == 4)
-            .values(hash=bytes(32))
-        )
+    edit_tile_hash(signed, 0, 18)
     _refuses(signed, "size 21")
 
 
@@ -94,7 +85,7 @@ def test_consistent_rewrite_is_refused_at_the_same_size(signed: Workspace) -> No
             .where(ledger_entries.c.idx == 3)
             .values(data=new, leaf_hash=leaf_hash(new))
         )
-        store.rebuild_nodes(conn)
+        store.rebuild_tiles(conn)
     _refuses(signed, "no longer gives the signed root")
     _grow(signed, 2, "m")
     _refuses(signed, "no longer gives the signed root")
@@ -129,7 +120,7 @@ def test_extension_is_signed_with_its_time_in_the_body(signed: Workspace) -> Non
 
 def _forge(ws: Workspace, kind: str, ref: str, record: dict[str, object]) -> int:
     """An entry with a correct leaf hash written into ledger_entries behind the API, with
-    the tree nodes it completes (so the node table covers it)."""
+    the tree tiles rebuilt (so the tiles cover it)."""
     with ws.engine.begin() as conn:
         n = store.size(conn)
         d = entry_data(kind, ref, record, 1_800_000_000)
@@ -138,7 +129,7 @@ def _forge(ws: Workspace, kind: str, ref: str, record: dict[str, object]) -> int
                 idx=n, kind=kind, ref=ref, data=d, leaf_hash=leaf_hash(d), at=1_800_000_000
             )
         )
-        store.rebuild_nodes(conn)
+        store.rebuild_tiles(conn)
     return n
 
 
@@ -174,10 +165,5 @@ def test_entry_whose_row_was_changed_is_refused(signed: Workspace) -> None:
 
 def test_edited_new_node_is_named(signed: Workspace) -> None:
     _grow(signed, 4, "m")  # 13 -> 17: node (1, 7) over entries 14..15 is new
-    with signed.engine.begin() as conn:
-        conn.execute(
-            ledger_nodes.update()
-            .where(ledger_nodes.c.level == 1, ledger_nodes.c.idx == 7)
-            .values(hash=bytes(32))
-        )
+    edit_tile_hash(signed, 0, 15)
     _refuses(signed, "tree node (level 1, index 7) over entries 14..15 is not the hash")

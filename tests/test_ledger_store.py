@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from truceline.domain.errors import InputError, IntegrityError, NotFound
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.log import entry_data, leaf_hash
-from truceline.ledger.merkle import MemoryTree, verify_consistency, verify_inclusion
+from truceline.ledger.merkle import MemoryTree, tile_widths, verify_consistency, verify_inclusion
 from truceline.ledger.note import Verifier, parse_checkpoint, verify_note
 from truceline.service import ledger as svc
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as store
-from truceline.store.schema import ledger_entries, ledger_nodes
+from truceline.store.schema import ledger_entries, ledger_tiles
 
 
 def _calls(ws: Workspace, k: int, tag: str = "c") -> None:
@@ -70,18 +70,92 @@ def test_roots_and_proofs_from_the_store_equal_the_reference(workspace: Workspac
             assert verify_inclusion(i, size, tree.node(0, i), p, tree.root(size))
             c = store.consistency_proof(conn, old, size)
             assert verify_consistency(old, size, tree.root(old), tree.root(size), c)
-        # a proof touches O(log n) node rows, not the log
-        total = conn.execute(sa.select(sa.func.count()).select_from(ledger_nodes)).scalar_one()
-        assert total == sum(len(lv) // 32 for lv in tree.levels[1:])
+        # the tree is one partial tile of the 74 leaf hashes
+        assert list(store.tiles(conn)) == [(0, 0, tree.tile(0, 0))]
 
 
-def test_rebuilt_nodes_equal_appended_ones(workspace: Workspace) -> None:
-    _fill(workspace, [3, 9, 20])
+def _tiles(conn: sa.Connection) -> list[tuple[int, int, bytes]]:
+    q = sa.select(ledger_tiles).order_by(ledger_tiles.c.level, ledger_tiles.c.idx)
+    return [(int(lv), int(i), bytes(h)) for lv, i, h in conn.execute(q)]
+
+
+def test_rebuilt_tiles_equal_appended_ones(workspace: Workspace) -> None:
+    _fill(workspace, [3, 9, 200, 100])
     with workspace.engine.begin() as conn:
-        before = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
-        store.rebuild_nodes(conn)
-        after = conn.execute(sa.select(ledger_nodes).order_by("level", "idx")).all()
-    assert [tuple(r) for r in before] == [tuple(r) for r in after]
+        before = _tiles(conn)
+        store.rebuild_tiles(conn)
+        after = _tiles(conn)
+    assert [(lv, i, len(h)) for lv, i, h in before] == [
+        (0, 0, 256 * 32),
+        (0, 1, 56 * 32),
+        (1, 0, 32),
+    ]
+    assert before == after
+
+
+def test_tiles_across_tile_levels_give_the_reference_proofs(workspace: Workspace) -> None:
+    """65,536 leaves fill a level-1 tile, so the next ones start tile level 2; the
+    tiles, roots and proofs at sizes around each boundary are the in-memory tree's."""
+    datas = _fill(workspace, [255, 1, 65_279, 1, 3, 700])
+    tree = MemoryTree.from_data(datas)
+    rng = random.Random(3)
+    with workspace.engine.connect() as conn:
+        n = store.size(conn)
+        assert n == 66_239
+        want = [(lv, i, tree.tile(lv, i)) for lv, i, w in tile_widths(n)]
+        assert _tiles(conn) == want
+        edge = [(lv, i, len(h) // 32) for lv, i, h in want if lv or i == 258]
+        assert edge == [(0, 258, 191), (1, 0, 256), (1, 1, 2), (2, 0, 1)]
+        sizes = [1, 255, 256, 257, 65_535, 65_536, 65_537, 65_539, n]
+        for size in sizes:
+            assert store.root(conn, size) == tree.root(size)
+        for size in sizes * 3:
+            i, old = rng.randrange(size), rng.randint(1, size)
+            assert store.inclusion_proof(conn, i, size) == tree.inclusion_proof(i, size)
+            assert store.consistency_proof(conn, old, size) == tree.consistency_proof(old, size)
+
+
+def test_tile_store_gives_the_rfc6962_reference_vectors(workspace: Workspace) -> None:
+    """The RFC 6962 test inputs as raw leaves in the store: its roots and proofs are the
+    reference ones (certificate-transparency / transparency-dev/merkle vectors)."""
+    from test_ledger_merkle import CONSISTENCY, INCLUSION, LEAVES, ROOTS
+
+    with workspace.engine.begin() as conn:
+        for i, d in enumerate(LEAVES):
+            conn.execute(
+                ledger_entries.insert().values(
+                    idx=i, kind="v", ref=str(i), data=d, leaf_hash=leaf_hash(d), at=0
+                )
+            )
+        store.rebuild_tiles(conn)
+        for n in range(1, 9):
+            assert store.root(conn, n).hex() == ROOTS[n - 1]
+        for index, size, proof in INCLUSION:
+            assert [p.hex() for p in store.inclusion_proof(conn, index - 1, size)] == proof
+        for old, new, proof in CONSISTENCY:
+            assert [p.hex() for p in store.consistency_proof(conn, old, new)] == proof
+
+
+def test_appends_rewrite_only_the_partial_tiles(sqlite_workspace: Workspace) -> None:
+    """Like tlog-tiles: a full tile is written once; a partial one only grows."""
+    ws = sqlite_workspace
+    with ws.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE tile_log (level, idx, old_len, new_len, prefix)")
+        conn.exec_driver_sql(
+            "CREATE TRIGGER tile_update AFTER UPDATE ON ledger_tiles BEGIN "
+            "INSERT INTO tile_log VALUES (OLD.level, OLD.idx, length(OLD.hashes), "
+            "length(NEW.hashes), substr(NEW.hashes, 1, length(OLD.hashes)) = OLD.hashes); END"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER tile_delete AFTER DELETE ON ledger_tiles BEGIN "
+            "INSERT INTO tile_log VALUES (OLD.level, OLD.idx, length(OLD.hashes), -1, 0); END"
+        )
+    _fill(ws, [1, 254, 2, 300, 41, 1, 700])
+    with ws.engine.connect() as conn:
+        log = conn.exec_driver_sql("SELECT * FROM tile_log").all()
+    assert log  # partial tiles were grown
+    assert all(old < 256 * 32 and new > old and prefix == 1 for _, _, old, new, prefix in log)
+    assert {(lv, i) for lv, i, *_ in log} == {(0, 0), (0, 1), (0, 2), (1, 0)}
 
 
 def test_append_refuses_entries_added_behind_the_api(workspace: Workspace) -> None:

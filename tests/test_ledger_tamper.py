@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tile_edit import edit_tile_hash
 
 from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger.audit import Issue, audit_files, read_bundle
@@ -110,7 +111,7 @@ def test_rewritten_history_is_caught_by_the_head_and_named_by_a_kept_bundle(
             .where(ledger_entries.c.idx == li)
             .values(data=new, leaf_hash=leaf_hash(new))
         )
-        store.rebuild_nodes(conn)
+        store.rebuild_tiles(conn)
         count = json.loads(new)["record"]["count"]  # the row too, so the store backs it
         conn.execute(
             observations.update().where(observations.c.ledger_index == li), {"count": count}
@@ -176,25 +177,29 @@ def test_a_tampered_kept_bundle_is_refused_as_previous(
         audit_files(now, head_file, key, previous=kept)
 
 
-def test_edited_tree_node_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
-    """An upper node feeds inclusion and consistency proofs; a wrong one must be caught."""
+def test_edited_tile_hash_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
+    """A tile feeds inclusion and consistency proofs; a wrong hash in it must be caught."""
     ws = sqlite_workspace
     _world(ws, tmp_path)
-    _sql(ws, "UPDATE ledger_nodes SET hash = :h WHERE level = 2 AND idx = 0", h=bytes(32))
+    edit_tile_hash(ws, 0, 2)
     issues = svc.verify_store(ws).issues
-    assert [(i.problem, i.index) for i in issues] == [("modified", 0)]
-    assert "tree node (level 2, index 0) over entries 0..3" in issues[0].detail
+    assert [(i.problem, i.index) for i in issues] == [("modified", 2)]
+    assert "entry 2 no longer hashes to the tree's stored leaf hash" in issues[0].detail
+    assert "ledger_tiles edited" in issues[0].detail
 
 
-def test_deleted_tree_node_is_not_called_an_append(
-    sqlite_workspace: Workspace, tmp_path: Path
-) -> None:
+def test_deleted_tile_is_not_called_an_append(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     _world(ws, tmp_path)
-    _sql(ws, "DELETE FROM ledger_nodes WHERE level = 2 AND idx = 1")
+    with ws.engine.connect() as conn:
+        n = store.size(conn)
+    _sql(ws, "DELETE FROM ledger_tiles WHERE level = 0 AND idx = 0")
     issues = svc.verify_store(ws).issues
-    assert [(i.problem, i.index) for i in issues] == [("deleted", 4)]
-    assert "(level 2, index 1) over entries 4..7" in issues[0].detail
+    assert [(i.problem, i.index) for i in issues] == [("deleted", 0)]
+    assert f"(level 0, index 0) over entries 0..{n - 1}" in issues[0].detail
+    with pytest.raises(IntegrityError, match="outside truceline's API"):
+        with ws.engine.begin() as conn:
+            store.append(conn, "note", [("x", {"a": 1})])
 
 
 def test_truncation_is_named(sqlite_workspace: Workspace, tmp_path: Path) -> None:
@@ -303,7 +308,7 @@ def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_pa
             .where(ledger_entries.c.idx == n + 3)
             .values(data=new, leaf_hash=leaf_hash(new))
         )
-        store.rebuild_nodes(conn)
+        store.rebuild_tiles(conn)
         conn.execute(
             sa.text("UPDATE hotline_calls SET summary = 'call 333' WHERE summary = 'call 3'")
         )

@@ -3,8 +3,10 @@
 Revision 0001 already holds the ledger (``ledger_entries``), so the test starts
 there: a source and three observations, each with its ledger entry, written with
 plain SQL in 0001's table shapes (no live code writes them). Upgrading to head
-must keep every row, derive the Merkle node cache of 0002 from the old leaves
-(``verify-store`` clean) and leave a workspace that opens. A downgrade of one
+must keep every row, derive the Merkle node cache of 0002 from the old leaves and
+move it into the tiles of 0008 (``verify-store`` clean), and leave a workspace
+that opens. A ledger of several tiles written at 0007 (a row per node) moves into
+tiles and back; one whose node rows were edited is refused, and left as it was. A downgrade of one
 step works and the code then refuses the workspace until it is migrated again; a
 database at a revision the code does not know is refused, and left as it was.
 """
@@ -20,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
-from truceline.domain.errors import WorkspaceError
+from truceline.domain.errors import IntegrityError, WorkspaceError
 from truceline.ledger.log import entry_data, leaf_hash
 from truceline.service.ledger import verify_store
 from truceline.service.workspace import open_workspace
@@ -107,9 +109,9 @@ def test_upgrade_from_first_revision_keeps_rows_and_ledger(
     assert _counts(engine) == {"sources": 1, "observations": 3, "ledger_entries": 4}
     with engine.connect() as conn:
         uids = conn.execute(text("SELECT uid FROM observations ORDER BY t")).scalars().all()
-        nodes = int(conn.execute(text("SELECT count(*) FROM ledger_nodes")).scalar_one())
+        tiles = conn.execute(text("SELECT level, idx, hashes FROM ledger_tiles")).all()
     assert uids == [o["uid"] for o in OBSERVATIONS]
-    assert nodes == 3  # two level-1 nodes and one level-2 node over four leaves
+    assert [(lv, i, len(h)) for lv, i, h in tiles] == [(0, 0, 4 * 32)]  # the 4 leaf hashes
     ws = open_workspace(db_url, cwd=tmp_path)
     try:
         report = verify_store(ws)
@@ -151,3 +153,74 @@ def test_database_from_a_newer_version_is_refused_and_untouched(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9999"
     assert _counts(engine) == {"sources": 1, "observations": 3, "ledger_entries": 4}
+
+
+NODES_SCHEMA = "0007_register_changes"  # the last revision with a row per tree node
+
+
+def _ledger_at_nodes_schema(engine: Engine, n: int) -> list[bytes]:
+    """``n`` entries written at 0001, their node rows derived by upgrading to 0007."""
+    command.upgrade(_config(engine), FIRST)
+    datas = [entry_data("note", str(i), {"i": i}) for i in range(n)]
+    with engine.begin() as conn:
+        for i, d in enumerate(datas):
+            entry = {"idx": i, "kind": "note", "ref": str(i), "data": d, "at": 0}
+            _insert(conn, "ledger_entries", {**entry, "leaf_hash": leaf_hash(d)})
+    command.upgrade(_config(engine), NODES_SCHEMA)
+    return datas
+
+
+def _node_rows(engine: Engine) -> list[tuple[int, int, bytes]]:
+    with engine.connect() as conn:
+        q = text("SELECT level, idx, hash FROM ledger_nodes ORDER BY level, idx")
+        return [(int(lv), int(i), bytes(h)) for lv, i, h in conn.execute(q)]
+
+
+def test_node_rows_move_into_tiles_and_back(db_url: str) -> None:
+    from truceline.ledger.merkle import MemoryTree, tile_widths
+    from truceline.store import ledger as store
+
+    engine = open_engine(db_url)
+    try:
+        datas = _ledger_at_nodes_schema(engine, 600)
+        before = _node_rows(engine)
+        tree = MemoryTree.from_data(datas)
+        assert len(before) == 600 - 4  # every perfect node of level >= 1: n - popcount(n)
+        migrate(engine)
+        with engine.begin() as conn:
+            tiles = list(store.tiles(conn))
+            assert tiles == [(lv, i, tree.tile(lv, i)) for lv, i, _ in tile_widths(600)]
+            assert [(lv, i, len(h) // 32) for lv, i, h in tiles] == [
+                (0, 0, 256), (0, 1, 256), (0, 2, 88), (1, 0, 2)
+            ]  # fmt: skip
+            assert store.root(conn, 600) == tree.root()
+            store.append(conn, "note", [("600", {"i": 600})])  # the tiles cover every entry
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM ledger_entries WHERE idx = 600"))
+            store.rebuild_tiles(conn)
+        command.downgrade(_config(engine), NODES_SCHEMA)
+        assert _node_rows(engine) == before
+    finally:
+        engine.dispose()
+
+
+def test_edited_node_rows_are_refused_not_migrated(db_url: str) -> None:
+    engine = open_engine(db_url)
+    try:
+        _ledger_at_nodes_schema(engine, 40)
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE ledger_nodes SET hash = :h WHERE level = 3 AND idx = 2"),
+                {"h": bytes(32)},
+            )
+        before = _node_rows(engine)
+        with pytest.raises(IntegrityError, match="node rows at level 3 are not the tree"):
+            migrate(engine)
+        assert not schema_current(engine)
+        assert _node_rows(engine) == before  # the evidence is kept
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == (
+                NODES_SCHEMA
+            )
+    finally:
+        engine.dispose()

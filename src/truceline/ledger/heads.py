@@ -1,7 +1,7 @@
 """The signer's guard: a new tree head only if the log extends the last signed one.
 
 Before the mission signs size ``n``, the last head it published (size ``o``, root
-``r``, as its signed text says, not as the node table caches it) must be a prefix
+``r``, as its signed text says, not as the stored tiles give it) must be a prefix
 of the log: the stored frontier nodes of the first ``o`` leaves fold to ``r``; the
 entries since ``o`` hash to their stored leaf hashes; the new root is computed
 from that frontier and those recomputed leaves; and the RFC 9162 consistency
@@ -86,7 +86,7 @@ def check_proof(
         return Candidate(cand.size, cand.root, why)
     if cached_root != cand.root:
         why = (
-            f"the stored tree nodes give another root for size {cand.size}: ledger_nodes was edited"
+            f"the stored tree nodes give another root for size {cand.size}: ledger_tiles was edited"
         )
         return Candidate(cand.size, cand.root, why)
     return cand
@@ -100,6 +100,6 @@ def node_problem(computed: Sequence[tuple[int, int, bytes]], stored: Mapping[Nod
             what = "missing" if have is None else "not the hash of the entries below it"
             return (
                 f"tree node (level {lv}, index {i}) over entries {i << lv}..{((i + 1) << lv) - 1} "
-                f"is {what}: ledger_nodes was edited"
+                f"is {what}: ledger_tiles was edited"
             )
     return ""

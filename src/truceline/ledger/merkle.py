@@ -12,14 +12,23 @@ assembled from O(log n) stored nodes (:func:`inclusion_ranges`,
 database table (``store.ledger``) or memory (:class:`MemoryTree`).
 
 Hash arrays are ``bytes`` of concatenated 32-byte digests; each level is hashed
-in one pass over a contiguous buffer built with numpy (no per-node Python objects
-other than the digest itself).
+in one pass over the contiguous level below (no per-node Python objects other than
+the digest itself).
+
+Stored, the tree is a set of *tiles* (C2SP ``tlog-tiles``, height 8): tile
+``(L, N)`` holds up to 256 consecutive hashes of tree level ``8L`` from index
+``256 N`` (level 0 holds the leaf hashes); the levels inside a tile are recomputed
+from it (at most 255 hashes), and the root of a full tile is a hash of the tile
+above. Only the right-edge tiles are partial, so an append rewrites at most one
+tile per tile level and adds new ones (:func:`extend_tiles`); a node is read from
+the one tile that holds its subtree's bottom (:func:`node_tile`,
+:func:`nodes_from_tiles`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 __all__ = [
     "EMPTY_ROOT",
@@ -27,7 +36,12 @@ __all__ = [
     "MemoryTree",
     "Node",
     "StreamTree",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
+    "Tile",
     "consistency_ranges",
+    "edge_tiles",
+    "extend_tiles",
     "frontier",
     "hash_children",
     "hash_leaf",
@@ -35,10 +49,15 @@ __all__ = [
     "hash_level",
     "inclusion_ranges",
     "new_nodes",
+    "node_tile",
+    "nodes_from_tiles",
     "perfect_parts",
     "range_hash",
     "resolve",
     "root_from_leaves",
+    "tile_levels",
+    "tile_nodes",
+    "tile_widths",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -67,17 +86,8 @@ def hash_leaves(datas: Iterable[bytes]) -> bytes:
 
 def hash_level(level: bytes) -> bytes:
     """Hash adjacent pairs of a level (an even number of 32-byte hashes) into the next."""
-    import numpy as np  # here, not at the top: reading the store must not load numpy
-
-    n = len(level) // (2 * HASH_SIZE)
-    if n == 0:
-        return b""
-    buf = np.empty((n, 2 * HASH_SIZE + 1), dtype=np.uint8)
-    buf[:, 0] = 1
-    buf[:, 1:] = np.frombuffer(level, dtype=np.uint8, count=n * 2 * HASH_SIZE).reshape(n, -1)
-    b = buf.tobytes()
-    w = 2 * HASH_SIZE + 1
-    return b"".join([_sha256(b[i : i + w]).digest() for i in range(0, n * w, w)])
+    w = 2 * HASH_SIZE
+    return b"".join([_sha256(b"\x01" + level[i : i + w]).digest() for i in range(0, len(level), w)])
 
 
 def _split(n: int) -> int:
@@ -263,6 +273,106 @@ def resolve(
     return [range_hash([got[n] for n in p]) for p in parts]
 
 
+# -- tiles (C2SP tlog-tiles, height 8) ---------------------------------------------
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+Tile = tuple[int, int]  # (tile level, tile index)
+
+
+def tile_widths(size: int) -> list[tuple[int, int, int]]:
+    """Every tile ``(level, idx, width)`` of a tree of ``size`` leaves, by level then index
+    (the last tile of a level is partial when its width is below 256)."""
+    out: list[tuple[int, int, int]] = []
+    level, count = 0, size
+    while count:
+        out.extend(
+            (level, t, min(TILE_WIDTH, count - t * TILE_WIDTH))
+            for t in range(-(-count // TILE_WIDTH))
+        )
+        level, count = level + 1, count >> TILE_HEIGHT
+    return out
+
+
+def edge_tiles(size: int) -> list[tuple[int, int, int]]:
+    """The partial tiles ``(level, idx, width)`` at the right edge of a tree of ``size``."""
+    out: list[tuple[int, int, int]] = []
+    level, count = 0, size
+    while count:
+        if count % TILE_WIDTH:
+            out.append((level, count // TILE_WIDTH, count % TILE_WIDTH))
+        level, count = level + 1, count >> TILE_HEIGHT
+    return out
+
+
+def tile_levels(tile: bytes) -> list[bytes]:
+    """The levels inside a tile, from its own hashes up (at most ``TILE_HEIGHT`` of them;
+    a full tile's root is a hash of the tile above, not one of these)."""
+    levels = [tile]
+    level = tile
+    while len(level) >= 2 * HASH_SIZE and len(levels) < TILE_HEIGHT:
+        level = hash_level(level[: len(level) // (2 * HASH_SIZE) * 2 * HASH_SIZE])
+        levels.append(level)
+    return levels
+
+
+def node_tile(node: Node) -> tuple[Tile, int, int]:
+    """The tile holding the bottom of ``node``'s subtree, the node's level inside that
+    tile and its index at that level."""
+    level, idx = node
+    tile_level, rel = divmod(level, TILE_HEIGHT)
+    t = idx >> (TILE_HEIGHT - rel)
+    return (tile_level, t), rel, idx - (t << (TILE_HEIGHT - rel))
+
+
+def nodes_from_tiles(wanted: Iterable[Node], tiles: Mapping[Tile, bytes]) -> dict[Node, bytes]:
+    """The hashes of the perfect nodes ``wanted`` that ``tiles`` hold (others are left out)."""
+    inner: dict[Tile, list[bytes]] = {}
+    out: dict[Node, bytes] = {}
+    for node in wanted:
+        tile, rel, j = node_tile(node)
+        if tile not in tiles:
+            continue
+        if tile not in inner:
+            inner[tile] = tile_levels(tiles[tile])
+        levels = inner[tile]
+        if rel < len(levels) and (j + 1) * HASH_SIZE <= len(levels[rel]):
+            out[node] = levels[rel][j * HASH_SIZE : (j + 1) * HASH_SIZE]
+    return out
+
+
+def tile_nodes(level: int, idx: int, tile: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """Every perfect node ``(level, idx, hash)`` whose subtree's bottom is in ``tile``."""
+    for rel, hashes in enumerate(tile_levels(tile)):
+        first = idx << (TILE_HEIGHT - rel)
+        for j in range(len(hashes) // HASH_SIZE):
+            yield level * TILE_HEIGHT + rel, first + j, hashes[j * HASH_SIZE : (j + 1) * HASH_SIZE]
+
+
+def extend_tiles(
+    old_size: int, edge: Mapping[Tile, bytes], new_leaves: bytes
+) -> list[tuple[int, int, bytes]]:
+    """The tiles ``(level, idx, hashes)`` to write when ``new_leaves`` (concatenated leaf
+    hashes) are appended to a tree of ``old_size`` whose partial right-edge tiles
+    (:func:`edge_tiles`) hold ``edge``: those partial tiles grown, and new ones. Every
+    full tile's root is hashed in one pass over the contiguous run of full tiles."""
+    out: list[tuple[int, int, bytes]] = []
+    level, count, new = 0, old_size, new_leaves
+    tile_bytes = TILE_WIDTH * HASH_SIZE
+    while new:
+        first = count // TILE_WIDTH
+        run = (edge[(level, first)] if count % TILE_WIDTH else b"") + new
+        out.extend(
+            (level, first + k // tile_bytes, run[k : k + tile_bytes])
+            for k in range(0, len(run), tile_bytes)
+        )
+        new = run[: len(run) // tile_bytes * tile_bytes]
+        for _ in range(TILE_HEIGHT):
+            new = hash_level(new)
+        level, count = level + 1, count >> TILE_HEIGHT
+    return out
+
+
 class MemoryTree:
     """Every perfect node of a tree held in memory: the in-memory node store."""
 
@@ -284,6 +394,14 @@ class MemoryTree:
 
     def fetch(self, nodes: Sequence[Node]) -> dict[Node, bytes]:
         return {(lv, i): self.node(lv, i) for lv, i in nodes}
+
+    def tile(self, level: int, idx: int) -> bytes:
+        """Tile ``(level, idx)`` of this tree (partial at the right edge, empty beyond)."""
+        h = level * TILE_HEIGHT
+        if h >= len(self.levels):
+            return b""
+        start = idx * TILE_WIDTH * HASH_SIZE
+        return self.levels[h][start : start + TILE_WIDTH * HASH_SIZE]
 
     def root(self, size: int | None = None) -> bytes:
         n = self.size if size is None else size

@@ -2,7 +2,7 @@
 
 Catches a row changed behind the API: an entry whose data no longer matches its
 leaf hash, entries missing (in the middle or at the end), entries appended
-without their tree nodes, a tree node edited or deleted, a signed head whose root
+without their tree tiles, a tree tile edited, cut short or deleted, a signed head whose root
 the entries no longer give, and a record row (``storerows``) that differs from
 its entry. Each problem is named once, by its first cause: the leaves are placed
 by their index, so one deleted entry is one problem, not a shift of every node,
@@ -22,7 +22,16 @@ from typing import Any, Protocol
 from truceline.domain.errors import InputError, IntegrityError
 from truceline.ledger.audit import Issue
 from truceline.ledger.incidentcheck import INCIDENT_KINDS, IncidentFold, check_incidents
-from truceline.ledger.merkle import HASH_SIZE, MemoryTree, hash_leaf
+from truceline.ledger.merkle import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    MemoryTree,
+    Node,
+    Tile,
+    hash_leaf,
+    tile_widths,
+)
 from truceline.ledger.note import (
     Checkpoint,
     Verifier,
@@ -57,7 +66,7 @@ class StoreView(Protocol):
 
     def entries(self) -> Iterable[tuple[int, str, str, bytes, bytes, int]]: ...
     def cosignatures(self, head_id: int) -> list[tuple[str, str]]: ...
-    def nodes(self) -> Iterable[tuple[int, int, bytes]]: ...
+    def tiles(self) -> Iterable[tuple[int, int, bytes]]: ...
     def verifiers(self) -> dict[str, Verifier]: ...
     def heads(self) -> list[HeadRow]: ...
     def tables(self) -> list[str]: ...
@@ -254,98 +263,123 @@ def _check_heads(
     return cut or truncated
 
 
-def _check_nodes(view: StoreView, led: _Ledger, rep: StoreReport, signed: int) -> int | None:
-    """Compare every stored node with the leaves; returns where entries were appended
-    without nodes or removed at the end (once named), else None."""
+def _check_tiles(view: StoreView, led: _Ledger, rep: StoreReport, signed: int) -> int | None:
+    """Compare every stored tile with the leaves; returns where entries were appended
+    without tiles or removed at the end (once named), else None."""
     tree = MemoryTree(bytes(led.stored))
     found, beyond = 0, 0
-    seen: set[tuple[int, int]] = set()
-    tainted: set[tuple[int, int]] = set()  # parents of a bad node: they differ in cascade
-    for level, idx, h in view.nodes():
-        seen.add((level, idx))
-        lo, hi = idx << level, (idx + 1) << level
-        if hi > led.size:
-            beyond = max(beyond, hi)
+    seen: dict[Tile, int] = {}  # stored tile -> its width
+    tainted: set[Node] = set()  # parents of a bad hash: they differ in cascade
+    for level, t, hashes in view.tiles():
+        width = len(hashes) // HASH_SIZE
+        seen[(level, t)] = width
+        h, first = level * TILE_HEIGHT, t * TILE_WIDTH
+        if (first + width) << h > led.size:
+            beyond = max(beyond, (first + width) << h)
             continue
-        if led.missing_in(lo, hi) or tree.node(level, idx) == h:
-            continue  # a node over a missing entry is an echo of that deletion
-        tainted.add((level + 1, idx >> 1))
-        if (level, idx) in tainted or found >= _MAX_PER_CHECK:
+        want = tree.tile(level, t)[: width * HASH_SIZE]
+        if hashes == want:
             continue
-        found += 1
-        rep.issues.append(_bad_node(level, idx, led))
+        if len(hashes) % HASH_SIZE:
+            found += 1
+            rep.issues.append(_bad_tile(level, t, width))
+            continue
+        for j in range(width):
+            i, k = first + j, j * HASH_SIZE
+            if hashes[k : k + HASH_SIZE] == want[k : k + HASH_SIZE]:
+                continue
+            if led.missing_in(i << h, (i + 1) << h):
+                continue  # a hash over a missing entry is an echo of that deletion
+            tainted.add((h + TILE_HEIGHT, i >> TILE_HEIGHT))
+            if (h, i) in tainted or found >= _MAX_PER_CHECK:
+                continue
+            found += 1
+            rep.issues.append(_bad_node(h, i, led))
     if beyond:
-        end = max(beyond, signed)  # a head may have signed an unpaired last entry too
+        end = max(beyond, signed)  # a head may have signed entries past the tiles' end
         rep.issues.append(
             Issue(
                 "truncated",
                 led.size,
                 None,
                 f"entries {led.size}..{end - 1} are missing at the end: "
-                "the tree's stored nodes (and signed heads) still cover them",
+                "the tree's stored tiles (and signed heads) still cover them",
             )
         )
         return led.size
-    return _missing_nodes(tree, seen, led, rep, signed)
+    return _missing_tiles(seen, led, rep, signed)
+
+
+def _bad_tile(level: int, t: int, width: int) -> Issue:
+    lo = (t * TILE_WIDTH) << (level * TILE_HEIGHT)
+    return Issue(
+        "modified",
+        lo,
+        None,
+        f"tree tile (level {level}, index {t}) is not a whole number of hashes: "
+        "ledger_tiles was edited",
+    )
 
 
 def _bad_node(level: int, idx: int, led: _Ledger) -> Issue:
     lo, hi = idx << level, (idx + 1) << level
-    if level == 1:
-        kinds = "/".join(sorted({led.kinds[i] for i in range(lo, hi) if i in led.kinds}))
+    if level == 0:
         return Issue(
             "modified",
             lo,
-            kinds or None,
-            f"entries {lo}..{hi - 1} no longer hash to the tree's stored node "
-            "(rewritten with their leaf hashes)",
+            led.kinds.get(lo),
+            f"entry {lo} no longer hashes to the tree's stored leaf hash (tile level 0, "
+            f"index {lo // TILE_WIDTH}): rewritten with its leaf hash, or ledger_tiles edited",
         )
-    return Issue(  # its children hash right: the node row itself was edited
+    return Issue(  # the tile below hashes right: the tile holding this node was edited
         "modified",
         lo,
         None,
         f"tree node (level {level}, index {idx}) over entries {lo}..{hi - 1} is "
-        "not the hash of the nodes below it: ledger_nodes was edited",
+        "not the hash of the nodes below it: ledger_tiles was edited",
     )
 
 
-def _missing_nodes(
-    tree: MemoryTree, seen: set[tuple[int, int]], led: _Ledger, rep: StoreReport, signed: int
+def _missing_tiles(
+    seen: Mapping[Tile, int], led: _Ledger, rep: StoreReport, signed: int
 ) -> int | None:
-    every = [(lv, i) for lv in range(1, len(tree.levels)) for i in range(tree.size >> lv)]
-    missing = [node for node in every if node not in seen]
-    if not missing:
+    every = {(lv, t): w for lv, t, w in tile_widths(led.size)}
+    short = [tile for tile, w in every.items() if seen.get(tile, 0) < w]
+    if not short:
         return None
-    # entries appended behind the API leave every node from some end on missing; a node
-    # present past the first missing one means rows of ledger_nodes were deleted
-    first_end = min((i + 1) << lv for lv, i in missing)
-    lv, i = missing[0]
-    if any(node in seen for node in every if (node[1] + 1) << node[0] >= first_end):
+    # entries appended behind the API leave the tiles of a shorter tree: those of the
+    # leaves the level-0 tiles cover from the start; a head signed past that point, or
+    # a tile stored beyond a missing one, means rows of ledger_tiles were deleted
+    cover = 0
+    while seen.get((0, cover // TILE_WIDTH), 0) == TILE_WIDTH:
+        cover += TILE_WIDTH
+    cover += seen.get((0, cover // TILE_WIDTH), 0)
+    if signed > cover or seen != {(lv, t): w for lv, t, w in tile_widths(cover)}:
+        lv, t = short[0]
+        lo = (t * TILE_WIDTH) << (lv * TILE_HEIGHT)
+        hi = min(led.size, ((t + 1) * TILE_WIDTH) << (lv * TILE_HEIGHT))
         rep.issues.append(
             Issue(
                 "deleted",
-                i << lv,
+                lo,
                 None,
-                f"{len(missing)} tree node(s) missing, the first (level {lv}, index {i}) over "
-                f"entries {i << lv}..{((i + 1) << lv) - 1}, while later ones are present: "
-                "ledger_nodes rows were deleted",
+                f"{len(short)} tree tile(s) missing or cut short, the first (level {lv}, "
+                f"index {t}) over entries {lo}..{hi - 1}: ledger_tiles rows were deleted",
             )
         )
         return None
-    pairs = [i << 1 for lv, i in missing if lv == 1]  # missing from a pair's first entry
-    lo = min(pairs) if pairs else min(i << lv for lv, i in missing)
-    if signed in (lo, lo + 1):  # the last signed head tells which of the pair was signed
-        lo = signed
-    what = f"entry {lo} was" if lo == led.size - 1 else f"entries {lo}..{led.size - 1} were"
+    what = (
+        f"entry {cover} was" if cover == led.size - 1 else f"entries {cover}..{led.size - 1} were"
+    )
     rep.issues.append(
         Issue(
             "appended",
-            lo,
-            led.kinds.get(lo),
-            f"{what} appended behind the API: their tree nodes are missing",
+            cover,
+            led.kinds.get(cover),
+            f"{what} appended behind the API: their tree tiles are missing",
         )
     )
-    return lo
+    return cover
 
 
 def verify_store(view: StoreView) -> StoreReport:
@@ -354,7 +388,7 @@ def verify_store(view: StoreView) -> StoreReport:
     led = _scan_entries(view, rep)
     signed = _signed(view, led, rep)
     top = max((cp.size for _, cp in signed), default=0)
-    tail = _check_nodes(view, led, rep, top)
+    tail = _check_tiles(view, led, rep, top)
     if _check_heads(signed, led, rep, cut=tail == led.size):
         tail = led.size
     known = Known(

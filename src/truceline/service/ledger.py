@@ -258,11 +258,8 @@ def _candidate(conn: Connection, old: Checkpoint, n: int) -> Candidate:
         if cand.problem:
             return cand
         cover = store.covered(conn)
-        if cover < n - n % 2:
-            lo = old.size if old.size in (cover, cover + 1) else cover
-            why = (
-                f"entries {lo}..{n - 1} were appended behind the API: their tree nodes are missing"
-            )
+        if cover < n:
+            why = f"entries {cover}..{n - 1} were appended behind the API: their tiles are missing"
             return Candidate(n, cand.root, why)
         why = node_problem(cand.nodes, store.nodes_after(conn, old.size))
         if not why:

@@ -5,19 +5,21 @@ transaction that stores it, so a record is never stored without its leaf nor a
 leaf without its record. Appends are serialised: SQLite by ``BEGIN IMMEDIATE``
 (see ``store.db``), PostgreSQL by a transaction-scoped advisory lock (:func:`lock`).
 
-Level 0 of the tree is ``ledger_entries.leaf_hash``; levels >= 1 are rows of
-``ledger_nodes`` written in the same transaction as the leaves. Appending ``m``
-leaves to a tree of ``n`` reads the ``popcount(n)`` frontier nodes and writes
-about ``m`` new ones; a root or a proof reads O(log n) rows. The node table is
-derived data: :func:`rebuild_nodes` recomputes it from the leaf hashes, and
-``verify-store`` compares the two.
+The tree is stored as C2SP tlog-tiles of height 8 (``ledger_tiles``, see
+``ledger.merkle``), written in the same transaction as the leaves: level 0 holds the
+leaf hashes (``ledger_entries.leaf_hash``) 256 to a row, level ``L`` the hashes of
+tree level ``8L``. Appending ``m`` leaves rewrites the partial right-edge tiles (at
+most one per tile level) and inserts about ``m / 256`` new ones; a root or a proof
+reads O(log n / 8) tiles in one query. The tiles are derived data:
+:func:`rebuild_tiles` recomputes them from the leaf hashes, and ``verify-store``
+compares the two.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,17 +29,24 @@ from truceline.domain.errors import IntegrityError
 from truceline.ledger.log import entry_data
 from truceline.ledger.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
     Node,
+    Tile,
     consistency_ranges,
-    frontier,
+    edge_tiles,
+    extend_tiles,
     inclusion_ranges,
-    new_nodes,
+    node_tile,
+    nodes_from_tiles,
     resolve,
+    tile_nodes,
 )
 from truceline.store.schema import (
     cosignatures,
     ledger_entries,
-    ledger_nodes,
+    ledger_tiles,
     signing_keys,
     tree_heads,
 )
@@ -63,12 +72,12 @@ __all__ = [
     "latest_head",
     "leaf_hashes",
     "lock",
-    "nodes",
     "nodes_after",
-    "rebuild_nodes",
+    "rebuild_tiles",
     "retire_key",
     "root",
     "size",
+    "tiles",
 ]
 
 _PG_LOCK_KEY = 0x7472_7563  # "truc"
@@ -188,83 +197,102 @@ def leaf_hashes(conn: Connection, start: int = 0, end: int | None = None) -> byt
     return b"".join(as_bytes(h) for (h,) in conn.execute(q))
 
 
-# -- the tree's nodes ------------------------------------------------------------
+# -- the tree's tiles ------------------------------------------------------------
+
+
+def _read_tiles(conn: Connection, wanted: Iterable[Tile]) -> dict[Tile, bytes]:
+    """The stored tiles among ``wanted``, in one query."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in set(wanted):
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
+        return {}
+    t = ledger_tiles.c
+    cond = or_(*[and_(t.level == lv, t.idx.in_(ix)) for lv, ix in by_level.items()])
+    q = select(t.level, t.idx, t.hashes).where(cond)
+    return {(int(lv), int(i)): as_bytes(h) for lv, i, h in conn.execute(q)}
 
 
 def fetch_nodes(conn: Connection, wanted: Sequence[Node]) -> dict[Node, bytes]:
-    """The hashes of perfect nodes ``(level, idx)``, in one query per kind of row."""
-    out: dict[Node, bytes] = {}
-    leaves = [i for lv, i in wanted if lv == 0]
-    if leaves:
-        q = select(ledger_entries.c.idx, ledger_entries.c.leaf_hash)
-        for idx, h in conn.execute(q.where(ledger_entries.c.idx.in_(leaves))):
-            out[(0, int(idx))] = as_bytes(h)
-    by_level: dict[int, list[int]] = {}
-    for lv, i in wanted:
-        if lv > 0:
-            by_level.setdefault(lv, []).append(i)
-    if by_level:
-        n = ledger_nodes.c
-        cond = or_(*[and_(n.level == lv, n.idx.in_(ix)) for lv, ix in by_level.items()])
-        for lv, idx, h in conn.execute(select(n.level, n.idx, n.hash).where(cond)):
-            out[(int(lv), int(idx))] = as_bytes(h)
+    """The hashes of perfect nodes ``(level, idx)``, from the tiles holding them (one query)."""
+    out = nodes_from_tiles(wanted, _read_tiles(conn, [node_tile(w)[0] for w in wanted]))
     missing = [x for x in wanted if x not in out]
     if missing:
         raise IntegrityError(
-            f"ledger tree node(s) missing: {missing[:5]} (level, index); "
-            "rows were deleted behind the API: run `truceline ledger verify-store`"
+            f"ledger tree node(s) missing: {missing[:5]} (level, index): ledger_tiles rows "
+            "were deleted or cut short behind the API: run `truceline ledger verify-store`"
         )
     return out
 
 
-def nodes(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
-    """Every stored node ``(level, idx, hash)`` of level >= 1, by level then index."""
-    n = ledger_nodes.c
-    q = select(n.level, n.idx, n.hash).order_by(n.level, n.idx)
-    for level, idx, h in conn.execute(q.execution_options(yield_per=50_000)):
+def tiles(conn: Connection) -> Iterator[tuple[int, int, bytes]]:
+    """Every stored tile ``(level, idx, hashes)``, by level then index."""
+    t = ledger_tiles.c
+    q = select(t.level, t.idx, t.hashes).order_by(t.level, t.idx)
+    for level, idx, h in conn.execute(q.execution_options(yield_per=1_000)):
         yield int(level), int(idx), as_bytes(h)
 
 
 def nodes_after(conn: Connection, start: int) -> dict[Node, bytes]:
     """The stored nodes (level >= 1) over a leaf at or after ``start``: those appending
-    from a tree of ``start`` leaves wrote."""
-    n = ledger_nodes.c
+    from a tree of ``start`` leaves wrote, as the tiles give them."""
+    t = ledger_tiles.c
+    top = conn.execute(select(func.max(t.level))).scalar_one()
+    if top is None:
+        return {}
+    first = [(start >> (lv * TILE_HEIGHT)) // TILE_WIDTH for lv in range(int(top) + 1)]
+    cond = or_(*[and_(t.level == lv, t.idx >= i) for lv, i in enumerate(first)])
     out: dict[Node, bytes] = {}
-    top = conn.execute(select(func.max(n.level))).scalar_one()
-    for level in range(1, 1 + (0 if top is None else int(top))):
-        q = select(n.idx, n.hash).where(n.level == level, n.idx >= start >> level)
-        for idx, h in conn.execute(q):
-            out[(level, int(idx))] = as_bytes(h)
+    for lv, idx, h in conn.execute(select(t.level, t.idx, t.hashes).where(cond)):
+        for level, i, node in tile_nodes(int(lv), int(idx), as_bytes(h)):
+            if level and i >= start >> level:
+                out[(level, i)] = node
     return out
 
 
 def _extend_nodes(conn: Connection, old_size: int, new_leaves: bytes) -> None:
-    front = fetch_nodes(conn, frontier(old_size)) if old_size else {}
-    rows = new_nodes(old_size, new_leaves, front)
-    _insert_many(conn, "ledger_nodes", ("level", "idx", "hash"), rows)
+    """Write the tiles ``new_leaves`` change: the partial right-edge tiles grown (one
+    UPDATE each, at most one per tile level) and new tiles (one bulk INSERT)."""
+    edge = edge_tiles(old_size)
+    have = _read_tiles(conn, [(lv, i) for lv, i, _ in edge])
+    for lv, i, w in edge:
+        if len(have.get((lv, i), b"")) != w * HASH_SIZE:
+            raise IntegrityError(
+                f"ledger tile (level {lv}, index {i}) should hold {w} hashes: ledger_tiles "
+                "was edited behind the API: run `truceline ledger verify-store`"
+            )
+    rows = extend_tiles(old_size, have, new_leaves)
+    grown = [(h, lv, i) for lv, i, h in rows if (lv, i) in have]
+    if grown:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        sql = f"UPDATE ledger_tiles SET hashes = {mark} WHERE level = {mark} AND idx = {mark}"
+        conn.exec_driver_sql(sql, grown)
+    added = [(lv, i, h) for lv, i, h in rows if (lv, i) not in have]
+    _insert_many(conn, "ledger_tiles", ("level", "idx", "hashes"), added)
 
 
 def covered(conn: Connection) -> int:
-    """How many leaves the stored pair nodes (level 1) cover."""
-    top = conn.execute(
-        select(func.max(ledger_nodes.c.idx)).where(ledger_nodes.c.level == 1)
-    ).scalar_one()
-    return 0 if top is None else 2 * (int(top) + 1)
+    """How many leaves the level-0 tiles cover (up to the end of the last one)."""
+    t = ledger_tiles.c
+    q = select(t.idx, func.length(t.hashes)).where(t.level == 0).order_by(t.idx.desc()).limit(1)
+    last = conn.execute(q).first()
+    return 0 if last is None else int(last[0]) * TILE_WIDTH + int(last[1]) // HASH_SIZE
 
 
 def _check_nodes_cover(conn: Connection, n: int) -> None:
-    """Refuse to append when leaves were added without their nodes (outside the API)."""
-    have = covered(conn) // 2
-    if have != n >> 1:
+    """Refuse to append when leaves were added or removed without their tiles (outside
+    the API)."""
+    have = covered(conn)
+    if have != n:
         raise IntegrityError(
-            f"the ledger has {n} entries but its tree covers {2 * have}: entries were added "
+            f"the ledger has {n} entries but its tree covers {have}: entries were added "
             "or removed outside truceline's API; run `truceline ledger verify-store`"
         )
 
 
-def rebuild_nodes(conn: Connection) -> None:
-    """Recompute every node from the stored leaf hashes."""
-    conn.execute(delete(ledger_nodes))
+def rebuild_tiles(conn: Connection) -> None:
+    """Recompute every tile from the stored leaf hashes."""
+    conn.execute(delete(ledger_tiles))
     _extend_nodes(conn, 0, leaf_hashes(conn))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from truceline.ledger.note import Verifier
 from truceline.ledger.storecheck import HeadRow
 from truceline.ledger.storerows import LedgeredRow
-from truceline.store.ledger import as_bytes, cosignature_lines, entries, heads, keys, nodes
+from truceline.store.ledger import as_bytes, cosignature_lines, entries, heads, keys, tiles
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -38,8 +38,8 @@ class LedgerView:
     def cosignatures(self, head_id: int) -> list[tuple[str, str]]:
         return cosignature_lines(self.conn, head_id)
 
-    def nodes(self) -> Iterator[tuple[int, int, bytes]]:
-        return nodes(self.conn)
+    def tiles(self) -> Iterator[tuple[int, int, bytes]]:
+        return tiles(self.conn)
 
     def verifiers(self) -> dict[str, Verifier]:
         return {k.key_id: Verifier(k.name, 0x01, k.public_key) for k in keys(self.conn)}

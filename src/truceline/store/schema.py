@@ -92,15 +92,17 @@ cosignatures = Table(
     UniqueConstraint("tree_head_id", "witness"),
 )
 
-# perfect-subtree hashes of the ledger's Merkle tree (levels >= 1; level 0 is
-# ledger_entries.leaf_hash): a cache derived from the leaves, so a root or a proof
-# reads O(log n) rows; `truceline ledger verify-store` recomputes it from the leaves
-ledger_nodes = Table(
-    "ledger_nodes",
+# the ledger's Merkle tree as C2SP tlog-tiles of height 8: tile (level L, idx N) holds
+# up to 256 consecutive 32-byte hashes of tree level 8L from index 256 N (level 0: the
+# leaf hashes, as in ledger_entries.leaf_hash); the last tile of each level is partial
+# and rewritten as the log grows; derived from the leaves, written in the same
+# transaction, and compared with them by `truceline ledger verify-store`
+ledger_tiles = Table(
+    "ledger_tiles",
     metadata,
     Column("level", Integer, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary(32), nullable=False),
+    Column("hashes", LargeBinary, nullable=False),
 )
 
 # -- agreement -----------------------------------------------------------------

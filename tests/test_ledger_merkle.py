@@ -11,9 +11,16 @@ from hypothesis import strategies as st
 from truceline.ledger.merkle import (
     EMPTY_ROOT,
     MemoryTree,
+    edge_tiles,
+    extend_tiles,
+    hash_children,
     hash_leaf,
     inclusion_ranges,
+    node_tile,
+    nodes_from_tiles,
     root_from_leaves,
+    tile_nodes,
+    tile_widths,
     verify_consistency,
     verify_inclusion,
 )
@@ -160,3 +167,54 @@ def test_any_consistency_proof_verifies_and_wrong_ones_fail(n: int, data: st.Dat
     if m < n:
         assert not verify_consistency(m, n, other.root(m), tree.root(), proof)
         assert not verify_consistency(m, n, tree.root(m), other.root(), proof)
+
+
+def _leaf_hashes(n: int) -> bytes:
+    return b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(n))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 700), min_size=1, max_size=8), st.data())
+def test_tiles_grown_batch_by_batch_are_the_trees_tiles(
+    batches: list[int], data: st.DataObject
+) -> None:
+    """Whatever the batches, the tiles appends leave are the tree's, a full tile is
+    never rewritten, and every perfect node read from them is the tree's node."""
+    n = sum(batches)
+    leaves = _leaf_hashes(n)
+    tiles: dict[tuple[int, int], bytes] = {}
+    size = 0
+    for b in batches:
+        edge = {(lv, i): tiles[(lv, i)] for lv, i, w in edge_tiles(size)}
+        assert [len(edge[(lv, i)]) for lv, i, w in edge_tiles(size)] == [
+            32 * w for _, _, w in edge_tiles(size)
+        ]
+        for lv, i, h in extend_tiles(size, edge, leaves[32 * size : 32 * (size + b)]):
+            assert len(tiles.get((lv, i), b"")) < 256 * 32  # only partial tiles are rewritten
+            tiles[(lv, i)] = h
+        size += b
+    tree = MemoryTree(leaves)
+    assert tiles == {(lv, i): tree.tile(lv, i) for lv, i, _ in tile_widths(n)}
+    level = data.draw(st.integers(0, len(tree.levels) - 1))
+    idx = data.draw(st.integers(0, (n >> level) - 1))
+    assert nodes_from_tiles([(level, idx)], tiles) == {(level, idx): tree.node(level, idx)}
+    derived = [node for (lv, i), h in tiles.items() for node in tile_nodes(lv, i, h)]
+    assert sorted(derived) == sorted(
+        (lv, i, tree.node(lv, i)) for lv in range(len(tree.levels)) for i in range(n >> lv)
+    )
+
+
+def test_tiles_span_tile_levels() -> None:
+    """65,537 leaves: 256 full level-0 tiles make a full level-1 tile, whose root is the
+    one hash of level-2 tile 0; node (16, 0) is read from it, (15, 1) from tile (1, 0)."""
+    n = 65_537
+    leaves = _leaf_hashes(n)
+    tiles = {(lv, i): h for lv, i, h in extend_tiles(0, {}, leaves)}
+    tree = MemoryTree(leaves)
+    assert sorted((k, len(h) // 32) for k, h in tiles.items())[-3:] == [
+        ((0, 256), 1), ((1, 0), 256), ((2, 0), 1)
+    ]  # fmt: skip
+    assert node_tile((16, 0)) == ((2, 0), 0, 0) and node_tile((15, 1)) == ((1, 0), 7, 1)
+    got = nodes_from_tiles([(16, 0), (15, 1), (0, 65_536)], tiles)
+    assert got == {x: tree.node(*x) for x in [(16, 0), (15, 1), (0, 65_536)]}
+    assert tree.root() == hash_children(tree.node(16, 0), tree.node(0, 65_536))

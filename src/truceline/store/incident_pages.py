@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Text, cast, func, literal_column, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+)
 
 from truceline.store.schema import incidents
 
@@ -134,50 +145,78 @@ def _json_object(dialect: str, pairs: Sequence[tuple[str, Any]]) -> ColumnElemen
     return func.json_object(*args)
 
 
-def _feature_sql(dialect: str) -> ColumnElement[Any]:
-    """A row's GeoJSON Feature, as the database writes it (the same fields and values
-    as the columns of :func:`incident_columns` give, plus ``time`` in ISO 8601; SQLite
-    writes reals to 15 significant digits). Measured on the loaded 2-core machine, a
-    page of 10,000 took 0.28 s this way against 0.6 s from the columns on SQLite, and
-    0.38 s against 0.45 s (median of 6) on PostgreSQL."""
+def _properties(dialect: str) -> list[ColumnElement[Any]]:
+    """A Feature's properties, labelled: every page field but the id and the position
+    (JSON text columns nested as JSON, not as strings), then ``time`` in ISO 8601."""
     c = incidents.c
     pg = dialect == "postgresql"
-    props: list[tuple[str, Any]] = []
+    out: list[ColumnElement[Any]] = []
     for n in PAGE_FIELDS:
         if n in ("id", "lon", "lat"):
             continue
         col: ColumnElement[Any] = c[n]
-        if n in ("ellipse", "side"):  # JSON text: nested as JSON, not as a string
+        if n in ("ellipse", "side"):
             col = cast(col, JSON) if pg else func.json(col)
-        props.append((n, col))
+        out.append(col.label(n))
     if pg:
         utc = func.timezone("UTC", func.to_timestamp(c.t))
         iso = func.to_char(utc, literal_column('\'YYYY-MM-DD"T"HH24:MI:SS"Z"\''))
-        coords: Any = func.json_build_array(c.lon, c.lat)
     else:
         iso = func.strftime(_key("%Y-%m-%dT%H:%M:%SZ"), c.t, _key("unixepoch"))
-        coords = func.json_array(c.lon, c.lat)
-    props.append(("time", iso))
-    geometry = _json_object(dialect, [("type", _key("Point")), ("coordinates", coords)])
-    feature = _json_object(
-        dialect,
-        [
-            ("type", _key("Feature")),
-            ("id", c.id),
-            ("geometry", geometry),
-            ("properties", _json_object(dialect, props)),
-        ],
+    return [*out, iso.label("time")]
+
+
+def _feature_sqlite() -> ColumnElement[Any]:
+    """A row's GeoJSON Feature as SQLite's JSON1 writes it (reals to 15 significant
+    digits)."""
+    c = incidents.c
+    props = [x for col in _properties("sqlite") for x in (_key(col.name), col.element)]
+    geometry = func.json_object(
+        _key("type"), _key("Point"), _key("coordinates"), func.json_array(c.lon, c.lat)
     )
-    return cast(feature, Text) if pg else feature
+    return func.json_object(
+        _key("type"), _key("Feature"), _key("id"), c.id, _key("geometry"), geometry,
+        _key("properties"), func.json_object(*props),
+    )  # fmt: skip
+
+
+def _feature_postgresql() -> tuple[ColumnElement[Any], Any]:
+    """A row's GeoJSON Feature as PostgreSQL writes it, and the LATERAL subquery it
+    reads its properties from.
+
+    The properties are ``row_to_json`` of that subquery and the rest is joined as
+    text (the id and coordinates print as ``json_build_array`` would print them:
+    ``float8out``'s shortest exact form). Nested ``json_build_object`` calls, which
+    look up the type of each argument on every row, took 335-400 ms for a page of
+    10,000 against 205-235 ms this way (same rows, equal JSON; load average 9).
+    """
+    c = incidents.c
+    props = select(*_properties("postgresql")).correlate(incidents).lateral("p")
+    text = [
+        literal('{"type":"Feature","id":'),
+        cast(c.id, Text),
+        literal(',"geometry":{"type":"Point","coordinates":['),
+        cast(c.lon, Text),
+        literal(","),
+        cast(c.lat, Text),
+        literal(']},"properties":'),
+        cast(func.row_to_json(props.table_valued()), Text),
+        literal("}"),
+    ]
+    return func.concat(*text), props
 
 
 def incident_feature_texts(
     conn: Connection, f: IncidentFilter, limit: int, offset: int
 ) -> list[str]:
     """The page's incidents, newest first, each as GeoJSON Feature text with every field."""
+    if conn.dialect.name == "postgresql":
+        feature, props = _feature_postgresql()
+        q = select(feature).select_from(incidents.join(props, true()))
+    else:
+        q = select(_feature_sqlite())
     q = (
-        select(_feature_sql(conn.dialect.name))
-        .where(*_where(f))
+        q.where(*_where(f))
         .order_by(incidents.c.t.desc(), incidents.c.id.desc())
         .limit(limit)
         .offset(offset)

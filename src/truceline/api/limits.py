@@ -109,26 +109,22 @@ class Timeout:
         if scope["type"] != "http" or self.seconds <= 0:
             await self.app(scope, receive, send)
             return
-        started = asyncio.Event()
+        started = False
 
         async def watch(msg: Message) -> None:
-            if msg["type"] == "http.response.start":
-                started.set()
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
             await send(msg)
 
+        # one task and a wait on it with a deadline (no event, no second task)
         task = asyncio.ensure_future(self.app(scope, receive, watch))
-        waiter = asyncio.ensure_future(started.wait())
-        done, _ = await asyncio.wait(
-            {task, waiter}, timeout=self.seconds, return_when="FIRST_COMPLETED"
-        )
-        if not done:
+        done, _ = await asyncio.wait((task,), timeout=self.seconds)
+        if not done and not started:
             task.cancel()
-            waiter.cancel()
             detail = (
                 f"no answer within {self.seconds:g} s; resubmitting the same records is safe "
                 "(a record is stored once by its client id)"
             )
             await _send_problem(send, 503, "timeout", detail)
             return
-        waiter.cancel()
-        await task
+        await task  # done, or a stream begun in time, which runs as long as it needs

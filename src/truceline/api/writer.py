@@ -5,7 +5,9 @@ thread takes everything queued (up to ``max_records``) and stores it in one
 transaction (``service.submissions.ingest_groups``), then answers each waiter
 with its own report. Concurrent single submissions so share one parse, one
 ledger append and one commit, and writers never queue on the database's lock.
-A waiter is answered only after the commit.
+A waiter is answered only after the commit. Waiters on the event loop are
+answered all at once, in one call handed to the loop per group (one wake-up of
+the loop, not one per request).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from truceline.domain.errors import StoreError
@@ -29,9 +31,27 @@ __all__ = ["GroupWriter"]
 
 @dataclass(slots=True)
 class _Job:
+    """Records to store, and who waits for their report: a thread on ``done``, or a
+    coroutine on ``waiter`` (a future of ``loop``)."""
+
     records: Sequence[Any]
     who: Submitter
-    done: Future[FileReport] = field(default_factory=Future)
+    done: Future[FileReport] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    waiter: asyncio.Future[FileReport] | None = None
+
+
+def _answer(
+    answers: list[tuple[asyncio.Future[FileReport], FileReport | BaseException]],
+) -> None:
+    """Answer waiters on their loop (a waiter that gave up is skipped)."""
+    for waiter, answer in answers:
+        if waiter.done():
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
 
 
 def _late(timeout: float) -> StoreError:
@@ -53,10 +73,10 @@ class GroupWriter:
     def submit(self, records: Sequence[Any], who: Submitter, timeout: float) -> FileReport:
         """Store ``records`` (with others waiting) and return their report."""
         self._start()
-        job = _Job(records, who)
-        self._queue.put(job)
+        done: Future[FileReport] = Future()
+        self._queue.put(_Job(records, who, done=done))
         try:
-            return job.done.result(timeout)
+            return done.result(timeout)
         except FutureTimeout:
             raise _late(timeout) from None
 
@@ -65,10 +85,12 @@ class GroupWriter:
     ) -> FileReport:
         """:meth:`submit` for a coroutine: it waits on the event loop, not in a thread."""
         self._start()
-        job = _Job(records, who)
-        self._queue.put(job)
-        try:  # shielded: a caller that gives up never cancels the job the writer holds
-            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.done)), timeout)
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[FileReport] = loop.create_future()
+        self._queue.put(_Job(records, who, loop=loop, waiter=waiter))
+        try:  # a caller that gives up leaves the job to the writer, which stores it
+            async with asyncio.timeout(timeout):
+                return await waiter
         except TimeoutError:
             raise _late(timeout) from None
 
@@ -95,11 +117,31 @@ class GroupWriter:
     def _run(self) -> None:
         while True:
             jobs = self._take()
+            answers: list[FileReport | BaseException]
             try:
-                reports = ingest_groups(self.ws, [(j.records, j.who) for j in jobs])
+                answers = list(ingest_groups(self.ws, [(j.records, j.who) for j in jobs]))
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter
-                for j in jobs:
-                    j.done.set_exception(exc)
-                continue
-            for j, rep in zip(jobs, reports, strict=True):
-                j.done.set_result(rep)
+                answers = [exc] * len(jobs)
+            _deliver(jobs, answers)
+
+
+def _deliver(jobs: Sequence[_Job], answers: Sequence[FileReport | BaseException]) -> None:
+    """Hand each job its answer: threads directly, coroutines in one call per loop."""
+    by_loop: dict[
+        asyncio.AbstractEventLoop,
+        list[tuple[asyncio.Future[FileReport], FileReport | BaseException]],
+    ] = {}
+    for job, answer in zip(jobs, answers, strict=True):
+        if job.loop is not None and job.waiter is not None:
+            by_loop.setdefault(job.loop, []).append((job.waiter, answer))
+        elif job.done is None:
+            continue
+        elif isinstance(answer, BaseException):
+            job.done.set_exception(answer)
+        else:
+            job.done.set_result(answer)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer, waiting)
+        except RuntimeError:  # the loop has closed: nobody is left to answer
+            pass

@@ -66,17 +66,19 @@ def _screen(
 
     ``whos[line - 1]`` is who sent the record on ``line``.
     """
-    cols = chunk.batch.to_pydict()
-    known = source_owners(conn, set(cols["source_id"]))
+    batch = chunk.batch  # only the columns screened: a batch of 1,000 makes no other object
+    ids, types = batch.column("source_id").to_pylist(), batch.column("source_type").to_pylist()
+    known = source_owners(conn, set(ids))
     keep: list[int] = []
     problems: list[Problem] = []
     new_channels: dict[str, set[str]] = {}
-    for i, (sid, stype) in enumerate(zip(cols["source_id"], cols["source_type"], strict=True)):
+    for i, (sid, stype) in enumerate(zip(ids, types, strict=True)):
         line = int(chunk.lines[i])
         who = whos[line - 1]
         reason = _not_permitted(sid, known.get(sid), stype, who)
         if reason is not None:
-            problems.append(Problem(reason, origin, line, "source_id", cols["client_id"][i]))
+            cid = batch.column("client_id")[i].as_py()
+            problems.append(Problem(reason, origin, line, "source_id", cid))
             continue
         keep.append(i)
         if who.party is not None and sid not in known:

@@ -14,13 +14,14 @@ from fastapi import APIRouter
 
 __all__ = ["ROUTERS", "routers"]
 
-#: modules of ``truceline.api.routes``, in the order their routes are matched
+#: modules of ``truceline.api.routes``, in the order their routes are matched (the
+#: busiest first: FastAPI tries each router's routes in turn for every request)
 ROUTERS: tuple[str, ...] = (
+    "observations",
+    "incidents",
     "health",
     "notifications",
     "alerts",
-    "observations",
-    "incidents",
     "findings",
     "declarations",
     "ledger",

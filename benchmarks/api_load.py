@@ -152,20 +152,43 @@ def _run(
     return time.perf_counter() - t0, [x for xs in lat for x in xs]
 
 
-class _Phase:
-    """Measures one phase: load average before and after, the server's and our CPU."""
+def _backends(ws: Workspace) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this benchmark's database
+    (the server's connections; empty on SQLite, whose work is in the server process)."""
+    if ws.engine.dialect.name != "postgresql":
+        return {}
+    with ws.engine.connect() as c:
+        pids = c.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).scalars()
+        out: dict[int, float] = {}
+        for pid in pids:
+            try:
+                out[pid] = _cpu_s(pid)
+            except OSError:  # ended meanwhile
+                pass
+    return out
 
-    def __init__(self, server: int) -> None:
-        self.server = server
+
+class _Phase:
+    """Measures one phase: load average before and after, the server's CPU (and its
+    PostgreSQL backends'), and ours."""
+
+    def __init__(self, server: int, ws: Workspace) -> None:
+        self.server, self.ws = server, ws
 
     def __enter__(self) -> _Phase:
         self.load0 = os.getloadavg()[0]
+        self.db0 = _backends(self.ws)
         self.cpu0, self.own0 = _cpu_s(self.server), time.process_time()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server_cpu = _cpu_s(self.server) - self.cpu0
         self.client_cpu = time.process_time() - self.own0
+        db1 = _backends(self.ws)
+        self.db_cpu = sum(v - self.db0.get(pid, 0.0) for pid, v in db1.items())
         self.load1 = os.getloadavg()[0]
 
 
@@ -175,19 +198,21 @@ def _stats(
     q = np.percentile(np.array(lat) * 1000, [50, 99]) if lat else [float("nan")] * 2
     per_req = ph.server_cpu / max(requests, 1)
     free = n / ph.server_cpu if ph.server_cpu else float("nan")
+    db = f"; PostgreSQL backends' CPU {ph.db_cpu:.2f} s" if ph.db_cpu else ""
     out = {
         "phase": name, unit: n, "requests": requests, "seconds": round(wall, 3),
         "per_s": round(n / wall, 1), "p50_ms": round(float(q[0]), 1),
         "p99_ms": round(float(q[1]), 1), "server_cpu_s": round(ph.server_cpu, 2),
         "server_cpu_ms_per_request": round(per_req * 1000, 2),
         "per_server_cpu_s": round(free, 1), "client_cpu_s": round(ph.client_cpu, 2),
+        "db_cpu_s": round(ph.db_cpu, 2),
         "load": [round(ph.load0, 1), round(ph.load1, 1)],
     }  # fmt: skip
     print(
         f"{name:<34} {n:>7} {unit:<12} {n / wall:>10.1f}/s   p50 {q[0]:7.1f} ms   "
         f"p99 {q[1]:7.1f} ms\n{'':<34} server CPU {ph.server_cpu:6.2f} s: "
         f"{per_req * 1000:6.2f} ms a request, {free:,.0f} {unit} per CPU second; "
-        f"clients' CPU {ph.client_cpu:.2f} s; load {ph.load0:.1f} -> {ph.load1:.1f}",
+        f"clients' CPU {ph.client_cpu:.2f} s{db}; load {ph.load0:.1f} -> {ph.load1:.1f}",
         flush=True,
     )
     return out
@@ -254,7 +279,7 @@ def main() -> int:
                 assert r.status_code == 200 and r.json()["accepted"] == len(b), r.text[:300]
 
         if {"single", "page"} & only:
-            with _Phase(proc.pid) as ph:
+            with _Phase(proc.pid, ws) as ph:
                 wall, lat = _run(a.clients, submit)
             n = a.clients * a.single
             if "single" in only:
@@ -262,7 +287,7 @@ def main() -> int:
                     _stats("single signed submissions", n, "observations", n, wall, lat, ph)
                 )
         if {"batch", "page"} & only:
-            with _Phase(proc.pid) as ph:
+            with _Phase(proc.pid, ws) as ph:
                 wall, lat = _run(bclients, send_batches)
             n = sum(len(b) for bs in batches for b in bs)
             if "batch" in only:
@@ -272,7 +297,7 @@ def main() -> int:
         fused = fuse(ws).new if "page" in only else 0
         if "page" in only:
             h = {"Authorization": f"Bearer {analyst}"}
-            with httpx.Client(timeout=120) as c, _Phase(proc.pid) as ph:
+            with httpx.Client(timeout=120) as c, _Phase(proc.pid, ws) as ph:
                 lat = []
                 got = 0
                 for _ in range(a.pages):

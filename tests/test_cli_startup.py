@@ -54,10 +54,25 @@ def test_help_and_version_import_nothing_heavy(args: list[str]) -> None:
 NOT_FOR_LISTING = tuple(m for m in HEAVY if m not in ("sqlalchemy",)) + ("cryptography",)
 
 
-def test_listing_an_empty_workspace_loads_no_numeric_or_crypto_library(tmp_path: Path) -> None:
-    r = CliRunner().invoke(app, ["init", str(tmp_path)], env={"TRUCELINE_DATABASE_URL": None})
+#: every list command (benchmarks/startup.py times the same ones)
+LISTS = [["incidents", "list"], ["findings", "list"], ["notify", "list"], ["sources", "list"],
+         ["users", "list"], ["alerts", "list"], ["alerts", "subscriptions"],
+         ["alerts", "dead"]]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def empty_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("empty")
+    r = CliRunner().invoke(app, ["init", str(root)], env={"TRUCELINE_DATABASE_URL": None})
     assert r.exit_code == 0, r.output
-    out, loaded = _loaded_after(["incidents", "list", "--format", "json"], cwd=tmp_path)
+    return root
+
+
+@pytest.mark.parametrize("args", LISTS, ids=" ".join)
+def test_listing_an_empty_workspace_loads_no_numeric_or_crypto_library(
+    args: list[str], empty_workspace: Path
+) -> None:
+    out, loaded = _loaded_after([*args, "--format", "json"], cwd=empty_workspace)
     assert out.strip() == "[]"
     assert "sqlalchemy" in loaded  # it did read the store
     assert not loaded & set(NOT_FOR_LISTING), sorted(loaded & set(NOT_FOR_LISTING))

@@ -14,23 +14,20 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from truceline.domain.errors import InputError, NotFound
-from truceline.service.webhooks import AlertSink
 from truceline.service.workspace import Workspace
 from truceline.store import alerts as store
 from truceline.store.db import Connection, store_errors
-from truceline.store.ledger import append
-from truceline.warning.alerts import Alert, Inputs, Policy, raise_alerts, route
-from truceline.warning.escalation import EscalationRule
-from truceline.warning.features import MIN_HISTORY
-from truceline.warning.models import baseline_mean, fit_count_model
-from truceline.warning.predictive import Predictive
-from truceline.warning.regions import Regions
-from truceline.warning.series import DailySeries, from_events, local_days
-from truceline.warning.surge import SurgeDetector
+
+if TYPE_CHECKING:  # the warning core (numpy, scipy, pyarrow) loads when alerts are computed
+    import numpy as np
+
+    from truceline.service.webhooks import AlertSink
+    from truceline.warning.alerts import Alert, Inputs, Policy
+    from truceline.warning.regions import Regions
+    from truceline.warning.series import DailySeries
 
 __all__ = [
     "Policy",
@@ -54,6 +51,15 @@ INCIDENT_UNITS = ("sector", "adm1", "kind", "adm1-kind")
 HISTORY_DAYS = 400
 #: NB dispersion of the trailing-mean forecast used while history is too short to fit
 FALLBACK_ALPHA = 0.5
+
+
+def __getattr__(name: str) -> Any:
+    """``Policy``, the warning core's, loaded when first asked for."""
+    if name == "Policy":
+        from truceline.warning.alerts import Policy
+
+        return Policy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,8 @@ def unsubscribe(ws: Workspace, sub_id: int) -> None:
 
 
 def _policy(row: store.SubscriptionRow) -> Policy:
+    from truceline.warning.alerts import Policy
+
     p = dict(row.policy)
     for k in ("units", "kinds"):
         p[k] = tuple(p.get(k, ()))
@@ -144,6 +152,10 @@ def incident_series(
     ``unit`` is ``sector`` (the reporting sector), ``adm1`` (the region of
     ``regions`` holding the incident's place), ``kind``, or ``adm1-kind``.
     """
+    import numpy as np
+
+    from truceline.warning.series import from_events, local_days
+
     if unit not in INCIDENT_UNITS:
         raise InputError(f"--unit {unit!r}: use one of {', '.join(INCIDENT_UNITS)}")
     if unit.startswith("adm1") and regions is None:
@@ -166,12 +178,21 @@ def incident_series(
 
 def _pad(a: np.ndarray, n: int, value: float) -> np.ndarray:
     """``a`` with ``n`` columns of ``value`` in front (axis 1)."""
+    import numpy as np
+
     shape = (a.shape[0], n, *a.shape[2:])
     return np.concatenate([np.full(shape, value), a], axis=1)
 
 
 def _inputs(series: DailySeries, window: int) -> Inputs:
     """The count model when the history allows fitting it, else the trailing mean."""
+    import numpy as np
+
+    from truceline.warning.alerts import Inputs
+    from truceline.warning.features import MIN_HISTORY
+    from truceline.warning.models import baseline_mean, fit_count_model
+    from truceline.warning.predictive import Predictive
+
     active = np.flatnonzero(series.counts.sum(axis=0))
     first = int(active[0]) if active.size else series.n_days
     # the model needs its history to be history: days before the first event recorded
@@ -206,6 +227,11 @@ def forecast_sectors(
 ) -> list[SectorForecast]:
     """Each unit's forecast of the 7 days after local ``day`` (units as in
     :func:`incident_series`)."""
+    import numpy as np
+
+    from truceline.warning.escalation import EscalationRule
+    from truceline.warning.predictive import Predictive
+
     series = incident_series(ws, day, tz, statuses, kinds, unit=unit, regions=regions)
     rule = EscalationRule()
     inp = _inputs(series, rule.window)
@@ -251,6 +277,11 @@ def run_alerts(
 ) -> RunSummary:
     """Raise, store, log, route and push the alerts of local ``day`` (units as in
     :func:`incident_series`)."""
+    from truceline.store.ledger import append
+    from truceline.warning.alerts import raise_alerts
+    from truceline.warning.escalation import EscalationRule
+    from truceline.warning.surge import SurgeDetector
+
     series = incident_series(ws, day, tz, statuses, kinds, unit=unit, regions=regions)
     rule = EscalationRule()
     raised = raise_alerts(_inputs(series, rule.window), day, rule, SurgeDetector(), min_probability)
@@ -273,6 +304,8 @@ def run_alerts(
 def _route(conn: Connection, new: list[tuple[int, Alert]], when: datetime) -> int:
     """Record a delivery per (alert, subscription) the policies let through; returns
     how many are held for quiet hours. Subscriptions are told apart by id."""
+    from truceline.warning.alerts import route
+
     subs = store.list_subscriptions(conn)
     policies = [replace(_policy(s), subscriber=str(s.id)) for s in subs]
     last = {

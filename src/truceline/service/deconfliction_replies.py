@@ -22,7 +22,6 @@ from truceline.domain.errors import (
     NotFound,
     Problem,
 )
-from truceline.service.deconfliction import terms
 from truceline.service.workspace import Workspace
 from truceline.store import notifications as store
 from truceline.store.db import store_errors
@@ -60,6 +59,9 @@ class NotificationView:
 
 
 def _is_party(conn: Any, viewer: str, t: int) -> bool:
+    # the register's terms (shapely, pyproj) load only when a party's view is asked for
+    from truceline.service.deconfliction import terms
+
     parties = terms(conn, t).parties
     return not parties or viewer in parties
 

@@ -10,8 +10,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from truceline.compliance.findings import Merge, check_transition, merge
-from truceline.compliance.rules.base import Finding
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
 from truceline.service.workspace import Workspace
@@ -19,7 +17,9 @@ from truceline.store import findings as store
 from truceline.store.db import Connection, store_errors
 from truceline.store.ledger import append
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rules (numpy, pyarrow, pyproj) load when findings are merged or moved
+    from truceline.compliance.findings import Merge
+    from truceline.compliance.rules.base import Finding
     from truceline.report.assessment import AssessmentPaths
 
 __all__ = [
@@ -80,6 +80,8 @@ class FindingRow:
 
 def store_findings(conn: Connection, found: list[Finding], now: int | None = None) -> Merge:
     """Insert new findings and update changed ones, each with its ledger leaf."""
+    from truceline.compliance.findings import merge
+
     at = int(time.time()) if now is None else now
     m = merge(store.findings_by_key(conn, sorted({f.key for f in found})), found)
     if m.new:
@@ -200,6 +202,8 @@ def get_finding(ws: Workspace, finding_id: int) -> FindingRow:
 
 def set_status(ws: Workspace, finding_id: int, to: str, actor: str, reason: str) -> FindingRow:
     """Move a finding to ``to`` (who, why), recorded in ``finding_changes`` and the ledger."""
+    from truceline.compliance.findings import check_transition
+
     with store_errors("changing a finding"), ws.engine.begin() as conn:
         current = _get(conn, finding_id)
         check_transition(current.status, to, reason)

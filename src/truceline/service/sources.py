@@ -14,26 +14,25 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from numpy.typing import ArrayLike, NDArray
+from typing import TYPE_CHECKING, Any
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import RELIABILITY, SignaturePolicy, SourceType
-from truceline.service.coverage import (
-    CoverageInfo,
-    add_coverage,
-    coverage_of,
-    coverage_records,
-    source_coverage,
-)
 from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 from truceline.store import sources as store
 from truceline.store.db import Connection, Row, reading, writing
+
+if TYPE_CHECKING:  # numpy, and the coverage use cases (shapely, pyproj), load when used
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+    from truceline.service.coverage import (
+        CoverageInfo,
+        add_coverage,
+        coverage_of,
+        coverage_records,
+    )
 
 __all__ = [
     "CoverageInfo",
@@ -53,6 +52,18 @@ __all__ = [
     "show_source",
     "update_source",
 ]
+
+_COVERAGE = ("CoverageInfo", "add_coverage", "coverage_of", "coverage_records")
+
+
+def __getattr__(name: str) -> Any:
+    """The coverage use cases, re-exported here, loaded when first asked for."""
+    if name in _COVERAGE:
+        from truceline.service import coverage
+
+        return getattr(coverage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: reliability given to a source first seen in a file: "F", cannot be judged
 UNGRADED = "F"
@@ -188,6 +199,9 @@ def parse_public_key(value: str | bytes | Path) -> bytes:
             raise InputError(f"public key: cannot read {path}: {exc.strerror}") from exc
     raw = value.encode() if isinstance(value, str) else value
     if b"BEGIN PUBLIC KEY" in raw:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
         try:
             key = load_pem_public_key(raw)
         except ValueError as exc:
@@ -362,12 +376,16 @@ def list_sources(ws: Workspace) -> list[SourceInfo]:
     """Every source with the grade in force now."""
     with reading(ws.engine, "listing sources") as conn:
         rows = store.all_sources(conn)
-        grades = reliability_at(conn, [r.id for r in rows], np.full(len(rows), int(time.time())))
+        if not rows:  # (the grades' arrays need numpy)
+            return []
+        grades = reliability_at(conn, [r.id for r in rows], [int(time.time())] * len(rows))
         return [_info(conn, r, str(g)) for r, g in zip(rows, grades, strict=True)]
 
 
 def show_source(ws: Workspace, source_id: str) -> SourceDetail:
     """A source, its grade history and its coverage declarations."""
+    from truceline.service.coverage import source_coverage
+
     with reading(ws.engine, "reading a source") as conn:
         info = _info(conn, _get(conn, source_id))
         g = store.grades_of(conn, source_id)
@@ -383,6 +401,8 @@ def reliability_at(
     conn: Connection, source_ids: Sequence[str] | ArrayLike, t: ArrayLike
 ) -> NDArray[np.str_]:
     """The grade in force for each ``(source_id, t)`` pair (vectorised; ``F`` before any)."""
+    import numpy as np
+
     sid = np.asarray(source_ids, dtype=object).astype(str)
     tt = np.asarray(t, dtype=np.int64)
     out = np.full(sid.size, UNGRADED, dtype="<U1")

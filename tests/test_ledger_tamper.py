@@ -196,7 +196,9 @@ def test_deleted_tile_is_not_called_an_append(sqlite_workspace: Workspace, tmp_p
     _sql(ws, "DELETE FROM ledger_tiles WHERE level = 0 AND idx = 0")
     issues = svc.verify_store(ws).issues
     assert [(i.problem, i.index) for i in issues] == [("deleted", 0)]
-    assert f"(level 0, index 0) over entries 0..{n - 1}" in issues[0].detail
+    assert issues[0].detail.endswith(
+        f"the first (level 0, index 0) over entries 0..{n - 1}: ledger_tiles rows were deleted"
+    )
     with pytest.raises(IntegrityError, match="outside truceline's API"):
         with ws.engine.begin() as conn:
             store.append(conn, "note", [("x", {"a": 1})])

@@ -1,4 +1,4 @@
-"""Re-check what the store holds: entries, tree nodes, signed heads and record rows.
+"""Re-check what the store holds: entries, tree tiles, signed heads and record rows.
 
 Catches a row changed behind the API: an entry whose data no longer matches its
 leaf hash, entries missing (in the middle or at the end), entries appended
@@ -414,7 +414,7 @@ def verify_store(view: StoreView) -> StoreReport:
 
 def _with_referrer(issue: Issue, referrers: dict[int, str]) -> Issue:
     """A missing entry's problem, naming the row that still refers to it."""
-    if issue.problem != "deleted" or issue.index not in referrers or "tree node" in issue.detail:
+    if issue.problem != "deleted" or issue.index not in referrers or "tree tile" in issue.detail:
         return issue
     detail = f"{issue.detail} ({referrers[issue.index]} refers to it)"
     return Issue(issue.problem, issue.index, issue.kind, detail)

@@ -105,6 +105,18 @@ def test_a_protected_site_that_stands_until_withdrawn_meets_any_later_window() -
     assert both([site], [late]) == {(0, 0)}
 
 
+def test_windows_far_beyond_the_sort_keys_time_range_are_compared_exactly() -> None:
+    # starts 2**40 s apart: more than the bits a sort key gives to time, so capped there
+    far = 2**40
+    v = [vol(square(0, 0, 1), far, far + H), vol(square(0, 0, 1), 0, H)]
+    q = [
+        vol(square(0.5, 0.5, 1), 0, 2**35),  # ends past the cap, still before the far start
+        vol(square(0.5, 0.5, 1), far + H, far + 2 * H),  # shares the far window's end
+        vol(square(0.5, 0.5, 1), 2 * H, 3 * H),
+    ]
+    assert both(q, v) == {(0, 1), (1, 0)}
+
+
 def test_bbox_overlap_without_footprint_contact_is_not_a_conflict() -> None:
     ring = shapely.Point(0, 0).buffer(1).difference(shapely.Point(0, 0).buffer(0.5))
     inner = vol(square(-0.1, -0.1, 0.2))

@@ -103,10 +103,15 @@ def test_count_model_follows_a_rise_the_trailing_mean_misses() -> None:
     rate[:, 200:] = np.where(np.arange(200) % 60 < 10, 12.0, 4.0)  # recurring bursts
     c = _poisson(rate, 3)
     m = fit_count_model(c, 0, 1, 399)
-    p = m.predict(c, 0)
+    p = m.glm(c, 0)
     burst_day = 200 + 60 * 3 + 5  # mid-burst: the last days were high
     assert p.mu[:, burst_day].mean() > 1.3 * trailing_mean(c, 28)[:, burst_day].mean()
     assert m.coefficients["log_ratio_ewm2"] + m.coefficients["log_ratio_1d"] > 0
+    # the pool leans on the regression, which sees the bursts the baselines miss
+    w = m.pool_weights
+    assert w["nb-glm"] == max(w.values()) and sum(w.values()) == pytest.approx(1.0)
+    pool = m.predict(c, 0)
+    assert pool.mu[:, burst_day].mean() > trailing_mean(c, 28)[:, burst_day].mean()
 
 
 def test_backtest_fits_nothing_on_the_evaluation_period() -> None:
@@ -118,6 +123,7 @@ def test_backtest_fits_nothing_on_the_evaluation_period() -> None:
     c2[:, s.index_of(date(2023, 9, 2)) :] *= 3
     second = run_backtest(DailySeries(s.units, s.start, c2, "UTC"), cfg)
     assert first.coefficients == second.coefficients
+    assert first.pool_weights == second.pool_weights
     models = [r.model for r in first.scores]
     assert models[:4] == [
         "persistence-poisson",
@@ -125,7 +131,7 @@ def test_backtest_fits_nothing_on_the_evaluation_period() -> None:
         "trailing28-poisson",
         "trailing28-nb",
     ]
-    assert {"nb-glm", "base-rate"} <= set(models)
+    assert {"nb-glm", "stacked", "base-rate"} <= set(models)
     assert first.scores[0].unit_days == 6 * first.origins.size
     with pytest.raises(InputError, match="history"):
         run_backtest(s, BacktestConfig(date(2023, 2, 1)))

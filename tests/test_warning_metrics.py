@@ -9,7 +9,7 @@ import pytest
 from scipy import special, stats
 
 from truceline.warning.metrics import block_bootstrap, brier, mae, roc_auc
-from truceline.warning.predictive import Predictive, nb_alpha_mle
+from truceline.warning.predictive import Pool, Predictive, nb_alpha_mle, pool_weights
 
 
 def _poisson_crps_closed_form(lam: float, y: int) -> float:
@@ -65,3 +65,40 @@ def test_block_bootstrap_interval_covers_the_mean_and_keeps_blocks() -> None:
     assert lo < x.mean() < hi and hi - lo < 0.5
     const = block_bootstrap(50, lambda ix: 3.0, reps=20)
     assert const == (3.0, 3.0)
+
+
+def _kernel_crps(pmf: np.ndarray, y: int) -> float:
+    """CRPS = E|X - y| - E|X - X'| / 2, enumerated over the support of ``pmf``."""
+    k = np.arange(pmf.size)
+    return float(pmf @ np.abs(k - y) - 0.5 * pmf @ np.abs(k[:, None] - k[None, :]) @ pmf)
+
+
+def test_pool_cdf_crps_and_quantile_against_its_mixture_pmf() -> None:
+    parts = (Predictive.of([1.0, 1.0]), Predictive.of([9.0, 9.0], 0.5))
+    pool = Pool.of(parts, [0.3, 0.7])
+    k = np.arange(400)
+    pmf = 0.3 * stats.poisson.pmf(k, 1.0) + 0.7 * stats.nbinom.pmf(k, 2.0, 2.0 / 11.0)
+    assert pool.cdf([[4], [4]])[:, 0] == pytest.approx([pmf[:5].sum()] * 2)
+    assert pool.mu == pytest.approx([0.3 + 6.3] * 2)
+    assert pool.crps([0, 12]) == pytest.approx(
+        [_kernel_crps(pmf, 0), _kernel_crps(pmf, 12)], abs=1e-7
+    )
+    for q in (0.05, 0.3, 0.5, 0.95):
+        assert pool.quantile(q)[0] == np.flatnonzero(np.cumsum(pmf) >= q)[0]
+    assert pool[1:].crps([12])[0] == pytest.approx(_kernel_crps(pmf, 12), abs=1e-7)
+
+
+def test_pool_weights_minimise_crps() -> None:
+    rng = np.random.default_rng(2)
+    y = rng.poisson(5.0, 4000)
+    near, far = Predictive.of(np.full(4000, 5.0)), Predictive.of(np.full(4000, 15.0))
+    assert pool_weights((near, far), y)[0] > 0.97
+    # half the days from each: the pool of both beats either alone, weights near 1/2
+    y2 = np.where(np.arange(4000) % 2 == 0, rng.poisson(2.0, 4000), rng.poisson(20.0, 4000))
+    lo, hi = Predictive.of(np.full(4000, 2.0)), Predictive.of(np.full(4000, 20.0))
+    w = pool_weights((lo, hi), y2)
+    assert w == pytest.approx([0.5, 0.5], abs=0.08)
+    pooled = Pool.of((lo, hi), w).crps(y2).mean()
+    assert pooled < min(lo.crps(y2).mean(), hi.crps(y2).mean())
+    grid = [Pool.of((lo, hi), [a, 1 - a]).crps(y2).mean() for a in (0.3, 0.4, 0.6, 0.7)]
+    assert pooled <= min(grid)

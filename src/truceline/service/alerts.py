@@ -191,7 +191,7 @@ def _inputs(series: DailySeries, window: int) -> Inputs:
     from truceline.warning.alerts import Inputs
     from truceline.warning.features import MIN_HISTORY
     from truceline.warning.models import baseline_mean, fit_count_model
-    from truceline.warning.predictive import Predictive
+    from truceline.warning.predictive import Pool, Predictive
 
     active = np.flatnonzero(series.counts.sum(axis=0))
     first = int(active[0]) if active.size else series.n_days
@@ -209,7 +209,10 @@ def _inputs(series: DailySeries, window: int) -> Inputs:
             names = model.names
             pad = series.n_days - c.shape[1]
             p, d = model.predict(c, wd), model.contributions(c, wd)
-            forecast = Predictive(_pad(p.mu, pad, 1e-3), _pad(p.alpha, pad, model.alpha))
+            forecast = Pool(
+                tuple(Predictive(_pad(q.mu, pad, 1e-3), _pad(q.alpha, pad, 0.0)) for q in p.parts),
+                p.weights,
+            )
             return Inputs(series, forecast, _pad(d, pad, 0.0), names)
     mu = baseline_mean(series.counts, "trailing28", window)
     return Inputs(series, Predictive.of(mu, FALLBACK_ALPHA))
@@ -230,13 +233,12 @@ def forecast_sectors(
     import numpy as np
 
     from truceline.warning.escalation import EscalationRule
-    from truceline.warning.predictive import Predictive
 
     series = incident_series(ws, day, tz, statuses, kinds, unit=unit, regions=regions)
     rule = EscalationRule()
     inp = _inputs(series, rule.window)
     t = series.index_of(day)
-    f = Predictive(inp.forecast.mu[:, t], inp.forecast.alpha[:, t])
+    f = inp.forecast[:, t]
     expected = rule.expected(series.counts)[:, t]
     prob = rule.probability(f, expected)
     lo, hi = f.quantile(0.05), f.quantile(0.95)

@@ -134,6 +134,7 @@ def _write_tables(results: list[BacktestResult], out: Path) -> list[Path]:
             "false_alarm_rate": first.detector.false_alarm_rate,
         },
         "coefficients": {str(r.config.horizon): r.coefficients for r in results},
+        "pool_weights": {str(r.config.horizon): r.pool_weights for r in results},
     }
     paths = [out / "metrics.csv", out / "metrics.json", out / "per_unit.csv"]
     _csv(paths[0], rows)

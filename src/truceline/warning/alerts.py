@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from truceline.domain.errors import InputError
 from truceline.warning.escalation import EscalationRule
-from truceline.warning.predictive import Predictive
+from truceline.warning.predictive import Forecast
 from truceline.warning.series import DailySeries
 from truceline.warning.surge import SurgeDetector
 
@@ -118,7 +118,7 @@ class Inputs:
     every origin (or none) and the drivers' terms ``[u, t, k]`` with their names."""
 
     series: DailySeries
-    forecast: Predictive
+    forecast: Forecast
     drivers: npt.NDArray[np.float64] | None = None
     driver_names: tuple[str, ...] = field(default=())
 
@@ -135,7 +135,7 @@ def raise_alerts(
     c = s.counts
     surge = detector.run(c[:, : t + 1])
     expected = rule.expected(c[:, : t + 1])[:, t]
-    f = Predictive(inp.forecast.mu[:, t], inp.forecast.alpha[:, t])
+    f = inp.forecast[:, t]
     prob = rule.probability(f, expected)
     out = []
     for u, unit in enumerate(s.units):

@@ -19,14 +19,15 @@ from truceline.warning import models
 from truceline.warning.escalation import EscalationRule
 from truceline.warning.features import MIN_HISTORY
 from truceline.warning.metrics import block_bootstrap, brier, mae, roc_auc
-from truceline.warning.predictive import Predictive
+from truceline.warning.predictive import Forecast, Predictive
 from truceline.warning.series import DailySeries
 from truceline.warning.surge import SurgeDetector
 
 __all__ = ["BacktestConfig", "BacktestResult", "ModelScore", "UnitScore", "run_backtest"]
 
 FloatArray = npt.NDArray[np.float64]
-MODEL = "nb-glm"
+MODEL = "stacked"
+GLM = "nb-glm"
 BASE_RATE = "base-rate"
 
 
@@ -92,11 +93,12 @@ class BacktestResult:
     units: list[UnitScore]
     detector: DetectorScore
     observed: FloatArray  # [u, origin] the horizon total
-    forecasts: dict[str, Predictive]  # model -> [u, origin]
+    forecasts: dict[str, Forecast]  # model -> [u, origin]
     escalation_prob: dict[str, FloatArray]  # model -> [u, escalation origin]
     escalation_outcome: npt.NDArray[np.bool_]
     fired: npt.NDArray[np.bool_]  # detector, [u, day] over the whole series
     coefficients: dict[str, float]
+    pool_weights: dict[str, float]
 
 
 def _window(series: DailySeries, cfg: BacktestConfig) -> tuple[int, int]:
@@ -110,24 +112,21 @@ def _window(series: DailySeries, cfg: BacktestConfig) -> tuple[int, int]:
     return te, e1
 
 
-Forecasts = dict[str, Predictive]
+Forecasts = dict[str, Forecast]
 
 
 def _forecasts(
     c: FloatArray, first_wd: int, h: int, te: int
 ) -> tuple[Forecasts, models.CountModel]:
-    out: dict[str, Predictive] = {}
+    out: dict[str, Forecast] = {}
     for b in models.BASELINES:
         mu = models.baseline_mean(c, b, h)
         out[f"{b}-poisson"] = Predictive.of(mu)
         out[f"{b}-nb"] = Predictive.of(mu, models.fit_baseline_alpha(c, b, h, te))
     fitted = models.fit_count_model(c, first_wd, h, te)
+    out[GLM] = fitted.glm(c, first_wd)
     out[MODEL] = fitted.predict(c, first_wd)
     return out, fitted
-
-
-def _cols(p: Predictive, cols: npt.NDArray[np.int64]) -> Predictive:
-    return Predictive(p.mu[:, cols], p.alpha[:, cols])
 
 
 def run_backtest(series: DailySeries, cfg: BacktestConfig) -> BacktestResult:
@@ -138,7 +137,7 @@ def run_backtest(series: DailySeries, cfg: BacktestConfig) -> BacktestResult:
     h, rule = cfg.horizon, cfg.escalation
     origins = np.arange(te, e1 - h + 1, dtype=np.int64)
     fc, fitted = _forecasts(c, wd, h, te)
-    fc = {k: _cols(v, origins) for k, v in fc.items()}
+    fc = {k: v[:, origins] for k, v in fc.items()}
     y = models.future_totals(c, h)[:, origins]
     crps = {k: v.crps(y) for k, v in fc.items()}
     probs, outcome, base_rate = _escalation(c, wd, rule, te, e1, fc if h == rule.window else None)
@@ -157,7 +156,19 @@ def run_backtest(series: DailySeries, cfg: BacktestConfig) -> BacktestResult:
     fired = cfg.detector.run(c).fired
     det = _detector_score(c, fired, rule, te, e1)
     return BacktestResult(
-        series, cfg, origins, scores, units, det, y, fc, probs, outcome, fired, fitted.coefficients
+        series,
+        cfg,
+        origins,
+        scores,
+        units,
+        det,
+        y,
+        fc,
+        probs,
+        outcome,
+        fired,
+        fitted.coefficients,
+        fitted.pool_weights,
     )
 
 
@@ -167,17 +178,17 @@ def _escalation(
     rule: EscalationRule,
     te: int,
     e1: int,
-    same: dict[str, Predictive] | None,
+    same: Forecasts | None,
 ) -> tuple[dict[str, FloatArray], npt.NDArray[np.bool_], float]:
     w = rule.window
     orig = np.arange(te, e1 - w + 1, dtype=np.int64)
     fc = (
         same
         if same is not None
-        else {k: _cols(v, orig) for k, v in _forecasts(c, wd, w, te)[0].items()}
+        else {k: v[:, orig] for k, v in _forecasts(c, wd, w, te)[0].items()}
     )
     if same is not None:
-        fc = {k: Predictive(v.mu[:, : orig.size], v.alpha[:, : orig.size]) for k, v in fc.items()}
+        fc = {k: v[:, : orig.size] for k, v in fc.items()}
     b = rule.expected(c)
     tot = models.future_totals(c, w)
     outcome = rule.outcome(tot[:, orig], b[:, orig])
@@ -190,7 +201,7 @@ def _escalation(
 
 
 def _scores(
-    fc: dict[str, Predictive],
+    fc: Forecasts,
     crps: dict[str, FloatArray],
     y: FloatArray,
     probs: dict[str, FloatArray],

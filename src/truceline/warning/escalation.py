@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from truceline.domain.errors import InputError
 from truceline.warning.features import trailing_mean
-from truceline.warning.predictive import Predictive
+from truceline.warning.predictive import Forecast
 
 __all__ = ["EscalationRule"]
 
@@ -50,6 +50,6 @@ class EscalationRule:
         """Whether each observed total is an escalation."""
         return np.asarray(np.asarray(totals, float) >= self.least_count(expected), dtype=bool)
 
-    def probability(self, forecast: Predictive, expected: npt.ArrayLike) -> FloatArray:
+    def probability(self, forecast: Forecast, expected: npt.ArrayLike) -> FloatArray:
         """P(escalation) under a predictive distribution of the window's total."""
         return forecast.sf(self.least_count(expected) - 1)

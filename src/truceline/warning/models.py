@@ -3,10 +3,13 @@
 Baselines an analyst would use: persistence (the next ``h`` days repeat the last
 ``h``) and the trailing 28-day mean scaled to ``h`` days, each with a Poisson and a
 negative-binomial predictive distribution (the NB dispersion fitted on training
-data). The count model has a negative-binomial predictive distribution: its mean
-is a Poisson regression (statsmodels GLM) of the total on the features of
+data). The regression (``nb-glm``) has a negative-binomial predictive distribution:
+its mean is a Poisson regression (statsmodels GLM) of the total on the features of
 :mod:`truceline.warning.features` with the trailing mean as offset, pooled over
-units, and its dispersion is fitted on forecasts made out of sample.
+units, and its dispersion is fitted on forecasts made out of sample. The count
+model's forecast (``stacked``) is a linear pool of the regression and the baselines
+(:data:`POOL`), weighted to minimise the CRPS of forecasts made out of sample on
+the last training blocks.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from truceline.warning.features import (
     trailing_mean,
     trailing_sum,
 )
-from truceline.warning.predictive import Predictive, nb_alpha_mle
+from truceline.warning.predictive import Pool, Predictive, nb_alpha_mle, pool_weights
 
 __all__ = [
     "BASELINES",
+    "POOL",
     "CountModel",
     "baseline_mean",
     "fit_baseline_alpha",
@@ -40,6 +44,12 @@ FloatArray = npt.NDArray[np.float64]
 #: most training origins at the end of training held out to fit the NB dispersion
 HOLDOUT = 120
 BASELINES = ("persistence", "trailing28")
+#: the parts of the count model's linear pool, in the order of its weights
+POOL = ("nb-glm", "trailing28-nb", "persistence-nb", "trailing28-poisson")
+#: the pool weights are fitted on forecasts of the last BLOCKS blocks of BLOCK
+#: training origins, each block forecast by a regression fitted before it
+BLOCK = 60
+BLOCKS = 4
 
 
 def future_totals(counts: npt.ArrayLike, horizon: int) -> FloatArray:
@@ -77,13 +87,17 @@ def fit_baseline_alpha(counts: npt.ArrayLike, kind: str, horizon: int, train_end
 
 @dataclass(frozen=True, slots=True)
 class CountModel:
-    """A fitted count model: the log-mean coefficient of each feature in ``names`` and
-    the NB dispersion ``alpha``."""
+    """A fitted count model: the regression's log-mean coefficient of each feature in
+    ``names`` and its NB dispersion ``alpha``; the baselines' NB dispersions
+    ``baseline_alpha`` (trailing mean, persistence) and the pool's ``weights`` of
+    :data:`POOL`."""
 
     horizon: int
     names: tuple[str, ...]
     params: FloatArray
     alpha: float
+    baseline_alpha: tuple[float, float]
+    weights: FloatArray
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -95,16 +109,42 @@ class CountModel:
             raise InputError("the series does not have the units the model was fitted on")
         return f.x, f.base
 
-    def predict(self, counts: npt.ArrayLike, first_weekday: int) -> Predictive:
-        """Predictive totals at every (unit, origin) of ``counts``."""
+    @property
+    def pool_weights(self) -> dict[str, float]:
+        return {n: float(w) for n, w in zip(POOL, self.weights, strict=True)}
+
+    def glm(self, counts: npt.ArrayLike, first_weekday: int) -> Predictive:
+        """The regression's predictive totals at every (unit, origin) of ``counts``."""
         x, base = self._x(counts, first_weekday)
         eta = x @ self.params + _offset(base, self.horizon)
         return Predictive.of(np.exp(np.clip(eta, -20, 20)), self.alpha)
+
+    def predict(self, counts: npt.ArrayLike, first_weekday: int) -> Pool:
+        """The count model's predictive totals (the pool) at every (unit, origin)."""
+        trail, pers = self.baseline_alpha
+        return Pool.of(
+            _pool_parts(self.glm(counts, first_weekday), counts, self.horizon, trail, pers),
+            self.weights,
+        )
 
     def contributions(self, counts: npt.ArrayLike, first_weekday: int) -> FloatArray:
         """``out[u, t, k]``: each feature's term in the log mean (what moved the forecast)."""
         x, _ = self._x(counts, first_weekday)
         return np.asarray(x * self.params, dtype=np.float64)
+
+
+def _pool_parts(
+    glm: Predictive, counts: npt.ArrayLike, horizon: int, trail_alpha: float, pers_alpha: float
+) -> tuple[Predictive, ...]:
+    """The forecasts of :data:`POOL`, in its order."""
+    trail = baseline_mean(counts, "trailing28", horizon)
+    pers = baseline_mean(counts, "persistence", horizon)
+    return (
+        glm,
+        Predictive.of(trail, trail_alpha),
+        Predictive.of(pers, pers_alpha),
+        Predictive.of(trail),
+    )
 
 
 def _offset(base: FloatArray, horizon: int) -> FloatArray:
@@ -145,6 +185,11 @@ def fit_count_model(
     forecasts of the last training stretch (:data:`HOLDOUT` origins at most) made by
     a regression fitted on the origins before it: the spread of forecasts made out
     of sample, not of the residuals the fit itself made small.
+
+    The pool's weights minimise the mean CRPS of the pool on the last
+    :data:`BLOCKS` blocks of :data:`BLOCK` training origins, the regression's part
+    of each block forecast by a regression fitted on the origins before the block
+    (fewer blocks when the history is short; with none, the holdout above).
     """
     c = np.asarray(counts, dtype=np.float64)
     ok = _train_mask(c.shape[1], train_end, horizon)
@@ -168,4 +213,27 @@ def fit_count_model(
     early_params = fit(early)
     mu = np.exp(np.clip(f.x[late] @ early_params + off[late], -20, 20))
     alpha = nb_alpha_mle(y[late], mu)
-    return CountModel(horizon, f.names, params, alpha)
+    # the pool's weights, on blocks each forecast out of sample
+    last = int(np.flatnonzero(ok)[-1])
+    cols: list[npt.NDArray[np.intp]] = []
+    mus: list[FloatArray] = []
+    for b in range(BLOCKS):
+        lo = last - (b + 1) * BLOCK
+        before = ok & (t + horizon <= lo)
+        if before.sum() < 56:
+            break
+        p = fit(np.broadcast_to(before, c.shape))
+        cc = np.flatnonzero(ok & (t > lo) & (t <= lo + BLOCK))
+        cols.append(cc)
+        mus.append(np.exp(np.clip(f.x[:, cc] @ p + off[:, cc], -20, 20)))
+    if not cols:
+        cols, mus = [np.flatnonzero(late[0])], [mu.reshape(c.shape[0], -1)]
+    oos = np.concatenate(cols)
+    baseline_alpha = (
+        fit_baseline_alpha(c, "trailing28", horizon, train_end),
+        fit_baseline_alpha(c, "persistence", horizon, train_end),
+    )
+    glm_oos = Predictive.of(np.concatenate(mus, axis=1), alpha)
+    glm_part, *rest = _pool_parts(glm_oos, c, horizon, *baseline_alpha)
+    weights = pool_weights((glm_part, *(p[:, oos] for p in rest)), y[:, oos])
+    return CountModel(horizon, f.names, params, alpha, baseline_alpha, weights)

@@ -188,3 +188,43 @@ def test_grouped_submissions_are_each_reported_as_if_alone(sqlite_workspace: Wor
     assert [(p.line, p.field) for p in reports[0].problems] == [(2, "lat")]
     assert [(p.line, p.field) for p in reports[2].problems] == [(1, "source_id")]
     assert sorted(c for _, c, _ in _stored(sqlite_workspace)) == ["g-1", "g-3"]
+
+
+def test_the_group_writer_answers_each_waiter_and_stores_what_one_gave_up_on(
+    sqlite_workspace: Workspace,
+) -> None:
+    """Waiting coroutines are answered together, each with its own report; a caller
+    whose wait ends (0 s here) leaves its records to the writer, which stores them and
+    answers the others still."""
+    import asyncio
+
+    from truceline.api.writer import GroupWriter
+    from truceline.domain.errors import StoreError
+    from truceline.service.submissions import Submitter
+
+    _monitor_source(sqlite_workspace)
+    writer, who = GroupWriter(sqlite_workspace), Submitter(frozenset({"monitor"}))
+
+    async def one(records: list[dict[str, object]], timeout: float) -> tuple[int, int, int]:
+        try:
+            r = await writer.submit_async(records, who, timeout)
+        except StoreError as exc:
+            assert "did not answer within 0 s" in exc.message
+            return (-1, -1, -1)
+        return (r.read, r.accepted, r.rejected)
+
+    async def submit() -> list[tuple[int, int, int]]:
+        sends = [
+            [signed(_obs(f"w-{i}"))] if i % 2 else [signed(_obs(f"w-{i}", lat=100.0))]
+            for i in range(1, 9)
+        ]
+        # queued together, the one that gives up among them (so in the same group)
+        waits = [one(s, 30) for s in sends]
+        waits.insert(4, one([signed(_obs("w-0"))], 0))
+        return list(await asyncio.gather(*waits))
+
+    got = asyncio.run(submit())
+    assert got == [(1, 1, 0), (1, 0, 1)] * 2 + [(-1, -1, -1)] + [(1, 1, 0), (1, 0, 1)] * 2
+    stored = sorted(c for _, c, _ in _stored(sqlite_workspace))
+    assert stored == ["w-0", "w-1", "w-3", "w-5", "w-7"]
+    assert verify_store(sqlite_workspace).ok

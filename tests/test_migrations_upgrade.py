@@ -224,3 +224,39 @@ def test_edited_node_rows_are_refused_not_migrated(db_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _entries(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as conn:
+        q = text("SELECT idx, kind, ref, data, leaf_hash, at FROM ledger_entries ORDER BY idx")
+        return [tuple(r) for r in conn.execute(q)]
+
+
+def _entries_index(engine: Engine) -> list[str]:
+    """SQLite's own indexes on ledger_entries (a BIGINT primary key needs one; the rowid
+    does not)."""
+    with engine.connect() as conn:
+        q = text(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'ledger_entries'"
+        )
+        return [str(n) for (n,) in conn.execute(q)]
+
+
+def test_ledger_index_becomes_the_rowid_on_sqlite(first_revision: Engine, db_url: str) -> None:
+    engine = first_revision
+    command.upgrade(_config(engine), "0008_ledger_tiles")
+    before = _entries(engine)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:
+        assert _entries_index(engine) == ["sqlite_autoindex_ledger_entries_1"]
+    migrate(engine)
+    assert _entries(engine) == before and len(before) == 4
+    if sqlite:
+        assert _entries_index(engine) == []
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT rowid, idx FROM ledger_entries")).all()
+        assert [r for r, _ in rows] == [i for _, i in rows] == [0, 1, 2, 3]
+    command.downgrade(_config(engine), "0008_ledger_tiles")
+    assert _entries(engine) == before
+    if sqlite:
+        assert _entries_index(engine) == ["sqlite_autoindex_ledger_entries_1"]

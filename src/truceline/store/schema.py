@@ -52,7 +52,10 @@ settings = Table(
 ledger_entries = Table(
     "ledger_entries",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),  # 0-based leaf index
+    # 0-based leaf index; on SQLite the table's rowid (no second index to keep up)
+    Column(
+        "idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
     Column("kind", String(40), nullable=False),  # observation, status_change, finding, ...
     Column("ref", String(100), nullable=False),  # id of the record in its own table
     Column("data", LargeBinary, nullable=False),  # canonical bytes (RFC 8785 JSON)

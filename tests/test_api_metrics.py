@@ -40,6 +40,8 @@ def test_metrics_count_submissions_rejects_requests_and_the_ledger(
     assert _value(text, 'truceline_observations_total{outcome="rejected"}') == 1
     assert _value(text, 'truceline_observation_rejects_total{field="lat"}') == 1
     assert _value(text, "truceline_ledger_entries") == 3  # a source, its grade, the observation
+    assert _value(text, "truceline_writer_group_submissions_count") == 1  # the batch alone
+    assert _value(text, "truceline_writer_group_submissions_sum") == 1
     assert (
         'truceline_http_requests_total{method="POST",route="/observations/batch",status="200"} 1.0'
         in text

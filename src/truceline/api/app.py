@@ -45,7 +45,7 @@ def create_app(ws: Workspace, limits: ApiLimits | None = None) -> FastAPI:
     app.state.tokens = new_token_cache()
     app.state.limiter = RateLimiter(lim.rate_per_s, lim.burst)
     app.state.metrics = Metrics(ws)
-    app.state.writer = GroupWriter(ws)
+    app.state.writer = GroupWriter(ws, on_group=app.state.metrics.groups.observe)
     install_error_handlers(app)
     for router in routers():
         app.include_router(router)

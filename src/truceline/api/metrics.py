@@ -62,6 +62,12 @@ class Metrics:
             ["field"],
             registry=r,
         )
+        self.groups = Histogram(
+            "truceline_writer_group_submissions",
+            "Submissions stored together in one group commit (one parse, ledger append, commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=r,
+        )
         r.register(_Ledger(ws))
 
     def submitted(self, rep: FileReport) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -64,8 +64,14 @@ def _late(timeout: float) -> StoreError:
 class GroupWriter:
     """Group commit of API submissions (started on first use, a daemon thread)."""
 
-    def __init__(self, ws: Workspace, max_records: int = 20_000) -> None:
-        self.ws, self.max_records = ws, max_records
+    def __init__(
+        self,
+        ws: Workspace,
+        max_records: int = 20_000,
+        on_group: Callable[[int], None] | None = None,
+    ) -> None:
+        """``on_group`` is told how many submissions each group commit stored together."""
+        self.ws, self.max_records, self.on_group = ws, max_records, on_group
         self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -122,6 +128,8 @@ class GroupWriter:
                 answers = list(ingest_groups(self.ws, [(j.records, j.who) for j in jobs]))
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter
                 answers = [exc] * len(jobs)
+            if self.on_group is not None:  # counted before anyone is answered
+                self.on_group(len(jobs))
             _deliver(jobs, answers)
 
 

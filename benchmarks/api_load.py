@@ -229,6 +229,21 @@ class _Phase:
         self.load1 = os.getloadavg()[0]
 
 
+def _groups(url: str, token: str) -> tuple[float, float]:
+    """(group commits, submissions in them) so far, from the server's /metrics."""
+    c = _Client(url, token)
+    try:
+        _, text = c.send("GET", "/metrics")
+    finally:
+        c.close()
+    found = {}
+    for line in text.decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("truceline_writer_group_submissions_"):
+            found[name.rsplit("_", 1)[1]] = float(value)
+    return found.get("count", 0.0), found.get("sum", 0.0)
+
+
 def _stats(
     name: str, n: int, unit: str, requests: int, wall: float, lat: list[float], ph: _Phase
 ) -> dict[str, Any]:
@@ -319,13 +334,19 @@ def main() -> int:
                 assert status == 200 and json.loads(text)["accepted"] == n, text[:300]
 
         if {"single", "page"} & only:
+            g0 = _groups(url, analyst)
             with _Phase(proc.pid, ws) as ph:
                 wall, lat = _run(url, tokens, submit)
+            g1 = _groups(url, analyst)
             n = a.clients * a.single
             if "single" in only:
                 results.append(
                     _stats("single signed submissions", n, "observations", n, wall, lat, ph)
                 )
+                commits, together = g1[0] - g0[0], g1[1] - g0[1]
+                results[-1]["group_commits"] = commits
+                print(f"{'':<34} {commits:.0f} group commits, "
+                      f"{together / max(commits, 1):.1f} submissions each", flush=True)  # fmt: skip
         if {"batch", "page"} & only:
             with _Phase(proc.pid, ws) as ph:
                 wall, lat = _run(url, tokens[:bclients], send_batches)

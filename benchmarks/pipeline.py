@@ -9,7 +9,8 @@ fresh database is created on it and dropped afterwards), in this one run: ingest
 the bench's observations file (parse, validate, dedupe, canonicalise, ledger, store),
 fuse, check (against ``examples/reference-2025`` made valid from the data's first
 day), the daily report of the busiest day, and a re-ingest of the same file (all
-duplicates). Each stage runs in its own process, so its peak RSS is its own. The
+duplicates). Each stage runs in its own process, so its peak RSS and CPU time (all
+threads, user and system) are its own; the load average is printed with the table. The
 pure cores run once on the same data, in memory: parse and validate alone, the
 clustering core, classification and rules.
 
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -90,6 +93,7 @@ def _stage(name: str, root: Path, db: str, data: Path, out: Path) -> dict[str, A
 
     ws = open_workspace(db, cwd=root)
     t0 = time.perf_counter()
+    c0 = _cpu_s()
     info: dict[str, Any] = {}
     if name in ("ingest", "re-ingest"):
         rep = ingest_files(ws, [data])
@@ -106,9 +110,16 @@ def _stage(name: str, root: Path, db: str, data: Path, out: Path) -> dict[str, A
         daily_report(ws, day, out)
         info = {"records": 1, "day": day.isoformat()}
     info["wall_s"] = time.perf_counter() - t0
+    info["cpu_s"] = _cpu_s() - c0
     info["peak_rss_mb"] = _peak_rss_mb()
     ws.engine.dispose()
     return info
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process, every thread, user and system."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _peak_rss_mb() -> int:
@@ -116,8 +127,6 @@ def _peak_rss_mb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) // 1024
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
@@ -248,26 +257,31 @@ def cores(data: Path, agreement: Path) -> dict[str, float]:
 def table(
     n: int, results: dict[str, dict[str, dict[str, Any]]], core: dict[str, float], stages: list[str]
 ) -> str:
-    rows = ["| stage | db | wall s | records/s | peak RSS MB | core s | notes |"]
-    rows.append("|---|---|---:|---:|---:|---:|---|")
+    rows = ["| stage | db | wall s | CPU s | records/s | peak RSS MB | core s | notes |"]
+    rows.append("|---|---|---:|---:|---:|---:|---:|---|")
     for db, per_db in results.items():
         total = 0.0
         for s in stages:
             r = per_db[s]
             if "error" in r:
-                rows.append(f"| {s} | {db} | — | — | {r['peak_rss_mb']} | | {r['error']} |")
+                rows.append(f"| {s} | {db} | — | — | — | {r['peak_rss_mb']} | | {r['error']} |")
                 continue
             wall, recs = r["wall_s"], r.get("records", 0)
             total += wall if s != "re-ingest" else 0.0
             rate = f"{recs / wall:,.0f}" if s != "report" and wall else ""
             c = f"{core[s]:.2f}" if s in core else ""
-            skip = ("wall_s", "records", "peak_rss_mb")
+            skip = ("wall_s", "cpu_s", "records", "peak_rss_mb")
             notes = ", ".join(f"{k} {v}" for k, v in r.items() if k not in skip)
+            cpu = f"{r['cpu_s']:.2f}"
             rows.append(
-                f"| {s} | {db} | {wall:.2f} | {rate} | {r['peak_rss_mb']} | {c} | {notes} |"
+                f"| {s} | {db} | {wall:.2f} | {cpu} | {rate} | {r['peak_rss_mb']} | {c} | {notes} |"
             )
-        rows.append(f"| **day** (ingest+fuse+check+report) | {db} | **{total:.2f}** | | | | |")
+        rows.append(f"| **day** (ingest+fuse+check+report) | {db} | **{total:.2f}** | | | | | |")
     return f"{n:,} observations\n\n" + "\n".join(rows)
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -292,6 +306,7 @@ def main() -> None:
         n = make_input(args.work, args.n, data)
         first = int(pc.min(pq.read_table(data, columns=["t"]).column("t")).value // 1000)
         agreement = agreement_copy(first, tmp / "agreement")
+        print(f"start: {_load()}", flush=True)
         core = {} if args.no_cores else cores(data, agreement)
         results = {}
         for spec in args.db or ["sqlite"]:
@@ -299,6 +314,7 @@ def main() -> None:
             results[label] = run_db(spec, data, agreement, tmp, stages)
             print(json.dumps({label: results[label]}), flush=True)
         print(table(n, results, core, stages))
+        print(f"\nend: {_load()}")
 
 
 if __name__ == "__main__":

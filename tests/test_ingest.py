@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from truceline.domain.errors import RejectedBatch
+from truceline.domain.observations import observation_record, observation_uid
+from truceline.ledger.log import entry_data
 from truceline.service.ingest import ingest_files
 from truceline.service.workspace import Workspace
 from truceline.store.schema import ledger_entries, observations, sources
@@ -169,3 +171,39 @@ def test_ucdp_candidate_real_file(real_data: Path) -> None:
     assert all(any(r in p.reason for r in UCDP_REASONS) for p in problems), problems[:5]
     t = [x for c in chunks for x in c.batch.column("t").to_pylist()]
     assert min(t) >= 1645660800  # 2022-02-24T00:00Z: no date was misread
+
+
+_AWKWARD = [
+    {"client_id": "w-1", "description": 'quote " back \\ tab \t nul-less \x01 \u2028 é 😀'},
+    {"description": "no client id: the uid is the record's content", "t_unc_s": 123456789012.5},
+    {"client_id": "w-3", "radius_m": 1e-7, "lat": -0.0, "attrs": {"z": 1, "a": [0.5, "ы"]}},
+    {"client_id": "w-4", "radius_m": 1e20, "count": 7, "credibility": 2, "signature": "c2ln"},
+    {"client_id": "", "weapon_class": "tank", "t_unc_s": 0.1, "actor": "A"},
+]
+
+
+def test_ledger_bytes_are_each_records_rfc8785_envelope(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The columnar canonicaliser gives, row by row, the bytes of the per-record path:
+    ``entry_data`` of the stored record (signature included), and the uid of
+    ``observation_uid``."""
+    base = {"source_id": "wire-ü", "source_type": "osint", "t": "2025-03-02T22:00:05Z"}
+    base |= {"lon": 37.5, "lat": 48.0, "radius_m": 250, "kind": "explosion"}
+    path = tmp_path / "awkward.jsonl"
+    path.write_text(
+        "".join(json.dumps(base | row, ensure_ascii=False) + "\n" for row in _AWKWARD), "utf-8"
+    )
+    (f,) = ingest_files(workspace, [path]).files
+    assert (f.accepted, f.rejected) == (len(_AWKWARD), 0), f.problems
+    with workspace.engine.connect() as conn:
+        rows = conn.execute(select(observations)).mappings().all()
+        datas = dict(conn.execute(select(ledger_entries.c.idx, ledger_entries.c.data)).all())
+    assert len(rows) == len(_AWKWARD)
+    for row in rows:
+        record = observation_record(row)
+        assert row["uid"] == observation_uid(record)
+        if row["signature"] is not None:
+            record["signature"] = row["signature"]
+        want = entry_data("observation", row["uid"], record, row["received_at"])
+        assert bytes(datas[row["ledger_index"]]) == want

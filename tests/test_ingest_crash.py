@@ -1,8 +1,9 @@
 """A file ingest killed (SIGKILL) part-way, then run again: the same store as one clean run.
 
-Each chunk is one transaction with its ledger entries, so a kill leaves whole chunks
-stored and nothing half-stored; the re-run stores the rest once and the ledger
-verifies, on SQLite and on PostgreSQL.
+Each transaction stores whole chunks with their ledger entries, so a kill leaves whole
+transactions stored and nothing half-stored (the run here commits every chunk, with
+``TRANSACTION_ROWS`` at 1, so that the kill falls inside the file); the re-run stores
+the rest once and the ledger verifies, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from truceline.service.ledger import verify_store
 from truceline.service.workspace import Workspace
 from truceline.store.schema import ledger_entries, observations
 
-N = 120_000  # three chunks of the CSV reader
+N = 120_000  # three chunks of the CSV reader, three transactions
 
 
 def _csv(path: Path) -> Path:
@@ -42,8 +43,11 @@ def _counts(ws: Workspace) -> tuple[int, int, int]:
 
 
 def _ingest(ws: Workspace, path: Path) -> list[str]:
-    cli = [sys.executable, "-c", "from truceline.cli import main; main()", "--db", ws.url]
-    return [*cli, "ingest", str(path)]
+    run = (
+        "import truceline.service.ingest as ingest; ingest.TRANSACTION_ROWS = 1; "
+        "from truceline.cli import main; main()"
+    )
+    return [sys.executable, "-c", run, "--db", ws.url, "ingest", str(path)]
 
 
 @pytest.mark.parametrize("at", [1, N // 2])

@@ -14,7 +14,8 @@ escapes are RFC 8785's (``\\b \\t \\n \\f \\r``, other controls ``\\u00xx``), an
 integral float within +-2**53 prints as the integer (larger ones take the slow
 path: Python writes ``9007199254740994.0``), and Python's shortest round-trip ``repr``
 equals ECMAScript's digits whenever neither uses an exponent. Everything else
-goes to ``rfc8785`` itself.
+goes to ``rfc8785`` itself. A batch of flat records held as Arrow columns takes
+:func:`truceline.ledger.columnar.canonical_rows` instead (the same bytes).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ import rfc8785
 
 from truceline.domain.errors import InputError
 
-__all__ = ["canonical_bytes"]
+__all__ = ["MAX_INT", "canonical_bytes"]
 
-_MAX_INT = 2**53 - 1
+#: the largest integer RFC 8785 (I-JSON) admits, and its negative the smallest
+MAX_INT = 2**53 - 1
 _encode = json.JSONEncoder(
     ensure_ascii=False,
     separators=(",", ":"),
@@ -45,7 +47,7 @@ class _Slow(Exception):
 
 def _float(v: float) -> float | int:
     if v.is_integer():
-        if -_MAX_INT <= v <= _MAX_INT:
+        if -MAX_INT <= v <= MAX_INT:
             return int(v)
         raise _Slow  # repr prints 2**53 .. 1e16 with a ".0" that ECMAScript omits
     r = repr(v)
@@ -59,7 +61,7 @@ def _value(v: Any) -> Any:
     if t is str or t is bool or v is None:
         return v
     if t is int:
-        if -_MAX_INT <= v <= _MAX_INT:
+        if -MAX_INT <= v <= MAX_INT:
             return v
         raise _Slow
     if t is float:
@@ -81,7 +83,7 @@ def _object(d: Mapping[Any, Any]) -> dict[str, Any]:
             out[k] = v
         elif t is float:
             out[k] = _float(v)
-        elif t is int and -_MAX_INT <= v <= _MAX_INT:
+        elif t is int and -MAX_INT <= v <= MAX_INT:
             out[k] = v
         else:
             out[k] = _value(v)

@@ -5,7 +5,10 @@ envelope ``{"at": t, "kind": kind, "ref": ref, "record": record}`` (:func:`entry
 the record stays whole (an observation's own ``kind`` field does not collide
 with the entry's kind) and the kind, the reference and the time of acceptance
 ``at`` are covered by the hash.
-Appending (in the caller's transaction) is ``truceline.store.ledger.append``.
+Appending (in the caller's transaction) is ``truceline.store.ledger.append``; a batch
+whose records are Arrow columns is built at once by
+:func:`truceline.ledger.columnar.entry_rows` (the same bytes) and appended by
+``truceline.store.ledger.append_data``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Ingesting observation files: validate, check signatures, de-duplicate, store, ledger.
 
-Each chunk a parser yields is stored in one transaction: sources seen for the
-first time are registered, signatures are checked against each source's policy,
+The chunks a parser yields are stored a few at a time (:data:`TRANSACTION_ROWS`
+records read), each group in one transaction: sources seen for the first time are
+registered, signatures are checked against each source's policy,
 records already stored (same ``uid``) or repeated in the file are counted as
 duplicates, and the rest are appended to the ledger and inserted in bulk, both
 in that transaction. With ``strict`` the whole file is one transaction and any
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truceline.domain.errors import Problem, RejectedBatch
-from truceline.domain.observations import RECORD_FIELDS, observation_uid
+from truceline.domain.observations import RECORD_FIELDS
 from truceline.intake import ParsedChunk, read_observations
 from truceline.intake.read import resolve_format
+from truceline.ledger.columnar import canonical_rows, entry_rows
 from truceline.ledger.signatures import verify_record
 from truceline.service.sources import REGISTER_ON_SIGHT, ensure_sources
 from truceline.service.workspace import Workspace
@@ -47,6 +49,7 @@ from truceline.store.sources import known_ids, signature_policies
 
 __all__ = [
     "KEPT_PROBLEMS",
+    "TRANSACTION_ROWS",
     "FileReport",
     "IngestReport",
     "ProblemSink",
@@ -64,6 +67,10 @@ Progress = Callable[[str, int, int, str], None]
 ProblemSink = Callable[[Problem], None]
 #: problems kept in a report (the rest are counted, and given to the sink)
 KEPT_PROBLEMS = 1_000
+#: records read per transaction of a file's ingest: each commit rewrites the pages of the
+#: uid index it touched, which at a million stored are most of them; fewer, larger
+#: transactions write them fewer times (memory: the parsed chunks of one transaction)
+TRANSACTION_ROWS = 200_000
 
 _STORED = (*RECORD_FIELDS, "signature")
 
@@ -122,7 +129,19 @@ class _Tally:
     rejected: int = 0
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
-    accepted_lines: list[int] = field(default_factory=list)
+    accepted_lines: list[int] | None = None  # kept only when asked for (a file's would grow)
+
+    def report(self, path: str, fmt: str) -> FileReport:
+        return FileReport(
+            path,
+            fmt,
+            self.read,
+            self.accepted,
+            self.duplicates,
+            self.rejected,
+            self.problems,
+            self.problem_count,
+        )
 
     def note(self, problems: Iterable[Problem]) -> None:
         for p in problems:
@@ -182,13 +201,28 @@ def _records(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     return records
 
 
+def _record_columns(batch: pa.RecordBatch, names: Sequence[str]) -> dict[str, pa.Array]:
+    """The columns of ``names`` that hold a value in some row."""
+    n = batch.num_rows
+    return {k: batch.column(k) for k in names if batch.column(k).null_count < n}
+
+
 def uids_of(batch: pa.RecordBatch) -> list[str]:
-    """Each row's idempotency key (:func:`observation_uid`), hashed from Arrow columns."""
+    """Each row's idempotency key (:func:`observation_uid`), hashed from Arrow columns:
+    the source and client id when the row has a client id, else its canonical record."""
+    uids: list[str] = _uids(batch).to_pylist()
+    return uids
+
+
+def _uids(batch: pa.RecordBatch) -> pa.Array:
     cid = batch.column("client_id")
-    if cid.null_count == 0:
-        keys = pc.binary_join_element_wise(batch.column("source_id"), cid, "\x1f")
-        return [hashlib.sha256(k).hexdigest() for k in pc.cast(keys, pa.binary()).to_pylist()]
-    return [observation_uid(r) for r in _records(batch)]
+    keyed = pc.fill_null(pc.greater(pc.utf8_length(cid), 0), False)
+    keys = pc.binary_join_element_wise(batch.column("source_id"), cid, "\x1f").cast(pa.binary())
+    if not pc.all(keyed).as_py():
+        content = canonical_rows(_record_columns(batch, RECORD_FIELDS))
+        keys = pc.if_else(keyed, keys, content)
+    sha256 = hashlib.sha256
+    return pa.array([sha256(k).hexdigest() for k in keys.to_pylist()], pa.string())
 
 
 def _refused(
@@ -222,64 +256,66 @@ def _unregistered(
 ) -> npt.NDArray[np.bool_]:
     """Rows of monitor or sensor sources not registered yet (only open sources and
     parties are registered on first sight); a problem each."""
-    refused = np.zeros(batch.num_rows, dtype=bool)
-    ids = batch.column("source_id").to_pylist()
-    types = batch.column("source_type").to_pylist()
-    wanted = {s for s, t in zip(ids, types, strict=True) if t and t not in REGISTER_ON_SIGHT}
+    ids, types = batch.column("source_id"), pc.fill_null(batch.column("source_type"), "")
+    on_sight = pc.is_in(types, pa.array(sorted(REGISTER_ON_SIGHT), pa.string()))
+    sensor = pc.invert(on_sight)
+    wanted = pc.unique(ids.filter(pc.and_(sensor, pc.not_equal(types, "")))).to_pylist()
     if not wanted:
-        return refused
-    unknown = wanted - known_ids(conn, sorted(wanted))
-    for i, (sid, stype) in enumerate(zip(ids, types, strict=True)):
-        if sid in unknown and stype not in REGISTER_ON_SIGHT:
-            reason = (
-                f"source {sid} ({stype}) is not registered: a monitor or sensor source must "
-                "be registered with its public key before it submits (truceline sources add)"
-            )
-            cid = batch.column("client_id")[i].as_py()
-            tally.note([Problem(reason, path, int(lines[i]), "source_id", cid)])
-            refused[i] = True
-    return refused
-
-
-def _ledgered(record: dict[str, Any], signature: str | None) -> dict[str, Any]:
-    """The ledger's copy of an observation: its record and, when sent, the source's
-    signature over that record, so that an auditor can check it offline."""
-    return record if signature is None else {**record, "signature": signature}
+        return np.zeros(batch.num_rows, dtype=bool)
+    unknown = set(wanted) - known_ids(conn, sorted(wanted))
+    refused = pc.and_(pc.is_in(ids, pa.array(sorted(unknown), pa.string())), sensor)
+    refused_np: npt.NDArray[np.bool_] = refused.to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(refused_np):
+        sid, stype, cid = (
+            batch.column(k)[i].as_py() for k in ("source_id", "source_type", "client_id")
+        )
+        reason = (
+            f"source {sid} ({stype}) is not registered: a monitor or sensor source must "
+            "be registered with its public key before it submits (truceline sources add)"
+        )
+        tally.note([Problem(reason, path, int(lines[i]), "source_id", cid)])
+    return refused_np
 
 
 def _store_rows(
     conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> None:
-    uids = uids_of(batch)
+    uids = _uids(batch)
     refused = _refused(conn, path, batch, lines, tally)
-    first: dict[str, int] = {}
-    for i, uid in enumerate(uids):
-        if not refused[i]:
-            first.setdefault(uid, i)
+    kept = np.flatnonzero(~refused)
+    candidates = uids.take(kept)
+    # each uid's first row in the file, in file order
+    first = kept[np.sort(pc.index_in(pc.unique(candidates), value_set=candidates).to_numpy())]
     log.lock(conn)  # no other writer may store these uids between the check and the insert
-    stored = store.existing_uids(conn, list(first))
-    new = [i for uid, i in first.items() if uid not in stored]
-    tally.duplicates += batch.num_rows - int(refused.sum()) - len(new)
+    stored = store.existing_uids(conn, uids.take(first).to_pylist())
+    if stored:
+        was = pc.is_in(uids.take(first), pa.array(sorted(stored), pa.string()))
+        new = first[~was.to_numpy(zero_copy_only=False)]
+    else:
+        new = first
+    tally.duplicates += len(kept) - len(new)
     tally.accepted += len(new)
-    tally.accepted_lines.extend(int(lines[i]) for i in new)
-    if not new:
+    if tally.accepted_lines is not None:
+        tally.accepted_lines.extend(lines[new].tolist())
+    if not len(new):
         return
     sub = batch.take(pa.array(new, pa.int64()))
-    new_uids = [uids[i] for i in new]
+    refs = uids.take(new)
+    new_uids = refs.to_pylist()
     kinds = pa.table({k: sub.column(k) for k in ("source_id", "source_type")})
     ensure_sources(conn, set(_pairs(kinds.group_by(kinds.column_names).aggregate([]))))
-    signatures = sub.column("signature").to_pylist()
-    items = [
-        (uid, _ledgered(rec, sig))
-        for uid, rec, sig in zip(new_uids, _records(sub), signatures, strict=True)
-    ]
     received_at = int(time.time())  # the time of acceptance, inside each leaf too
-    indices = log.append(conn, "observation", items, at=received_at)
-    del items
+    # the ledger's copy of an observation: its record and, when sent, the source's
+    # signature over that record, so that an auditor can check it offline
+    records = canonical_rows(_record_columns(sub, _STORED))
+    datas = entry_rows("observation", refs, records, received_at).to_pylist()
+    del records
+    indices = log.append_data(conn, "observation", new_uids, datas, received_at)
+    del datas
     columns = {k: sub.column(k) for k in _STORED}
-    columns["uid"] = pa.array(new_uids, pa.string())
+    columns["uid"] = refs
     columns["received_at"] = pa.array(np.full(len(new), received_at, np.int64))
-    columns["ledger_index"] = pa.array(indices, pa.int64())
+    columns["ledger_index"] = pa.array(np.arange(indices.start, indices.stop, dtype=np.int64))
     store.insert_observations(conn, pa.table(columns))
 
 
@@ -321,20 +357,28 @@ def _ingest_file(
                         tally.problems,
                     )
         else:
-            for chunk in chunks:
+            for group in _groups(chunks, TRANSACTION_ROWS):
                 with ws.engine.begin() as conn:
-                    _store_chunk(conn, str(path), chunk, tally)
-                _report(progress, path, chunk)
-    return FileReport(
-        str(path),
-        name,
-        tally.read,
-        tally.accepted,
-        tally.duplicates,
-        tally.rejected,
-        tally.problems,
-        tally.problem_count,
-    )
+                    for chunk in group:
+                        _store_chunk(conn, str(path), chunk, tally)
+                for chunk in group:
+                    _report(progress, path, chunk)
+    return tally.report(str(path), name)
+
+
+def _groups(chunks: Iterable[ParsedChunk], rows: int) -> Iterator[list[ParsedChunk]]:
+    """Consecutive chunks of about ``rows`` records read, parsed before their transaction
+    begins (the write lock is not held while a file is read)."""
+    group: list[ParsedChunk] = []
+    n = 0
+    for chunk in chunks:
+        group.append(chunk)
+        n += chunk.read
+        if n >= rows:
+            yield group
+            group, n = [], 0
+    if group:
+        yield group
 
 
 def store_parsed(ws: Workspace, chunk: ParsedChunk, where: str) -> FileReport:
@@ -342,16 +386,7 @@ def store_parsed(ws: Workspace, chunk: ParsedChunk, where: str) -> FileReport:
     tally = _Tally()
     with store_errors(f"storing {where}"), ws.engine.begin() as conn:
         _store_chunk(conn, where, chunk, tally)
-    return FileReport(
-        where,
-        "stream",
-        tally.read,
-        tally.accepted,
-        tally.duplicates,
-        tally.rejected,
-        tally.problems,
-        tally.problem_count,
-    )
+    return tally.report(where, "stream")
 
 
 def _report(progress: Progress | None, path: Path, chunk: ParsedChunk) -> None:
@@ -392,6 +427,7 @@ class StoredChunk:
 
 def store_chunk_on(conn: Connection, origin: str, chunk: ParsedChunk) -> StoredChunk:
     """Store a parsed chunk on ``conn`` (the caller's transaction), as a file's chunk is."""
-    t = _Tally()
+    lines: list[int] = []
+    t = _Tally(accepted_lines=lines)
     _store_chunk(conn, origin, chunk, t)
-    return StoredChunk(t.read, t.accepted, t.duplicates, t.rejected, t.problems, t.accepted_lines)
+    return StoredChunk(t.read, t.accepted, t.duplicates, t.rejected, t.problems, lines)

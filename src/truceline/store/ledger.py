@@ -21,6 +21,7 @@ import hashlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
@@ -43,6 +44,7 @@ from truceline.ledger.merkle import (
     resolve,
     tile_nodes,
 )
+from truceline.store.bulk import copy_rows
 from truceline.store.schema import (
     cosignatures,
     ledger_entries,
@@ -55,6 +57,7 @@ __all__ = [
     "StoredHead",
     "StoredKey",
     "append",
+    "append_data",
     "as_bytes",
     "consistency_proof",
     "cosignature_lines",
@@ -152,19 +155,41 @@ def append(
     returns their leaf indices."""
     if not items:
         return []
+    now = int(time.time()) if at is None else at
+    datas = [entry_data(kind, ref, record, now) for ref, record in items]
+    return list(append_data(conn, kind, [ref for ref, _ in items], datas, now))
+
+
+def append_data(
+    conn: Connection, kind: str, refs: Sequence[str], datas: Sequence[bytes], at: int
+) -> range:
+    """Append entries of one ``kind`` whose bytes are built already: ``datas[i]`` is
+    ``entry_data(kind, refs[i], record, at)`` (``ledger.columnar.entry_rows`` builds a batch of
+    them at once); returns their leaf indices."""
+    if len(refs) != len(datas):
+        raise ValueError(f"{len(refs)} refs for {len(datas)} entries")
+    if not datas:
+        return range(0)
     lock(conn)
     start = size(conn)
     _check_nodes_cover(conn, start)
-    now = int(time.time()) if at is None else at
-    datas = [entry_data(kind, ref, record, now) for ref, record in items]
     hashes = [_sha256(b"\x00" + d).digest() for d in datas]
-    rows = [
-        (start + i, kind, ref, d, h, now)
-        for i, ((ref, _), d, h) in enumerate(zip(items, datas, hashes, strict=True))
-    ]
-    _insert_many(conn, "ledger_entries", ("idx", "kind", "ref", "data", "leaf_hash", "at"), rows)
+    rows = zip(
+        range(start, start + len(datas)),
+        repeat(kind),
+        refs,
+        datas,
+        hashes,
+        repeat(at),
+        strict=False,  # repeat() is endless; the range, refs and datas agree
+    )
+    names = ("idx", "kind", "ref", "data", "leaf_hash", "at")
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, "ledger_entries", names, rows)
+    else:
+        _insert_many(conn, "ledger_entries", names, list(rows))
     _extend_nodes(conn, start, b"".join(hashes))
-    return list(range(start, start + len(items)))
+    return range(start, start + len(datas))
 
 
 def entry(conn: Connection, idx: int) -> tuple[str, str, bytes, bytes]:

@@ -7,6 +7,7 @@ over the columns a batch actually carries (the others stay NULL); on PostgreSQL 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 
@@ -18,7 +19,6 @@ from truceline.domain.errors import StoreError
 
 __all__ = ["existing_uids", "insert_observations", "prepare_bulk"]
 
-_SQLITE_SLICE = 900  # bound parameters per IN (...) on SQLite
 _SQLITE_CACHE_KIB = 65_536
 _COPY_BYTES = 8 << 20
 
@@ -42,14 +42,12 @@ def existing_uids(conn: Connection, uids: Sequence[str]) -> set[str]:
             "SELECT uid FROM observations WHERE uid = ANY(%s)", (list(uids),)
         )
         return {r[0] for r in rows}
-    found: set[str] = set()
-    ordered = sorted(uids)  # probes in key order walk the uid index page by page
+    # one statement, the keys as one JSON array; probes in key order walk the uid index
+    # page by page
+    sql = "SELECT uid FROM observations WHERE uid IN (SELECT value FROM json_each(?))"
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        for i in range(0, len(ordered), _SQLITE_SLICE):
-            part = ordered[i : i + _SQLITE_SLICE]
-            sql = f"SELECT uid FROM observations WHERE uid IN ({','.join('?' * len(part))})"
-            found.update(r[0] for r in cur.execute(sql, part).fetchall())
+        found = {r[0] for r in cur.execute(sql, (json.dumps(sorted(uids)),))}
     except sqlite3.Error as exc:
         raise StoreError(f"database error while looking up stored observations: {exc}") from exc
     finally:

@@ -114,3 +114,35 @@ def test_written_out_quantiles_equal_scipys() -> None:
 
     assert CHI2_95_2D == float(stats.chi2.ppf(0.95, 2))
     assert Z95 == float(stats.norm.ppf(0.975))
+
+
+def _gc_after(args: list[str], cwd: Path) -> tuple[list[int], list[int], int]:
+    """The collector's thresholds before and after ``truceline ARGS``, and how many
+    objects it was left not to scan (frozen)."""
+    code = (
+        "import gc, sys, json\n"
+        "before = gc.get_threshold()\n"
+        "from truceline.__main__ import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRUCELINE_DATABASE_URL"}
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       check=False, cwd=cwd, env=env)  # fmt: skip
+    before, after, frozen = json.loads(r.stderr.strip().splitlines()[-1])
+    return before, after, frozen
+
+
+def test_start_up_collects_garbage_rarely_until_the_command_opens_the_store(
+    empty_workspace: Path,
+) -> None:
+    from truceline.startup import STARTUP_THRESHOLD
+
+    before, after, frozen = _gc_after(["--version"], empty_workspace)
+    assert after == [STARTUP_THRESHOLD, *before[1:]] and frozen == 0  # never got to work
+    before, after, frozen = _gc_after(["incidents", "list"], empty_workspace)
+    assert after == before  # the defaults again once the store is open
+    assert frozen > 10_000  # what start-up made is out of the collector's sight

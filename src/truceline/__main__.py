@@ -1,5 +1,15 @@
-"""`python -m truceline` runs the CLI."""
+"""`python -m truceline` and the ``truceline`` command run the CLI."""
 
-from truceline.cli import main
+from truceline import startup
 
-main()
+
+def main() -> None:
+    """Start the CLI, collecting garbage rarely from before its first import."""
+    startup.begin()
+    from truceline.cli import main as cli_main
+
+    cli_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from truceline import __version__
+from truceline import __version__, startup
 from truceline.cli._common import configure_consoles, err_console
 from truceline.domain.errors import TrucelineError
 
@@ -142,6 +142,7 @@ def main(args: Any = None) -> None:
     Click (in standalone mode) reports usage errors itself; truceline's own
     errors propagate out of it and are printed here without a traceback.
     """
+    startup.begin()  # (already begun when started from truceline.__main__)
     try:
         app(args=args)
     except TrucelineError as exc:

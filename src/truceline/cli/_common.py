@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from truceline import startup
 from truceline.domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def workspace(ctx: typer.Context, cwd: Path | None = None) -> Workspace:
     db = (ctx.find_root().obj or {}).get("db")
     ws = open_workspace(db, cwd=cwd)
     ctx.call_on_close(ws.engine.dispose)
+    startup.started()  # the command's own work begins
     return ws
 
 

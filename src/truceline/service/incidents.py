@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.domain.vocab import IncidentStatus
-from truceline.fusion.lifecycle import next_status
 from truceline.service.workspace import Workspace
 from truceline.store import incidents as store
-from truceline.store import ledger as log
 from truceline.store.db import Connection, Row, reading, writing
 
 if TYPE_CHECKING:  # numpy, shapely and the side maths load only when sides are computed
@@ -193,6 +191,8 @@ def record_transitions(
     """
     if not moves:
         return []
+    from truceline.store import ledger as log  # (listing and showing need no ledger)
+
     now = int(time.time()) if at is None else at
     snaps = evidence_snapshots(conn, [m[0] for m in moves])
     recs: list[dict[str, Any]] = [
@@ -234,6 +234,9 @@ def change_status(
         raise InputError("a status change needs a reason")
     if not actor.strip():
         raise InputError("a status change needs an actor")
+    from truceline.fusion.lifecycle import next_status
+    from truceline.store import ledger as log
+
     with writing(ws.engine, "changing an incident's status") as conn:
         log.lock(conn)  # read the status as the last writer left it (PostgreSQL)
         row = store.get(conn, incident_id)
@@ -295,6 +298,7 @@ def update_sides(
     import numpy as np
 
     from truceline.fusion.side import side_probabilities
+    from truceline.store import ledger as log
 
     with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control

@@ -228,3 +228,47 @@ def test_the_group_writer_answers_each_waiter_and_stores_what_one_gave_up_on(
     stored = sorted(c for _, c, _ in _stored(sqlite_workspace))
     assert stored == ["w-0", "w-1", "w-3", "w-5", "w-7"]
     assert verify_store(sqlite_workspace).ok
+
+
+def test_the_group_writer_holds_a_group_open_only_after_concurrent_submissions(
+    sqlite_workspace: Workspace,
+) -> None:
+    """A lone caller is never held back for company (a linger of 60 s would time out its
+    20 s wait); once submissions came together, the next group waits for more, so two
+    sent 0.1 s after a first are stored with it."""
+    import asyncio
+
+    from truceline.api.writer import GroupWriter
+    from truceline.service.submissions import Submitter
+
+    _monitor_source(sqlite_workspace)
+    groups: list[int] = []
+    writer = GroupWriter(sqlite_workspace, on_group=groups.append, linger_s=60.0)
+    who = Submitter(frozenset({"monitor"}))
+    records = iter([signed(_obs(f"l-{i}"))] for i in range(100))
+
+    async def alone() -> None:
+        await writer.submit_async(next(records), who, 20)
+        await writer.submit_async(next(records), who, 20)
+
+    asyncio.run(alone())
+    assert groups == [1, 1]
+    writer.linger_s = 2.0
+
+    async def together() -> None:
+        await asyncio.gather(*(writer.submit_async(next(records), who, 20) for _ in range(3)))
+
+    for _ in range(5):  # until submissions sent together were stored together
+        asyncio.run(together())
+        if groups[-1] > 1:
+            break
+
+    async def staggered() -> None:
+        first = asyncio.ensure_future(writer.submit_async(next(records), who, 20))
+        await asyncio.sleep(0.1)
+        later = [writer.submit_async(next(records), who, 20) for _ in range(2)]
+        await asyncio.gather(first, *later)
+
+    asyncio.run(staggered())
+    assert groups[-1] == 3
+    assert len(_stored(sqlite_workspace)) == sum(groups)

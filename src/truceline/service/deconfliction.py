@@ -179,14 +179,9 @@ def _record(
 
 
 def _row(vol: Volume, personnel: int | None, details: Mapping[str, Any]) -> dict[str, Any]:
-    x0, y0, x1, y1 = vol.bbox
     return {
         "activity": vol.activity,
         "footprint": shapely.to_geojson(vol.geometry),
-        "minx": x0,
-        "miny": y0,
-        "maxx": x1,
-        "maxy": y1,
         "t_start": vol.t_start,
         "t_end": vol.t_end,
         "alt_min": vol.alt_min,
@@ -266,7 +261,7 @@ def _write_version(
 ) -> int:
     """Append the version, accepted at ``now`` (its ``at``), to the ledger and its
     history; returns its leaf."""
-    volume = {k: v for k, v in row.items() if k not in ("minx", "miny", "maxx", "maxy")}
+    volume = dict(row)
     rec = _record(
         nid,
         version,

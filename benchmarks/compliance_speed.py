@@ -1,4 +1,4 @@
-"""How long checking a day of a million observations takes, and where the time goes.
+"""How long checking a day of a million observations takes, in memory and through the store.
 
 Reads the bench's observations (``observations.parquet``, 1M rows by default)
 as incidents (status ``reported``, confidence 0.5, no attribution), classifies
@@ -7,13 +7,17 @@ agreements: the bench's own zones (``zones.geojson``, with a band rule for all
 classes and the exclusion zone barring military activity) and the shipped
 ``examples/reference-2025`` agreement.
 
-    .venv/bin/python benchmarks/compliance_speed.py [--work /tmp/truceline-bench] [--limit N]
-    .venv/bin/python benchmarks/compliance_speed.py --store [--limit N]
+Then, in the same run, ``truceline check`` end to end against the same work in
+memory: a SQLite workspace (or ``--db URL``, a PostgreSQL database made for the run
+and dropped after) with the reference agreement, the bench's sources, each
+observation stored and fused into an incident of its own on one day (2025-12-15,
+inside the agreement's validity); then ``check`` (all findings new), ``check``
+again (nothing changed, nothing written), and the pure ``judge`` on the same
+incidents in memory. The zone index is built once first (both paths reuse it), so
+the ratio is the store's cost over the core's.
 
-``--store`` measures ``truceline check`` end to end instead: a SQLite workspace with
-the reference agreement and the observations stored as incidents of one day
-(2025-12-15, inside the agreement's validity), then ``check`` with its own split
-of the time into reading, rules and storing findings.
+    .venv/bin/python benchmarks/compliance_speed.py [--work /tmp/truceline-bench] [--limit N]
+        [--db postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--no-store]
 """
 
 from __future__ import annotations
@@ -89,52 +93,142 @@ def run(a: Any, inc: Incidents) -> dict[str, float]:
             "findings": len(found)}  # fmt: skip
 
 
-def store_run(work: Path, limit: int | None) -> None:
+DAY = 1765756800  # 2025-12-15
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t: tuple[float, float]) -> str:
+    wall, cpu = time.perf_counter() - t[0], time.process_time() - t[1]
+    return f"{wall:.2f} s wall, {cpu:.2f} s CPU"
+
+
+def _store_day(ws: Any, work: Path, inc: Incidents, t: Any) -> None:
+    """The bench's sources, and each observation stored as an incident of its own."""
+    from truceline.store.bulk import insert_many
+    from truceline.store.schema import incident_observations, incidents, observations, sources
+
+    src = pq.read_table(work / "observations.parquet", columns=["source_id", "source_type"])
+    src = src.slice(0, len(inc))
+    names, types = src["source_id"].to_pylist(), src["source_type"].to_pylist()
+    pairs = sorted(set(zip(names, types, strict=True)))
+    srows = [(s, k, s, s.removeprefix("party-") if k == "party" else None, s, DAY)
+             for s, k in pairs]  # fmt: skip
+    ids = inc.id.tolist()
+    ts = t.tolist()
+    kinds = inc.table.column("kind").to_pylist()
+    weapons = inc.table.column("weapon_class").to_pylist()
+    lon, lat, rad = inc.lon.tolist(), inc.lat.tolist(), inc.radius_m.tolist()
+    orows = [
+        (i, f"bench-{i}", s, tt, 60.0, x, y, r, k, w, 1, 3, DAY, i)
+        for i, s, tt, x, y, r, k, w in zip(
+            ids, src["source_id"].to_pylist(), ts, lon, lat, rad, kinds, weapons, strict=True
+        )
+    ]
+    irows = [
+        (i, tt, tt, tt, x, y, r, k, w, 1, "reported", 1, 1, 0.5, DAY, DAY)
+        for i, tt, x, y, r, k, w in zip(ids, ts, lon, lat, rad, kinds, weapons, strict=True)
+    ]
+    with ws.engine.begin() as conn:
+        cols = ("id", "type", "name", "party", "independence_group", "created_at")
+        insert_many(conn, sources, cols, srows)
+        cols = ("id", "uid", "source_id", "t", "t_unc_s", "lon", "lat", "radius_m", "kind",
+                "weapon_class", "count", "credibility", "received_at", "ledger_index")  # fmt: skip
+        insert_many(conn, observations, cols, orows)
+        cols = ("id", "t", "t_start", "t_end", "lon", "lat", "radius_m", "kind", "weapon_class",
+                "count", "status", "n_observations", "n_groups", "confidence", "created_at",
+                "updated_at")  # fmt: skip
+        insert_many(conn, incidents, cols, irows)
+        insert_many(conn, incident_observations, ("observation_id", "incident_id"),
+                    [(i, i) for i in ids])  # fmt: skip
+
+
+def _fresh_db(spec: str | None, tmp: Path) -> tuple[str | None, Any]:
+    """``spec`` None: a SQLite file in ``tmp``; a PostgreSQL URL: a fresh database on
+    that server, and a function that drops it."""
+    if spec is None:
+        return None, lambda: None
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"truceline_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(spec, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(spec).set(database=name).render_as_string(hide_password=False), drop
+
+
+def store_run(work: Path, limit: int | None, db: str | None) -> None:
+    """``check`` through the store against ``judge`` in memory, on the same incidents."""
     import tempfile
 
+    from truceline.compliance.rules import Notifications
     from truceline.service.agreements import load_agreement
-    from truceline.service.compliance import check
+    from truceline.service.compliance import check, judge
     from truceline.service.workspace import create_workspace
-    from truceline.store.schema import incidents
 
-    inc = read(work, limit)
-    day = 1765756800  # 2025-12-15
-    t = day + (inc.t - inc.t.min()) % 86400
+    base = read(work, limit)
+    t = DAY + (base.t - base.t.min()) % 86400
+    stype = pq.read_table(work / "observations.parquet", columns=["source_type"])["source_type"]
+    nonparty = pc.cast(pc.not_equal(stype.slice(0, len(base)), "party"), pa.int64())
+    table = base.table.set_column(1, "t", pa.array(t, pa.int64()))
+    inc = Incidents(table.set_column(table.column_names.index("nonparty"), "nonparty", nonparty))
+    a = load_agreement_file(ROOT / "examples/reference-2025/agreement.toml")
+    clock = _clock()
+    zone_view(a, inc.lon[:1], inc.lat[:1])
+    print(f"zone index of reference-2025 (built once, used by both): {_since(clock)}")
     with tempfile.TemporaryDirectory() as tmp:
-        ws = create_workspace(Path(tmp) / "ws")
-        load_agreement(ws, ROOT / "examples/reference-2025/agreement.toml")
-        kinds = inc.table.column("kind").to_pylist()
-        weapons = inc.table.column("weapon_class").to_pylist()
-        rows = [
-            {"id": int(i), "t": int(tt), "t_start": int(tt), "t_end": int(tt), "lon": float(x),
-             "lat": float(y), "radius_m": float(r), "kind": k, "weapon_class": w, "count": 1,
-             "status": "reported", "n_observations": 1, "n_groups": 1, "confidence": 0.5,
-             "created_at": day, "updated_at": day}
-            for i, tt, x, y, r, k, w in zip(inc.id, t, inc.lon, inc.lat, inc.radius_m, kinds,
-                                            weapons, strict=True)
-        ]  # fmt: skip
-        with ws.engine.begin() as conn:
-            for k in range(0, len(rows), 50_000):
-                conn.execute(incidents.insert(), rows[k : k + 50_000])
-        del rows
-        t0 = time.perf_counter()
-        res = check(ws, now=day + 86400)
-        total = time.perf_counter() - t0
-        split = ", ".join(f"{k} {v:.2f} s" for k, v in res.timings.items())
-        print(f"check of {res.incidents} incidents: {total:.2f} s ({split}); "
-              f"{len(res.new)} findings")  # fmt: skip
-        ws.engine.dispose()
+        url, drop = _fresh_db(db, Path(tmp))
+        try:
+            ws = create_workspace(Path(tmp) / "ws", url)
+            load_agreement(ws, ROOT / "examples/reference-2025/agreement.toml")
+            clock = _clock()
+            _store_day(ws, work, inc, t)
+            print(f"stored {len(inc)} observations and incidents: {_since(clock)}")
+            now = DAY + 86400
+            runs = []
+            for what in ("check (all new)", "check again (unchanged)"):
+                clock = _clock()
+                res = check(ws, now=now)
+                runs.append((time.perf_counter() - clock[0], time.process_time() - clock[1]))
+                split = ", ".join(f"{k} {v:.2f} s wall {res.cpu[k]:.2f} s CPU"
+                                  for k, v in res.timings.items())  # fmt: skip
+                print(f"{what} of {res.incidents} incidents: {_since(clock)} ({split}); "
+                      f"{len(res.new)} new, {len(res.updated)} updated, "
+                      f"{res.unchanged} unchanged")  # fmt: skip
+                if not runs[1:]:
+                    stored = {f.key: f.incidents for f in res.new}
+            ws.engine.dispose()
+        finally:
+            drop()
+    valid_from = int(a.valid_from)
+    clock = _clock()
+    found = judge(a, inc, [], Notifications(), valid_from, now, now)
+    mem = (time.perf_counter() - clock[0], time.process_time() - clock[1])
+    print(f"judge in memory of {len(inc)} incidents: {_since(clock)}; {len(found)} findings")
+    same = stored == {f.key: f.incidents for f in found}
+    print(f"same findings (keys and incidents) in memory and through the store: {same}")
+    for what, (wall, cpu) in zip(("check", "check again"), runs, strict=True):
+        print(f"{what} / in memory: {wall / mem[0]:.2f}x wall, {cpu / mem[1]:.2f}x CPU")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=Path("/tmp/truceline-bench"))
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--store", action="store_true", help="check end to end on a SQLite store")
+    ap.add_argument("--db", default=None, help="a PostgreSQL URL (default: a SQLite file)")
+    ap.add_argument("--no-store", action="store_true", help="in memory only")
     args = ap.parse_args()
-    if args.store:
-        store_run(args.work, args.limit)
-        return
     t0 = time.perf_counter()
     inc = read(args.work, args.limit)
     t_read = time.perf_counter() - t0
@@ -146,6 +240,8 @@ def main() -> None:
         r = run(a, inc)
         print(f"{name}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                       for k, v in r.items()))  # fmt: skip
+    if not args.no_store:
+        store_run(args.work, args.limit, args.db)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-import pyarrow as pa
+import numpy as np
 import shapely
 
 from truceline.compliance.agreement.model import Agreement
+from truceline.compliance.members import Members, member_facts
 from truceline.compliance.rules import (
     Context,
     Declaration,
@@ -35,12 +36,7 @@ from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings, supersede_answered
 from truceline.service.workspace import Workspace
-from truceline.store.compliance import (
-    ObservationFacts,
-    incident_rows,
-    ledger_leaves,
-    observation_facts,
-)
+from truceline.store.compliance import incident_columns, member_columns
 from truceline.store.db import Connection, store_errors
 from truceline.store.notifications import list_notifications
 
@@ -65,6 +61,7 @@ class CheckResult:
     incidents: int = 0
     versions: int = 0
     timings: dict[str, float] = field(default_factory=dict)  # seconds: read, rules, store
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of the same
 
     def by_rule(self) -> list[tuple[str, str, int, int]]:
         """(rule id, kind, new, updated) per rule, in rule order."""
@@ -77,24 +74,22 @@ class CheckResult:
 _FACTS = ("state", "role", "nonparty", "direction", "inspected")
 
 
-def load_incidents(conn: Connection, t0: int, t1: int) -> Incidents:
+def load_incidents(conn: Connection, t0: int, t1: int) -> tuple[Incidents, Members]:
     """Unmerged incidents with ``t0 <= t < t1`` as columns, with what their observations
-    add: a foreign state and role, the direction of fire, the non-party observations, an
-    inspection's counts."""
-    cols = [c for c in INCIDENT_COLUMNS if c not in _FACTS]
-    rows = incident_rows(conn, cols, t0, t1)
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in cols]
-    data = {c: pa.array(columns[i], INCIDENT_COLUMNS[c]) for i, c in enumerate(cols)}
-    ids = [int(i) for i in columns[0]]
-    facts = observation_facts(conn, ids)
-    none = ObservationFacts()
-    per = [facts.get(i, none) for i in ids]
-    data["state"] = pa.array([f.state for f in per], pa.string())
-    data["role"] = pa.array([f.role for f in per], pa.string())
-    data["nonparty"] = pa.array([f.nonparty for f in per], pa.int64())
-    data["direction"] = pa.array([f.direction() for f in per], pa.string())
-    data["inspected"] = pa.array([f.inspected_json() for f in per], pa.string())
-    return Incidents(pa.table(data))
+    add (a foreign state and role, the direction of fire, the non-party observations, an
+    inspection's counts), and their observations' ledger leaves."""
+    cols = {c: t for c, t in INCIDENT_COLUMNS.items() if c not in _FACTS}
+    table = incident_columns(conn, cols, t0, t1)
+    ids = np.asarray(table.column("id"), dtype=np.int64)
+    first, last = (int(ids[0]), int(ids[-1])) if len(ids) else (0, -1)  # none: an empty range
+    obs = member_columns(conn, first, last)
+    member = np.asarray(obs.column("incident_id"), dtype=np.int64)
+    facts = member_facts(
+        ids, member, obs.column("nonparty"), obs.column("observation_id"), obs.column("attrs")
+    )
+    for name, col in facts.items():
+        table = table.append_column(name, col)
+    return Incidents(table), Members(member, obs.column("ledger_index"))
 
 
 def notifications(conn: Connection) -> Notifications:
@@ -126,14 +121,10 @@ def judge(
     return evaluate(Context(a, inc, view, tuple(decls), notes, t0, t1, now))
 
 
-def _ledger_of_incidents(conn: Connection, found: list[Finding]) -> list[Finding]:
+def _with_leaves(found: list[Finding], members: Members) -> list[Finding]:
     """Add the ledger indices of each finding's incidents' observations to its evidence."""
-    leaves = ledger_leaves(conn, [i for f in found for i in f.incidents])
     return [
-        replace(
-            f,
-            ledger=tuple(sorted(set(f.ledger).union(*(leaves.get(i, set()) for i in f.incidents)))),
-        )
+        replace(f, ledger=tuple(sorted(set(f.ledger).union(members.leaves(f.incidents)))))
         if f.incidents
         else f
         for f in found
@@ -151,9 +142,8 @@ def check(
     end = min(now, t_to if t_to is not None else _END)
     start = 0 if t_from is None else t_from
     result = CheckResult()
-    clock = {"read": 0.0, "rules": 0.0, "store": 0.0}
+    clock = _Clock()
     with store_errors("checking compliance"), ws.engine.begin() as conn:
-        tick = time.perf_counter()
         versions = agreement_versions(conn)
         decls = load_declarations(conn)
         notes = notifications(conn)
@@ -164,26 +154,38 @@ def check(
             t1 = min(end, _END if a.valid_to is None else int(a.valid_to))
             if t0 >= t1:
                 continue
-            inc = load_incidents(conn, t0, t1)
-            tock = time.perf_counter()
-            clock["read"] += tock - tick
+            inc, members = load_incidents(conn, t0, t1)
+            clock.lap("read")
             result.incidents += len(inc)
             result.versions += 1
             spans.append((str(a.id), int(a.version), t0, t1))
-            found.extend(judge(a, inc, decls, notes, t0, t1, end))
-            tick = time.perf_counter()
-            clock["rules"] += tick - tock
-        found = _ledger_of_incidents(conn, found)
+            found.extend(_with_leaves(judge(a, inc, decls, notes, t0, t1, end), members))
+            clock.lap("rules")
         merged = store_findings(conn, found, now)
         result.retired = retire_stale(conn, spans, INCIDENT_RULE_KINDS, {f.key for f in found}, now)
         result.retired += supersede_answered(conn, _answered(versions, decls), now)
-        clock["store"] += time.perf_counter() - tick
-    result.timings = clock
+        clock.lap("store")
+    result.timings, result.cpu = clock.wall, clock.cpu
     by_key = {f.key: f for f in found}
     result.new = [by_key[r["key"]] for r in merged.new]
     result.updated = [by_key[r["key"]] for _, r in merged.changed]
     result.unchanged = merged.unchanged
     return result
+
+
+class _Clock:
+    """Wall and CPU seconds spent per phase, each lap ending where the last one did."""
+
+    def __init__(self) -> None:
+        self.wall = {"read": 0.0, "rules": 0.0, "store": 0.0}
+        self.cpu = dict(self.wall)
+        self._at = (time.perf_counter(), time.process_time())
+
+    def lap(self, phase: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.wall[phase] += now[0] - self._at[0]
+        self.cpu[phase] += now[1] - self._at[1]
+        self._at = now
 
 
 def _answered(versions: Sequence[Agreement], decls: Sequence[Declaration]) -> set[str]:

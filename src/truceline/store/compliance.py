@@ -1,118 +1,77 @@
 """The reads of a compliance check: incidents as columns, and what their observations say.
 
-Plain functions over a ``Connection``: :func:`incident_rows` gives the unmerged,
-unrejected incidents of a span, :func:`observation_facts` what each incident's
-observations add (a foreign state, a role, the direction of fire, how many came
-from sources other than the parties, what an inspection counted), :func:`ledger_leaves`
-the ledger indices of each incident's observations (a finding's evidence).
+Plain functions over a ``Connection``, each one query read in bulk as Arrow columns
+(no row objects): :func:`incident_columns` gives the unmerged, unrejected incidents
+of a span, :func:`member_columns` the observations of a range of incidents: their
+ledger index (a finding's evidence), whether their source is not a party, and their
+``attrs`` where these mention a fact a rule reads (a foreign state, a role, the
+direction or azimuth of fire, an inspection's counts). Only those ``attrs`` are sent
+back: the test is a substring ``"key"`` in SQL, as at intake, where the JSON was
+written with these ASCII keys unescaped.
+
+Both reads walk tables in key order where they can: a span that holds every incident
+is read without the time index (a scan is cheaper than a million index lookups), and
+the observations are found by a range of incident ids, not by joining the incidents.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
 
-from sqlalchemy import Connection, select
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from truceline.domain.vocab import IncidentStatus, SourceType
+from truceline.store.bulk import fetch_table
 from truceline.store.schema import incident_observations, incidents, observations, sources
 
-__all__ = ["ObservationFacts", "incident_rows", "ledger_leaves", "observation_facts"]
+__all__ = ["FACT_KEYS", "incident_columns", "member_columns"]
 
-_CHUNK = 500
+#: the ``attrs`` keys whose values a rule reads
+FACT_KEYS = ("state", "role", "fire", "fire_azimuth_deg", "inspected")
 
 
-def incident_rows(conn: Connection, columns: Sequence[str], t0: int, t1: int) -> list[Any]:
-    """Rows (tuples of ``columns``) of the incidents with ``t0 <= t < t1``, by id."""
-    q = select(*[incidents.c[c] for c in columns]).where(
-        incidents.c.t >= t0,
-        incidents.c.t < t1,
-        incidents.c.merged_into.is_(None),
-        incidents.c.status != IncidentStatus.REJECTED,
+def incident_columns(
+    conn: Connection, columns: Mapping[str, pa.DataType], t0: int, t1: int
+) -> pa.Table:
+    """The ``columns`` (name -> Arrow type, ``id`` among them) of the unmerged, unrejected
+    incidents with ``t0 <= t < t1``, by id."""
+    c = incidents.c
+    q = select(*[c[name] for name in columns]).where(
+        c.merged_into.is_(None), c.status != IncidentStatus.REJECTED
     )
-    return list(conn.execute(q.order_by(incidents.c.id)).all())
+    lo, hi = conn.execute(select(func.min(c.t), func.max(c.t))).one()
+    if lo is not None and not (t0 <= lo and hi < t1):
+        q = q.where(c.t >= t0, c.t < t1)
+    table = fetch_table(conn, q, list(columns.values()))
+    ids = pc.cast(table.column("id"), pa.int64())
+    in_order = len(ids) < 2 or pc.all(pc.greater(ids[1:], ids[:-1])).as_py()
+    return table if in_order else table.sort_by("id")  # a table scan gives them in order
 
 
-@dataclass
-class ObservationFacts:
-    """What the observations of one incident say beyond the fused columns."""
-
-    state: str | None = None
-    role: str | None = None
-    nonparty: int = 0
-    fire: Counter[str] = field(default_factory=Counter)
-    azimuths: list[float] = field(default_factory=list)
-    inspected: dict[str, int] = field(default_factory=dict)  # per weapon class, the most counted
-
-    def inspected_json(self) -> str | None:
-        """An inspection's counts per weapon class as JSON (None if no inspection)."""
-        return json.dumps(self.inspected, sort_keys=True) if self.inspected else None
-
-    def direction(self) -> str | None:
-        """``outgoing``, ``incoming`` (most reported first), with the mean azimuth of fire."""
-        words = [w for w, _ in self.fire.most_common()]
-        if self.azimuths:
-            words.append(f"azimuth {sum(self.azimuths) / len(self.azimuths):.0f} deg")
-        return ", ".join(words) or None
-
-
-def observation_facts(conn: Connection, incident_ids: Sequence[int]) -> dict[int, ObservationFacts]:
-    """Per incident: the facts its observations state (``attrs``) and their sources' kind."""
-    out: dict[int, ObservationFacts] = {}
-    ids = list(incident_ids)
-    o = observations
-    for i in range(0, len(ids), _CHUNK):
-        q = (
-            select(incident_observations.c.incident_id, o.c.attrs, sources.c.type, sources.c.party)
-            .join(o, o.c.id == incident_observations.c.observation_id)
-            .join(sources, sources.c.id == o.c.source_id)
-            .where(incident_observations.c.incident_id.in_(ids[i : i + _CHUNK]))
+def member_columns(conn: Connection, first_id: int, last_id: int) -> pa.Table:
+    """The observations of the incidents with ids from ``first_id`` to ``last_id``, in
+    no order: ``incident_id``, ``ledger_index``, ``nonparty`` (1 when the source is
+    neither a party nor a party's channel), and ``observation_id`` and ``attrs`` only
+    where the ``attrs`` mention one of :data:`FACT_KEYS` (else null: nothing to send)."""
+    o, io = observations, incident_observations
+    party = select(sources.c.id).where(
+        or_(sources.c.type == SourceType.PARTY, sources.c.party.is_not(None))
+    )
+    party_ids = sorted(str(s) for s in conn.execute(party).scalars())
+    mentions = or_(*[o.c.attrs.contains(f'"{k}"', autoescape=True) for k in FACT_KEYS])
+    said = and_(o.c.attrs.is_not(None), mentions)  # most have none: no substring tests
+    q = (
+        select(
+            io.c.incident_id,
+            o.c.ledger_index,
+            case((o.c.source_id.in_(party_ids), literal(0)), else_=literal(1)).label("nonparty"),
+            case((said, io.c.observation_id), else_=None).label("observation_id"),
+            case((said, o.c.attrs), else_=None).label("attrs"),
         )
-        for iid, attrs, stype, sparty in conn.execute(q):
-            facts = out.setdefault(int(iid), ObservationFacts())
-            if stype != SourceType.PARTY and sparty is None:
-                facts.nonparty += 1
-            _read_attrs(facts, attrs)
-    return out
-
-
-def _read_attrs(facts: ObservationFacts, attrs: str | None) -> None:
-    try:
-        doc = json.loads(attrs) if attrs else {}
-    except ValueError:
-        return
-    if not isinstance(doc, dict):
-        return
-    if doc.get("state") and facts.state is None:
-        facts.state = str(doc["state"])
-    if doc.get("role") and facts.role is None:
-        facts.role = str(doc["role"])
-    if doc.get("fire") in ("outgoing", "incoming"):
-        facts.fire[str(doc["fire"])] += 1
-    counted = doc.get("inspected")
-    if isinstance(counted, dict):  # checked at intake: weapon class -> whole number
-        for cls, n in counted.items():
-            if isinstance(n, int) and not isinstance(n, bool):
-                facts.inspected[str(cls)] = max(n, facts.inspected.get(str(cls), n))
-    az = doc.get("fire_azimuth_deg")
-    if isinstance(az, int | float) and not isinstance(az, bool) and 0 <= az <= 360:
-        facts.azimuths.append(float(az))
-
-
-def ledger_leaves(conn: Connection, incident_ids: Sequence[int]) -> dict[int, set[int]]:
-    """Per incident, the ledger indices of its observations."""
-    ids = sorted(set(incident_ids))
-    leaves: dict[int, set[int]] = {}
-    for k in range(0, len(ids), _CHUNK):
-        q = (
-            select(incident_observations.c.incident_id, observations.c.ledger_index)
-            .join(observations, observations.c.id == incident_observations.c.observation_id)
-            .where(incident_observations.c.incident_id.in_(ids[k : k + _CHUNK]))
-        )
-        for iid, leaf in conn.execute(q):
-            if leaf is not None:
-                leaves.setdefault(int(iid), set()).add(int(leaf))
-    return leaves
+        .select_from(io)
+        .join(o, o.c.id == io.c.observation_id)
+        .where(io.c.incident_id.between(first_id, last_id))
+    )
+    return fetch_table(conn, q, [pa.int64(), pa.int64(), pa.int64(), pa.int64(), pa.string()])

@@ -79,7 +79,6 @@ INCIDENT_COLUMNS: dict[str, pa.DataType] = {
     "actor": pa.string(),
     "actor_confidence": pa.float64(),
     "actor_basis": pa.string(),
-    "side": pa.string(),
     "state": pa.string(),  # foreign state of a foreign_unit incident, from its observations
     "nonparty": pa.int64(),  # observations from sources that are not a party (null: unknown)
     "direction": pa.string(),  # fire: "outgoing"/"incoming", azimuth, from its observations

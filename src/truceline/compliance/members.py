@@ -1,0 +1,142 @@
+"""What an incident's observations add to its columns, from arrays of its members.
+
+The store sends the observations of a span's incidents as columns ordered by
+incident: the incident's id, the observation's ledger index, whether its source is
+not a party, and its ``attrs`` only where they mention a fact a rule reads.
+:func:`member_facts` turns these into the incident columns ``state``, ``role``,
+``nonparty``, ``direction`` and ``inspected`` (one pass over the few ``attrs``,
+array work for the rest); :class:`Members` gives the ledger leaves of any incidents,
+the evidence a finding cites.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Members", "ObservationFacts", "member_facts"]
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class ObservationFacts:
+    """What the observations of one incident say beyond the fused columns."""
+
+    state: str | None = None
+    role: str | None = None
+    fire: Counter[str] = field(default_factory=Counter)
+    azimuths: list[float] = field(default_factory=list)
+    inspected: dict[str, int] = field(default_factory=dict)  # per weapon class, the most counted
+
+    def inspected_json(self) -> str | None:
+        """An inspection's counts per weapon class as JSON (None if no inspection)."""
+        return json.dumps(self.inspected, sort_keys=True) if self.inspected else None
+
+    def direction(self) -> str | None:
+        """``outgoing``, ``incoming`` (most reported first), with the mean azimuth of fire."""
+        words = [w for w, _ in self.fire.most_common()]
+        if self.azimuths:
+            words.append(f"azimuth {sum(self.azimuths) / len(self.azimuths):.0f} deg")
+        return ", ".join(words) or None
+
+    def read(self, attrs: str | None) -> None:
+        """Add what one observation's ``attrs`` (JSON text) state; anything else is ignored."""
+        try:
+            doc = json.loads(attrs) if attrs else {}
+        except ValueError:
+            return
+        if not isinstance(doc, dict):
+            return
+        if doc.get("state") and self.state is None:
+            self.state = str(doc["state"])
+        if doc.get("role") and self.role is None:
+            self.role = str(doc["role"])
+        if doc.get("fire") in ("outgoing", "incoming"):
+            self.fire[str(doc["fire"])] += 1
+        counted = doc.get("inspected")
+        if isinstance(counted, dict):  # checked at intake: weapon class -> whole number
+            for cls, n in counted.items():
+                if isinstance(n, int) and not isinstance(n, bool):
+                    self.inspected[str(cls)] = max(n, self.inspected.get(str(cls), n))
+        az = doc.get("fire_azimuth_deg")
+        if isinstance(az, int | float) and not isinstance(az, bool) and 0 <= az <= 360:
+            self.azimuths.append(float(az))
+
+
+class Members:
+    """The observations of a set of incidents, as arrays sorted by incident."""
+
+    def __init__(self, incident: npt.ArrayLike, leaf: pa.Array | pa.ChunkedArray) -> None:
+        inc = np.asarray(incident, dtype=np.int64)
+        lv = np.asarray(pc.fill_null(leaf, -1), dtype=np.int64)
+        order = np.argsort(inc, kind="stable")
+        self.incident: IntArray = inc[order]
+        self.leaf: IntArray = lv[order]
+
+    def __len__(self) -> int:
+        return len(self.incident)
+
+    def leaves(self, incident_ids: Sequence[int]) -> list[int]:
+        """The ledger indices of these incidents' observations, sorted, once each."""
+        ids = np.asarray(incident_ids, dtype=np.int64)
+        lo = np.searchsorted(self.incident, ids, side="left")
+        n = np.searchsorted(self.incident, ids, side="right") - lo
+        total = int(n.sum())
+        if not total:
+            return []
+        # positions lo[k] .. lo[k] + n[k] - 1 of every incident k, in one array
+        pos = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(total)
+        found = self.leaf[pos]
+        return [int(x) for x in np.unique(found[found >= 0])]
+
+
+def member_facts(
+    ids: IntArray,
+    incident: IntArray,
+    nonparty: pa.Array | pa.ChunkedArray,
+    observation: pa.Array | pa.ChunkedArray,
+    attrs: pa.Array | pa.ChunkedArray,
+) -> dict[str, pa.Array]:
+    """The incident columns the observations give, aligned with ``ids`` (sorted incident
+    ids), from one row per observation in any order (its incident, 1 if its source is
+    not a party, and its id and ``attrs`` or nulls): ``nonparty`` counts the
+    observations from a source that is not a party (0 for an incident without any);
+    the others are null unless some ``attrs`` say (read in the order of observation
+    ids). Observations of incidents not in ``ids`` are left out."""
+    n = len(ids)
+    pos = np.minimum(np.searchsorted(ids, incident), max(n - 1, 0))
+    known = ids[pos] == incident if n else np.zeros(len(incident), dtype=bool)
+    weight = np.where(known, np.asarray(nonparty, dtype=np.float64), 0.0)
+    counts = np.bincount(pos, weights=weight, minlength=n)[:n].astype(np.int64)
+    facts: dict[int, ObservationFacts] = {}
+    said = pa.array(np.asarray(pc.is_valid(attrs), dtype=bool) & known)
+    rows = zip(
+        pos[np.asarray(said)].tolist(),
+        pc.filter(observation, said).to_pylist(),
+        pc.filter(attrs, said).to_pylist(),
+        strict=True,
+    )
+    for p, _, text in sorted(rows, key=lambda r: (r[0], r[1])):
+        facts.setdefault(p, ObservationFacts()).read(text)
+    state: list[str | None] = [None] * n
+    role: list[str | None] = [None] * n
+    direction: list[str | None] = [None] * n
+    inspected: list[str | None] = [None] * n
+    for p, f in facts.items():
+        state[p], role[p] = f.state, f.role
+        direction[p], inspected[p] = f.direction(), f.inspected_json()
+    return {
+        "state": pa.array(state, pa.string()),
+        "role": pa.array(role, pa.string()),
+        "nonparty": pa.array(counts, pa.int64()),
+        "direction": pa.array(direction, pa.string()),
+        "inspected": pa.array(inspected, pa.string()),
+    }

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -112,10 +113,17 @@ def main() -> int:
             ensure_sources(conn, set(zip(ids, types, strict=True)))
 
     def timed(name: str, f):  # type: ignore[no-untyped-def]
-        t0 = time.perf_counter()
+        t0, c0, load = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         r = f()
         out[name] = round(time.perf_counter() - t0, 3)
-        print(f"{name}_s={out[name]}", file=sys.stderr, flush=True)
+        out[f"{name}_cpu"] = round(time.process_time() - c0, 3)
+        out[f"{name}_load"] = [round(load, 1), round(os.getloadavg()[0], 1)]
+        print(
+            f"{name}: wall {out[name]} s, cpu {out[f'{name}_cpu']} s, load average "
+            f"{out[f'{name}_load'][0]} -> {out[f'{name}_load'][1]}",
+            file=sys.stderr,
+            flush=True,
+        )
         return r
 
     if not (a.reuse and base_db.is_file()):

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from truceline.domain.vocab import ObservationKind as K
 from truceline.domain.vocab import WeaponClass as W
 
-__all__ = ["KIND_RANK", "Fused", "fuse_attributes"]
+__all__ = ["KIND_RANK", "Fused", "factorize", "fuse_attributes"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -59,6 +59,23 @@ class Fused:
     weapon_class: NDArray[np.object_]  # None where no report names one
     count: I64
     n_observations: I64
+
+
+def factorize(values: NDArray[np.object_]) -> tuple[list[str | None], NDArray[np.int64]]:
+    """The distinct values (strings, ``None`` last if any) in ascending order and the
+    index of each value among them: a dictionary encoding in Arrow (C++), not a sort of
+    the strings themselves."""
+    enc = pa.array(np.asarray(values, dtype=object), pa.string(), from_pandas=True)
+    enc = enc.dictionary_encode()
+    distinct = enc.dictionary.to_pylist()
+    order = sorted(range(len(distinct)), key=distinct.__getitem__)
+    rank = np.empty(len(distinct) + 1, np.int64)
+    rank[order] = np.arange(len(distinct))
+    rank[-1] = len(distinct)  # null
+    idx = enc.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+    has_null = enc.null_count > 0
+    names: list[str | None] = [distinct[k] for k in order] + ([None] if has_null else [])
+    return names, rank[np.asarray(idx, np.int64)]
 
 
 def _mode_by_rank(labels: I64, n: int, values: NDArray[np.object_], rank: tuple[str, ...]) -> I64:

@@ -82,15 +82,12 @@ def ellipses(label: NDArray[np.int64], n: int, n_old: int, loc: Located) -> list
     np.maximum.at(hi, label, fg)
     first = np.full(n, -1, np.int64)
     first[label[n_old:]] = np.arange(len(loc.fix))  # any row of a fix: they share it
-    out: list[str | None] = []
-    for k in range(n):
-        if lo[k] != hi[k] or lo[k] < 0:
-            out.append(None)
-            continue
+    out: list[str | None] = [None] * n
+    for k in np.flatnonzero((lo == hi) & (lo >= 0)).tolist():
         a, b, az = (float(v) for v in loc.ellipse[first[k]])
-        out.append(json.dumps({"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1),
-                               "azimuth_deg": round(az, 2), "confidence": 0.95,
-                               "method": "triangulated"}))  # fmt: skip
+        out[k] = json.dumps({"semi_major_m": round(a, 1), "semi_minor_m": round(b, 1),
+                             "azimuth_deg": round(az, 2), "confidence": 0.95,
+                             "method": "triangulated"})  # fmt: skip
     return out
 
 

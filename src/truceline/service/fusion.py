@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from truceline.fusion.attributes import fuse_attributes
+from truceline.fusion.attributes import factorize, fuse_attributes
 from truceline.fusion.grading import score_incidents
 from truceline.fusion.incremental import Increment, increment
 from truceline.fusion.locate import Located, ellipses, locate, reach_points, remap
@@ -37,7 +37,7 @@ from truceline.geo.geodesy import aeqd_error_bound, degree_box, distance_m
 from truceline.geo.projection import Projector
 from truceline.geo.zones import ZoneIndex
 from truceline.service.agreements import agreement_in_force
-from truceline.service.fusion_write import store_increment
+from truceline.service.fusion_write import FusedIncidents, store_increment
 from truceline.service.incidents import update_sides
 from truceline.service.sources import reliability_at
 from truceline.service.verification import attribute_incidents, dispute_silent
@@ -93,7 +93,7 @@ def _fuse(
     ws: Workspace, distance_m: float | None, window_s: int | None, say: Progress
 ) -> FuseResult:
     """The fusion transaction; the incidents it moves lose their side (recomputed after)."""
-    with writing(ws.engine, "fusing observations") as conn:
+    with writing(ws.engine, "fusing observations") as conn, fs.large_cache(conn):
         log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
         new = fs.unfused(conn)
@@ -146,15 +146,17 @@ def _increment(
     their threshold are settled by geodesic distance, so the partition does not depend
     on the projection, fixed by whichever batch came first."""
     pts = reach_points(new, loc.x, loc.y, loc.r, new["id"], eps, win)
-    nlon, nlat = proj.inverse(loc.x, loc.y)
+    nlon, nlat = new["lon"].copy(), new["lat"].copy()
+    fixed = ~(np.isfinite(nlon) & np.isfinite(nlat))  # placed by their bearings' fix
+    if fixed.any():
+        nlon[fixed], nlat[fixed] = proj.inverse(loc.x[fixed], loc.y[fixed])
     # a new point reaches an old one at eps + its own + the old one's (capped) radius
     # 10 % spare: projected distances stretch (< 1 % within 1,500 km of the centre)
     dlon, dlat = degree_box(1.1 * (pts.r + 2 * eps), nlat)
     old = fs.fused_near(conn, new["t"], nlon, nlat, pts.tu + 2 * win, dlon, dlat)
     ox, oy = proj.forward(old["lon"], old["lat"])
     old_pts = reach_points(old, ox, oy, old["radius_m"], old["incident_id"], eps, win)
-    lon = np.concatenate([old["lon"], np.where(np.isfinite(new["lon"]), new["lon"], nlon)])
-    lat = np.concatenate([old["lat"], np.where(np.isfinite(new["lat"]), new["lat"], nlat)])
+    lon, lat = np.concatenate([old["lon"], nlon]), np.concatenate([old["lat"], nlat])
     longest = eps + 2.0 * float(max(pts.r.max(initial=0.0), old_pts.r.max(initial=0.0)))
     margin = aeqd_error_bound(longest, lon, lat, proj.lon0, proj.lat0)
 
@@ -196,19 +198,19 @@ def _source_info(
     srcs = fs.source_groups(conn)
     groups = {g: k for k, g in enumerate(sorted(set(srcs.values())))}
     # per distinct source (a few), not per observation (up to millions)
-    names, inv = np.unique(np.asarray(source_id, dtype=str), return_inverse=True)
-    code = np.array([groups.get(srcs.get(s, s), -1) for s in names.tolist()], np.int64)
+    names, inv = factorize(source_id)
+    code = np.array([groups.get(srcs.get(str(s), str(s)), -1) for s in names], np.int64)
     unknown = np.flatnonzero(code < 0)  # a source not registered is its own group
     code[unknown] = len(groups) + np.arange(unknown.size)
-    return code[inv.ravel()], reliability_at(conn, source_id, t)
+    return code[inv], reliability_at(conn, source_id, t)
 
 
 def _write(
     conn: Connection,
     new: fs.Columns,
     loc: Located,
-    inc: Any,
-    proj: Any,
+    inc: Increment,
+    proj: Projector,
     agreement: Any,
     reach: tuple[float, int],
 ) -> list[int]:
@@ -230,6 +232,7 @@ def _write(
         cols, mx, my, mr, key = new, x, y, r, keys_new
     n_old = len(key) - len(keys_new)
     ukeys, label = np.unique(key, return_inverse=True)
+    label = label.ravel()
     n = len(ukeys)
     fused = fuse_attributes(
         label, n, mx, my, mr, cols["t"], cols["t_unc_s"], cols["kind"],
@@ -237,27 +240,28 @@ def _write(
     )  # fmt: skip
     status, conf, ngroups = _score(conn, label, n, cols)
     lon, lat = proj.inverse(fused.x, fused.y)
-    sector = _sectors(agreement, lon, lat)
-    ellipse = ellipses(label, n, n_old, loc)
-    rows = [
-        {
-            "t": int(fused.t[k]), "t_start": int(fused.t_start[k]), "t_end": int(fused.t_end[k]),
-            "lon": float(lon[k]), "lat": float(lat[k]), "radius_m": float(fused.radius_m[k]),
-            "kind": str(fused.kind[k]), "weapon_class": fused.weapon_class[k],
-            "count": int(fused.count[k]), "n_observations": int(fused.n_observations[k]),
-            "n_groups": int(ngroups[k]), "confidence": float(conf[k]), "sector": sector[k],
-            "ellipse": ellipse[k], "updated_at": now,
-        }
-        for k in range(n)
-    ]  # fmt: skip
-    o = np.argsort(label, kind="stable")
-    parts = np.split(cols["id"][o], np.flatnonzero(np.diff(label[o])) + 1)
-    members = {int(k): p.tolist() for k, p in zip(ukeys, parts, strict=True)}
-    fresh = np.flatnonzero(ukeys < 0)[::-1].tolist()  # -1, -2, ...: oldest first
+    columns: dict[str, list[Any]] = {
+        "t": fused.t.tolist(), "t_start": fused.t_start.tolist(), "t_end": fused.t_end.tolist(),
+        "lon": lon.tolist(), "lat": lat.tolist(), "radius_m": fused.radius_m.tolist(),
+        "kind": fused.kind.tolist(), "weapon_class": fused.weapon_class.tolist(),
+        "count": fused.count.tolist(), "n_observations": fused.n_observations.tolist(),
+        "n_groups": ngroups.tolist(), "confidence": conf.tolist(),
+        "sector": _sectors(agreement, lon, lat), "ellipse": ellipses(label, n, n_old, loc),
+    }  # fmt: skip
     fusion = {"distance_m": float(reach[0]), "window_s": int(reach[1])}
-    return store_increment(
-        conn, now, ukeys, rows, status, fresh, members, inc.merged, new["id"], keys_new, fusion
-    )
+    batch = FusedIncidents(
+        ukeys, columns, status, members(label, n, cols["id"]), inc.merged, new["id"], keys_new,
+        fusion,
+    )  # fmt: skip
+    return store_increment(conn, now, batch)
+
+
+def members(label: NDArray[np.int64], n: int, ids: NDArray[np.int64]) -> list[list[int]]:
+    """The member ids of each incident ``0..n-1``, ascending."""
+    o = np.lexsort((ids, label))
+    flat = ids[o].tolist()
+    ends = np.cumsum(np.bincount(label, minlength=n)).tolist()
+    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _score(
@@ -265,7 +269,7 @@ def _score(
 ) -> tuple[list[str], NDArray[np.float64], NDArray[np.int64]]:
     gcode, rel = _source_info(conn, cols["source_id"], cols["t"])
     s = score_incidents(label, gcode, rel, cols["credibility"], cols["kind"], n_incidents=n)
-    return [str(v) for v in s.status], np.asarray(s.confidence), np.asarray(s.n_groups)
+    return s.status.astype(str).tolist(), np.asarray(s.confidence), np.asarray(s.n_groups)
 
 
 def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[Any]:

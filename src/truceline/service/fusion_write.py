@@ -5,11 +5,16 @@ Runs inside the caller's transaction. Every new incident is ledgered (kind
 membership or fused values changed; every status set, including the first one
 of a new incident and the merge of an absorbed incident ("merged into N"), gets a
 ``status_changes`` row (actor ``fusion``) and a ``status_change`` ledger entry.
+
+The incidents come as columns (one list per field, one value per incident) and are
+written with one bulk statement per table; the ledger takes them in one append.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,87 +25,82 @@ from truceline.store import incidents as store
 from truceline.store import ledger as log
 from truceline.store.db import Connection
 
-__all__ = ["MERGED", "store_increment"]
+__all__ = ["MERGED", "FusedIncidents", "store_increment"]
 
 ACTOR = "fusion"
 #: ``to_status`` of the status change that records a merge (the incident keeps its status)
 MERGED = "merged"
+_NEW = "fused from new observations"
+_CHANGED = "evidence changed"
 
 
-def _insert_new(conn: Connection, rows: list[dict[str, Any]], now: int) -> list[int]:
-    for r in rows:
-        r["created_at"] = now
-    return store.insert_incidents(conn, rows)
+@dataclass(frozen=True, slots=True)
+class FusedIncidents:
+    """What one fusion run stores.
+
+    ``ukeys`` (ascending) names each incident: an existing id (> 0) or ``-k`` for the
+    k-th new one; ``columns`` holds its fused values (lists aligned with ``ukeys``);
+    ``members`` its member observation ids (all of them, ascending); ``obs_ids`` are the
+    newly fused observations and ``obs_keys`` their incidents' keys."""
+
+    ukeys: NDArray[np.int64]
+    columns: Mapping[str, list[Any]]
+    status: list[str]
+    members: list[list[int]]
+    merged: dict[int, int]
+    obs_ids: NDArray[np.int64]
+    obs_keys: NDArray[np.int64]
+    fusion: dict[str, Any]  # the parameters that made them, in each ledger record
 
 
-def store_increment(
-    conn: Connection,
-    now: int,
-    ukeys: NDArray[np.int64],
-    rows: list[dict[str, Any]],
-    status: list[str],
-    fresh: list[int],
-    members: dict[int, list[int]],
-    merged: dict[int, int],
-    obs_ids: NDArray[np.int64],
-    obs_keys: NDArray[np.int64],
-    fusion: dict[str, Any],
-) -> list[int]:
-    """Store the incidents ``ukeys`` (negative = new) with ``rows``; returns the new ids.
-    ``fusion`` (the parameters that made them) goes into each incident's ledger record."""
-    existing = [int(k) for k in ukeys if k > 0]
-    current = store.statuses(conn, existing + sorted(merged))
-    final = [after_fusion(current.get(int(k)), status[i]).value for i, k in enumerate(ukeys)]
-    new_rows = [{**rows[i], "status": final[i]} for i in fresh]
-    new_ids = _insert_new(conn, new_rows, now)
-    ids = [int(k) for k in ukeys]
-    for i, nid in zip(fresh, new_ids, strict=True):
+def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int]:
+    """Store ``inc``; returns the ids of the new incidents, oldest first."""
+    ukeys, merged = inc.ukeys, inc.merged
+    keys = ukeys.tolist()
+    current = store.statuses(conn, [k for k in keys if k > 0] + sorted(merged))
+    before = [current.get(k) for k in keys]
+    table: dict[tuple[str | None, str], str] = {}
+    for pair in set(zip(before, inc.status, strict=True)):
+        table[pair] = after_fusion(*pair).value
+    final = [table[p] for p in zip(before, inc.status, strict=True)]
+    fresh = np.flatnonzero(ukeys < 0)[::-1]  # -1, -2, ...: oldest first
+    old = np.flatnonzero(ukeys > 0)
+    cols = inc.columns
+
+    def pick(at: NDArray[np.intp], extra: dict[str, Any]) -> dict[str, list[Any]]:
+        idx = at.tolist()
+        out = {c: [v[i] for i in idx] for c, v in cols.items()}
+        out["status"] = [final[i] for i in idx]
+        out.update({c: [v] * len(idx) for c, v in extra.items()})
+        return out
+
+    new_ids = store.insert_incident_columns(
+        conn, pick(fresh, {"created_at": now, "updated_at": now})
+    )
+    ids = list(keys)
+    for i, nid in zip(fresh.tolist(), new_ids, strict=True):
         ids[i] = nid
-    key_to_id = dict(zip((int(k) for k in ukeys), ids, strict=True))
-    upd = [{**rows[i], "status": final[i], "b_id": ids[i]} for i, k in enumerate(ukeys) if k > 0]
-    store.update_incidents(conn, upd)
+    store.update_incident_columns(
+        conn, [ids[i] for i in old.tolist()], pick(old, {"updated_at": now})
+    )
     absorbed = store.member_ids(conn, sorted(merged))  # before their members move to the survivor
-    _memberships(conn, obs_ids, obs_keys, key_to_id, merged)
-    changes: list[dict[str, Any]] = []
-    for i, k in enumerate(ukeys):
-        before = current.get(int(k))
-        if before != final[i]:
-            why = "fused from new observations" if before is None else "evidence changed"
-            changes.append(_change(ids[i], before, final[i], why, rows[i], members[int(k)], now))
+    store.move_members(conn, merged)
+    id_of = np.asarray(ids, np.int64)[np.searchsorted(ukeys, inc.obs_keys)]
+    store.insert_memberships(conn, inc.obs_ids.tolist(), id_of.tolist())
+    _ledger_incidents(conn, ids, final, inc)
+    changes = _changes(ids, before, final, inc, now)
     for a, s in sorted(merged.items()):
-        snap = {"merged_into": s}
-        why = f"merged into {s}"
-        changes.append(_change(a, current.get(a), MERGED, why, snap, absorbed.get(a, []), now))
-    _ledger_incidents(conn, ids, rows, final, members, ukeys, fusion)
+        evidence = {"observations": absorbed.get(a, []), "merged_into": s}
+        changes.append(_change(a, current.get(a), MERGED, f"merged into {s}", evidence, now))
     store.mark_merged(conn, merged, now)
     _store_changes(conn, changes)
     return new_ids
 
 
-def _memberships(
-    conn: Connection,
-    obs_ids: NDArray[np.int64],
-    obs_keys: NDArray[np.int64],
-    key_to_id: dict[int, int],
-    merged: dict[int, int],
-) -> None:
-    store.move_members(conn, merged)
-    store.insert_memberships(conn, obs_ids.tolist(), [key_to_id[int(k)] for k in obs_keys])
-
-
 def _change(
-    incident_id: int,
-    before: str | None,
-    after: str,
-    reason: str,
-    snapshot: dict[str, Any],
-    member_ids: list[int],
-    now: int,
+    incident_id: int, before: str | None, after: str, reason: str, evidence: Any, now: int
 ) -> dict[str, Any]:
-    evidence: dict[str, Any] = {
-        "observations": member_ids,
-        **{k: snapshot[k] for k in ("n_groups", "confidence", "merged_into") if k in snapshot},
-    }
+    text = evidence if isinstance(evidence, str) else json.dumps(evidence, sort_keys=True)
     return {
         "incident_id": incident_id,
         "from_status": before,
@@ -108,23 +108,39 @@ def _change(
         "actor": ACTOR,
         "at": now,
         "reason": reason,
-        "evidence": json.dumps(evidence, sort_keys=True),
+        "evidence": text,
     }
 
 
+def _changes(
+    ids: list[int], before: list[str | None], final: list[str], inc: FusedIncidents, now: int
+) -> list[dict[str, Any]]:
+    """A status change for each incident whose status fusion set or changed; its evidence
+    is ``json.dumps({"confidence", "n_groups", "observations"}, sort_keys=True)``, written
+    directly (a float's ``repr`` is what ``json`` writes)."""
+    conf, groups = inc.columns["confidence"], inc.columns["n_groups"]
+    out = []
+    for i, (b, f) in enumerate(zip(before, final, strict=True)):
+        if b == f:
+            continue
+        mem = ", ".join(map(str, inc.members[i]))
+        evidence = (
+            f'{{"confidence": {conf[i]!r}, "n_groups": {groups[i]}, "observations": [{mem}]}}'
+        )
+        out.append(_change(ids[i], b, f, _NEW if b is None else _CHANGED, evidence, now))
+    return out
+
+
 def _ledger_incidents(
-    conn: Connection,
-    ids: list[int],
-    rows: list[dict[str, Any]],
-    status: list[str],
-    members: dict[int, list[int]],
-    ukeys: NDArray[np.int64],
-    fusion: dict[str, Any],
+    conn: Connection, ids: list[int], final: list[str], inc: FusedIncidents
 ) -> None:
+    """One ``incident`` entry per incident stored: its fused values (nulls left out), id,
+    status, members and the fusion parameters."""
+    names = list(inc.columns)
     items = []
-    for i, k in enumerate(ukeys):
-        rec = {kk: v for kk, v in rows[i].items() if v is not None and kk != "updated_at"}
-        rec.update(id=ids[i], status=status[i], observations=members[int(k)], fusion=fusion)
+    for i, vals in enumerate(zip(*inc.columns.values(), strict=True)):
+        rec = {k: v for k, v in zip(names, vals, strict=True) if v is not None}
+        rec.update(id=ids[i], status=final[i], observations=inc.members[i], fusion=inc.fusion)
         items.append((str(ids[i]), rec))
     log.append(conn, "incident", items)
 

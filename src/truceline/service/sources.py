@@ -403,12 +403,16 @@ def reliability_at(
     """The grade in force for each ``(source_id, t)`` pair (vectorised; ``F`` before any)."""
     import numpy as np
 
-    sid = np.asarray(source_ids, dtype=object).astype(str)
+    from truceline.fusion.attributes import factorize
+
+    sid = np.asarray(source_ids, dtype=object).ravel()
     tt = np.asarray(t, dtype=np.int64)
     out = np.full(sid.size, UNGRADED, dtype="<U1")
     if sid.size == 0:
         return out
-    uniq, code = np.unique(sid, return_inverse=True)
+    names, code = factorize(sid)  # per distinct source, not per observation
+    uniq, remap = np.unique(np.array([str(v) for v in names], dtype=str), return_inverse=True)
+    code = remap.ravel()[code]
     rows = store.grade_rows(conn, uniq.tolist())
     if not rows:
         return out

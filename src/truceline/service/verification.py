@@ -39,6 +39,8 @@ __all__ = ["VerificationUpdate", "attribute_incidents", "dispute_silent", "updat
 _DETECTORS = {SourceType.CAMERA.value, SourceType.ACOUSTIC.value, SourceType.UAV.value}
 #: kinds a camera or acoustic array declaring a view cannot miss (small-arms fire it can)
 _DETECTABLE = (ObservationKind.EXPLOSION.value, ObservationKind.PROJECTILE.value)
+#: above this many incidents, attribution reads every member naming an actor at once
+_SCAN_ABOVE = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,12 @@ def _method(attrs: str | None) -> str | None:
 def attribute_incidents(conn: Connection, ids: Sequence[int] | None = None) -> int:
     """Recompute actor, actor confidence and basis of ``ids`` (None: every incident with a
     member naming an actor); returns how many changed."""
-    rows = store.attribution_rows(conn, ids, skip_kind=ObservationKind.DENIAL.value)
+    skip = ObservationKind.DENIAL.value
+    if ids is not None and len(ids) > _SCAN_ABOVE:  # one scan beats many IN lists
+        wanted = set(ids)
+        rows = [r for r in store.attribution_rows(conn, None, skip_kind=skip) if r[0] in wanted]
+    else:
+        rows = store.attribution_rows(conn, ids, skip_kind=skip)
     if not rows:
         return 0
     inc, lab = np.unique(np.array([r[0] for r in rows], np.int64), return_inverse=True)

@@ -13,12 +13,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 from sqlalchemy import Connection, Select, Table
 
 from truceline.domain.errors import StoreError
 
-__all__ = ["copy_rows", "fetch_columns", "fetch_table", "insert_many", "update_many"]
+__all__ = ["copy_rows", "fetch_array", "fetch_columns", "fetch_table", "insert_many", "update_many"]
 
 _FETCH_ROWS = 4096  # rows per fetch of fetch_table: its Python rows stay in the CPU cache
 
@@ -40,6 +42,21 @@ def fetch_columns(conn: Connection, q: Select[Any]) -> dict[str, tuple[Any, ...]
     names = [c.name for c in q.selected_columns]
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     return dict(zip(names, cols, strict=True))
+
+
+def fetch_array(conn: Connection, q: Select[Any]) -> dict[str, NDArray[np.object_]]:
+    """The result of ``q`` as one object array per selected column, by column name: the
+    rows go into one 2-D array in C (no tuple per column), whose columns the caller casts
+    (``astype(np.float64)`` turns NULL into NaN)."""
+    sql, params = _compiled(conn, q)
+    with _cursor(conn) as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    names = [c.name for c in q.selected_columns]
+    table = np.empty((len(rows), len(names)), dtype=object)
+    if rows:
+        table[:] = rows
+    return {name: table[:, k] for k, name in enumerate(names)}
 
 
 def fetch_table(conn: Connection, q: Select[Any], types: Sequence[pa.DataType]) -> pa.Table:

@@ -28,6 +28,7 @@ __all__ = [
     "count_by_status",
     "get",
     "history",
+    "insert_incident_columns",
     "insert_incidents",
     "insert_memberships",
     "insert_status_changes",
@@ -44,6 +45,7 @@ __all__ = [
     "side_inputs",
     "statuses",
     "t_range",
+    "update_incident_columns",
     "update_incidents",
 ]
 
@@ -162,6 +164,27 @@ def insert_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> lis
     data = [(i, *(r[c] for c in cols)) for i, r in zip(ids, rows, strict=True)]
     insert_many(conn, incidents, ["id", *cols], data)
     return ids
+
+
+def insert_incident_columns(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> list[int]:
+    """Insert new incidents given as columns (equal-length lists of plain values), in
+    bulk; returns their ids in order, ascending (ids are assigned in creation order)."""
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if n == 0:
+        return []
+    ids = _new_ids(conn, n)
+    insert_many(conn, incidents, ["id", *names], list(zip(ids, *columns.values(), strict=True)))
+    return ids
+
+
+def update_incident_columns(
+    conn: Connection, ids: Sequence[int], columns: Mapping[str, Sequence[Any]]
+) -> None:
+    """Update the incidents ``ids`` with columns (equal-length lists of plain values)."""
+    if len(ids):
+        rows = list(zip(*columns.values(), ids, strict=True))
+        update_many(conn, incidents, "id", list(columns), rows)
 
 
 def update_incidents(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pyarrow as pa
-from numpy.typing import NDArray
 from sqlalchemy import Connection, Select, Table
 
 from truceline.domain.errors import StoreError
+
+if TYPE_CHECKING:  # loaded by the column reads only: the writes and the store's users need neither
+    import numpy as np
+    import pyarrow as pa
+    from numpy.typing import NDArray
 
 __all__ = ["copy_rows", "fetch_array", "fetch_columns", "fetch_table", "insert_many", "update_many"]
 
@@ -48,6 +50,8 @@ def fetch_array(conn: Connection, q: Select[Any]) -> dict[str, NDArray[np.object
     """The result of ``q`` as one object array per selected column, by column name: the
     rows go into one 2-D array in C (no tuple per column), whose columns the caller casts
     (``astype(np.float64)`` turns NULL into NaN)."""
+    import numpy as np
+
     sql, params = _compiled(conn, q)
     with _cursor(conn) as cur:
         cur.execute(sql, params)
@@ -63,6 +67,8 @@ def fetch_table(conn: Connection, q: Select[Any], types: Sequence[pa.DataType]) 
     """The result of ``q`` as an Arrow table, column ``i`` of type ``types[i]``: the
     driver's row tuples go straight into Arrow a block at a time (no transposition,
     no per-value work in Python)."""
+    import pyarrow as pa
+
     names = [c.name for c in q.selected_columns]
     row_type = pa.struct([pa.field(n, t) for n, t in zip(names, types, strict=True)])
     sql, params = _compiled(conn, q)

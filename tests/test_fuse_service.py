@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from truceline.cli import app
 from truceline.intake import write_observations
+from truceline.ledger.log import entry_data
 from truceline.service.fusion import fuse
 from truceline.service.ingest import ingest_files
 from truceline.service.sources import ensure_sources
@@ -137,6 +138,38 @@ def test_bridge_merges_into_the_oldest(workspace: Workspace, tmp_path: Path) -> 
     assert record.get("record", record)["reason"] == f"merged into {first}"
     assert _partition(workspace) == {frozenset({"w", "e", "mid"})}
     assert r.by_status == {"corroborated": 1}
+
+
+def test_fusion_ledger_entries_are_the_canonical_form_of_their_records(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Incident and status-change entries are made as columns; each one's bytes are what
+    ``entry_data`` makes of the record it holds (RFC 8785, record by record), including
+    an incident without a weapon class, a sector or an ellipse, and a merge."""
+    _ingest(workspace, tmp_path, "a", [
+        _point("w", "mon-1", 0, 0, weapon_class="mortar_artillery_lt100", description='q"\\'),
+        _point("e", "mon-2", 3000, 0, radius_m=123.456),
+    ])  # fmt: skip
+    fuse(workspace)
+    _ingest(workspace, tmp_path, "b", [_point("mid", "cam-9", 1500, 30, source_type="camera")])
+    fuse(workspace)
+    with workspace.engine.connect() as conn:
+        rows = conn.execute(
+            select(ledger_entries.c.kind, ledger_entries.c.ref, ledger_entries.c.data,
+                   ledger_entries.c.at)
+            .where(ledger_entries.c.kind.in_(["incident", "status_change"]))
+        ).all()  # fmt: skip
+    kinds = {k for k, *_ in rows}
+    assert kinds == {"incident", "status_change"} and len(rows) >= 7
+    for kind, ref, data, at in rows:
+        env = json.loads(bytes(data))
+        assert env["kind"] == kind and env["ref"] == ref and env["at"] == at
+        assert bytes(data) == entry_data(kind, ref, env["record"], at)
+    merged = [json.loads(bytes(d))["record"] for k, _, d, _ in rows if k == "status_change"]
+    assert any(r["to_status"] == "merged" and "from_status" in r for r in merged)
+    assert all(
+        "from_status" not in r for r in merged if r["reason"] == "fused from new observations"
+    )
 
 
 def _batches() -> list[list[dict[str, object]]]:

@@ -250,18 +250,19 @@ def _write(
     }  # fmt: skip
     fusion = {"distance_m": float(reach[0]), "window_s": int(reach[1])}
     batch = FusedIncidents(
-        ukeys, columns, status, members(label, n, cols["id"]), inc.merged, new["id"], keys_new,
+        ukeys, columns, status, *members(label, n, cols["id"]), inc.merged, new["id"], keys_new,
         fusion,
     )  # fmt: skip
     return store_increment(conn, now, batch)
 
 
-def members(label: NDArray[np.int64], n: int, ids: NDArray[np.int64]) -> list[list[int]]:
-    """The member ids of each incident ``0..n-1``, ascending."""
+def members(
+    label: NDArray[np.int64], n: int, ids: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The member ids of incidents ``0..n-1``, incident by incident, ascending, and where
+    each incident's members end."""
     o = np.lexsort((ids, label))
-    flat = ids[o].tolist()
-    ends = np.cumsum(np.bincount(label, minlength=n)).tolist()
-    return [flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return ids[o], np.cumsum(np.bincount(label, minlength=n)).astype(np.int64)
 
 
 def _score(

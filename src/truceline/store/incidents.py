@@ -31,6 +31,7 @@ __all__ = [
     "insert_incident_columns",
     "insert_incidents",
     "insert_memberships",
+    "insert_status_change_columns",
     "insert_status_changes",
     "list_rows",
     "mark_merged",
@@ -229,6 +230,12 @@ def insert_memberships(
 ) -> None:
     rows = list(zip(observation_ids, incident_ids, strict=True))
     insert_many(conn, incident_observations, ("observation_id", "incident_id"), rows)
+
+
+def insert_status_change_columns(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert status changes given as columns (equal-length lists of plain values)."""
+    rows = list(zip(*columns.values(), strict=True))
+    insert_many(conn, status_changes, list(columns), rows)
 
 
 def insert_status_changes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:

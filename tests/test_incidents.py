@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from truceline.cli import app
 from truceline.domain.errors import Conflict, InputError, NotFound
 from truceline.geo.geodesy import degrees_per_metre
+from truceline.ledger.log import entry_data
 from truceline.service.incidents import (
     change_status,
     list_incidents,
@@ -184,6 +185,14 @@ def test_update_sides_from_uncertainty(workspace: Workspace) -> None:
     assert update_sides(workspace, control, ids=[done]) == 1  # recomputed on request
     redone = {i.id: i.side for i in list_incidents(workspace)}[done]
     assert redone is not None and 0.4 < redone["P"] < 0.6  # on the line, 10 m radius
+    with workspace.engine.connect() as conn:  # entries made as columns: canonical bytes
+        q = select(ledger_entries.c.ref, ledger_entries.c.data, ledger_entries.c.at)
+        entries = conn.execute(q.where(ledger_entries.c.kind == "incident_side")).all()
+    assert len(entries) == 4
+    for ref, data, at in entries:
+        record = json.loads(bytes(data))["record"]
+        assert record["incident_id"] == int(ref) and set(record["side"]) == {"P", "Q"}
+        assert bytes(data) == entry_data("incident_side", ref, record, at)
 
 
 def test_update_sides_uses_control_in_force_at_the_time(workspace: Workspace) -> None:

@@ -294,11 +294,11 @@ def update_sides(
     fusion moved), from the control areas in force at each incident's time (of overlapping
     versions, the latest-starting); ``control``
     = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
-    version's ``control`` zones). Returns the count."""
+    version's ``control`` zones). Returns the count. Each side is stored as JSON and
+    ledgered (``incident_side``), both made for the whole batch at once."""
     import numpy as np
 
     from truceline.fusion.side import side_probabilities
-    from truceline.store import ledger as log
 
     with writing(ws.engine, "computing sides") as conn:
         versions = _control_from_agreements(conn) if control is None else control
@@ -307,34 +307,66 @@ def update_sides(
         rows = store.side_inputs(conn, ids)
         if not rows:
             return 0
-        t = np.array([r._mapping["t"] for r in rows], np.int64)
+        iid, t, lon, lat, radius, ellipse = (list(c) for c in zip(*rows, strict=True))
+        tt = np.array(t, np.int64)
         # as agreement_in_force: of the versions in force at t, the latest-starting decides
         versions = sorted(versions, key=lambda v: v[0])
         chosen = np.full(len(rows), -1)
         for k, (vf, vt, _) in enumerate(versions):
-            chosen[(t >= vf) & (t < (vt if vt is not None else np.iinfo(np.int64).max))] = k
+            chosen[(tt >= vf) & (tt < (vt if vt is not None else np.iinfo(np.int64).max))] = k
         done = 0
         for k, (_, _, areas) in enumerate(versions):
-            sel = np.flatnonzero(chosen == k)
-            if sel.size == 0 or not areas:
+            sel = np.flatnonzero(chosen == k).tolist()
+            if not sel or not areas:
                 continue
-            part = [rows[int(i)] for i in sel]
-            ell = [json.loads(r.ellipse) if r.ellipse else {} for r in part]
+            ell = [json.loads(ellipse[i]) if ellipse[i] else {} for i in sel]
             sp = side_probabilities(
-                [r.lon for r in part],
-                [r.lat for r in part],
-                [r.radius_m for r in part],
+                [lon[i] for i in sel],
+                [lat[i] for i in sel],
+                [radius[i] for i in sel],
                 areas,
                 semi_major_m=[e.get("semi_major_m", np.nan) for e in ell],
                 semi_minor_m=[e.get("semi_minor_m", np.nan) for e in ell],
                 azimuth_deg=[e.get("azimuth_deg", np.nan) for e in ell],
             )
-            sides = [json.dumps(d, sort_keys=True) for d in sp.as_dicts()]
-            store.set_sides(conn, [(r.id, sd) for r, sd in zip(part, sides, strict=True)])
-            items = [
-                (str(r.id), {"incident_id": r.id, "side": d})
-                for r, d in zip(part, sp.as_dicts(), strict=True)
-            ]
-            log.append(conn, "incident_side", items)  # side probabilities are disputed facts
+            part = [iid[i] for i in sel]
+            store.set_sides(conn, list(zip(part, _side_texts(sp), strict=True)))
+            _ledger_sides(conn, part, sp)  # side probabilities are disputed facts
             done += len(part)
         return done
+
+
+def _side_texts(sp: Any) -> list[str]:
+    """``json.dumps({party: p}, sort_keys=True)`` of each incident (a float's ``repr`` is
+    what ``json`` writes), made from the rounded array without a dict per incident."""
+    import numpy as np
+
+    order = sorted(range(len(sp.parties)), key=lambda k: sp.parties[k])
+    keys = [json.dumps(sp.parties[k]) + ": " for k in order]
+    values = np.round(sp.p, 4)[:, order].tolist()
+    return ["{" + ", ".join(k + repr(v) for k, v in zip(keys, row, strict=True)) + "}"
+            for row in values]  # fmt: skip
+
+
+def _ledger_sides(conn: Connection, ids: list[int], sp: Any) -> None:
+    """One ``incident_side`` entry ``{"incident_id", "side": {party: p}}`` per incident,
+    canonicalised as columns (``ledger.columnar``)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from truceline.ledger.columnar import canonical_rows, entry_rows
+    from truceline.store import ledger as log
+
+    p = np.round(sp.p, 4)
+    side = canonical_rows({party: pa.array(p[:, k]) for k, party in enumerate(sp.parties)})
+    ref = pa.array(ids, pa.int64())
+    records = canonical_rows({"incident_id": ref, "side": side.cast(pa.string())}, raw={"side"})
+    at = int(time.time())
+    refs = ref.cast(pa.string())
+    log.append_data(
+        conn,
+        "incident_side",
+        refs.to_pylist(),
+        entry_rows("incident_side", refs, records, at).to_pylist(),
+        at,
+    )

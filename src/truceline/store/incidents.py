@@ -246,9 +246,7 @@ def insert_status_changes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -
 
 
 def set_sides(conn: Connection, sides: Sequence[tuple[int, str | None]]) -> None:
-    if sides:
-        stmt = incidents.update().where(INC.id == bindparam("iid")).values(side=bindparam("sd"))
-        conn.execute(stmt, [{"iid": i, "sd": s} for i, s in sides])
+    update_many(conn, incidents, "id", ["side"], [(s, i) for i, s in sides])
 
 
 def set_actors(conn: Connection, rows: Sequence[tuple[int, Any, Any, Any]]) -> None:

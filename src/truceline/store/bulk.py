@@ -9,7 +9,7 @@ PostgreSQL, :func:`copy_rows` sends them with ``COPY``, with no statement per ro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -18,13 +18,13 @@ from sqlalchemy import Connection, Select, Table
 from truceline.domain.errors import StoreError
 
 if TYPE_CHECKING:  # loaded by the column reads only: the writes and the store's users need neither
-    import numpy as np
     import pyarrow as pa
     from numpy.typing import NDArray
 
 __all__ = ["copy_rows", "fetch_array", "fetch_columns", "fetch_table", "insert_many", "update_many"]
 
 _FETCH_ROWS = 4096  # rows per fetch of fetch_table: its Python rows stay in the CPU cache
+_FETCH_ARRAY_ROWS = 65_536  # rows per block of fetch_array
 
 
 def _compiled(conn: Connection, q: Select[Any]) -> tuple[str, Any]:
@@ -46,21 +46,29 @@ def fetch_columns(conn: Connection, q: Select[Any]) -> dict[str, tuple[Any, ...]
     return dict(zip(names, cols, strict=True))
 
 
-def fetch_array(conn: Connection, q: Select[Any]) -> dict[str, NDArray[np.object_]]:
-    """The result of ``q`` as one object array per selected column, by column name: the
-    rows go into one 2-D array in C (no tuple per column), whose columns the caller casts
-    (``astype(np.float64)`` turns NULL into NaN)."""
+def fetch_array(
+    conn: Connection, q: Select[Any], types: Mapping[str, Any] | None = None
+) -> dict[str, NDArray[Any]]:
+    """The result of ``q`` as one array per selected column, by column name: a block of
+    rows at a time goes into a 2-D object array in C (no tuple per column) and each
+    column named in ``types`` is cast to its NumPy type there (``np.float64`` turns NULL
+    into NaN), so the Python values of a block are freed before the next is read; the
+    other columns stay object arrays."""
     import numpy as np
 
+    names = [c.name for c in q.selected_columns]
+    cast = types or {}
+    blocks: list[dict[str, NDArray[Any]]] = []
     sql, params = _compiled(conn, q)
     with _cursor(conn) as cur:
         cur.execute(sql, params)
-        rows = cur.fetchall()
-    names = [c.name for c in q.selected_columns]
-    table = np.empty((len(rows), len(names)), dtype=object)
-    if rows:
-        table[:] = rows
-    return {name: table[:, k] for k, name in enumerate(names)}
+        while rows := cur.fetchmany(_FETCH_ARRAY_ROWS):
+            table = np.empty((len(rows), len(names)), dtype=object)
+            table[:] = rows
+            blocks.append({n: table[:, k].astype(cast.get(n, object)) for k, n in enumerate(names)})
+    if not blocks:
+        return {n: np.empty(0, cast.get(n, object)) for n in names}
+    return {n: np.concatenate([b[n] for b in blocks]) for n in names}
 
 
 def fetch_table(conn: Connection, q: Select[Any], types: Sequence[pa.DataType]) -> pa.Table:

@@ -59,22 +59,12 @@ MEMBER_COLS = ("id", "source_id", "t", "t_unc_s", "lon", "lat", "radius_m", "kin
 _FLOATS = {"t_unc_s", "lon", "lat", "radius_m", "obs_lon", "obs_lat", "bearing_deg",
            "bearing_sd_deg", "range_min_m", "range_max_m"}  # fmt: skip
 _INTS = {"id", "t", "count", "credibility", "incident_id"}
-
-
-def _columns(raw: dict[str, NDArray[np.object_]]) -> Columns:
-    out: Columns = {}
-    for name, col in raw.items():
-        if name in _FLOATS:
-            out[name] = col.astype(np.float64)  # None -> NaN
-        elif name in _INTS:
-            out[name] = col.astype(np.int64)
-        else:
-            out[name] = col
-    return out
+_TYPES = {**dict.fromkeys(_FLOATS, np.float64), **dict.fromkeys(_INTS, np.int64)}
 
 
 def _fetch(conn: Connection, q: Select[Any]) -> Columns:
-    return _columns(fetch_array(conn, q))
+    types = {c.name: _TYPES.get(c.name, object) for c in q.selected_columns}
+    return fetch_array(conn, q, types)
 
 
 _BEARING = ("obs_lon", "obs_lat", "bearing_deg", "bearing_sd_deg", "range_min_m", "range_max_m")
@@ -249,7 +239,7 @@ def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
 
 
 @contextmanager
-def large_cache(conn: Connection, mib: int = 256) -> Iterator[None]:
+def large_cache(conn: Connection, mib: int = 128) -> Iterator[None]:
     """On SQLite, a page cache of up to ``mib`` MiB on this connection while a bulk fusion
     runs, then the size it had: with the default 2 MB, inserting a million memberships
     in incident order misses the cache on nearly every index page (twice the time)."""

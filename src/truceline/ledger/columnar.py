@@ -45,18 +45,23 @@ def canonical_rows(
     """
     if not columns:
         raise InputError("a canonical row needs at least one column")
-    members = []
-    for name in sorted(columns, key=lambda k: k.encode("utf-16-be")):
+    members: list[pa.Array] = []
+    # each member leads with its comma, the first with the opening brace when its column
+    # has no null; otherwise each row's first comma is cut afterwards (Arrow's join that
+    # skips nulls is not used: it drops rows where every value is null)
+    names = sorted(columns, key=lambda k: k.encode("utf-16-be"))
+    lead = "{" if columns[names[0]].null_count == 0 else ","
+    for name in names:
         col = columns[name]
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()
         text = col.cast(pa.string()) if name in raw else _json_values(name, col)
-        member = pc.binary_join_element_wise("," + _json_string(name) + ":", text, "")
-        members.append(pc.fill_null(member, ""))
-    # each member leads with its comma; the first one's is cut (Arrow's join that skips
-    # nulls is not used: it drops rows where every value is null)
-    body = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*members, ""), 1)
-    return pc.binary_join_element_wise("{", body, "}", "").cast(pa.binary())
+        key = (lead if not members else ",") + _json_string(name) + ":"
+        members.append(pc.fill_null(pc.binary_join_element_wise(key, text, ""), ""))
+    body = pc.binary_join_element_wise(*members, "")
+    if lead == ",":
+        body = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(body, 1), "")
+    return pc.binary_join_element_wise(body, "}", "").cast(pa.binary())
 
 
 def entry_rows(kind: str, refs: pa.Array, records: pa.Array, at: int) -> pa.Array:

@@ -7,6 +7,7 @@ line of reason; with ``CI=true`` they fail instead, so CI never skips them.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from truceline.compliance.agreement.build import Built, build_from_control
 from truceline.service.workspace import Workspace, create_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +41,18 @@ def real_data() -> Path:
     if not (REAL_DATA / "README.md").is_file():
         _unavailable(f"real data not found at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def deepstate_2022(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The agreement ``agreement build`` makes from DeepStateMap's control of 2022-04-03
+    (built once: several tests read it, none changes it)."""
+    return build_from_control(
+        real_data / "deepstate_status_2022-04-03.geojson",
+        dt.date(2022, 4, 3),
+        tmp_path_factory.mktemp("b22"),
+        real_data / "ukraine_adm0.geojson",
+    )
 
 
 @contextmanager

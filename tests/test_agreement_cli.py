@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from truceline.cli import app
 from truceline.compliance.agreement import load_agreement_file
-from truceline.compliance.agreement.build import build_from_control
+from truceline.compliance.agreement.build import Built, build_from_control
 from truceline.compliance.agreement.geometry import Metric
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -124,13 +124,8 @@ def _inside_country(a_line: shapely.Geometry, real: Path) -> float:
     return float(shapely.intersection(a_line, adm.buffer(0.001)).length / a_line.length)
 
 
-def test_build_on_real_deepstate_2022(real_data: Path, tmp_path: Path) -> None:
-    b = build_from_control(
-        real_data / "deepstate_status_2022-04-03.geojson",
-        dt.date(2022, 4, 3),
-        tmp_path / "b22",
-        real_data / "ukraine_adm0.geojson",
-    )
+def test_build_on_real_deepstate_2022(real_data: Path, deepstate_2022: Built) -> None:
+    b = deepstate_2022
     assert b.control_date == "2022-04-03"
     assert 1500 < b.line_km < 4000  # the convoluted front of early April 2022 (about 2,600 km)
     assert 90_000 < b.held_km2 < 120_000  # README: about 106 k km² in April 2022

@@ -3,14 +3,11 @@ points) classifies as the exact one, with distances within the stated tolerance.
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-
 import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from truceline.compliance.agreement.build import build_from_control
+from truceline.compliance.agreement.build import Built
 from truceline.geo.features import ZONE_KINDS
 from truceline.geo.lines import COARSE_MIN
 from truceline.geo.projection import Projector
@@ -26,13 +23,8 @@ def _traced(line: shapely.Geometry, spacing_m: float, jitter_m: float) -> shapel
     return proj.geometry_inverse(shapely.LineString(xy))
 
 
-def test_dense_real_line_fast_distance_matches_exact(real_data: Path, tmp_path: Path) -> None:
-    built = build_from_control(
-        real_data / "deepstate_status_2022-04-03.geojson",
-        dt.date(2022, 4, 3),
-        tmp_path / "b22",
-        real_data / "ukraine_adm0.geojson",
-    )
+def test_dense_real_line_fast_distance_matches_exact(deepstate_2022: Built) -> None:
+    built = deepstate_2022
     dense = _traced(built.agreement.contact_line, 40.0, 10.0)
     assert len(shapely.get_coordinates(dense)) > 4 * COARSE_MIN
     feats = [

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from truceline.domain.errors import InputError
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.columnar import canonical_rows
+from truceline.ledger.columnar import canonical_rows, entry_rows
+from truceline.ledger.log import entry_data
 
 _scalars = (
     st.none()
@@ -156,3 +157,35 @@ def test_columns_outside_json_are_input_errors() -> None:
         canonical_rows({"x": pa.array([2**60])})
     with pytest.raises(InputError, match="canonical form"):
         canonical_rows({"x": pa.array([[1]])})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _tables(),
+    st.text(max_size=12),
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.data(),
+)
+def test_entry_rows_equal_entry_data_row_by_row(
+    table: tuple[dict[str, pa.Array], list[Any]], kind: str, at: int, data: st.DataObject
+) -> None:
+    columns, rows = table
+    refs = data.draw(st.lists(st.text(), min_size=len(rows), max_size=len(rows)))
+    got = entry_rows(kind, pa.array(refs, pa.string()), canonical_rows(columns), at)
+    assert got.to_pylist() == [
+        entry_data(kind, ref, rec, at) for ref, rec in zip(refs, rows, strict=True)
+    ]
+    assert got.to_pylist() == [
+        rfc8785.dumps({"at": at, "kind": kind, "record": rec, "ref": ref})
+        for ref, rec in zip(refs, rows, strict=True)
+    ]
+
+
+def test_entry_rows_refuse_what_an_entry_cannot_hold() -> None:
+    records = canonical_rows({"x": pa.array([1, 2])})
+    with pytest.raises(InputError, match="null"):
+        entry_rows("k", pa.array(["a", None]), records, 1)
+    with pytest.raises(InputError, match="2\\*\\*53"):
+        entry_rows("k", pa.array(["a", "b"]), records, 2**60)
+    with pytest.raises(ValueError, match="refs for"):
+        entry_rows("k", pa.array(["a"]), records, 1)

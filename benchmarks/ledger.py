@@ -6,8 +6,10 @@ Stages, from one run (records are built beforehand, outside the timings; each ro
 gives wall and CPU seconds of this process, and its ratio to the baseline):
 
 * ``hashlib``: SHA-256 of each entry's canonical bytes, a Python loop: the baseline;
-* ``canonical``: RFC 8785 bytes of each envelope (``ledger.canonical``), and the
-  ``rfc8785`` package itself on a sample, extrapolated;
+* ``canonical``: RFC 8785 bytes of each envelope (``ledger.canonical``), the same
+  bytes made a batch of Arrow columns at a time (``ledger.columnar``: ``canonical_rows``
+  then ``entry_rows``, as ingest and fusion make them), and the ``rfc8785`` package
+  itself on a sample, extrapolated;
 * ``merkle``: what an append hashes: leaf hashes (0x00 || data), then the tree's
   tiles (``merkle.extend_tiles``) batch by batch as ``append`` grows them, and the
   RFC 9162 root;
@@ -15,6 +17,8 @@ gives wall and CPU seconds of this process, and its ratio to the baseline):
   PostgreSQL with ``--pg``, whose server CPU is not in the CPU column) in batches of
   10,000: canonical form, leaf hashes, entry rows and tiles, one transaction per
   batch; then ``rebuild_tiles`` (every tile from the stored leaf hashes, one pass);
+  then the same N records again the way ingest appends them (columnar canonical
+  form, then ``ledger.store.append_data``), the two parts timed apart;
 * ``root``: the root from the store on a fresh connection (cold start: a few tiles),
   and inclusion / consistency proofs at N from the store;
 * ``verify``: ``truceline ledger verify`` (``audit_files``) of a bundle of the N
@@ -34,14 +38,16 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import rfc8785
 
 from truceline.ledger.canonical import canonical_bytes
+from truceline.ledger.columnar import canonical_rows, entry_rows
 from truceline.ledger.merkle import (
     HASH_SIZE,
     edge_tiles,
@@ -83,6 +89,30 @@ def _records(n: int) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _columns(items: list[tuple[str, dict[str, Any]]]) -> tuple[pa.Array, dict[str, pa.Array]]:
+    """The refs and the records' columns, as ingest holds a batch."""
+    refs = pa.array([r for r, _ in items], pa.string())
+    names = list(items[0][1]) if items else []
+    return refs, {k: pa.array([rec[k] for _, rec in items]) for k in names}
+
+
+def _batches(
+    refs: pa.Array, cols: dict[str, pa.Array]
+) -> Iterator[tuple[pa.Array, dict[str, pa.Array]]]:
+    for s in range(0, len(refs), BATCH):
+        yield refs.slice(s, BATCH), {k: c.slice(s, BATCH) for k, c in cols.items()}
+
+
+def _entry_bytes(refs: pa.Array, cols: dict[str, pa.Array]) -> list[bytes]:
+    """Each envelope's bytes as ``ledger.columnar`` makes them (as ingest does)."""
+    return entry_rows("observation", refs, canonical_rows(cols), AT).to_pylist()
+
+
+def _columnar(refs: pa.Array, cols: dict[str, pa.Array]) -> list[bytes]:
+    """Each envelope's bytes as ``ledger.columnar`` makes them, batch by batch."""
+    return [d for ids, part in _batches(refs, cols) for d in _entry_bytes(ids, part)]
+
+
 def _time(f: Callable[[], Any]) -> tuple[float, Any]:
     t = time.perf_counter()
     r = f()
@@ -120,6 +150,23 @@ def _append_all(url: str, items: list[tuple[str, dict[str, Any]]]) -> tuple[floa
     wall, cpu, _ = _timed(run)
     ws.engine.dispose()
     return wall, cpu, ws.url
+
+
+def _append_columnar(url: str, refs: pa.Array, cols: dict[str, pa.Array]) -> list[float]:
+    """Append the records again as ingest does, batch by batch, each in its own
+    transaction: wall and CPU of the canonical form, then of ``append_data``."""
+    from truceline.store.db import open_engine
+
+    engine = open_engine(url)
+    spent = [0.0, 0.0, 0.0, 0.0]
+    for ids, part in _batches(refs, cols):
+        w, c, datas = _timed(partial(_entry_bytes, ids, part))
+        with engine.begin() as conn:
+            append = partial(store.append_data, conn, "observation", ids.to_pylist(), datas, AT)
+            w2, c2, _ = _timed(append)
+        spent = [spent[0] + w, spent[1] + c, spent[2] + w2, spent[3] + c2]
+    engine.dispose()
+    return spent
 
 
 def _rebuild(url: str) -> tuple[float, float]:
@@ -212,6 +259,10 @@ def main() -> None:
 
     t_can, c_can, datas = _timed(lambda: [canonical_bytes(e) for e in envelopes])
     sample = envelopes[:20_000]
+    refs, cols = _columns(items)
+    t_col, c_col, col_datas = _timed(lambda: _columnar(refs, cols))
+    assert col_datas == datas, "the columnar canonical form is not ledger.canonical's"
+    del col_datas
     t_ref, c_ref, _ = _timed(lambda: [rfc8785.dumps(e) for e in sample])
     mb = sum(map(len, datas)) / 1e6
     t_base, c_base, _ = _timed(lambda: [hashlib.sha256(d).digest() for d in datas])
@@ -229,13 +280,14 @@ def main() -> None:
     rows += [
         ("hashlib sha256 of each entry (baseline)", t_base, c_base, f"{n / t_base:,.0f}/s"),
         ("canonical RFC 8785 (ledger.canonical)", t_can, c_can, ratio(t_can, c_can)),
+        ("canonical, columnar (ledger.columnar)", t_col, c_col, ratio(t_col, c_col)),
         ("canonical, rfc8785 package (extrapolated)", t_ref * n / 20_000, None, "reference"),
         ("merkle: leaf hashes", t_leaf, c_leaf, ratio(t_leaf, c_leaf)),
         ("merkle: tiles, batch by batch as append", t_tiles, c_tiles, ratio(t_tiles, c_tiles)),
         ("merkle: leaf hashes + tiles", t_merkle, c_merkle, ratio(t_merkle, c_merkle)),
         ("merkle: root of all leaves (one pass)", t_root, c_root, ratio(t_root, c_root)),
-        ("canonical + leaf hashes + tiles (the CPU floor)", t_can + t_merkle, c_can + c_merkle,
-         ratio(t_can + t_merkle, c_can + c_merkle)),
+        ("columnar + leaf hashes + tiles (the CPU floor)", t_col + t_merkle, c_col + c_merkle,
+         ratio(t_col + t_merkle, c_col + c_merkle)),
     ]  # fmt: skip
     if args.dir.exists():
         shutil.rmtree(args.dir)
@@ -256,6 +308,7 @@ def main() -> None:
         t_app, c_app, url = _append_all(where, items)
         t_reb, c_reb = _rebuild(url)
         p = _store_proofs(url, n, root)
+        cw, cc, aw, ac = _append_columnar(url, refs, cols)
         rows += [
             (f"append via API into {name} (entries + tiles)", t_app, c_app, ratio(t_app, c_app)),
             (f"  {name}: entries/s", n / t_app, None, "rate"),
@@ -263,6 +316,14 @@ def main() -> None:
             (f"  {name}: root from the store, cold", p["root"], None, "a few tiles"),
             (f"  {name}: inclusion proof at N (median of 50)", p["inclusion"], None, ""),
             (f"  {name}: consistency proof at N (median of 50)", p["consistency"], None, ""),
+            (
+                f"append as ingest into {name} (columnar + append_data)",
+                cw + aw,
+                cc + ac,
+                ratio(cw + aw, cc + ac),
+            ),
+            (f"  {name}: columnar canonical form, in batches", cw, cc, ratio(cw, cc)),
+            (f"  {name}: append_data (leaf hashes, entries, tiles)", aw, ac, ratio(aw, ac)),
         ]
     _print(n, mb, root, rows)
 

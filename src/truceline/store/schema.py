@@ -204,7 +204,7 @@ observations = Table(
     Column("received_at", BigInteger, nullable=False),
     Column("ledger_index", BigInteger),
     Index(None, "t"),
-    Index(None, "source_id", "client_id"),
+    Index(None, "source_id", "id"),  # a source's observations, newest first
 )
 
 # -- incidents -------------------------------------------------------------------

@@ -397,7 +397,9 @@ def test_violations_are_counted_as_missions_count_them(
     sqlite_workspace: Workspace, tmp_path: Path
 ) -> None:
     _fill(sqlite_workspace)
-    doc = json.loads(_text(daily_report(sqlite_workspace, DAY, tmp_path).json))
+    doc = json.loads(
+        _text(daily_report(sqlite_workspace, DAY, tmp_path, edition="restricted").json)
+    )
     v = doc["violations"]
     # three fire incidents (4 + 1 explosions, one burst of 2); the weapon sighting is no
     # violation; the day before held one explosion
@@ -416,6 +418,10 @@ def test_violations_are_counted_as_missions_count_them(
     assert "rounds" in v["definitions"]
     s1 = next(a for a in doc["narrative"] if a["sector"] == "S1")
     assert (s1["events"], s1["rounds"]) == (2, 5) and s1["places"]
+    # the public edition counts what it shows: the published (corroborated) explosion only
+    public = json.loads(_text(daily_report(sqlite_workspace, DAY, tmp_path).json))["violations"]
+    assert (public["total"]["events"], public["total"]["rounds"]) == (1, 4)
+    assert (public["total"]["previous_events"], public["total"]["previous_rounds"]) == (0, 0)
 
 
 def test_a_day_outside_the_agreement_is_refused_and_the_default_is_the_latest_inside(

@@ -3,7 +3,10 @@
 :func:`assessment_doc` is pure: from the findings of a period (as dicts, the
 shape ``service.findings.FindingRow`` gives) it counts confirmed and, apart,
 open findings by term, party, severity and ISO week, and lists every finding
-with its evidence (incident ids, declaration ids, ledger indices).
+with its evidence (incident ids, declaration ids, ledger indices). The ``public``
+edition shows the findings as ``report.editions.finding_view`` cuts them (a party
+named only once an analyst confirmed the finding; weapons findings on the 0.1 degree
+grid), the ``restricted`` one (for the analyst and guarantors) all of it.
 :func:`write_assessment` renders the files.
 """
 
@@ -18,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from truceline.domain.errors import InputError
+from truceline.report.editions import (
+    PUBLIC,
+    RESTRICTED,
+    check_edition,
+    finding_view,
+    incidents_view,
+)
 from truceline.report.labels import N_
 from truceline.report.mapping import render_map
 from truceline.report.render import template_env
@@ -108,20 +118,30 @@ def assessment_doc(
     agreements: Sequence[Any],
     tree_head: dict[str, Any] | None = None,
     generated_at: int | None = None,
+    edition: str = RESTRICTED,
 ) -> dict[str, Any]:
-    """The JSON document of the assessment of [d1, d2): ``period.to`` is the last day
-    covered (inclusive), ``period.end`` the day after it."""
+    """The JSON document of the assessment of [d1, d2) in ``edition``: ``period.to`` is
+    the last day covered (inclusive), ``period.end`` the day after it."""
+    check_edition(edition)
+    if edition == PUBLIC:
+        findings = [v for f in findings if (v := finding_view(dict(f), PUBLIC)) is not None]
     texts = {(a.id, a.version, r.id): r.text for a in agreements for r in a.rules}
     weeks = _weeks(d1, d2)
     t0 = int(datetime(d1.year, d1.month, d1.day, tzinfo=UTC).timestamp())
     keep = ("id", "status", "rule_id", "rule_kind", "agreement_id", "agreement_version",
             "period_start", "period_end", "party", "party_basis", "severity", "confidence",
             "summary", "evidence", "lon", "lat", "ledger_index")  # fmt: skip
-    listed = [{k: f[k] for k in keep} for f in findings if f["status"] in ("confirmed", "open")]
+    listed = [
+        {k: f[k] for k in keep}
+        | ({"party_withheld": f["party_withheld"]} if "party_withheld" in f else {})
+        for f in findings
+        if f["status"] in ("confirmed", "open")
+    ]
     confirmed = [f for f in listed if f["status"] == "confirmed"]
     open_ = [f for f in listed if f["status"] == "open"]
     return {
         "kind": "breach_assessment",
+        "edition": edition,
         "period": {
             "from": d1.isoformat(),
             "to": (d2 - timedelta(days=1)).isoformat(),
@@ -150,13 +170,18 @@ def write_assessment(
     incidents: Sequence[dict[str, Any]],
     lang: str = "en",
 ) -> AssessmentPaths:
-    """Write ``assessment-D1-D2.{json,png,html,pdf}`` into ``out_dir`` (``.LANG`` added
-    before the extension for a language other than English)."""
+    """Write ``assessment-D1-D2.{json,png,html,pdf}`` into ``out_dir`` (``-public`` added
+    for the public edition, ``.LANG`` before the extension for a language other than
+    English); the map shows ``incidents`` as the edition may."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{out_dir}: cannot create the output folder: {exc.strerror}") from exc
     stem = f"assessment-{doc['period']['from']}-{doc['period']['to']}"
+    tier = doc.get("edition", RESTRICTED)
+    if tier == PUBLIC:
+        stem += "-public"
+        incidents = incidents_view(list(incidents), PUBLIC)
     if lang != "en":
         stem += f".{lang}"
     paths = AssessmentPaths(*(out_dir / f"{stem}.{ext}" for ext in ("html", "pdf", "json", "png")))

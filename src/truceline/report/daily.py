@@ -3,9 +3,10 @@ before, incidents, findings, sections (narrative per sector, weapons, freedom of
 movement, civilian harm), coverage caveats and the ledger's latest signed tree head.
 
 The service reads the store into :class:`DailyData`; :func:`daily_json` gives the
-documented JSON shape (see :data:`JSON_SHAPE`) of the restricted edition, and
-``report.editions.publish`` makes the public one. Wording stays neutral: a party is
-named only where a finding or an incident states it, with its basis.
+documented JSON shape (see :data:`JSON_SHAPE`) of either edition, cut by the rules of
+``report.editions`` (the public one: published incidents only, coarsened, no actor).
+Wording stays neutral: a party is named only where a finding or an incident states
+it, with its basis.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from truceline.report.counts import compare, tally
-from truceline.report.editions import PUBLIC, RESTRICTED, edition_remarks, edition_view
+from truceline.report.editions import (
+    PUBLIC,
+    RESTRICTED,
+    edition_remarks,
+    edition_view,
+    visible_statuses,
+)
 from truceline.report.sections import civilian_harm, narrative, restrictions, weapons
 
 if TYPE_CHECKING:
@@ -62,8 +69,9 @@ restrictions: {incidents: [incident], denied: [declared coverage gap of kind "de
 civilian: {incidents: [incident], casualties, damage}
 incidents: [{id, t, t_iso, time_known, t_start, t_end, kind, weapon_class?, count, status,
              confidence, sector?, lon, lat, radius_m, ellipse?, n_observations, n_groups,
-             place: {name, km, direction}, actor?, actor_confidence?, actor_basis?
+             place: {name, km, direction}, actor?, actor_confidence?, actor_basis?, side?
              (restricted only), position? (public: how the position was coarsened)}]
+           (public: corroborated and verified incidents only, in every list and count)
 findings: [{id, rule_id, rule_kind, status, severity, confidence, party?, party_basis?,
             party_withheld? (public), summary, incidents: [incident id], lon?, lat?,
             period_start, period_end, superseded_by?}]
@@ -200,7 +208,9 @@ def daily_json(
         [_incident(i) for i in data.incidents], data.findings, data.coverage, edition
     )
     prev0 = data.start - (data.end - data.start)
-    violations = compare(tally(incidents), tally(data.previous_incidents))
+    shown = visible_statuses(edition)
+    previous = [i for i in data.previous_incidents if shown is None or i["status"] in shown]
+    violations = compare(tally(incidents), tally(previous))
     if edition == PUBLIC:
         del violations["by_party"]
     return {

@@ -1,12 +1,24 @@
-"""The two editions of a report: ``restricted`` (everything, marked as such) and
-``public`` (what anyone may read).
+"""What each reader may see: the rules every public and party-facing output applies.
 
-The public edition
+Three tiers. ``restricted`` (the analyst, the restricted edition of reports) sees
+everything. ``partner`` (a party liaison, a guarantor) and ``public`` (anyone; the
+public edition of reports, open data, exports in public mode) see only *published*
+incidents (:data:`PUBLISHED`: independent sources agree, or an analyst or technical
+means confirmed it), always fused: never an observation, an observer's or a sensor's
+position, nor a source's identity. Every face (daily report, assessment, the API's
+incidents and findings, OGC API - Features, STIX/HXL/GeoJSON exports, the dashboard)
+cuts its records with the functions here: :func:`incident_view`, :func:`finding_view`,
+:func:`extent_view`, :func:`zone_published`.
+
+The public tier besides
 
 - names a party only on findings an analyst confirmed; an open finding says that its
   party is not named until reviewed, and is shown without its summary (a rule's
-  summary may name the party it places); a finding graded ``unconfirmed`` is left out;
-- never names an incident's actor (attribution is published through findings only);
+  summary, and its wording's arguments, may name the party it places); a finding graded
+  ``unconfirmed`` is left out;
+- never names an incident's actor nor gives the side of the line it lies on
+  (attribution is published through findings only); it sees an incident's fields
+  listed in :data:`PUBLIC_INCIDENT_FIELDS` and no other;
 - gives positions of weapons, movements, inspections and weapons findings only as a
   0.1 degree grid cell and the nearest settlement, and of other incidents to 0.01
   degree (about a kilometre) with an uncertainty of at least a kilometre; a weapons
@@ -16,11 +28,13 @@ The public edition
   summed by kind and source type, without source ids, notes or footprints; of the
   remarks on verified incidents it quotes only mission monitors', without their id,
   with positions (coordinates, grid references) and source ids in the text replaced
-  by ``[…]``.
+  by ``[…]``; a finding's review history (who, and their free-text reasons) is not shown;
+- sees no storage site (where weapons are kept) among the agreement's zones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Collection, Sequence
@@ -30,24 +44,44 @@ from typing import Any
 from truceline.report.places import Place, nearest, nearest_many
 
 __all__ = [
+    "COARSE_DEG",
     "EDITIONS",
+    "PARTNER",
     "PUBLIC",
+    "PUBLIC_INCIDENT_FIELDS",
+    "PUBLISHED",
     "RESTRICTED",
+    "TIERS",
     "WEAPON_RULE_KINDS",
+    "WITHHELD_ZONE_KINDS",
     "check_edition",
     "edition_remarks",
     "edition_view",
-    "scrub_remark",
+    "extent_view",
+    "finding_view",
+    "incident_view",
+    "incidents_view",
     "public_coverage",
-    "public_finding",
-    "public_incident",
-    "public_incidents",
     "public_places",
+    "scrub_remark",
+    "visible_statuses",
+    "zone_published",
 ]
 
 PUBLIC = "public"
+PARTNER = "partner"
 RESTRICTED = "restricted"
+#: the editions of reports and exports
 EDITIONS = (PUBLIC, RESTRICTED)
+#: every reader's tier: the editions and the parties' (and guarantors') between them
+TIERS = (RESTRICTED, PARTNER, PUBLIC)
+#: incident statuses the partner and public tiers see
+PUBLISHED = ("corroborated", "verified")
+#: the public grid for weapons, degrees
+COARSE_DEG = 0.1
+#: zone kinds never shown outside the restricted tier: a storage site's footprint is
+#: where weapons are kept (targeting data)
+WITHHELD_ZONE_KINDS = frozenset({"storage_site"})
 
 #: kinds whose exact position is targeting data (an inspection's is a storage site's)
 _WEAPON_KINDS = frozenset({"weapon_sighting", "movement", "foreign_unit", "inspection"})
@@ -57,7 +91,15 @@ WEAPON_RULE_KINDS = frozenset(
     {"withdrawal_band", "withdrawal_area", "outside_storage", "storage_inventory",
      "holdings_observed", "ceiling"}
 )  # fmt: skip
-_INCIDENT_PRIVATE = ("actor", "actor_confidence", "actor_basis")
+#: the only fields of an incident the public tier sees (those the reports and the API
+#: derive from it: its time in ISO 8601, its place, how its position was coarsened)
+PUBLIC_INCIDENT_FIELDS = frozenset(
+    {"id", "t", "t_iso", "time", "time_known", "t_start", "t_end", "kind", "weapon_class",
+     "count", "status", "confidence", "sector", "lon", "lat", "radius_m", "ellipse",
+     "n_observations", "n_groups", "updated_at", "place", "position"}
+)  # fmt: skip
+#: a finding's fields naming (or wording) its party, withheld until an analyst confirms
+_PARTY_FIELDS = ("party", "party_basis", "basis_wording")
 
 
 def check_edition(edition: str) -> str:
@@ -85,13 +127,22 @@ def _places(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return public_places([i["lon"] for i in incidents], [i["lat"] for i in incidents])
 
 
-def public_incident(i: dict[str, Any], place: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An incident as the public edition shows it (``place``: its nearest place, if
-    already measured, as :func:`public_incidents` does for many)."""
-    out = {k: v for k, v in i.items() if k not in _INCIDENT_PRIVATE}
+def visible_statuses(tier: str) -> tuple[str, ...] | None:
+    """The incident statuses ``tier`` sees (None: every status)."""
+    _check_tier(tier)
+    return None if tier == RESTRICTED else PUBLISHED
+
+
+def _check_tier(tier: str) -> None:
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}")
+
+
+def _public_incident(i: dict[str, Any], place: dict[str, Any] | None) -> dict[str, Any]:
+    out = {k: v for k, v in i.items() if k in PUBLIC_INCIDENT_FIELDS}
     out["place"] = place or _as_place(nearest(float(i["lon"]), float(i["lat"])))
     if i["kind"] in _WEAPON_KINDS:
-        out["lon"], out["lat"] = _snap(i["lon"], 0.1), _snap(i["lat"], 0.1)
+        out["lon"], out["lat"] = _snap(i["lon"], COARSE_DEG), _snap(i["lat"], COARSE_DEG)
         out["radius_m"] = max(float(i["radius_m"]), 8000.0)
         out["ellipse"] = None
         out["position"] = "grid 0.1 degree"
@@ -102,29 +153,96 @@ def public_incident(i: dict[str, Any], place: dict[str, Any] | None = None) -> d
     return out
 
 
-def public_incidents(incidents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Many incidents as the public edition shows them (their places measured at once)."""
-    return [public_incident(i, p) for i, p in zip(incidents, _places(incidents), strict=True)]
+def incident_view(
+    i: dict[str, Any], tier: str, place: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """An incident as ``tier`` sees it, or None where the tier does not see it
+    (``place``: its nearest place, if already measured, as :func:`incidents_view` does)."""
+    statuses = visible_statuses(tier)
+    if statuses is not None and i["status"] not in statuses:
+        return None
+    if tier != PUBLIC:
+        return dict(i)
+    return _public_incident(i, place)
 
 
-def public_finding(f: dict[str, Any]) -> dict[str, Any] | None:
-    """A finding as the public edition shows it, or None if it is not published."""
+def incidents_view(incidents: Sequence[dict[str, Any]], tier: str) -> list[dict[str, Any]]:
+    """The incidents ``tier`` sees, as it sees them (places measured at once)."""
+    statuses = visible_statuses(tier)
+    seen = [i for i in incidents if statuses is None or i["status"] in statuses]
+    if tier != PUBLIC:
+        return [dict(i) for i in seen]
+    return [_public_incident(i, p) for i, p in zip(seen, _places(seen), strict=True)]
+
+
+def _scrubbed(change: Any, source_ids: Collection[str]) -> Any:
+    if isinstance(change, dict):
+        return dict(change, reason=scrub_remark(str(change["reason"]), source_ids))
+    return dataclasses.replace(change, reason=scrub_remark(change.reason, source_ids))
+
+
+def finding_view(
+    f: dict[str, Any], tier: str, source_ids: Collection[str] = ()
+) -> dict[str, Any] | None:
+    """A finding as ``tier`` sees it, or None where the tier does not see it. ``f`` is a
+    finding as the reports read it (``wording``, ``basis_wording``) or as the store
+    gives it (``evidence`` with ``summary`` and ``basis`` wordings, ``changes``). A
+    partner reads the analysts' reasons for their reviews with positions and the ids of
+    ``source_ids`` replaced by ``[…]``; the public reads no review at all."""
+    _check_tier(tier)
+    if tier == RESTRICTED:
+        return dict(f)
+    if tier == PARTNER:
+        out = dict(f)
+        if "changes" in out:
+            out["changes"] = tuple(_scrubbed(c, source_ids) for c in out["changes"])
+        return out
     if f.get("severity") == "unconfirmed" and f["status"] != "confirmed":
         return None
     out = dict(f)
+    if "changes" in out:
+        out["changes"] = ()  # who reviewed it, and why in their own words
     if f["status"] != "confirmed":
-        out["party"] = None
-        out["party_basis"] = None
-        out["basis_wording"] = None
+        for k in _PARTY_FIELDS:
+            out[k] = None
         out["party_withheld"] = f.get("party") is not None
+        ev = f.get("evidence")
+        if isinstance(ev, dict):
+            out["evidence"] = {k: v for k, v in ev.items() if k not in ("summary", "basis")}
+            if not out["party_withheld"] and "summary" in ev:
+                out["evidence"]["summary"] = ev["summary"]
         if out["party_withheld"]:
             out["summary"] = None  # a rule's summary may name the party it places
             out["wording"] = None
-    weapon = f.get("rule_kind") in WEAPON_RULE_KINDS
+    weapon = f["rule_kind"] in WEAPON_RULE_KINDS
     for k in ("lon", "lat"):
         if out.get(k) is not None:
-            out[k] = _snap(float(out[k]), 0.1) if weapon else round(float(out[k]), 2)
+            out[k] = _snap(float(out[k]), COARSE_DEG) if weapon else round(float(out[k]), 2)
     return out
+
+
+def extent_view(
+    ext: tuple[float, float, float, float, int, int] | None, tier: str
+) -> tuple[float, float, float, float, int, int] | None:
+    """A bounding box and time span of incidents as ``tier`` sees it: the public's is
+    widened outward to the weapons grid, so that no position shows through it."""
+    _check_tier(tier)
+    if ext is None or tier != PUBLIC:
+        return ext
+    x0, y0, x1, y1, t0, t1 = ext
+
+    def down(v: float) -> float:
+        return round(math.floor(round(v / COARSE_DEG, 9)) * COARSE_DEG, 6)
+
+    def up(v: float) -> float:
+        return round(math.ceil(round(v / COARSE_DEG, 9)) * COARSE_DEG, 6)
+
+    return down(x0), down(y0), up(x1), up(y1), t0, t1
+
+
+def zone_published(kind: str) -> bool:
+    """Whether an agreement zone of ``kind`` may be shown outside the restricted tier."""
+    return kind not in WITHHELD_ZONE_KINDS
 
 
 def public_coverage(gaps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -152,8 +270,8 @@ def edition_view(
     if edition == RESTRICTED:
         placed = [dict(i, place=p) for i, p in zip(incidents, _places(incidents), strict=True)]
         return placed, findings, coverage
-    published = [p for f in findings if (p := public_finding(f)) is not None]
-    return public_incidents(incidents), published, public_coverage(coverage)
+    published = [p for f in findings if (p := finding_view(f, PUBLIC)) is not None]
+    return incidents_view(incidents, PUBLIC), published, public_coverage(coverage)
 
 
 #: positions written in a remark: degrees with minutes/seconds, decimal degrees (two or

@@ -1,11 +1,13 @@
 """What the dashboard needs beyond the API's records: the agreement's zones as a
-map layer (public: the agreement is a published text)."""
+map layer (public: the agreement is a published text, less what ``report.editions``
+withholds, as the open data does)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from truceline.domain.errors import NotFound
+from truceline.report.editions import zone_published
 from truceline.service.workspace import Workspace
 
 __all__ = ["agreement_layers"]
@@ -41,7 +43,7 @@ def agreement_layers(ws: Workspace) -> dict[str, Any]:
             },
         }
         for z in a.zones
-        if z.kind in _KINDS
+        if z.kind in _KINDS and zone_published(z.kind)
     ]
     return {
         "type": "FeatureCollection",

@@ -1,6 +1,7 @@
 """Export incidents and findings of a period for other tools: STIX 2.1 (intelligence
 platforms), HXL-tagged CSV (humanitarian data exchange) or GeoJSON (GIS), in the
-public tier (as the public edition of reports shows them) or the restricted one."""
+public tier (cut by ``report.editions``, as the public edition of reports and the
+public API show them) or the restricted one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from typing import Any
 
 from truceline.domain.errors import InputError
-from truceline.report.editions import RESTRICTED, check_edition, edition_view
+from truceline.report.editions import check_edition, edition_view
 from truceline.service.workspace import Workspace
 from truceline.store import reports as q
 from truceline.store.db import store_errors
@@ -59,8 +60,6 @@ def export_records(
         incidents = q.period_incidents(conn, since, until)
         findings = q.period_findings(conn, since, until)
     incidents, findings, _ = edition_view(incidents, findings, [], edition)
-    if edition != RESTRICTED:
-        findings = [f for f in findings if f["status"] != "dismissed"]
     if fmt == "geojson":
         return _geojson(incidents)
     if fmt == "hxl":

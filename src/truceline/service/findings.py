@@ -241,8 +241,17 @@ def _evidence_incidents(conn: Connection, rows: list[FindingRow]) -> list[dict[s
     return store.evidence_incidents(conn, [i for f in rows for i in f.evidence["incidents"]])
 
 
-def assess(ws: Workspace, d1: date, d2: date, out_dir: Path, lang: str = "en") -> AssessmentPaths:
-    """The breach assessment of [d1, d2) for guarantors: HTML, PDF, JSON and map in ``out_dir``."""
+def assess(
+    ws: Workspace,
+    d1: date,
+    d2: date,
+    out_dir: Path,
+    lang: str = "en",
+    *,
+    edition: str = "restricted",
+) -> AssessmentPaths:
+    """The breach assessment of [d1, d2): HTML, PDF, JSON and map in ``out_dir``, for
+    guarantors (``restricted``) or anyone (``public``, cut as the public reports are)."""
     from truceline.compliance.periods import to_epoch
     from truceline.report.assessment import assessment_doc, write_assessment
     from truceline.service.agreements import agreement_versions
@@ -259,6 +268,6 @@ def assess(ws: Workspace, d1: date, d2: date, out_dir: Path, lang: str = "en") -
         head = latest_tree_head(conn)
         incs = _evidence_incidents(conn, [f for f in rows if f.status != FindingStatus.DISMISSED])
     head_doc = None if head is None else {"size": head.size, "root_hash": head.root_hash}
-    doc = assessment_doc([asdict(f) for f in rows], d1, d2, versions, head_doc)
+    doc = assessment_doc([asdict(f) for f in rows], d1, d2, versions, head_doc, edition=edition)
     latest = versions[-1] if versions else None
     return write_assessment(doc, out_dir, latest, incs, lang)

@@ -15,6 +15,7 @@ from shapely.geometry import box, mapping
 
 from truceline.compliance.agreement.model import Agreement, Zone
 from truceline.domain.errors import NotFound
+from truceline.report.editions import zone_published
 from truceline.service.agreements import find_agreement
 from truceline.service.publication import (
     IncidentQuery,
@@ -62,13 +63,9 @@ def _zones(ws: Workspace, cid: str) -> list[Zone]:
     return [] if a is None else _zones_of(a, cid)
 
 
-#: zones never published: a storage site's footprint is where weapons are kept (targeting data)
-_WITHHELD = frozenset({"storage_site"})
-
-
 def _zones_of(a: Agreement, cid: str) -> list[Zone]:
     return [
-        z for z in a.zones if (z.kind == "sector") == (cid == "sectors") and z.kind not in _WITHHELD
+        z for z in a.zones if (z.kind == "sector") == (cid == "sectors") and zone_published(z.kind)
     ]
 
 

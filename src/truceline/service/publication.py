@@ -1,21 +1,17 @@
-"""What each reader may see of incidents and findings: tiers, published statuses.
+"""Incidents, findings and ledger proofs as each reader's tier may see them.
 
-Three tiers. ``restricted`` (the analyst) sees every incident with every field.
-``partner`` (a party liaison, a guarantor) and ``public`` see only published
-incidents (``corroborated`` or ``verified``: independent sources agree, or an
-analyst or technical means confirmed it), always fused, never an observation
-or an observer's position. The public sees what the public edition of reports
-shows (``report.editions``): no incident's attributed party, a party named only
-on findings an analyst confirmed, weapons and movements on a 0.1 degree grid,
-other positions to 0.01 degree.
+The tier follows the role (:func:`tier_of`); what a tier sees is decided by the rules
+of ``report.editions`` (the same functions the reports and the exports apply): the
+analyst everything; a party liaison and a guarantor published incidents, fused, and
+every finding; the public what the public edition of reports shows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +19,15 @@ import numpy as np
 
 from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus, IncidentStatus
-from truceline.report.editions import public_finding, public_incident, public_places
+from truceline.report.editions import (
+    COARSE_DEG,
+    PUBLISHED,
+    extent_view,
+    finding_view,
+    incident_view,
+    public_places,
+    visible_statuses,
+)
 from truceline.service.findings import FindingRow, get_finding, list_findings
 from truceline.service.ledger import prove
 from truceline.service.users import Role
@@ -36,6 +40,7 @@ from truceline.store.incident_pages import (
     incident_extent,
     incident_feature_texts,
 )
+from truceline.store.reports import source_ids
 
 __all__ = [
     "COARSE_DEG",
@@ -53,14 +58,6 @@ __all__ = [
     "visible_finding",
     "visible_findings",
 ]
-
-PUBLISHED = (IncidentStatus.CORROBORATED.value, IncidentStatus.VERIFIED.value)
-COARSE_DEG = 0.1  # the public edition's grid for weapons (report.editions)
-_HIDDEN = {
-    "restricted": frozenset(),
-    "partner": frozenset(),
-    "public": frozenset({"actor", "actor_confidence", "actor_basis", "side"}),
-}
 
 
 class Tier(StrEnum):
@@ -114,8 +111,9 @@ def _check(q: IncidentQuery) -> None:
 
 def _filter(q: IncidentQuery, tier: Tier) -> IncidentFilter:
     statuses = q.statuses
-    if tier is not Tier.RESTRICTED:
-        statuses = [s for s in (statuses or PUBLISHED) if s in PUBLISHED]
+    shown = visible_statuses(tier.value)
+    if shown is not None:
+        statuses = [s for s in (statuses or shown) if s in shown]
     return IncidentFilter(statuses, q.kinds, q.sectors, q.since, q.until, q.bbox)
 
 
@@ -129,33 +127,28 @@ def _feature(fid: Any, lon: Any, lat: Any, props: dict[str, Any]) -> dict[str, A
 
 
 def _features(cols: dict[str, list[Any]], tier: Tier) -> list[dict[str, Any]]:
-    """GeoJSON features of the page's columns: the JSON columns decoded and the times
-    written column by column, then one dict per feature."""
-    hidden = _HIDDEN[tier.value]
+    """GeoJSON features of the page's columns, each incident as the tier sees it
+    (``report.editions.incident_view``): the JSON columns decoded and the times written
+    column by column, then one dict per feature."""
     seen = {
         n: [None if v is None else json.loads(v) for v in col] if n in ("ellipse", "side") else col
         for n, col in cols.items()
-        if n not in hidden
     }
     iso = np.datetime_as_string(np.asarray(cols["t"], dtype="datetime64[s]"), unit="s")
     times = np.char.add(iso, "Z").tolist()
-    if tier is Tier.PUBLIC:
-        names = list(seen)
-        places = public_places(cols["lon"], cols["lat"])
-        out = []
-        for values, t, place in zip(zip(*seen.values(), strict=True), times, places, strict=True):
-            props = public_incident(dict(zip(names, values, strict=True)), place)
-            fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
-            props["time"] = t
-            out.append(_feature(fid, lon, lat, props))
-        return out
-    keys = [n for n in seen if n not in ("id", "lon", "lat")]
-    rows = zip(*(seen[n] for n in keys), times, strict=True)
-    keys.append("time")
-    return [
-        _feature(fid, lon, lat, dict(zip(keys, values, strict=True)))
-        for fid, lon, lat, values in zip(seen["id"], seen["lon"], seen["lat"], rows, strict=True)
-    ]
+    names = list(seen)
+    places: Sequence[dict[str, Any] | None] = (
+        public_places(cols["lon"], cols["lat"]) if tier is Tier.PUBLIC else [None] * len(times)
+    )
+    out = []
+    for values, t, place in zip(zip(*seen.values(), strict=True), times, places, strict=True):
+        props = incident_view(dict(zip(names, values, strict=True)), tier.value, place)
+        if props is None:
+            continue
+        fid, lon, lat = props.pop("id"), props.pop("lon"), props.pop("lat")
+        props["time"] = t
+        out.append(_feature(fid, lon, lat, props))
+    return out
 
 
 def incident_page(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPage:
@@ -183,9 +176,9 @@ class IncidentPageText:
 def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPageText | None:
     """One page of incidents as :func:`incident_page` gives it, its features written as
     JSON by the database (a map's page of 10,000 costs no Python object per feature);
-    ``None`` for a tier that sees fields coarsened or hidden (the public), which only
-    :func:`incident_page` serves."""
-    if _HIDDEN[tier.value]:
+    ``None`` for the public tier, which sees fields coarsened or left out, so only
+    :func:`incident_page` serves it (every other tier sees a visible incident whole)."""
+    if tier is Tier.PUBLIC:
         return None
     _check(q)
     f = _filter(q, tier)
@@ -203,17 +196,7 @@ def published_extent(
     """Bounding box and time span of the incidents the tier may see (None: none)."""
     with store_errors("reading the incidents' extent"), ws.engine.connect() as conn:
         ext = incident_extent(conn, _filter(IncidentQuery(), tier))
-    if ext is None or tier is not Tier.PUBLIC:
-        return ext
-    x0, y0, x1, y1, t0, t1 = ext  # outward to the coarse grid: no position shows through it
-
-    def down(v: float) -> float:
-        return round(math.floor(v / COARSE_DEG) * COARSE_DEG, 6)
-
-    def up(v: float) -> float:
-        return round(math.ceil(v / COARSE_DEG) * COARSE_DEG, 6)
-
-    return down(x0), down(y0), up(x1), up(y1), t0, t1
+    return extent_view(ext, tier.value)
 
 
 def incident_feature(ws: Workspace, incident_id: int, tier: Tier) -> dict[str, Any]:
@@ -235,35 +218,44 @@ def visible_findings(
     party: str | None = None,
     limit: int = 1000,
 ) -> list[FindingRow]:
-    """Findings the tier may see: the analyst and partners all; the public as the public
-    edition shows them (a party named only once an analyst confirmed the finding)."""
+    """Findings the tier may see, as ``report.editions.finding_view`` shows them (the
+    public: a party named only once an analyst confirmed the finding, so a filter by
+    party finds only confirmed ones)."""
     if tier is Tier.PUBLIC and party is not None:
         status = FindingStatus.CONFIRMED if status in (None, FindingStatus.CONFIRMED) else "-"
     rows = list_findings(ws, status=status, party=party)
-    if tier is Tier.PUBLIC:
-        rows = [p for r in rows if (p := _public_finding(r)) is not None]
-    return rows[:limit]
+    ids = _source_ids(ws, rows, tier)
+    shown = [v for r in rows if (v := _finding_view(r, tier, ids)) is not None]
+    return shown[:limit]
 
 
 def visible_finding(ws: Workspace, finding_id: int, tier: Tier) -> FindingRow:
     """One finding as the tier may see it; ``NotFound`` when it may not see it."""
     row = get_finding(ws, finding_id)
-    if tier is not Tier.PUBLIC:
-        return row
-    shown = _public_finding(row)
+    shown = _finding_view(row, tier, _source_ids(ws, [row], tier))
     if shown is None:
         raise NotFound(f"no finding {finding_id}")
     return shown
 
 
-def _public_finding(r: FindingRow) -> FindingRow | None:
-    view = public_finding({"severity": r.severity, "status": r.status, "party": r.party,
-                           "party_basis": r.party_basis, "summary": r.summary, "lon": r.lon,
-                           "lat": r.lat})  # fmt: skip
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(FindingRow))
+
+
+def _source_ids(ws: Workspace, rows: Sequence[FindingRow], tier: Tier) -> frozenset[str]:
+    """Every source's id, where a partner is to read reviews' reasons without them."""
+    if tier is not Tier.PARTNER or not any(r.changes for r in rows):
+        return frozenset()
+    with store_errors("reading source ids"), ws.engine.connect() as conn:
+        return frozenset(source_ids(conn))
+
+
+def _finding_view(r: FindingRow, tier: Tier, ids: frozenset[str]) -> FindingRow | None:
+    row = {n: getattr(r, n) for n in _ROW_FIELDS}
+    view = finding_view(row, tier.value, ids)
     if view is None:
         return None
-    return replace(r, party=view["party"], party_basis=view["party_basis"], lon=view["lon"],
-                   lat=view["lat"], summary=view["summary"] or "")  # fmt: skip
+    view["summary"] = view["summary"] or ""
+    return FindingRow(**{n: view[n] for n in _ROW_FIELDS})
 
 
 def ledger_proof(ws: Workspace, index: int, size: int | None, tier: Tier) -> dict[str, Any]:

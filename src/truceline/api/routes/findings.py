@@ -60,7 +60,8 @@ def list_findings(
     party: str | None = Query(None, max_length=20),
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> list[FindingOut]:
-    """Findings, oldest period first (the public: confirmed ones only)."""
+    """Findings, oldest period first, as the tier sees them (the public: a party named
+    only on findings an analyst confirmed)."""
     rows = visible_findings(ws, tier_of(user.role), status=status, party=party, limit=limit)
     return [FindingOut.of(r) for r in rows]
 

@@ -20,7 +20,17 @@ import pyarrow as pa
 
 from truceline.ledger.canonical import canonical_bytes
 
-__all__ = ["OBSERVATION_SCHEMA", "RECORD_FIELDS", "observation_record", "observation_uid"]
+__all__ = [
+    "MAX_DISTANCE_M",
+    "OBSERVATION_SCHEMA",
+    "RECORD_FIELDS",
+    "observation_record",
+    "observation_uid",
+]
+
+#: metres: half the Earth's equatorial circumference. No two places on Earth lie farther
+#: apart, so no radius of uncertainty and no range of a bearing can be larger.
+MAX_DISTANCE_M = 20_037_509.0
 
 OBSERVATION_SCHEMA = pa.schema(
     [

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truceline.domain.errors import Problem
-from truceline.domain.observations import OBSERVATION_SCHEMA
+from truceline.domain.observations import MAX_DISTANCE_M, OBSERVATION_SCHEMA
 from truceline.domain.vocab import CREDIBILITY, ObservationKind, SourceType, WeaponClass
 from truceline.intake.attrs import attr_problems
 from truceline.intake.chunk import ParsedChunk, RawChunk
@@ -50,18 +50,19 @@ _ENUMS = {
     "source_type": tuple(s.value for s in SourceType),
 }
 _MAX_COUNT = 2**31 - 1  # the store's INTEGER column (PostgreSQL would refuse the whole chunk)
+_EARTH = f"{MAX_DISTANCE_M:.0f} (half the Earth's circumference)"
 #: (field, low, high, low inclusive, high inclusive, words)
 _RANGES: tuple[tuple[str, float, float, bool, bool, str], ...] = (
     ("lon", -180, 180, True, True, "between -180 and 180"),
     ("lat", -90, 90, True, True, "between -90 and 90"),
     ("obs_lon", -180, 180, True, True, "between -180 and 180"),
     ("obs_lat", -90, 90, True, True, "between -90 and 90"),
-    ("radius_m", 0, np.inf, True, True, ">= 0"),
+    ("radius_m", 0, MAX_DISTANCE_M, True, True, f"from 0 to {_EARTH}"),
     ("t_unc_s", 0, np.inf, True, True, ">= 0"),
     ("bearing_deg", 0, 360, True, True, "between 0 and 360"),
     ("bearing_sd_deg", 0, 180, False, True, "> 0 and <= 180"),
-    ("range_min_m", 0, np.inf, True, True, ">= 0"),
-    ("range_max_m", 0, np.inf, False, True, "> 0"),
+    ("range_min_m", 0, MAX_DISTANCE_M, True, True, f"from 0 to {_EARTH}"),
+    ("range_max_m", 0, MAX_DISTANCE_M, False, True, f"> 0 and at most {_EARTH}"),
     ("count", 1, _MAX_COUNT, True, True, f"from 1 to {_MAX_COUNT}"),
     ("credibility", min(CREDIBILITY), max(CREDIBILITY), True, True, "from 1 to 6"),
 )

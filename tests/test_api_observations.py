@@ -272,3 +272,38 @@ def test_the_group_writer_holds_a_group_open_only_after_concurrent_submissions(
     asyncio.run(staggered())
     assert groups[-1] == 3
     assert len(_stored(sqlite_workspace)) == sum(groups)
+
+
+def test_a_tampered_signature_in_a_large_batch_is_named_and_the_rest_land(
+    api_client: TestClient, api_tokens: dict[str, str], sqlite_workspace: Workspace
+) -> None:
+    """Batches large enough to be checked on the verification threads: the record whose
+    signature fails is refused by its place, the others of its batch and of the batch
+    stored in the same group commit land, and the ledger holds exactly those."""
+    from truceline.service.submissions import Submitter, ingest_groups
+
+    _monitor_source(sqlite_workspace)
+    first = [signed(_obs(f"p-{i}", t=1740802200 + i)) for i in range(100)]
+    first[37] = {**first[37], "lon": 37.9}  # changed after signing
+    second = [signed(_obs(f"q-{i}", t=1740802200 + i)) for i in range(100)]
+    monitor = Submitter(frozenset({"monitor"}))
+    a, b = ingest_groups(sqlite_workspace, [(first, monitor), (second, monitor)])
+    assert (a.read, a.accepted, a.rejected, b.accepted, b.rejected) == (100, 99, 1, 100, 0)
+    (problem,) = a.problems
+    assert (problem.line, problem.field, problem.record) == (38, "signature", "p-37")
+    assert problem.reason.startswith("signature does not match")
+    third = [signed(_obs(f"r-{i}")) for i in range(80)]
+    third[79] = signed(_obs("r-79"), Ed25519PrivateKey.generate())  # another monitor's key
+    r = api_client.post(
+        "/observations/batch",
+        json={"observations": third},
+        headers=_auth(api_tokens["monitor"]),
+    )
+    body = r.json()
+    assert (body["accepted"], body["rejected"]) == (79, 1), body
+    assert [(p["line"], p["field"], p["record"]) for p in body["problems"]] == [
+        (80, "signature", "r-79")
+    ]
+    stored = {c for _, c, _ in _stored(sqlite_workspace)}
+    assert len(stored) == 99 + 100 + 79 and "p-37" not in stored and "r-79" not in stored
+    assert verify_store(sqlite_workspace).ok

@@ -26,13 +26,18 @@ def serve(
     json_logs: bool = typer.Option(False, "--json-logs", help="structured JSON log lines"),
 ) -> None:
     """Serve the API (OpenAPI at /docs, health at /healthz and /readyz)."""
+    import gc
+
     import uvicorn
 
     from truceline.api import ApiLimits, create_app
     from truceline.api.logs import log_config
+    from truceline.service.submissions import warm_up
 
     limits = ApiLimits(max_body_bytes, max_batch, rate, burst, timeout)
     app = create_app(workspace(ctx), limits)
+    warm_up()
+    gc.freeze()  # what lives as long as the server, out of the collector's sight
     err_console.print(f"truceline API on http://{host}:{port}/docs", highlight=False)
     uvicorn.run(
         app,

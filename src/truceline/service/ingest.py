@@ -47,7 +47,7 @@ from truceline.service.workspace import Workspace
 from truceline.store import ledger as log
 from truceline.store import observations as store
 from truceline.store.db import Connection, store_errors
-from truceline.store.sources import known_ids, signature_policies
+from truceline.store.sources import signature_policies
 
 __all__ = [
     "KEPT_PROBLEMS",
@@ -164,12 +164,16 @@ class _Policy:
     key: bytes | None
 
 
-def _policies(conn: Connection, ids: Iterable[str]) -> dict[str, _Policy]:
+def _policies(conn: Connection, ids: Sequence[str]) -> tuple[set[str], dict[str, _Policy]]:
+    """Which of ``ids`` are registered, and the signature policy of those that have one
+    (one query)."""
+    registered: set[str] = set()
     out: dict[str, _Policy] = {}
-    for sid, policy, key in signature_policies(conn, list(ids)):
+    for sid, policy, key in signature_policies(conn, ids):
+        registered.add(sid)
         if policy == "required" or key is not None:
             out[sid] = _Policy(policy == "required", key)
-    return out
+    return registered, out
 
 
 def _record_columns(batch: pa.RecordBatch, names: Sequence[str]) -> dict[str, pa.Array]:
@@ -203,8 +207,8 @@ def _signature_checks(
     the function returned waits for the checks and gives the rows refused (their
     problems noted, in row order). The signatures are checked on other threads
     (:func:`verify_many`) while the caller goes on."""
-    refused = _unregistered(conn, path, batch, lines, tally)
-    policies = _policies(conn, pc.unique(batch.column("source_id")).to_pylist())
+    registered, policies = _policies(conn, pc.unique(batch.column("source_id")).to_pylist())
+    refused = _unregistered(registered, path, batch, lines, tally)
     mask = pc.is_in(batch.column("source_id"), pa.array(list(policies), pa.string()))
     rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False) & ~refused)
     sub = batch.take(pa.array(rows, pa.int64()))
@@ -247,7 +251,7 @@ def _signature_checks(
 
 
 def _unregistered(
-    conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
+    registered: set[str], path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
 ) -> npt.NDArray[np.bool_]:
     """Rows of monitor or sensor sources not registered yet (only open sources and
     parties are registered on first sight); a problem each."""
@@ -257,7 +261,7 @@ def _unregistered(
     wanted = pc.unique(ids.filter(pc.and_(sensor, pc.not_equal(types, "")))).to_pylist()
     if not wanted:
         return np.zeros(batch.num_rows, dtype=bool)
-    unknown = set(wanted) - known_ids(conn, sorted(wanted))
+    unknown = set(wanted) - registered
     refused = pc.and_(pc.is_in(ids, pa.array(sorted(unknown), pa.string())), sensor)
     refused_np: npt.NDArray[np.bool_] = refused.to_numpy(zero_copy_only=False)
     for i in np.flatnonzero(refused_np):

@@ -25,7 +25,14 @@ from truceline.store.db import Connection, store_errors
 from truceline.store.source_observations import count_source_observations, source_observations
 from truceline.store.source_owners import source_owners
 
-__all__ = ["OwnPage", "Submitter", "ingest_groups", "ingest_records", "own_observations"]
+__all__ = [
+    "OwnPage",
+    "Submitter",
+    "ingest_groups",
+    "ingest_records",
+    "own_observations",
+    "warm_up",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +115,16 @@ def _reports(
         out.append(FileReport(origin, "json", n, ok, n - ok - bad, bad, mine))
         start += n
     return out
+
+
+_SAMPLE = {"source_id": "warm-up", "t": 0, "lon": 0.0, "lat": 0.0, "radius_m": 1.0, "kind": "other"}
+
+
+def warm_up() -> None:
+    """Do once, before a server takes requests, what its first submission would pay for:
+    Arrow loads its compute kernels and imports pandas to look for its arrays (over a
+    second on a busy machine, while every submission waiting behind it waits too)."""
+    parse_records([_SAMPLE], "warm-up")
 
 
 def ingest_groups(

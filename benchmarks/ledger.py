@@ -317,13 +317,13 @@ def main() -> None:
             (f"  {name}: inclusion proof at N (median of 50)", p["inclusion"], None, ""),
             (f"  {name}: consistency proof at N (median of 50)", p["consistency"], None, ""),
             (
-                f"append as ingest into {name} (columnar + append_data)",
+                f"append as ingest does into {name}",
                 cw + aw,
                 cc + ac,
                 ratio(cw + aw, cc + ac),
             ),
-            (f"  {name}: columnar canonical form, in batches", cw, cc, ratio(cw, cc)),
-            (f"  {name}: append_data (leaf hashes, entries, tiles)", aw, ac, ratio(aw, ac)),
+            (f"  {name}: columnar form (entry_rows)", cw, cc, ratio(cw, cc)),
+            (f"  {name}: append_data (hashes, entries, tiles)", aw, ac, ratio(aw, ac)),
         ]
     _print(n, mb, root, rows)
 

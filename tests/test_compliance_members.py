@@ -20,14 +20,23 @@ T = 1_760_000_000
 def _facts(rows: list[tuple[int, int, int | None, str | None]], ids: list[int]) -> dict[str, list]:
     """member_facts of rows (incident, nonparty, observation id, attrs), as lists."""
     inc, nonparty, obs, attrs = zip(*rows, strict=True)
+    said = [r for r in rows if r[3] is not None]
     got = member_facts(
         np.array(ids, dtype=np.int64),
         np.array(inc, dtype=np.int64),
         pa.array(nonparty, pa.int64()),
-        pa.array(obs, pa.int64()),
-        pa.array(attrs, pa.string()),
+        _said(said),
     )
     return {k: v.to_pylist() for k, v in got.items()}
+
+
+def _said(rows: list[tuple[int, int, int | None, str | None]]) -> pa.Table:
+    """The ``said`` rows (incident, observation id, attrs) of member rows."""
+    return pa.table({
+        "incident_id": pa.array([r[0] for r in rows], pa.int64()),
+        "observation_id": pa.array([r[2] for r in rows], pa.int64()),
+        "attrs": pa.array([r[3] for r in rows], pa.string()),
+    })  # fmt: skip
 
 
 def test_facts_are_read_in_observation_order_whatever_the_row_order() -> None:
@@ -57,8 +66,7 @@ def test_no_observations_means_no_facts_and_no_nonparty() -> None:
         np.array([5], dtype=np.int64),
         np.zeros(0, dtype=np.int64),
         pa.array([], pa.int64()),
-        pa.array([], pa.int64()),
-        pa.array([], pa.string()),
+        _said([]),
     )
     assert {k: v.to_pylist() for k, v in got.items()} == {
         "state": [None], "role": [None], "nonparty": [0], "direction": [None],

@@ -1,8 +1,8 @@
 """What an incident's observations add to its columns, from arrays of its members.
 
-The store sends the observations of a span's incidents as columns ordered by
-incident: the incident's id, the observation's ledger index, whether its source is
-not a party, and its ``attrs`` only where they mention a fact a rule reads.
+The store sends the observations of a span's incidents as columns: the incident's
+id, the observation's ledger index and whether its source is not a party, and apart
+from these the few observations whose ``attrs`` mention a fact a rule reads.
 :func:`member_facts` turns these into the incident columns ``state``, ``role``,
 ``nonparty``, ``direction`` and ``inspected`` (one pass over the few ``attrs``,
 array work for the rest); :class:`Members` gives the ledger leaves of any incidents,
@@ -86,44 +86,52 @@ class Members:
 
     def leaves(self, incident_ids: Sequence[int]) -> list[int]:
         """The ledger indices of these incidents' observations, sorted, once each."""
+        return self.leaf_array(incident_ids).tolist()  # type: ignore[no-any-return]
+
+    def leaf_array(self, incident_ids: Sequence[int]) -> IntArray:
+        """:meth:`leaves` as an array."""
         ids = np.asarray(incident_ids, dtype=np.int64)
         lo = np.searchsorted(self.incident, ids, side="left")
         n = np.searchsorted(self.incident, ids, side="right") - lo
         total = int(n.sum())
         if not total:
-            return []
+            return np.zeros(0, dtype=np.int64)
         # positions lo[k] .. lo[k] + n[k] - 1 of every incident k, in one array
         pos = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(total)
         found = self.leaf[pos]
-        return [int(x) for x in np.unique(found[found >= 0])]
+        return np.unique(found[found >= 0])
 
 
 def member_facts(
     ids: IntArray,
     incident: IntArray,
     nonparty: pa.Array | pa.ChunkedArray,
-    observation: pa.Array | pa.ChunkedArray,
-    attrs: pa.Array | pa.ChunkedArray,
+    said: pa.Table,
 ) -> dict[str, pa.Array]:
     """The incident columns the observations give, aligned with ``ids`` (sorted incident
-    ids), from one row per observation in any order (its incident, 1 if its source is
-    not a party, and its id and ``attrs`` or nulls): ``nonparty`` counts the
-    observations from a source that is not a party (0 for an incident without any);
-    the others are null unless some ``attrs`` say (read in the order of observation
-    ids). Observations of incidents not in ``ids`` are left out."""
+    ids), from one row per observation in any order (its incident and 1 if its source
+    is not a party) and the rows ``said`` (``incident_id``, ``observation_id``,
+    ``attrs``) of the observations whose ``attrs`` may state a fact: ``nonparty``
+    counts the observations from a source that is not a party (0 for an incident
+    without any); the others are null unless some ``attrs`` say (read in the order of
+    observation ids). Observations of incidents not in ``ids`` are left out."""
     n = len(ids)
-    pos = np.minimum(np.searchsorted(ids, incident), max(n - 1, 0))
-    known = ids[pos] == incident if n else np.zeros(len(incident), dtype=bool)
+    pos = _positions(ids, incident)
+    known = pos >= 0
     weight = np.where(known, np.asarray(nonparty, dtype=np.float64), 0.0)
-    counts = np.bincount(pos, weights=weight, minlength=n)[:n].astype(np.int64)
+    counts = np.bincount(pos[known], weights=weight[known], minlength=n)[:n].astype(np.int64)
     facts: dict[int, ObservationFacts] = {}
-    said = pa.array(np.asarray(pc.is_valid(attrs), dtype=bool) & known)
-    rows = zip(
-        pos[np.asarray(said)].tolist(),
-        pc.filter(observation, said).to_pylist(),
-        pc.filter(attrs, said).to_pylist(),
-        strict=True,
-    )
+    said_pos = _positions(ids, np.asarray(said.column("incident_id"), dtype=np.int64))
+    rows = [
+        r
+        for r in zip(
+            said_pos.tolist(),
+            said.column("observation_id").to_pylist(),
+            said.column("attrs").to_pylist(),
+            strict=True,
+        )
+        if r[0] >= 0 and r[2] is not None
+    ]
     for p, _, text in sorted(rows, key=lambda r: (r[0], r[1])):
         facts.setdefault(p, ObservationFacts()).read(text)
     state: list[str | None] = [None] * n
@@ -140,3 +148,12 @@ def member_facts(
         "direction": pa.array(direction, pa.string()),
         "inspected": pa.array(inspected, pa.string()),
     }
+
+
+def _positions(ids: IntArray, incident: IntArray) -> IntArray:
+    """The position in ``ids`` (sorted) of each of ``incident``, -1 where it is not there."""
+    n = len(ids)
+    if not n:
+        return np.full(len(incident), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(ids, incident), n - 1)
+    return np.where(ids[pos] == incident, pos, -1).astype(np.int64)

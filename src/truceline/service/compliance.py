@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 
 from truceline.compliance.agreement.model import Agreement
@@ -36,7 +37,7 @@ from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings, supersede_answered
 from truceline.service.workspace import Workspace
-from truceline.store.compliance import incident_columns, member_columns
+from truceline.store.compliance import incident_columns, member_columns, said_columns
 from truceline.store.db import Connection, store_errors
 from truceline.store.notifications import list_notifications
 
@@ -83,13 +84,11 @@ def load_incidents(conn: Connection, t0: int, t1: int) -> tuple[Incidents, Membe
     ids = np.asarray(table.column("id"), dtype=np.int64)
     first, last = (int(ids[0]), int(ids[-1])) if len(ids) else (0, -1)  # none: an empty range
     obs = member_columns(conn, first, last)
-    member = np.asarray(obs.column("incident_id"), dtype=np.int64)
-    facts = member_facts(
-        ids, member, obs.column("nonparty"), obs.column("observation_id"), obs.column("attrs")
-    )
+    member = np.asarray(obs["incident_id"], dtype=np.int64)
+    facts = member_facts(ids, member, obs["nonparty"], said_columns(conn, first, last))
     for name, col in facts.items():
         table = table.append_column(name, col)
-    return Incidents(table), Members(member, obs.column("ledger_index"))
+    return Incidents(table), Members(member, obs["ledger_index"])
 
 
 def notifications(conn: Connection) -> Notifications:
@@ -124,11 +123,17 @@ def judge(
 def _with_leaves(found: list[Finding], members: Members) -> list[Finding]:
     """Add the ledger indices of each finding's incidents' observations to its evidence."""
     return [
-        replace(f, ledger=tuple(sorted(set(f.ledger).union(members.leaves(f.incidents)))))
+        replace(
+            f, ledger=tuple(np.union1d(members.leaf_array(f.incidents), _ints(f.ledger)).tolist())
+        )
         if f.incidents
         else f
         for f in found
     ]
+
+
+def _ints(values: Sequence[int]) -> npt.NDArray[np.int64]:
+    return np.asarray(values, dtype=np.int64)
 
 
 def check(

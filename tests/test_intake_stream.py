@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from truceline.domain.observations import OBSERVATION_SCHEMA
+from truceline.domain.observations import MAX_DISTANCE_M, OBSERVATION_SCHEMA
 from truceline.domain.vocab import ObservationKind, SourceType, WeaponClass
 from truceline.intake import CHUNK_ROWS, read_observations, write_observations
 
@@ -81,7 +81,7 @@ _row = st.fixed_dictionaries(
         "t_unc_s": _finite.filter(lambda x: x >= 0),
         "lon": st.floats(-180, 180),
         "lat": st.floats(-90, 90),
-        "radius_m": _finite.filter(lambda x: x >= 0),
+        "radius_m": st.floats(0, MAX_DISTANCE_M),
         "kind": st.sampled_from([k.value for k in ObservationKind]),
         "weapon_class": st.none() | st.sampled_from([w.value for w in WeaponClass]),
         "count": st.integers(1, 10**6),

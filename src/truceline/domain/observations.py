@@ -8,6 +8,9 @@ A batch of observations is a ``pyarrow.RecordBatch`` with :data:`OBSERVATION_SCH
 
 :func:`observation_record` gives the record that is signed by a source and
 appended to the ledger; its canonical bytes (RFC 8785) are what a signature covers.
+``attrs`` is held as text: sent as a JSON object it becomes that object's RFC 8785
+text (:func:`attrs_text`), so a signer in any language makes the same bytes; sent as
+text (a CSV cell, a JSON string) it stays the text sent.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ __all__ = [
     "MAX_DISTANCE_M",
     "OBSERVATION_SCHEMA",
     "RECORD_FIELDS",
+    "attrs_text",
     "observation_record",
     "observation_uid",
 ]
@@ -64,6 +68,12 @@ OBSERVATION_SCHEMA = pa.schema(
 RECORD_FIELDS: tuple[str, ...] = tuple(
     f.name for f in OBSERVATION_SCHEMA if f.name not in ("signature", "source_type")
 )
+
+
+def attrs_text(attrs: Mapping[str, Any]) -> str:
+    """The text an ``attrs`` object is stored, ledgered and signed as: its RFC 8785 form
+    (``InputError`` when it has none, e.g. an integer beyond 2**53)."""
+    return canonical_bytes(attrs).decode("utf-8")
 
 
 def observation_record(row: Mapping[str, Any]) -> dict[str, Any]:

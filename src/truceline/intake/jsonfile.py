@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from truceline.domain.errors import InputError, Problem
+from truceline.domain.observations import attrs_text
 from truceline.intake.chunk import CHUNK_ROWS, ParsedChunk, RawChunk
 from truceline.intake.csvfile import check_text_encoding
 from truceline.intake.native import NATIVE_COLUMNS, native_columns
@@ -96,6 +97,18 @@ def _unencodable_field(row: Row) -> str | None:
     return None
 
 
+def _canonical_attrs(row: Row) -> Row | str:
+    """``row`` with ``attrs`` sent as an object as its RFC 8785 text (what is signed),
+    or the reason it has none."""
+    attrs = row.get("attrs")
+    if not isinstance(attrs, dict):
+        return row
+    try:
+        return {**row, "attrs": attrs_text(attrs)}
+    except InputError as exc:
+        return f"attrs: {exc}"
+
+
 def _column(values: list[Any]) -> pa.Array:
     vals = [json.dumps(v) if isinstance(v, dict | list) else v for v in values]
     kinds = {type(v) for v in vals if v is not None}
@@ -124,6 +137,8 @@ class _Batcher:
         elif (deep := _too_deep(row)) is not None:
             reason = f"{deep} nests deeper than {MAX_DEPTH} levels"
             self.problems.append(Problem(reason, str(self.path), line, deep))
+        elif isinstance(row := _canonical_attrs(row), str):
+            self.problems.append(Problem(row, str(self.path), line, "attrs"))
         else:
             self.rows.append(row)
             self.lines.append(line)

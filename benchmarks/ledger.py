@@ -13,6 +13,9 @@ gives wall and CPU seconds of this process, and its ratio to the baseline):
 * ``merkle``: what an append hashes: leaf hashes (0x00 || data), then the tree's
   tiles (``merkle.extend_tiles``) batch by batch as ``append`` grows them, and the
   RFC 9162 root;
+* ``store the bytes``: the entries' bytes alone (no canonical form, no hashing) into a
+  scratch SQLite file, as one row per entry and as bundles of 256 entries (what a
+  store of data tiles would write instead);
 * ``append``: ``ledger.store.append`` through the API into a SQLite file (and
   PostgreSQL with ``--pg``, whose server CPU is not in the CPU column) in batches of
   10,000: canonical form, leaf hashes, entry rows and tiles, one transaction per
@@ -38,8 +41,10 @@ import statistics
 import subprocess
 import sys
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +55,7 @@ from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.columnar import canonical_rows, entry_rows
 from truceline.ledger.merkle import (
     HASH_SIZE,
+    TILE_WIDTH,
     edge_tiles,
     extend_tiles,
     hash_leaf,
@@ -167,6 +173,55 @@ def _append_columnar(url: str, refs: pa.Array, cols: dict[str, pa.Array]) -> lis
         spent = [spent[0] + w, spent[1] + c, spent[2] + w2, spent[3] + c2]
     engine.dispose()
     return spent
+
+
+def _rows_or_bundles(path: Path, refs: list[str], datas: list[bytes]) -> list[float]:
+    """What storing entries costs, apart from canonical form and hashing: the same
+    bytes inserted into a scratch SQLite file opened as the store opens one, once as
+    one row per entry (as ``ledger_entries`` holds them) and once as bundles of 256
+    entries (their bytes concatenated, an offsets array, their refs: as Sunlight and
+    Tessera store data tiles), the partial bundle of each batch rewritten by the next.
+    Wall and CPU of each, one transaction per batch."""
+    from truceline.store.db import open_engine
+
+    engine = open_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE entry_rows (idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+            "ref TEXT NOT NULL, data BLOB NOT NULL, leaf_hash BLOB NOT NULL, at INTEGER NOT NULL)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE entry_bundles (idx INTEGER PRIMARY KEY, refs BLOB NOT NULL, "
+            "data BLOB NOT NULL, offsets BLOB NOT NULL)"
+        )
+    leaf = bytes(32)  # the hashes' cost is measured apart: only their bytes here
+
+    def rows() -> None:
+        for s in range(0, len(datas), BATCH):
+            part = zip(refs[s : s + BATCH], datas[s : s + BATCH], strict=True)
+            batch = [(s + k, r, d, leaf, AT) for k, (r, d) in enumerate(part)]
+            with engine.begin() as conn:
+                sql = "INSERT INTO entry_rows VALUES (?, 'observation', ?, ?, ?, ?)"
+                conn.exec_driver_sql(sql, batch)
+
+    def bundles() -> None:
+        for s in range(0, len(datas), BATCH):
+            first = s // TILE_WIDTH * TILE_WIDTH  # the partial bundle is written again
+            out = []
+            for b in range(first, min(s + BATCH, len(datas)), TILE_WIDTH):
+                part = datas[b : min(b + TILE_WIDTH, s + BATCH)]
+                ends = array("I", accumulate(map(len, part))).tobytes()
+                names = "\n".join(refs[b : b + len(part)]).encode()
+                out.append((b // TILE_WIDTH, names, b"".join(part), ends))
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT OR REPLACE INTO entry_bundles VALUES (?, ?, ?, ?)", out
+                )
+
+    w1, c1, _ = _timed(rows)
+    w2, c2, _ = _timed(bundles)
+    engine.dispose()
+    return [w1, c1, w2, c2]
 
 
 def _rebuild(url: str) -> tuple[float, float]:
@@ -303,6 +358,11 @@ def main() -> None:
     if args.verify_only:
         _print(n, mb, root, rows)
         return
+    rw, rc, bw, bc = _rows_or_bundles(args.dir / "scratch.db", [r for r, _ in items], datas)
+    rows += [
+        ("store the bytes, SQLite: one row per entry", rw, rc, ratio(rw, rc)),
+        ("store the bytes, SQLite: bundles of 256", bw, bc, ratio(bw, bc)),
+    ]
     targets = [("SQLite", str(args.dir))] + ([("PostgreSQL", args.pg)] if args.pg else [])
     for name, where in targets:
         t_app, c_app, url = _append_all(where, items)

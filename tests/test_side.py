@@ -69,3 +69,10 @@ def test_renaming_parties_renames_the_answer() -> None:
     two = side_probabilities(lon, lat, r, {"P": EAST, "Q": WEST})
     assert np.allclose(one.p, two.p[:, ::-1])
     assert (one.p.sum(axis=1) <= 1 + 1e-9).all()
+
+
+def test_stored_offsets_are_the_computed_ones() -> None:
+    from truceline.fusion.side import DEFAULT_SAMPLES, computed_offsets, normal_offsets
+
+    assert np.array_equal(normal_offsets(), computed_offsets(DEFAULT_SAMPLES))
+    assert np.array_equal(normal_offsets(16), computed_offsets(16))

@@ -19,8 +19,11 @@ control area (a buffer zone, outside the map).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 import numpy as np
 import shapely
@@ -34,6 +37,7 @@ __all__ = ["SideProbabilities", "normal_offsets", "side_probabilities"]
 
 F64 = NDArray[np.float64]
 _CHUNK = 4_000_000  # sample points per contains_xy call
+DEFAULT_SAMPLES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +52,28 @@ class SideProbabilities:
 
 
 def normal_offsets(n: int = 256) -> F64:
-    """``n`` deterministic standard bivariate normal points (Halton through the quantile)."""
+    """``n`` deterministic standard bivariate normal points (Halton through the quantile).
+
+    The default 256 are read from ``normal_offsets.json`` (made by this computation, and
+    checked against it by the tests): importing ``scipy.stats`` costs more CPU than
+    the sides of a million incidents."""
+    if n == DEFAULT_SAMPLES:
+        return _stored_offsets().copy()
+    return computed_offsets(n)
+
+
+def computed_offsets(n: int) -> F64:
+    """``normal_offsets(n)`` computed with scipy."""
     from scipy.stats import norm, qmc  # imported here: scipy.stats is slow to import
 
     u = qmc.Halton(d=2, scramble=False).random(n + 1)[1:]
     return np.asarray(norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)), dtype=np.float64)
+
+
+@cache
+def _stored_offsets() -> F64:
+    text = resources.files(__package__).joinpath("normal_offsets.json").read_text("utf-8")
+    return np.asarray(json.loads(text)["offsets"], dtype=np.float64)
 
 
 def side_probabilities(
@@ -64,7 +85,7 @@ def side_probabilities(
     semi_major_m: ArrayLike | None = None,
     semi_minor_m: ArrayLike | None = None,
     azimuth_deg: ArrayLike | None = None,
-    n_samples: int = 256,
+    n_samples: int = DEFAULT_SAMPLES,
 ) -> SideProbabilities:
     """P(incident in each party's control area); ``control`` maps party to lon/lat geometry.
 
@@ -87,16 +108,17 @@ def side_probabilities(
     reach_deg = reach * np.maximum(dlon, dlat)
     parties = tuple(sorted(control))
     p = np.zeros((n, len(parties)))
+    spread = np.flatnonzero(reach_deg > 0)
+    centres = shapely.points(x[spread], y[spread]) if spread.size else None
     for k, party in enumerate(parties):
         geom = control[party]
         shapely.prepare(geom)
         p[:, k] = shapely.contains_xy(geom, x, y)
-        near = np.flatnonzero(reach_deg > 0)
+        near = spread
         if near.size:
             bnd = geom.boundary
             shapely.prepare(bnd)
-            hit = shapely.dwithin(bnd, shapely.points(x[near], y[near]), reach_deg[near])
-            near = near[hit]
+            near = near[shapely.dwithin(bnd, centres, reach_deg[near])]
         step = max(_CHUNK // max(z.shape[0], 1), 1)
         for lo in range(0, near.size, step):
             rows = near[lo : lo + step]

@@ -93,7 +93,7 @@ def _fuse(
     ws: Workspace, distance_m: float | None, window_s: int | None, say: Progress
 ) -> FuseResult:
     """The fusion transaction; the incidents it moves lose their side (recomputed after)."""
-    with writing(ws.engine, "fusing observations") as conn, fs.large_cache(conn):
+    with writing(ws.engine, "fusing observations") as conn:
         log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
         new = fs.unfused(conn)
@@ -110,8 +110,9 @@ def _fuse(
         unlocated = int((~located).sum())
         if not located.any():
             return FuseResult(0, 0, 0, 0, unlocated, _by_status(conn), eps, win)
-        new = {k: v[located] for k, v in new.items()}
-        loc = loc.take(located)
+        if unlocated:
+            new = {k: v[located] for k, v in new.items()}
+            loc = loc.take(located)
         say("loading incidents within reach")
         inc = _increment(conn, new, loc, proj, eps, win, say)
         say("writing incidents")

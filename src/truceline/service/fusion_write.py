@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from truceline.fusion.lifecycle import after_fusion
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.columnar import canonical_rows, entry_rows
+from truceline.store import fusion as fs
 from truceline.store import incidents as store
 from truceline.store import ledger as log
 from truceline.store.db import Connection
@@ -99,7 +100,7 @@ def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int
     absorbed = store.member_ids(conn, sorted(merged))  # before their members move to the survivor
     store.move_members(conn, merged)
     id_of = np.asarray(ids, np.int64)[np.searchsorted(ukeys, inc.obs_keys)]
-    store.insert_memberships(conn, inc.obs_ids.tolist(), id_of.tolist())
+    fs.insert_memberships(conn, inc.obs_ids, id_of)
     _ledger_incidents(conn, ids, final, inc, now)
     changes = _changes(ids, before, final, inc, now)
     for a, s in sorted(merged.items()):

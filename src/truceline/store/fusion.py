@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 from sqlalchemy import (
     BigInteger,
@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
 )
 
-from truceline.store.bulk import fetch_array, insert_many
+from truceline.store.bulk import copy_rows, fetch_array, insert_many
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -31,8 +31,8 @@ from truceline.store.schema import (
 
 __all__ = [
     "Columns",
-    "large_cache",
     "fused_near",
+    "insert_memberships",
     "members_of",
     "projection_centre",
     "save_projection_centre",
@@ -64,7 +64,19 @@ _TYPES = {**dict.fromkeys(_FLOATS, np.float64), **dict.fromkeys(_INTS, np.int64)
 
 def _fetch(conn: Connection, q: Select[Any]) -> Columns:
     types = {c.name: _TYPES.get(c.name, object) for c in q.selected_columns}
-    return fetch_array(conn, q, types)
+    out = fetch_array(conn, q, types)
+    return {k: _shared(v) if v.dtype == object else v for k, v in out.items()}
+
+
+def _shared(col: NDArray[Any]) -> NDArray[Any]:
+    """``col`` (strings or None) with one string object per distinct value: a source id,
+    kind or weapon class repeats over a million rows, each read as its own object."""
+    if len(col) == 0:
+        return col
+    d = pa.array(col, pa.string(), from_pandas=True).dictionary_encode()
+    values = np.array([*d.dictionary.to_pylist(), None], dtype=object)
+    out: NDArray[Any] = values[d.indices.fill_null(len(d.dictionary)).to_numpy()]
+    return out
 
 
 _BEARING = ("obs_lon", "obs_lat", "bearing_deg", "bearing_sd_deg", "range_min_m", "range_max_m")
@@ -238,20 +250,26 @@ def members_of(conn: Connection, ids: Sequence[int]) -> Columns:
     return _place_bare(conn, out)
 
 
-@contextmanager
-def large_cache(conn: Connection, mib: int = 128) -> Iterator[None]:
-    """On SQLite, a page cache of up to ``mib`` MiB on this connection while a bulk fusion
-    runs, then the size it had: with the default 2 MB, inserting a million memberships
-    in incident order misses the cache on nearly every index page (twice the time)."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    conn.exec_driver_sql(f"PRAGMA cache_size=-{int(mib) * 1024}")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={before}")
+_WRITE_CHUNK = 65_536  # rows per statement: the Python tuples of one chunk at a time
+
+
+def insert_memberships(
+    conn: Connection, observation_ids: NDArray[np.int64], incident_ids: NDArray[np.int64]
+) -> None:
+    """Observation ``observation_ids[i]`` is a member of incident ``incident_ids[i]``:
+    written in ascending observation order (the table's key), a chunk at a time, so a
+    million memberships never stand as a million Python tuples at once (``COPY`` on
+    PostgreSQL)."""
+    o = np.argsort(observation_ids, kind="stable")
+    obs, inc = observation_ids[o], incident_ids[o]
+    names = ("observation_id", "incident_id")
+    for lo in range(0, len(obs), _WRITE_CHUNK):
+        rows = zip(obs[lo : lo + _WRITE_CHUNK].tolist(), inc[lo : lo + _WRITE_CHUNK].tolist(),
+                   strict=True)  # fmt: skip
+        if conn.dialect.name == "postgresql":
+            copy_rows(conn, incident_observations.name, names, rows)
+        else:
+            insert_many(conn, incident_observations, names, list(rows))
 
 
 def source_groups(conn: Connection) -> dict[str, str]:

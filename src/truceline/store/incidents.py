@@ -30,7 +30,6 @@ __all__ = [
     "history",
     "insert_incident_columns",
     "insert_incidents",
-    "insert_memberships",
     "insert_status_change_columns",
     "insert_status_changes",
     "list_rows",
@@ -223,13 +222,6 @@ def move_members(conn: Connection, merged: Mapping[int, int]) -> None:
             update(incident_observations).where(IO.incident_id == bindparam("b_from")),
             [{"b_from": a, "incident_id": s} for a, s in merged.items()],
         )
-
-
-def insert_memberships(
-    conn: Connection, observation_ids: Sequence[int], incident_ids: Sequence[int]
-) -> None:
-    rows = list(zip(observation_ids, incident_ids, strict=True))
-    insert_many(conn, incident_observations, ("observation_id", "incident_id"), rows)
 
 
 def insert_status_change_columns(conn: Connection, columns: Mapping[str, Sequence[Any]]) -> None:

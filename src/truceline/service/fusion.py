@@ -241,13 +241,12 @@ def _write(
     )  # fmt: skip
     status, conf, ngroups = _score(conn, label, n, cols)
     lon, lat = proj.inverse(fused.x, fused.y)
-    columns: dict[str, list[Any]] = {
-        "t": fused.t.tolist(), "t_start": fused.t_start.tolist(), "t_end": fused.t_end.tolist(),
-        "lon": lon.tolist(), "lat": lat.tolist(), "radius_m": fused.radius_m.tolist(),
-        "kind": fused.kind.tolist(), "weapon_class": fused.weapon_class.tolist(),
-        "count": fused.count.tolist(), "n_observations": fused.n_observations.tolist(),
-        "n_groups": ngroups.tolist(), "confidence": conf.tolist(),
-        "sector": _sectors(agreement, lon, lat), "ellipse": ellipses(label, n, n_old, loc),
+    columns: dict[str, NDArray[Any]] = {
+        "t": fused.t, "t_start": fused.t_start, "t_end": fused.t_end, "lon": lon, "lat": lat,
+        "radius_m": fused.radius_m, "kind": fused.kind, "weapon_class": fused.weapon_class,
+        "count": fused.count, "n_observations": fused.n_observations, "n_groups": ngroups,
+        "confidence": conf, "sector": _sectors(agreement, lon, lat),
+        "ellipse": np.array(ellipses(label, n, n_old, loc), dtype=object),
     }  # fmt: skip
     fusion = {"distance_m": float(reach[0]), "window_s": int(reach[1])}
     batch = FusedIncidents(
@@ -274,10 +273,10 @@ def _score(
     return s.status.astype(str).tolist(), np.asarray(s.confidence), np.asarray(s.n_groups)
 
 
-def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[Any]:
+def _sectors(agreement: Any, lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[Any]:
     if agreement is None or len(lon) == 0:
-        return [None] * len(lon)
+        return np.full(len(lon), None, dtype=object)
     index = ZoneIndex.from_agreement(agreement)
     c = index.classify(lon, lat)
-    ids = list(index.sector_ids)
-    return [ids[int(s)] if s >= 0 else None for s in c.sector]
+    ids = np.array([*index.sector_ids, None], dtype=object)
+    return ids[np.where(c.sector >= 0, c.sector, len(ids) - 1)]

@@ -6,10 +6,11 @@ membership or fused values changed; every status set, including the first one
 of a new incident and the merge of an absorbed incident ("merged into N"), gets a
 ``status_changes`` row (actor ``fusion``) and a ``status_change`` ledger entry.
 
-The incidents come as columns (one list per field, one value per incident) and are
-written with one bulk statement per table; their ledger records are made as columns
-too (``ledger.columnar``: the bytes ``ledger.log.entry_data`` gives record by record)
-and appended at once.
+The incidents come as columns (one array per field, one value per incident) and are
+written a chunk of ``_CHUNK`` at a time, with one bulk statement per table; their
+ledger records and status changes are made as columns too (``ledger.columnar``: the
+bytes ``ledger.log.entry_data`` gives record by record) and appended a chunk at once,
+so a million observations never stand as Python rows all together.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class FusedIncidents:
     observations and ``obs_keys`` their incidents' keys."""
 
     ukeys: NDArray[np.int64]
-    columns: Mapping[str, list[Any]]
+    columns: Mapping[str, NDArray[Any]]
     status: list[str]
     member_ids: NDArray[np.int64]
     member_ends: NDArray[np.int64]
@@ -67,8 +68,13 @@ class FusedIncidents:
     fusion: dict[str, Any]  # the parameters that made them, in each ledger record
 
 
+_CHUNK = 32_768  # incidents stored (rows, ledger entries) at a time: memory stays flat
+
+
 def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int]:
-    """Store ``inc``; returns the ids of the new incidents, oldest first."""
+    """Store ``inc``; returns the ids of the new incidents, oldest first. The incidents
+    are stored a chunk at a time, new ones oldest first, then the updated ones: each
+    chunk's rows, its ``incident`` entries, its status changes and their entries."""
     ukeys, merged = inc.ukeys, inc.merged
     keys = ukeys.tolist()
     current = store.statuses(conn, [k for k in keys if k > 0] + sorted(merged))
@@ -79,36 +85,88 @@ def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int
     final = [table[p] for p in zip(before, inc.status, strict=True)]
     fresh = np.flatnonzero(ukeys < 0)[::-1]  # -1, -2, ...: oldest first
     old = np.flatnonzero(ukeys > 0)
-    cols = inc.columns
-
-    def pick(at: NDArray[np.intp], extra: dict[str, Any]) -> dict[str, list[Any]]:
-        idx = at.tolist()
-        out = {c: [v[i] for i in idx] for c, v in cols.items()}
-        out["status"] = [final[i] for i in idx]
-        out.update({c: [v] * len(idx) for c, v in extra.items()})
-        return out
-
-    new_ids = store.insert_incident_columns(
-        conn, pick(fresh, {"created_at": now, "updated_at": now})
-    )
-    ids = list(keys)
-    for i, nid in zip(fresh.tolist(), new_ids, strict=True):
-        ids[i] = nid
-    store.update_incident_columns(
-        conn, [ids[i] for i in old.tolist()], pick(old, {"updated_at": now})
-    )
+    ids = np.where(ukeys > 0, ukeys, 0)
+    for start in range(0, len(fresh), _CHUNK):
+        at = fresh[start : start + _CHUNK]
+        cols = _pick(inc.columns, final, at, {"created_at": now, "updated_at": now})
+        ids[at] = store.insert_incident_columns(conn, cols)
+        _ledger_and_changes(conn, at, ids, before, final, inc, now)
+    for start in range(0, len(old), _CHUNK):
+        at = old[start : start + _CHUNK]
+        cols = _pick(inc.columns, final, at, {"updated_at": now})
+        store.update_incident_columns(conn, ids[at].tolist(), cols)
+        _ledger_and_changes(conn, at, ids, before, final, inc, now)
     absorbed = store.member_ids(conn, sorted(merged))  # before their members move to the survivor
     store.move_members(conn, merged)
-    id_of = np.asarray(ids, np.int64)[np.searchsorted(ukeys, inc.obs_keys)]
-    fs.insert_memberships(conn, inc.obs_ids, id_of)
-    _ledger_incidents(conn, ids, final, inc, now)
-    changes = _changes(ids, before, final, inc, now)
+    fs.insert_memberships(conn, inc.obs_ids, ids[np.searchsorted(ukeys, inc.obs_keys)])
+    changes = []
     for a, s in sorted(merged.items()):
         evidence = {"observations": absorbed.get(a, []), "merged_into": s}
         changes.append(_change(a, current.get(a), MERGED, f"merged into {s}", evidence, now))
     store.mark_merged(conn, merged, now)
-    _store_changes(conn, changes, now)
+    _store_changes(conn, {k: [c[k] for c in changes] for k in _CHANGE_COLS}, now)
+    new_ids: list[int] = ids[fresh].tolist()
     return new_ids
+
+
+def _pick(
+    columns: Mapping[str, NDArray[Any]], final: list[str], at: NDArray[np.intp],
+    extra: dict[str, Any],
+) -> dict[str, list[Any]]:  # fmt: skip
+    """The rows ``at`` of the incident columns, as lists, with their final status."""
+    out = {c: v[at].tolist() for c, v in columns.items()}
+    out["status"] = [final[i] for i in at.tolist()]
+    out.update({c: [v] * len(at) for c, v in extra.items()})
+    return out
+
+
+def _ledger_and_changes(
+    conn: Connection, at: NDArray[np.intp], ids: NDArray[np.int64], before: list[str | None],
+    final: list[str], inc: FusedIncidents, now: int,
+) -> None:  # fmt: skip
+    """The ``incident`` entries of the incidents ``at`` (positions in ``inc``), then the
+    status changes of those whose status fusion set or changed, with their entries."""
+    lo = np.concatenate([[0], inc.member_ends[:-1]])[at]
+    hi = inc.member_ends[at]
+    counts = hi - lo
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    flat = inc.member_ids[np.repeat(lo, counts) + _ramp(counts)]
+    lists = pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(flat, pa.int64()).cast(pa.string())
+    )
+    members = pc.binary_join(lists, ",")  # "1,2,3"
+    status = [final[i] for i in at.tolist()]
+    _ledger_incidents(conn, ids[at], status, inc, at, members, now)
+    prior = [before[i] for i in at.tolist()]
+    moved = [k for k, (b, f) in enumerate(zip(prior, status, strict=True)) if b != f]
+    if not moved:
+        return
+    sel = np.asarray(moved, np.intp)
+    repr_conf = [repr(c) for c in inc.columns["confidence"][at[sel]].tolist()]
+    groups = pa.array(inc.columns["n_groups"][at[sel]], pa.int64()).cast(pa.string())
+    evidence = pc.binary_join_element_wise(
+        '{"confidence": ', pa.array(repr_conf, pa.string()), ', "n_groups": ', groups,
+        ', "observations": [', pc.replace_substring(members.take(pa.array(sel)), ",", ", "),
+        "]}", "",
+    )  # fmt: skip
+    k = len(moved)
+    cols: dict[str, list[Any]] = {
+        "incident_id": ids[at[sel]].tolist(),
+        "from_status": [prior[i] for i in moved],
+        "to_status": [status[i] for i in moved],
+        "actor": [ACTOR] * k,
+        "at": [now] * k,
+        "reason": [_NEW if prior[i] is None else _CHANGED for i in moved],
+        "evidence": evidence.to_pylist(),
+    }
+    _store_changes(conn, cols, now)
+
+
+def _ramp(counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``0..c-1`` for each count ``c``, concatenated."""
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total, dtype=np.int64) - starts
 
 
 def _change(
@@ -126,39 +184,17 @@ def _change(
     }
 
 
-def _changes(
-    ids: list[int], before: list[str | None], final: list[str], inc: FusedIncidents, now: int
-) -> list[dict[str, Any]]:
-    """A status change for each incident whose status fusion set or changed; its evidence
-    is ``json.dumps({"confidence", "n_groups", "observations"}, sort_keys=True)``, written
-    directly (a float's ``repr`` is what ``json`` writes)."""
-    conf, groups = inc.columns["confidence"], inc.columns["n_groups"]
-    flat, ends = inc.member_ids.tolist(), inc.member_ends.tolist()
-    out = []
-    for i, (b, f) in enumerate(zip(before, final, strict=True)):
-        if b == f:
-            continue
-        mem = ", ".join(map(str, flat[ends[i - 1] if i else 0 : ends[i]]))
-        evidence = (
-            f'{{"confidence": {conf[i]!r}, "n_groups": {groups[i]}, "observations": [{mem}]}}'
-        )
-        out.append(_change(ids[i], b, f, _NEW if b is None else _CHANGED, evidence, now))
-    return out
-
-
 def _ledger_incidents(
-    conn: Connection, ids: list[int], final: list[str], inc: FusedIncidents, now: int
-) -> None:
-    """One ``incident`` entry per incident stored: its fused values (nulls left out), id,
+    conn: Connection, ids: NDArray[np.int64], final: list[str], inc: FusedIncidents,
+    at: NDArray[np.intp], members: pa.Array, now: int,
+) -> None:  # fmt: skip
+    """One ``incident`` entry per incident ``at``: its fused values (nulls left out), id,
     status, members and the fusion parameters."""
-    cols = {k: pa.array(v, _TYPES.get(k)) for k, v in inc.columns.items()}
+    cols = {k: pa.array(v[at], _TYPES.get(k), from_pandas=True) for k, v in inc.columns.items()}
     n = len(ids)
     cols["id"] = pa.array(ids, pa.int64())
     cols["status"] = pa.array(final, pa.string())
-    flat = pa.array(inc.member_ids, pa.int64()).cast(pa.string())
-    offsets = pa.array(np.concatenate([[0], inc.member_ends]).astype(np.int32))
-    lists = pa.ListArray.from_arrays(offsets, flat)
-    cols["observations"] = pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
+    cols["observations"] = pc.binary_join_element_wise("[", members, "]", "")
     fusion = canonical_bytes(inc.fusion).decode()
     cols["fusion"] = pa.repeat(pa.scalar(fusion, pa.string()), n)
     records = canonical_rows(cols, raw={"observations", "fusion"})
@@ -167,16 +203,17 @@ def _ledger_incidents(
     log.append_data(conn, "incident", refs.to_pylist(), datas, now)
 
 
-def _store_changes(conn: Connection, changes: list[dict[str, Any]], now: int) -> None:
-    """The status changes and their ``status_change`` entries (nulls left out)."""
-    if not changes:
+_CHANGE_COLS = ("incident_id", "from_status", "to_status", "actor", "at", "reason", "evidence")
+
+
+def _store_changes(conn: Connection, cols: dict[str, list[Any]], now: int) -> None:
+    """The status changes (columns ``_CHANGE_COLS``) and their ``status_change`` entries
+    (nulls left out)."""
+    if not cols["incident_id"]:
         return
-    names = list(changes[0])
-    cols = {k: [c[k] for c in changes] for k in names}
     arrays = {k: pa.array(v, pa.int64() if k in ("incident_id", "at") else pa.string())
               for k, v in cols.items()}  # fmt: skip
     refs = arrays["incident_id"].cast(pa.string())
     datas = entry_rows("status_change", refs, canonical_rows(arrays), now).to_pylist()
     idx = log.append_data(conn, "status_change", refs.to_pylist(), datas, now)
-    cols["ledger_index"] = list(idx)
-    store.insert_status_change_columns(conn, cols)
+    store.insert_status_change_columns(conn, {**cols, "ledger_index": list(idx)})

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
-from truceline.store.observations import existing_uids, insert_observations
+from truceline.store.observations import insert_observations, stored_mask
 from truceline.store.schema import observations
 
 
@@ -41,9 +41,10 @@ def test_bulk_insert_round_trips_floats_and_awkward_text(workspace: Workspace) -
     o = observations.c
     with workspace.engine.connect() as conn:
         rows = conn.execute(select(o.lon, o.lat, o.radius_m, o.description).order_by(o.uid)).all()
-        found = existing_uids(conn, ["u00003", "nope", "u01999"])
+        asked = pa.array(["u01999", "nope", "u00003", 'q"\\', "u01999"])
+        found = stored_mask(conn, asked).tolist()
     assert [r.lon for r in rows] == lon.tolist()
     assert [r.radius_m for r in rows] == radius.tolist()
     assert all(r.lat is None for r in rows)
     assert [r.description for r in rows] == desc  # empty text stays text, null stays null
-    assert found == {"u00003", "u01999"}
+    assert found == [True, False, True, False, True]

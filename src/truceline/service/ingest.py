@@ -23,6 +23,8 @@ the same moment store them once, on PostgreSQL as on SQLite.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +52,9 @@ from truceline.store.db import Connection, store_errors
 from truceline.store.sources import signature_policies
 
 __all__ = [
+    "AHEAD",
     "KEPT_PROBLEMS",
+    "LOCK_HOLD_S",
     "TRANSACTION_ROWS",
     "FileReport",
     "IngestReport",
@@ -73,6 +77,12 @@ KEPT_PROBLEMS = 1_000
 #: uid index it touched, which at a million stored are most of them; fewer, larger
 #: transactions write them fewer times (memory: the parsed chunks of one transaction)
 TRANSACTION_ROWS = 200_000
+#: a file's transaction commits once it has held the write lock this long (seconds), however
+#: few records it holds, so that other writers (the API waits 10 s) get their turn on a
+#: busy machine; the check is made after each chunk
+LOCK_HOLD_S = 2.0
+#: parsed chunks a file's reader may hold ready ahead of the transaction storing them
+AHEAD = 2
 
 _STORED = (*RECORD_FIELDS, "signature")
 #: fewer rows than this (a few API submissions together) are canonicalised one record at
@@ -197,7 +207,16 @@ def _uids(batch: pa.RecordBatch) -> pa.Array:
         content = canonical_rows(_record_columns(batch, RECORD_FIELDS))
         keys = pc.if_else(keyed, keys, content)
     sha256 = hashlib.sha256
-    return pa.array([sha256(k).hexdigest() for k in keys.to_pylist()], pa.string())
+    digests = b"".join([sha256(k).digest() for k in keys.to_pylist()])
+    return _hex_strings(digests, len(keys))
+
+
+def _hex_strings(digests: bytes, n: int) -> pa.Array:
+    """``n`` SHA-256 digests, end to end, as lowercase hex (a string array): one
+    ``bytes.hex`` for the lot, its text the array's data, every value 64 characters."""
+    offsets = np.arange(0, 64 * n + 1, 64, dtype=np.int32)
+    data = digests.hex().encode("ascii")
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _signature_checks(
@@ -283,13 +302,14 @@ def _store_rows(
     refusals = _signature_checks(conn, path, batch, lines, tally)
     # while the signatures are checked: which of these uids are stored already
     log.lock(conn)  # no other writer may store these uids between the check and the insert
-    stored = store.existing_uids(conn, pc.unique(uids).to_pylist())
+    distinct = pc.unique(uids)
+    stored = distinct.filter(pa.array(store.stored_mask(conn, distinct)))
     kept = np.flatnonzero(~refusals())
     candidates = uids.take(kept)
     # each uid's first row in the file, in file order
     first = kept[np.sort(pc.index_in(pc.unique(candidates), value_set=candidates).to_numpy())]
-    if stored:
-        was = pc.is_in(uids.take(first), pa.array(sorted(stored), pa.string()))
+    if len(stored):
+        was = pc.is_in(uids.take(pa.array(first, pa.int64())), value_set=stored)
         new = first[~was.to_numpy(zero_copy_only=False)]
     else:
         new = first
@@ -381,13 +401,67 @@ def _ingest_file(
                         tally.problems,
                     )
         else:
-            for group in _groups(chunks, TRANSACTION_ROWS):
-                with ws.engine.begin() as conn:
-                    for chunk in group:
-                        _store_chunk(conn, str(path), chunk, tally)
-                for chunk in group:
-                    _report(progress, path, chunk)
+            for group in _groups(_ahead(chunks), TRANSACTION_ROWS):
+                while group:
+                    with ws.engine.begin() as conn:
+                        stored = _store_for_a_while(conn, str(path), group, tally)
+                    for chunk in group[:stored]:
+                        _report(progress, path, chunk)
+                    group = group[stored:]
     return tally.report(str(path), name)
+
+
+def _store_for_a_while(
+    conn: Connection, path: str, group: Sequence[ParsedChunk], tally: _Tally
+) -> int:
+    """Store chunks of ``group`` on ``conn`` until all are or the transaction has held
+    the write lock :data:`LOCK_HOLD_S`; returns how many were stored."""
+    began = time.monotonic()
+    for n, chunk in enumerate(group, 1):
+        _store_chunk(conn, path, chunk, tally)
+        if time.monotonic() - began >= LOCK_HOLD_S:
+            return n
+    return len(group)
+
+
+def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[ParsedChunk]:
+    """``chunks``, parsed in a thread up to :data:`AHEAD` chunks ahead of their storing:
+    the parser's Arrow work and SQLite's statements release the GIL, so on a second core
+    the next chunks are read while these are written (memory: ``AHEAD`` chunks more)."""
+    slots: queue.Queue[tuple[ParsedChunk | None, BaseException | None]] = queue.Queue(AHEAD)
+    stop = threading.Event()
+
+    def put(item: tuple[ParsedChunk | None, BaseException | None]) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def parse() -> None:
+        try:
+            for chunk in chunks:
+                if not put((chunk, None)):
+                    return
+            put((None, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+
+    worker = threading.Thread(target=parse, name="ingest-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            chunk, exc = slots.get()
+            if exc is not None:
+                raise exc
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _groups(chunks: Iterable[ParsedChunk], rows: int) -> Iterator[list[ParsedChunk]]:

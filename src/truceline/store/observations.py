@@ -8,16 +8,17 @@ over the columns a batch actually carries (the others stay NULL); on PostgreSQL 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from truceline.domain.errors import StoreError
 
-__all__ = ["existing_uids", "insert_observations", "prepare_bulk"]
+__all__ = ["insert_observations", "prepare_bulk", "stored_mask"]
 
 _SQLITE_CACHE_KIB = 131_072
 _COPY_BYTES = 8 << 20
@@ -35,26 +36,42 @@ def prepare_bulk(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
 
 
-def existing_uids(conn: Connection, uids: Sequence[str]) -> set[str]:
-    """The members of ``uids`` already stored as observations."""
-    if not uids:
-        return set()
+def stored_mask(conn: Connection, uids: pa.Array) -> npt.NDArray[np.bool_]:
+    """Which members of ``uids`` (a string array) are stored as observations already.
+
+    One statement for the lot: the keys go as one JSON array (in key order, so the
+    probes walk the uid index page by page) and the positions of the stored ones come
+    back, with no Python object per key either way."""
+    found = np.zeros(len(uids), dtype=bool)
+    if not len(uids):
+        return found
+    order = pc.array_sort_indices(uids).to_numpy()
+    text = _json_array(uids.take(pa.array(order)))
     if conn.dialect.name == "postgresql":
-        rows = conn.exec_driver_sql(
-            "SELECT uid FROM observations WHERE uid = ANY(%s)", (list(uids),)
+        sql = (
+            "SELECT j.i - 1 FROM json_array_elements_text(%s::json) WITH ORDINALITY AS j(uid, i) "
+            "JOIN observations o ON o.uid = j.uid"
         )
-        return {r[0] for r in rows}
-    # one statement, the keys as one JSON array; probes in key order walk the uid index
-    # page by page
-    sql = "SELECT uid FROM observations WHERE uid IN (SELECT value FROM json_each(?))"
+    else:
+        sql = "SELECT j.key FROM json_each(?) AS j JOIN observations o ON o.uid = j.value"
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        found = {r[0] for r in cur.execute(sql, (json.dumps(sorted(uids)),))}
-    except sqlite3.Error as exc:
+        cur.execute(sql, (text,))
+        at = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
+    except conn.dialect.loaded_dbapi.Error as exc:
         raise StoreError(f"database error while looking up stored observations: {exc}") from exc
     finally:
         cur.close()
+    found[order[at]] = True
     return found
+
+
+def _json_array(values: pa.Array) -> str:
+    """``values`` (strings, no nulls) as the text of a JSON array."""
+    if pc.any(pc.match_substring_regex(values, r'[\x00-\x1f"\\]')).as_py():
+        return json.dumps(values.to_pylist(), ensure_ascii=False)
+    whole = pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values)
+    return '["' + str(pc.binary_join(whole, '","')[0].as_py()) + '"]'
 
 
 def _present(table: pa.Table) -> pa.Table:

@@ -64,7 +64,7 @@ def content(f: Finding) -> dict[str, Any]:
         "period_end": f.period_end,
         "party": f.party,
         "party_basis": f.party_basis,
-        "severity": f.severity,
+        "severity": str(f.severity),
         "confidence": float(f.confidence),
         "summary": f.summary,
         "evidence": json.dumps(f.evidence(), sort_keys=True, separators=(",", ":")),

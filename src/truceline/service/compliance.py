@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
-import numpy.typing as npt
 import shapely
 
 from truceline.compliance.agreement.model import Agreement
@@ -122,18 +121,14 @@ def judge(
 
 def _with_leaves(found: list[Finding], members: Members) -> list[Finding]:
     """Add the ledger indices of each finding's incidents' observations to its evidence."""
-    return [
-        replace(
-            f, ledger=tuple(np.union1d(members.leaf_array(f.incidents), _ints(f.ledger)).tolist())
-        )
-        if f.incidents
-        else f
-        for f in found
-    ]
+    return [f if not f.incidents else replace(f, ledger=_leaves(f, members)) for f in found]
 
 
-def _ints(values: Sequence[int]) -> npt.NDArray[np.int64]:
-    return np.asarray(values, dtype=np.int64)
+def _leaves(f: Finding, members: Members) -> tuple[int, ...]:
+    leaves = members.leaf_array(f.incidents)  # sorted, once each
+    if f.ledger:
+        leaves = np.union1d(leaves, np.asarray(f.ledger, dtype=np.int64))
+    return tuple(leaves.tolist())
 
 
 def check(

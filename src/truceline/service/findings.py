@@ -84,8 +84,15 @@ def store_findings(conn: Connection, found: list[Finding], now: int | None = Non
 
     at = int(time.time()) if now is None else now
     m = merge(store.findings_by_key(conn, sorted({f.key for f in found})), found)
+    evidence = {f.key: f.evidence() for f in found}  # as the stored JSON says, not parsed back
+
+    def _ledgered(row: dict[str, Any]) -> dict[str, Any]:
+        """The ledger record of a finding row: its content with the evidence as an object."""
+        return {**row, "evidence": evidence[row["key"]]}
+
     if m.new:
-        rows = [{**r, "status": FindingStatus.OPEN, "created_at": at} for r in m.new]
+        # plain strings, as a row read back has them: the canonical form's fast path takes them
+        rows = [{**r, "status": FindingStatus.OPEN.value, "created_at": at} for r in m.new]
         leaves = append(conn, "finding", [(r["key"], _ledgered(r)) for r in rows])
         store.insert_findings(
             conn, [{**r, "ledger_index": i} for r, i in zip(rows, leaves, strict=True)]
@@ -104,11 +111,6 @@ def store_findings(conn: Connection, found: list[Finding], now: int | None = Non
             ],  # fmt: skip
         )
     return m
-
-
-def _ledgered(row: dict[str, Any]) -> dict[str, Any]:
-    """The ledger record of a finding row: its content with the evidence as JSON."""
-    return {**row, "evidence": json.loads(row["evidence"])}
 
 
 def retire_stale(

@@ -4,12 +4,12 @@ with a 422 naming the record, the field and the allowed form; an empty state is 
 from __future__ import annotations
 
 import base64
-import json
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from observation_rows import KEY, sighting, signed
 
+from truceline.domain.observations import attrs_text
 from truceline.service.sources import register_source
 from truceline.service.workspace import Workspace
 
@@ -22,8 +22,8 @@ def test_a_bad_state_code_is_a_422_and_an_empty_one_is_stored(
     h = {"Authorization": f"Bearer {api_tokens['monitor']}"}
 
     def unit(cid: str, state: str) -> dict[str, object]:
-        attrs = {"state": state}  # signed as the text intake stores (json.dumps of the object)
-        row = signed(sighting(cid, "mon-07", kind="foreign_unit", attrs=json.dumps(attrs)))
+        attrs = {"state": state}  # signed as the text intake stores: the object's RFC 8785 form
+        row = signed(sighting(cid, "mon-07", kind="foreign_unit", attrs=attrs_text(attrs)))
         return {**row, "attrs": attrs}
 
     r = api_client.post("/observations", json=unit("f-1", "FRANCE"), headers=h)

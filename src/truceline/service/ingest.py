@@ -1,7 +1,9 @@
 """Ingesting observation files: validate, check signatures, de-duplicate, store, ledger.
 
-The chunks a parser yields are stored a few at a time (:data:`TRANSACTION_ROWS`
-records read), each group in one transaction: sources seen for the first time are
+The chunks a parser yields (read in a thread, :data:`AHEAD` chunks ahead) are stored a
+few at a time (:data:`TRANSACTION_ROWS` records read), each group in one transaction,
+or more when a transaction has held the write lock :data:`LOCK_HOLD_S` before the
+group's end: sources seen for the first time are
 registered, signatures are checked against each source's policy,
 records already stored (same ``uid``) or repeated in the file are counted as
 duplicates, and the rest are appended to the ledger and inserted in bulk, both

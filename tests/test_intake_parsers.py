@@ -81,7 +81,7 @@ def test_jsonl_good_rows_in_bad_rows_listed() -> None:
     assert _where(problems) == {(2, "t"), (3, None), (5, None), (6, "bearing_deg"), (9, "count")}
     rows = {r["client_id"]: r for r in table.to_pylist()}
     assert rows["j-1"]["bearing_deg"] == 75.5 and rows["j-1"]["lon"] is None
-    assert rows["j-4"]["attrs"] == '{"url": "https://example.org/post/1"}'
+    assert rows["j-4"]["attrs"] == '{"url":"https://example.org/post/1"}'  # its RFC 8785 text
     assert (rows["j-5"]["lon"], rows["j-5"]["lat"], rows["j-5"]["count"]) == (37.7, 48.2, 2)
     assert rows["j-5"]["credibility"] == 6 and rows["j-5"]["t_unc_s"] == 0.0  # defaults
 

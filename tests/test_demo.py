@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,25 +17,39 @@ from truceline.compliance.agreement import load_agreement_file
 from truceline.domain.errors import Conflict
 from truceline.domain.observations import observation_record
 from truceline.ledger.signatures import verify_record
+from truceline.report.editions import PUBLISHED
 from truceline.service.demo import DemoResult, default_agreement_path, run_demo
+from truceline.service.reports import ReportPaths
 from truceline.service.workspace import open_workspace
 from truceline.store.schema import findings, observations, sources
 
 UCDP = "ucdp_ged231_ukraine_2014_2022-02-23.csv"
 
 
-def _report_is_whole(r: DemoResult) -> dict[str, object]:
-    html = r.report.html.read_text()
+def _edition_is_whole(r: DemoResult, paths: ReportPaths, index_path: Path) -> dict[str, Any]:
+    html = paths.html.read_text()
     img = re.search(r'<img src="([^"]+\.png)"', html)
     assert img is not None, "the report shows no map"
-    png = r.report.html.parent / img.group(1)
+    png = paths.html.parent / img.group(1)
     assert png.is_file() and png.read_bytes()[:4] == b"\x89PNG"
-    doc = json.loads(r.report.json.read_text())
+    doc: dict[str, Any] = json.loads(paths.json.read_text())
     assert doc["date"] == r.day.isoformat() and doc["tree_head"]["size"] == r.tree_head_size
-    assert doc["counts"]["incidents"]["total"] > 0
-    index = r.index.read_text()
-    assert f'href="{r.report.html.name}"' in index
+    index = index_path.read_text()  # a day is listed for an edition that shows incidents of it
+    linked = f'href="{paths.html.name}"' in index
+    assert linked == (doc["counts"]["incidents"]["total"] > 0)
     return doc
+
+
+def _report_is_whole(r: DemoResult) -> dict[str, Any]:
+    """The restricted edition of the busiest day holds its incidents; the public one
+    holds exactly those of them that are published, and its index counts no others."""
+    restricted = _edition_is_whole(r, r.restricted, r.restricted_index)
+    assert restricted["counts"]["incidents"]["total"] > 0
+    public = _edition_is_whole(r, r.report, r.index)
+    published = [i for i in restricted["incidents"] if i["status"] in PUBLISHED]
+    assert public["counts"]["incidents"]["total"] == len(published)
+    assert {i["status"] for i in public["incidents"]} <= set(PUBLISHED)
+    return restricted
 
 
 @pytest.mark.slow
@@ -68,7 +83,9 @@ def test_demo_builtin_through_the_cli(tmp_path: Path) -> None:
         rec = observation_record(dict(r))
         assert verify_record(bytes(r["public_key"]), rec, r["signature"]) is None
     html = sorted((out / "reports").glob("daily-*.html"))
-    assert len(html) == 1 and (out / "reports" / "index.html").is_file()
+    assert [p.name.endswith("-restricted.html") for p in html] == [True, False]
+    assert (out / "reports" / "index.html").is_file()
+    html = html[1:]  # the public edition
     public = html[0].read_text() + html[0].with_suffix(".json").read_text()
     observers = [s for s in groups if not s.startswith(("outlet", "wire", "party"))]
     leaked = [s for s in observers if re.search(rf"\b{re.escape(s)}\b", public)]

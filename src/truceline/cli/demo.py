@@ -62,4 +62,8 @@ def register(app: typer.Typer) -> None:
         console.print(t)
         console.print(f"Report: [bold]{escape(str(r.report.html))}[/bold]")
         console.print(f"All days: {r.index}", markup=False)
+        console.print(
+            f"Restricted edition (every incident, for the mission): {r.restricted.html}",
+            markup=False,
+        )
         console.print(f"Workspace: {r.out_dir} (cd there and run truceline commands)", markup=False)

@@ -80,6 +80,8 @@ class DemoResult:
     day: date
     report: ReportPaths
     index: Path
+    restricted: ReportPaths
+    restricted_index: Path
     scenario: ScenarioInfo | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -250,6 +252,10 @@ def _pipeline(
     reports = out_dir / "reports"
     paths = daily_report(ws, day, reports, with_index_link=True)
     index = write_report_index(ws, reports, title=str(compiled.title))
+    restricted = daily_report(ws, day, reports, edition="restricted", with_index_link=True)
+    restricted_index = write_report_index(
+        ws, reports, title=str(compiled.title), edition="restricted"
+    )
     by_status, by_rule = _tallies(ws)
     return DemoResult(
         out_dir=out_dir,
@@ -266,5 +272,7 @@ def _pipeline(
         day=day,
         report=paths,
         index=index,
+        restricted=restricted,
+        restricted_index=restricted_index,
         scenario=info,
     )

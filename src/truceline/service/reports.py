@@ -185,5 +185,9 @@ def busiest_day(ws: Workspace, since: date | None = None, until: date | None = N
 def write_report_index(
     ws: Workspace, out_dir: Path, title: str = "", *, edition: str = "public", lang: str = "en"
 ) -> Path:
-    """``index.html`` in ``out_dir``: every day with incidents, linked where reported."""
-    return write_index(out_dir, report_days(ws), title, edition=edition, lang=lang)
+    """``index.html`` in ``out_dir``: every day with incidents ``edition``'s readers may
+    see, with how many, linked where reported."""
+    from truceline.report.editions import visible_statuses
+
+    days = report_days(ws, visible_statuses(edition))
+    return write_index(out_dir, days, title, edition=edition, lang=lang)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from truceline.domain.observations import MAX_DISTANCE_M, OBSERVATION_SCHEMA
+from truceline.domain.observations import MAX_DISTANCE_M, MAX_T_UNC_S, OBSERVATION_SCHEMA
 from truceline.domain.vocab import ObservationKind, SourceType, WeaponClass
 from truceline.intake import CHUNK_ROWS, read_observations, write_observations
 
@@ -71,14 +71,13 @@ def test_bench_layout_id_becomes_client_id(big_csv: Path) -> None:
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
-_finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 _row = st.fixed_dictionaries(
     {
         "source_id": st.text("abcdefgh-0123456789", min_size=1, max_size=10),
         "source_type": st.sampled_from([s.value for s in SourceType]),
         "client_id": st.none() | st.text("xyz0123456789", min_size=1, max_size=8),
         "t": st.integers(0, 4_000_000_000),
-        "t_unc_s": _finite.filter(lambda x: x >= 0),
+        "t_unc_s": st.floats(0, MAX_T_UNC_S),
         "lon": st.floats(-180, 180),
         "lat": st.floats(-90, 90),
         "radius_m": st.floats(0, MAX_DISTANCE_M),

@@ -25,6 +25,7 @@ from truceline.ledger.canonical import canonical_bytes
 
 __all__ = [
     "MAX_DISTANCE_M",
+    "MAX_T_UNC_S",
     "OBSERVATION_SCHEMA",
     "RECORD_FIELDS",
     "attrs_text",
@@ -35,6 +36,9 @@ __all__ = [
 #: metres: half the Earth's equatorial circumference. No two places on Earth lie farther
 #: apart, so no radius of uncertainty and no range of a bearing can be larger.
 MAX_DISTANCE_M = 20_037_509.0
+#: seconds: ten Julian years. A report whose time is that uncertain says nothing about a
+#: ceasefire, and a larger one overflows the incidents' time spans (seconds as integers).
+MAX_T_UNC_S = 315_576_000.0
 
 OBSERVATION_SCHEMA = pa.schema(
     [

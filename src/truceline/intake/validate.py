@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from truceline.domain.errors import Problem
-from truceline.domain.observations import MAX_DISTANCE_M, OBSERVATION_SCHEMA
+from truceline.domain.observations import MAX_DISTANCE_M, MAX_T_UNC_S, OBSERVATION_SCHEMA
 from truceline.domain.vocab import CREDIBILITY, ObservationKind, SourceType, WeaponClass
 from truceline.intake.attrs import attr_problems
 from truceline.intake.chunk import ParsedChunk, RawChunk
@@ -58,7 +58,7 @@ _RANGES: tuple[tuple[str, float, float, bool, bool, str], ...] = (
     ("obs_lon", -180, 180, True, True, "between -180 and 180"),
     ("obs_lat", -90, 90, True, True, "between -90 and 90"),
     ("radius_m", 0, MAX_DISTANCE_M, True, True, f"from 0 to {_EARTH}"),
-    ("t_unc_s", 0, np.inf, True, True, ">= 0"),
+    ("t_unc_s", 0, MAX_T_UNC_S, True, True, f"from 0 to {MAX_T_UNC_S:.0f} (ten years)"),
     ("bearing_deg", 0, 360, True, True, "between 0 and 360"),
     ("bearing_sd_deg", 0, 180, False, True, "> 0 and <= 180"),
     ("range_min_m", 0, MAX_DISTANCE_M, True, True, f"from 0 to {_EARTH}"),

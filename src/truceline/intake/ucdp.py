@@ -99,6 +99,7 @@ def _times(
     floor_np = np.nan_to_num(np.asarray(floor.to_numpy(zero_copy_only=False), float), nan=0.0)
     t = start + (end - start) // 2
     unc = np.maximum((end - start) / 2.0, floor_np)
+    unc[bad_start] = floor_np[bad_start]  # refused for its date_start, not for a window from 1970
     return pa.array(t, pa.int64()), pa.array(unc, pa.float64())
 
 

@@ -9,9 +9,8 @@ not a party; :func:`said_columns` those whose ``attrs`` mention a fact a rule re
 with those ``attrs``: the test is a substring ``"key"`` in SQL, as at intake, where
 the JSON was written with these ASCII keys unescaped.
 
-Integer and text columns come back as one string per column
-(:mod:`truceline.store.column_reads`); floats come back value by value, exactly,
-into a record array.
+Columns come back as one string per column, floats exactly
+(:mod:`truceline.store.column_reads`).
 
 The reads walk tables in key order where they can: a span that holds every incident
 is read without the time index (a scan is cheaper than a million index lookups), and
@@ -21,17 +20,15 @@ the observations are found by a range of incident ids, not by joining the incide
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
-from truceline.domain.errors import StoreError
 from truceline.domain.vocab import IncidentStatus, SourceType
 from truceline.store.bulk import fetch_table
-from truceline.store.column_reads import fetch_records, fetch_text_columns
+from truceline.store.column_reads import read_columns
 from truceline.store.schema import incident_observations, incidents, observations, sources
 
 __all__ = ["FACT_KEYS", "incident_columns", "member_columns", "said_columns"]
@@ -50,33 +47,12 @@ def incident_columns(
     lo, hi = conn.execute(select(func.min(c.t), func.max(c.t))).one()
     if lo is not None and not (t0 <= lo and hi < t1):
         where += [c.t >= t0, c.t < t1]
-    floats = [n for n, t in columns.items() if pa.types.is_floating(t)]
-    nullable = [n for n in floats if c[n].nullable]
-    texts = [n for n in columns if n not in floats]
-    q = select(*[c[n] for n in texts], *[_is_null(c[n]).label(f"{n} null") for n in nullable])
-    types = [columns[n] for n in texts] + [pa.int64()] * len(nullable)
-    got = fetch_text_columns(conn, q.where(*where), types)
-    ids = np.asarray(got["id"], dtype=np.int64)
-    order = _order(ids)
+    q = select(*[c[n] for n in columns]).where(*where)
+    got = read_columns(conn, q, list(columns.values()), key="id")
+    order = _order(np.asarray(got["id"], dtype=np.int64))
     if order is not None:
         got = {n: col.take(pa.array(order)) for n, col in got.items()}
-        ids = ids[order]
-    dtype = np.dtype([("id", np.int64), *[(n, np.float64) for n in floats]])
-    q = select(c.id, *[func.coalesce(c[n], 0.0) if n in nullable else c[n] for n in floats])
-    exact = fetch_records(conn, q.where(*where), dtype)
-    by_id = _order(exact["id"])
-    if by_id is not None:
-        exact = exact[by_id]
-    if not np.array_equal(exact["id"], ids):
-        raise StoreError("the incidents changed while a check read them")
-    for n in floats:
-        null = np.asarray(got[f"{n} null"], dtype=bool) if n in nullable else None
-        got[n] = pa.array(exact[n], columns[n], mask=null)
-    return pa.table({n: got[n] for n in columns})
-
-
-def _is_null(col: ColumnElement[Any]) -> ColumnElement[int]:
-    return case((col.is_(None), literal(1)), else_=literal(0))
+    return pa.table(got)
 
 
 def _order(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp] | None:
@@ -110,7 +86,7 @@ def member_columns(conn: Connection, first_id: int, last_id: int) -> dict[str, p
         .join(o, o.c.id == io.c.observation_id)
         .where(io.c.incident_id.between(first_id, last_id))
     )
-    return fetch_text_columns(conn, q, [pa.int64(), pa.int64(), pa.int64()])
+    return read_columns(conn, q, [pa.int64(), pa.int64(), pa.int64()])
 
 
 def said_columns(conn: Connection, first_id: int, last_id: int) -> pa.Table:

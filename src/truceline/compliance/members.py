@@ -77,9 +77,16 @@ class Members:
     def __init__(self, incident: npt.ArrayLike, leaf: pa.Array | pa.ChunkedArray) -> None:
         inc = np.asarray(incident, dtype=np.int64)
         lv = np.asarray(pc.fill_null(leaf, -1), dtype=np.int64)
-        order = np.argsort(inc, kind="stable")
-        self.incident: IntArray = inc[order]
-        self.leaf: IntArray = lv[order]
+        order = None if _ascending(inc) else np.argsort(inc, kind="stable")
+        self.incident: IntArray = inc if order is None else inc[order]
+        self.leaf: IntArray = lv if order is None else lv[order]
+        # each incident once, where its observations start, and how many there are
+        first = np.ones(len(inc), dtype=bool)
+        first[1:] = self.incident[1:] != self.incident[:-1]
+        starts = np.flatnonzero(first)
+        self._ids: IntArray = self.incident[starts]
+        self._start: IntArray = starts.astype(np.int64)
+        self._count: IntArray = np.diff(np.append(starts, len(inc))).astype(np.int64)
 
     def __len__(self) -> int:
         return len(self.incident)
@@ -91,15 +98,25 @@ class Members:
     def leaf_array(self, incident_ids: Sequence[int]) -> IntArray:
         """:meth:`leaves` as an array."""
         ids = np.asarray(incident_ids, dtype=np.int64)
-        lo = np.searchsorted(self.incident, ids, side="left")
-        n = np.searchsorted(self.incident, ids, side="right") - lo
-        total = int(n.sum())
-        if not total:
+        ids = ids if _ascending(ids, strict=True) else np.unique(ids)
+        if not len(self._ids) or not len(ids):
             return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._ids, ids), len(self._ids) - 1)
+        at = at[self._ids[at] == ids]
+        lo, n = self._start[at], self._count[at]
+        total = int(n.sum())
         # positions lo[k] .. lo[k] + n[k] - 1 of every incident k, in one array
         pos = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(total)
         found = self.leaf[pos]
-        return np.unique(found[found >= 0])
+        found = found[found >= 0]
+        # an observation has one leaf: sorted and distinct already when stored in order
+        return found if _ascending(found, strict=True) else np.unique(found)
+
+
+def _ascending(a: IntArray, strict: bool = False) -> bool:
+    if len(a) < 2:
+        return True
+    return bool(np.all(a[1:] > a[:-1]) if strict else np.all(a[1:] >= a[:-1]))
 
 
 def member_facts(

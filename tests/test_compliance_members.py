@@ -24,7 +24,7 @@ def _facts(rows: list[tuple[int, int, int | None, str | None]], ids: list[int]) 
     got = member_facts(
         np.array(ids, dtype=np.int64),
         np.array(inc, dtype=np.int64),
-        pa.array(nonparty, pa.int64()),
+        np.array([i for i, np_ in zip(inc, nonparty, strict=True) if not np_], dtype=np.int64),
         _said(said),
     )
     return {k: v.to_pylist() for k, v in got.items()}
@@ -65,7 +65,7 @@ def test_no_observations_means_no_facts_and_no_nonparty() -> None:
     got = member_facts(
         np.array([5], dtype=np.int64),
         np.zeros(0, dtype=np.int64),
-        pa.array([], pa.int64()),
+        np.zeros(0, dtype=np.int64),
         _said([]),
     )
     assert {k: v.to_pylist() for k, v in got.items()} == {

@@ -122,21 +122,18 @@ def _ascending(a: IntArray, strict: bool = False) -> bool:
 def member_facts(
     ids: IntArray,
     incident: IntArray,
-    nonparty: pa.Array | pa.ChunkedArray,
+    party: IntArray,
     said: pa.Table,
 ) -> dict[str, pa.Array]:
     """The incident columns the observations give, aligned with ``ids`` (sorted incident
-    ids), from one row per observation in any order (its incident and 1 if its source
-    is not a party) and the rows ``said`` (``incident_id``, ``observation_id``,
-    ``attrs``) of the observations whose ``attrs`` may state a fact: ``nonparty``
-    counts the observations from a source that is not a party (0 for an incident
-    without any); the others are null unless some ``attrs`` say (read in the order of
-    observation ids). Observations of incidents not in ``ids`` are left out."""
+    ids), from the incident of each observation (in any order), of each observation from
+    a party, and the rows ``said`` (``incident_id``, ``observation_id``, ``attrs``) of
+    the observations whose ``attrs`` may state a fact: ``nonparty`` counts the
+    observations from a source that is not a party (0 for an incident without any); the
+    others are null unless some ``attrs`` say (read in the order of observation ids).
+    Observations of incidents not in ``ids`` are left out."""
     n = len(ids)
-    pos = _positions(ids, incident)
-    known = pos >= 0
-    weight = np.where(known, np.asarray(nonparty, dtype=np.float64), 0.0)
-    counts = np.bincount(pos[known], weights=weight[known], minlength=n)[:n].astype(np.int64)
+    counts = _counts(ids, incident) - _counts(ids, party)
     facts: dict[int, ObservationFacts] = {}
     said_pos = _positions(ids, np.asarray(said.column("incident_id"), dtype=np.int64))
     rows = [
@@ -165,6 +162,12 @@ def member_facts(
         "direction": pa.array(direction, pa.string()),
         "inspected": pa.array(inspected, pa.string()),
     }
+
+
+def _counts(ids: IntArray, incident: IntArray) -> IntArray:
+    """How many of ``incident`` there are of each of ``ids`` (sorted)."""
+    pos = _positions(ids, incident)
+    return np.bincount(pos[pos >= 0], minlength=len(ids))[: len(ids)].astype(np.int64)
 
 
 def _positions(ids: IntArray, incident: IntArray) -> IntArray:

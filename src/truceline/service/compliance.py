@@ -36,7 +36,12 @@ from truceline.service.agreements import agreement_versions
 from truceline.service.declarations import load_declarations
 from truceline.service.findings import retire_stale, store_findings, supersede_answered
 from truceline.service.workspace import Workspace
-from truceline.store.compliance import incident_columns, member_columns, said_columns
+from truceline.store.compliance import (
+    incident_columns,
+    member_columns,
+    party_members,
+    said_columns,
+)
 from truceline.store.db import Connection, store_errors
 from truceline.store.notifications import list_notifications
 
@@ -84,7 +89,8 @@ def load_incidents(conn: Connection, t0: int, t1: int) -> tuple[Incidents, Membe
     first, last = (int(ids[0]), int(ids[-1])) if len(ids) else (0, -1)  # none: an empty range
     obs = member_columns(conn, first, last)
     member = np.asarray(obs["incident_id"], dtype=np.int64)
-    facts = member_facts(ids, member, obs["nonparty"], said_columns(conn, first, last))
+    party = np.asarray(party_members(conn, first, last), dtype=np.int64)
+    facts = member_facts(ids, member, party, said_columns(conn, first, last))
     for name, col in facts.items():
         table = table.append_column(name, col)
     return Incidents(table), Members(member, obs["ledger_index"])

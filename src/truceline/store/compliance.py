@@ -3,11 +3,12 @@
 Plain functions over a ``Connection``, each read in bulk as columns (no row objects
 where the database can avoid them): :func:`incident_columns` gives the unmerged,
 unrejected incidents of a span, :func:`member_columns` the observations of a range
-of incidents: their ledger index (a finding's evidence) and whether their source is
-not a party; :func:`said_columns` those whose ``attrs`` mention a fact a rule reads
-(a foreign state, a role, the direction or azimuth of fire, an inspection's counts),
-with those ``attrs``: the test is a substring ``"key"`` in SQL, as at intake, where
-the JSON was written with these ASCII keys unescaped.
+of incidents with their ledger index (a finding's evidence), :func:`party_members`
+those of them whose source is a party; :func:`said_columns` those whose ``attrs``
+mention a fact a rule reads (a foreign state, a role, the direction or azimuth of
+fire, an inspection's counts), with those ``attrs``: the test is a substring
+``"key"`` in SQL, as at intake, where the JSON was written with these ASCII keys
+unescaped.
 
 Columns come back as one string per column, floats exactly
 (:mod:`truceline.store.column_reads`).
@@ -24,14 +25,14 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from truceline.domain.vocab import IncidentStatus, SourceType
 from truceline.store.bulk import fetch_table
 from truceline.store.column_reads import read_columns
 from truceline.store.schema import incident_observations, incidents, observations, sources
 
-__all__ = ["FACT_KEYS", "incident_columns", "member_columns", "said_columns"]
+__all__ = ["FACT_KEYS", "incident_columns", "member_columns", "party_members", "said_columns"]
 
 #: the ``attrs`` keys whose values a rule reads
 FACT_KEYS = ("state", "role", "fire", "fire_azimuth_deg", "inspected")
@@ -71,22 +72,29 @@ def _party_ids(conn: Connection) -> list[str]:
 
 def member_columns(conn: Connection, first_id: int, last_id: int) -> dict[str, pa.Array]:
     """The observations of the incidents with ids from ``first_id`` to ``last_id``, in
-    no order: ``incident_id``, ``ledger_index`` and ``nonparty`` (1 when the source is
-    neither a party nor a party's channel)."""
+    no order: ``incident_id`` and ``ledger_index``."""
     o, io = observations, incident_observations
     q = (
-        select(
-            io.c.incident_id,
-            o.c.ledger_index,
-            case((o.c.source_id.in_(_party_ids(conn)), literal(0)), else_=literal(1)).label(
-                "nonparty"
-            ),
-        )
+        select(io.c.incident_id, o.c.ledger_index)
         .select_from(io)
         .join(o, o.c.id == io.c.observation_id)
         .where(io.c.incident_id.between(first_id, last_id))
     )
-    return read_columns(conn, q, [pa.int64(), pa.int64(), pa.int64()])
+    return read_columns(conn, q, [pa.int64(), pa.int64()])
+
+
+def party_members(conn: Connection, first_id: int, last_id: int) -> pa.Array:
+    """The incident of each observation from a party or a party's channel among the
+    observations of the incidents with ids from ``first_id`` to ``last_id``, in no order
+    (found through the source index: parties send few of a day's observations)."""
+    o, io = observations, incident_observations
+    q = (
+        select(io.c.incident_id)
+        .select_from(o)
+        .join(io, io.c.observation_id == o.c.id)
+        .where(o.c.source_id.in_(_party_ids(conn)), io.c.incident_id.between(first_id, last_id))
+    )
+    return read_columns(conn, q, [pa.int64()])["incident_id"]
 
 
 def said_columns(conn: Connection, first_id: int, last_id: int) -> pa.Table:

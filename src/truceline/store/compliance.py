@@ -21,6 +21,7 @@ the observations are found by a range of incident ids, not by joining the incide
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,7 +46,7 @@ def incident_columns(
     incidents with ``t0 <= t < t1``, by id."""
     c = incidents.c
     where = [c.merged_into.is_(None), c.status != IncidentStatus.REJECTED]
-    lo, hi = conn.execute(select(func.min(c.t), func.max(c.t))).one()
+    lo, hi = _ends(conn, c.t)
     if lo is not None and not (t0 <= lo and hi < t1):
         where += [c.t >= t0, c.t < t1]
     q = select(*[c[n] for n in columns]).where(*where)
@@ -54,6 +55,15 @@ def incident_columns(
     if order is not None:
         got = {n: col.take(pa.array(order)) for n, col in got.items()}
     return pa.table(got)
+
+
+def _ends(conn: Connection, col: ColumnElement[Any]) -> tuple[Any, Any]:
+    """The least and greatest of an indexed column, each from its index (SQLite reads a
+    single ``min`` or ``max`` from the index, but scans it for both in one query)."""
+    lo = select(func.min(col)).scalar_subquery()
+    hi = select(func.max(col)).scalar_subquery()
+    lo_hi = conn.execute(select(lo, hi)).one()
+    return lo_hi[0], lo_hi[1]
 
 
 def _order(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.intp] | None:
@@ -74,12 +84,7 @@ def _members_of(conn: Connection, first_id: int, last_id: int) -> list[ColumnEle
     """The condition on memberships of the incidents ``first_id`` to ``last_id``: none
     when they are all there is (a planner without statistics, after a day's bulk load,
     takes a range for a few rows and then joins a million by index)."""
-    lo, hi = conn.execute(
-        select(
-            func.min(incident_observations.c.incident_id),
-            func.max(incident_observations.c.incident_id),
-        )
-    ).one()
+    lo, hi = _ends(conn, incident_observations.c.incident_id)
     if lo is None or (first_id <= lo and hi <= last_id):
         return []
     return [incident_observations.c.incident_id.between(first_id, last_id)]

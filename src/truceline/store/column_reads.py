@@ -39,7 +39,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
-    Integer,
     Select,
     Text,
     case,
@@ -48,7 +47,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    values,
+    text,
 )
 from sqlalchemy.exc import DBAPIError
 
@@ -143,11 +142,14 @@ def hard_floats() -> npt.NDArray[np.float64]:
 
 
 def _check_floats(conn: Connection) -> bool:
-    """Send :func:`hard_floats` through :func:`_joined` and compare the bits."""
+    """Send :func:`hard_floats` (one array parameter) through :func:`_joined` and
+    compare the bits."""
     want = hard_floats()
-    v = values(column("k", Integer), column("x", Float(53)), name="hard_floats")
-    v = v.data(list(enumerate(want.tolist())))
-    q = select(v.c.k, v.c.x)
+    hard = text(
+        "SELECT t.k, t.x FROM unnest(CAST(:xs AS float8[])) WITH ORDINALITY AS t(x, k)"
+    ).bindparams(xs=want.tolist())
+    sub = hard.columns(column("k", BigInteger), column("x", Float(53))).subquery()
+    q = select((sub.c.k - 1).label("k"), sub.c.x)
     try:
         with conn.begin_nested():  # a database without the functions fails in its savepoint
             got = _joined(conn, q, [pa.int64(), pa.float64()], set())

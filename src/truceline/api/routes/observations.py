@@ -9,10 +9,11 @@ source's raw observations and nobody else's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from truceline.api.auth import allow, workspace
 from truceline.domain.errors import InputError, RejectedBatch, TooLarge
@@ -29,41 +30,45 @@ _SUBMIT = (Role.MONITOR, Role.SENSOR, Role.PARTY, Role.ANALYST)
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
-class ObservationIn(BaseModel):
+@with_config(ConfigDict(extra="forbid", allow_inf_nan=False))
+class ObservationIn(TypedDict):
     """One observation, in the native field names (docs: the intake formats)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    source_id: Annotated[str, Field(max_length=100)]
+    source_type: NotRequired[Annotated[str | None, Field(max_length=20)]]
+    client_id: NotRequired[
+        Annotated[str | None, Field(max_length=200, description="idempotency key")]
+    ]
+    t: Annotated[Int64 | str, Field(description="ISO 8601 with Z or offset, or epoch seconds")]
+    t_unc_s: NotRequired[float | None]
+    lon: NotRequired[float | None]
+    lat: NotRequired[float | None]
+    radius_m: NotRequired[float | None]
+    obs_lon: NotRequired[float | None]
+    obs_lat: NotRequired[float | None]
+    bearing_deg: NotRequired[float | None]
+    bearing_sd_deg: NotRequired[float | None]
+    range_min_m: NotRequired[float | None]
+    range_max_m: NotRequired[float | None]
+    kind: Annotated[str, Field(max_length=30)]
+    weapon_class: NotRequired[Annotated[str | None, Field(max_length=40)]]
+    count: NotRequired[Int64 | None]
+    credibility: NotRequired[Int64 | None]
+    actor: NotRequired[Annotated[str | None, Field(max_length=20)]]
+    corrects: NotRequired[Annotated[str | None, Field(max_length=64)]]
+    description: NotRequired[Annotated[str | None, Field(max_length=10_000)]]
+    attrs: NotRequired[dict[str, Any] | None]
+    signature: NotRequired[
+        Annotated[str | None, Field(max_length=200, description="base64 Ed25519")]
+    ]
 
-    source_id: str = Field(max_length=100)
-    source_type: str | None = Field(None, max_length=20)
-    client_id: str | None = Field(None, max_length=200, description="idempotency key")
-    t: Int64 | str = Field(description="ISO 8601 with Z or offset, or epoch seconds")
-    t_unc_s: float | None = None
-    lon: float | None = None
-    lat: float | None = None
-    radius_m: float | None = None
-    obs_lon: float | None = None
-    obs_lat: float | None = None
-    bearing_deg: float | None = None
-    bearing_sd_deg: float | None = None
-    range_min_m: float | None = None
-    range_max_m: float | None = None
-    kind: str = Field(max_length=30)
-    weapon_class: str | None = Field(None, max_length=40)
-    count: Int64 | None = None
-    credibility: Int64 | None = None
-    actor: str | None = Field(None, max_length=20)
-    corrects: str | None = Field(None, max_length=64)
-    description: str | None = Field(None, max_length=10_000)
-    attrs: dict[str, Any] | None = None
-    signature: str | None = Field(None, max_length=200, description="base64 Ed25519")
 
-
-class ObservationBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+@with_config(ConfigDict(extra="forbid"))
+class ObservationBatch(TypedDict):
     observations: list[ObservationIn]
-    strict: bool = Field(False, description="refuse the whole batch if any record is bad")
+    strict: NotRequired[
+        Annotated[bool, Field(False, description="refuse the whole batch if any record is bad")]
+    ]
 
 
 class ProblemOut(BaseModel):
@@ -92,10 +97,6 @@ def _submitter(user: User) -> Submitter:
     return Submitter(SUBMIT_TYPES.get(user.role), user.party, user.source)
 
 
-def _records(items: list[ObservationIn]) -> list[dict[str, Any]]:
-    return [o.model_dump(exclude_none=True) for o in items]
-
-
 def _out(rep: FileReport) -> SubmissionOut:
     problems = [
         ProblemOut(reason=p.reason, line=p.line, field=p.field, record=p.record)
@@ -111,7 +112,7 @@ def _out(rep: FileReport) -> SubmissionOut:
 
 
 def _store(
-    request: Request, ws: Workspace, records: list[dict[str, Any]], who: Submitter, strict: bool
+    request: Request, ws: Workspace, records: list[ObservationIn], who: Submitter, strict: bool
 ) -> FileReport:
     """Store through the app's group writer (a strict batch alone, all or nothing)."""
     state = request.app.state
@@ -160,14 +161,14 @@ async def submit_one(
 ) -> AckOut:
     """Submit one observation: 201 once stored, 200 if it was already on record."""
     state = request.app.state  # waits for the group writer's commit on the event loop
-    rep = await state.writer.submit_async(_records([obs]), _submitter(user), state.limits.timeout_s)
+    rep = await state.writer.submit_async([obs], _submitter(user), state.limits.timeout_s)
     state.metrics.submitted(rep)
     if rep.rejected:
         raise InputError("the observation was refused", rep.problems)
     if rep.duplicates:
         response.status_code = 200
-        return AckOut(status="duplicate", client_id=obs.client_id)
-    return AckOut(status="stored", client_id=obs.client_id)
+        return AckOut(status="duplicate", client_id=obs.get("client_id"))
+    return AckOut(status="stored", client_id=obs.get("client_id"))
 
 
 @router.post("/observations/batch")
@@ -178,8 +179,8 @@ def submit_batch(
     ws: Workspace = Depends(workspace),
 ) -> SubmissionOut:
     """Submit a batch: good records are stored, bad ones listed with their reason."""
-    most = request.app.state.limits.max_batch
-    if len(batch.observations) > most:
-        raise TooLarge(f"a batch holds at most {most} observations, not {len(batch.observations)}")
-    rep = _store(request, ws, _records(batch.observations), _submitter(user), batch.strict)
+    most, records = request.app.state.limits.max_batch, batch["observations"]
+    if len(records) > most:
+        raise TooLarge(f"a batch holds at most {most} observations, not {len(records)}")
+    rep = _store(request, ws, records, _submitter(user), batch.get("strict", False))
     return _out(rep)

@@ -5,6 +5,13 @@
 transaction (group commit: one parse, one ledger append, one commit) and
 reports on each as if it had been alone. Either returns only after the commit,
 so an accepted record is stored and in the ledger when it returns.
+
+A large submission can be made ready as its request arrives (:func:`prepare`): parsed,
+and its signatures checked on the verification threads against the keys its sources
+have then, while it waits for its turn to be stored. The transaction storing it reads
+each source's registration, policy and key again and checks every signature as
+it would have; a check made early over the same bytes against the same key is
+taken instead of being made twice, and a key rotated in between is not.
 """
 
 from __future__ import annotations
@@ -13,26 +20,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from truceline.domain.errors import Problem, RejectedBatch
+from truceline.domain.observations import RECORD_FIELDS
 from truceline.intake import ParsedChunk
 from truceline.intake.jsonfile import parse_records
+from truceline.ledger.columnar import canonical_rows
+from truceline.ledger.signatures import (
+    PendingChecks,
+    Verdicts,
+    reusing,
+    start_verifiers,
+    verify_many,
+)
 from truceline.service.ingest import FileReport, store_chunk_on
 from truceline.service.sources import ensure_sources
 from truceline.service.workspace import Workspace
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading, store_errors
 from truceline.store.source_observations import count_source_observations, source_observations
 from truceline.store.source_owners import source_owners
+from truceline.store.sources import signature_policies
 
 __all__ = [
+    "EARLY",
     "OwnPage",
+    "Prepared",
     "Submitter",
     "ingest_groups",
     "ingest_records",
     "own_observations",
+    "prepare",
     "warm_up",
 ]
+
+#: submissions of at least this many records are worth :func:`prepare`: below it (single
+#: submissions), parsing several together in their group is cheaper than one by one
+EARLY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,25 +149,107 @@ _SAMPLE = {"source_id": "warm-up", "t": 0, "lon": 0.0, "lat": 0.0, "radius_m": 1
 def warm_up() -> None:
     """Do once, before a server takes requests, what its first submission would pay for:
     Arrow loads its compute kernels and imports pandas to look for its arrays (over a
-    second on a busy machine, while every submission waiting behind it waits too)."""
+    second on a busy machine, while every submission waiting behind it waits too), and
+    the signature checking processes start."""
     parse_records([_SAMPLE], "warm-up")
+    start_verifiers()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A submission parsed, its signatures being checked (:func:`prepare`), waiting for its
+    turn to be stored."""
+
+    chunk: ParsedChunk
+    checks: PendingChecks | None
+
+    def __len__(self) -> int:
+        return self.chunk.read
+
+    def ready(self) -> bool:
+        """Whether its early checks are done (storing it now would not wait for them)."""
+        return self.checks is None or self.checks.done()
+
+    def wait(self) -> None:
+        if self.checks is not None:
+            self.checks.wait()
+
+
+def prepare(
+    ws: Workspace, records: Sequence[Any], who: Submitter | None, origin: str = "request"
+) -> Prepared:
+    """Parse ``records`` and start checking their signatures against their sources' keys
+    as they are now; :func:`ingest_groups` stores them later (and checks again what a
+    key rotated meanwhile makes stale)."""
+    chunk = parse_records(records, origin)
+    return Prepared(chunk, _check_early(ws, chunk.batch, who or _ANYONE))
+
+
+def _check_early(ws: Workspace, batch: pa.RecordBatch, who: Submitter) -> PendingChecks | None:
+    """Start checking the signed rows of sources that have a key (those of the user's own
+    source only, when it is bound to one: it may submit no others)."""
+    sids, signed = batch.column("source_id"), pc.is_valid(batch.column("signature"))
+    if who.source is not None:
+        signed = pc.and_(signed, pc.equal(sids, who.source))
+    ids = pc.unique(sids.filter(signed)).to_pylist()
+    if not ids:
+        return None
+    with reading(ws.engine, "reading the sources' keys") as conn:  # not waiting for writers
+        keys = {sid: key for sid, _, key in signature_policies(conn, ids) if key is not None}
+    if not keys:
+        return None
+    rows = batch.filter(pc.and_(signed, pc.is_in(sids, pa.array(list(keys), pa.string()))))
+    n = rows.num_rows
+    record = {k: rows.column(k) for k in RECORD_FIELDS if rows.column(k).null_count < n}
+    messages: list[bytes] = canonical_rows(record).to_pylist()  # what each source signed
+    signers = [keys[sid] for sid in rows.column("source_id").to_pylist()]
+    return verify_many(signers, messages, rows.column("signature").to_pylist())
+
+
+def _joined(chunks: Sequence[ParsedChunk]) -> ParsedChunk:
+    """Parsed submissions end to end, as if parsed together (their lines follow on)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    lines, problems, start = [], [], 0
+    for c in chunks:
+        lines.append(c.lines + start)
+        problems += [p if p.line is None else replace(p, line=p.line + start) for p in c.problems]
+        start += c.read
+    batch = pa.concat_batches([c.batch for c in chunks])
+    return ParsedChunk(batch, np.concatenate(lines), problems, start, start, start, "rows")
 
 
 def ingest_groups(
     ws: Workspace,
-    groups: Sequence[tuple[Sequence[Any], Submitter | None]],
+    groups: Sequence[tuple[Sequence[Any] | Prepared, Submitter | None]],
     *,
     origin: str = "request",
 ) -> list[FileReport]:
-    """Store several submissions ``(records, sender)`` in one transaction; a report each."""
-    records = [r for recs, _ in groups for r in recs]
-    whos = [who or _ANYONE for recs, who in groups for _ in recs]
-    chunk = parse_records(records, origin)
-    with store_errors("storing submitted observations"), ws.engine.begin() as conn:
+    """Store several submissions ``(records, sender)`` in one transaction; a report each.
+
+    The records of a submission may come :class:`Prepared`: their early signature checks
+    are awaited, then taken in the transaction where they still hold."""
+    raw = [(i, sub) for i, (sub, _) in enumerate(groups) if not isinstance(sub, Prepared)]
+    ready = [(i, sub) for i, (sub, _) in enumerate(groups) if isinstance(sub, Prepared)]
+    order = [i for i, _ in raw] + [i for i, _ in ready]  # what is not parsed yet goes first
+    chunks = [parse_records([r for _, recs in raw for r in recs], origin)] if raw else []
+    chunk = _joined(chunks + [p.chunk for _, p in ready])
+    whos = [groups[i][1] or _ANYONE for i in order for _ in range(len(groups[i][0]))]
+    verdicts = Verdicts(p.checks for _, p in ready if p.checks is not None)
+    with (
+        store_errors("storing submitted observations"),
+        ws.engine.begin() as conn,
+        reusing(verdicts),
+    ):
         chunk, refused = _screen(conn, origin, chunk, whos)
         stored = store_chunk_on(conn, origin, chunk)
     problems = [*refused, *stored.problems]
-    return _reports(origin, [len(recs) for recs, _ in groups], problems, set(stored.accepted_lines))
+    sizes = [len(groups[i][0]) for i in order]
+    reports = _reports(origin, sizes, problems, set(stored.accepted_lines))
+    out: list[FileReport] = [reports[0]] * len(groups)
+    for i, rep in zip(order, reports, strict=True):
+        out[i] = rep
+    return out
 
 
 def ingest_records(
@@ -189,7 +297,7 @@ def own_observations(ws: Workspace, source: str | None, limit: int, offset: int)
     bound to no source has none of its own."""
     if source is None:
         return OwnPage(None, [], 0)
-    with store_errors("reading a source's submissions"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading a source's submissions") as conn:
         rows = source_observations(conn, source, limit, offset)
         matched = count_source_observations(conn, source)
     return OwnPage(source, rows, matched)

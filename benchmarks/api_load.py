@@ -270,6 +270,14 @@ def _stats(
     return out
 
 
+def _together(result: dict[str, Any], g0: tuple[float, float], g1: tuple[float, float]) -> None:
+    """Print and keep how many group commits stored a phase's submissions."""
+    commits, together = g1[0] - g0[0], g1[1] - g0[1]
+    result["group_commits"] = commits
+    print(f"{'':<34} {commits:.0f} group commits, "
+          f"{together / max(commits, 1):.1f} submissions each", flush=True)  # fmt: skip
+
+
 PHASES = ("single", "batch", "page")
 
 
@@ -343,18 +351,18 @@ def main() -> int:
                 results.append(
                     _stats("single signed submissions", n, "observations", n, wall, lat, ph)
                 )
-                commits, together = g1[0] - g0[0], g1[1] - g0[1]
-                results[-1]["group_commits"] = commits
-                print(f"{'':<34} {commits:.0f} group commits, "
-                      f"{together / max(commits, 1):.1f} submissions each", flush=True)  # fmt: skip
+                _together(results[-1], g0, g1)
         if {"batch", "page"} & only:
+            g0 = _groups(url, analyst)
             with _Phase(proc.pid, ws) as ph:
                 wall, lat = _run(url, tokens[:bclients], send_batches)
+            g1 = _groups(url, analyst)
             n = sum(n for bs in batches for _, n in bs)
             if "batch" in only:
                 results.append(
                     _stats(f"batches of {a.batch}", n, "observations", len(lat), wall, lat, ph)
                 )
+                _together(results[-1], g0, g1)
         fused = fuse(ws).new if "page" in only else 0
         if "page" in only:
             reader = _Client(url, analyst)

@@ -29,13 +29,15 @@ import base64
 import binascii
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
-from threading import Lock
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -64,7 +66,7 @@ _MISMATCH = "signature does not match the record and the source's key"
 
 _threads: ThreadPoolExecutor | None = None
 _processes: ProcessPoolExecutor | None = None
-_pool_lock = Lock()
+_pool_lock = threading.Lock()
 
 Checks = tuple[Sequence[bytes], Sequence[bytes], Sequence[str]]  # keys, messages, signatures
 
@@ -190,9 +192,37 @@ def start_verifiers() -> None:
     with _pool_lock:
         if _processes is None:
             ctx = multiprocessing.get_context("forkserver")
-            _processes = ProcessPoolExecutor(VERIFIERS, mp_context=ctx)
+            _processes = ProcessPoolExecutor(
+                VERIFIERS, mp_context=ctx, initializer=_end_with, initargs=(os.getpid(),)
+            )
         pool = _processes
     pool.submit(_checks, [], [], []).result()
+
+
+def _end_with(server: int) -> None:
+    """In a verification process: end when ``server`` ends, however it ends (uvicorn ends
+    on SIGTERM by raising the signal again, past the clean-up that would stop the pool;
+    a server may be killed)."""
+
+    def watch() -> None:
+        try:
+            select.select([os.pidfd_open(server)], [], [])
+        except ProcessLookupError:
+            pass
+        except OSError:  # no pidfd (an old kernel): look every second
+            while _alive(server):
+                time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="truceline-verify-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def _result(part: Future[list[str | None]], checks: Checks) -> list[str | None]:

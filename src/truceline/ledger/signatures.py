@@ -196,7 +196,9 @@ def start_verifiers() -> None:
                 VERIFIERS, mp_context=ctx, initializer=_end_with, initargs=(os.getpid(),)
             )
         pool = _processes
-    pool.submit(_checks, [], [], []).result()
+    # one task each, submitted together: the pool starts a process for each (it starts
+    # them as tasks find none idle, and a start costs a process a few hundred ms of CPU)
+    wait_all([pool.submit(_checks, [], [], []) for _ in range(VERIFIERS)])
 
 
 def _end_with(server: int) -> None:

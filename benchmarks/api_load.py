@@ -4,7 +4,8 @@ Three phases, each printed with throughput, p50 and p99 latency:
 
 1. single signed submissions (``POST /observations``) from ``--clients`` clients,
    each a monitor with its own registered key;
-2. batches of ``--batch`` signed observations (``POST /observations/batch``);
+2. ``--batches`` batches of ``--batch`` signed observations (``POST /observations/batch``),
+   spread over the clients, each sending its next when the last is answered;
 3. an incidents page of ``--page`` features (``GET /incidents?limit=N``), after
    fusing what was submitted.
 
@@ -290,7 +291,9 @@ def main() -> int:
     )
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--single", type=int, default=250, help="single submissions per client")
-    ap.add_argument("--batches", type=int, default=12, help="batches in all")
+    ap.add_argument(
+        "--batches", type=int, default=12, help="batches in all (48: 3 from each of 16 clients)"
+    )
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--page", type=int, default=10_000)
     ap.add_argument("--pages", type=int, default=10, help="page reads to time")

@@ -37,8 +37,8 @@ from truceline.geo.geodesy import aeqd_error_bound, degree_box, distance_m
 from truceline.geo.projection import Projector
 from truceline.geo.zones import ZoneIndex
 from truceline.service.agreements import agreement_in_force
-from truceline.service.fusion_write import FusedIncidents, store_increment
-from truceline.service.incidents import update_sides
+from truceline.service.fusion_write import SIDE, FusedIncidents, ledger_sides, store_increment
+from truceline.service.incidents import control_versions, side_texts, update_sides
 from truceline.service.sources import reliability_at
 from truceline.service.verification import attribute_incidents, dispute_silent
 from truceline.service.workspace import Workspace
@@ -84,15 +84,14 @@ def fuse(
     """Fuse every observation not yet in an incident; see the module docstring."""
     say = progress or (lambda _msg: None)
     result = _fuse(ws, distance_m, window_s, say)
-    say("side of the line")
-    update_sides(ws)  # every incident without a side: those just fused, any a crash left
+    update_sides(ws)  # any incident left without a side by earlier work
     return result
 
 
 def _fuse(
     ws: Workspace, distance_m: float | None, window_s: int | None, say: Progress
 ) -> FuseResult:
-    """The fusion transaction; the incidents it moves lose their side (recomputed after)."""
+    """The fusion transaction."""
     with writing(ws.engine, "fusing observations") as conn:
         log.lock(conn)  # statuses and memberships as the last writer left them (PostgreSQL)
         say("reading new observations")
@@ -116,12 +115,11 @@ def _fuse(
         say("loading incidents within reach")
         inc = _increment(conn, new, loc, proj, eps, win, say)
         say("writing incidents")
-        new_ids = _write(conn, new, loc, inc, proj, agreement, (eps, win))
+        new_ids, sides = _write(conn, new, loc, inc, proj, agreement, (eps, win), say)
         touched = sorted(set(new_ids) | (set(inc.touched) - set(inc.merged)))
-        moved = sorted(set(inc.touched) - set(inc.merged) - set(new_ids))
-        store_incidents.set_sides(conn, [(i, None) for i in moved])
         say("attribution and contradictions")
         _verify(conn, touched)
+        sides()  # the sides' entries last, as when they were computed after the others
         return FuseResult(
             new=len(new_ids),
             updated=len(set(inc.touched) - set(inc.merged)),
@@ -214,9 +212,12 @@ def _write(
     proj: Projector,
     agreement: Any,
     reach: tuple[float, int],
-) -> list[int]:
-    """Store the increment: new incidents, updated and merged ones, memberships; each
-    incident's ledger record names the ``reach`` (distance_m, window_s) it was fused with."""
+    say: Progress,
+) -> tuple[list[int], Callable[[], None]]:
+    """Store the increment: new incidents, updated and merged ones (each with its side
+    of the line), memberships; each incident's ledger record names the ``reach``
+    (distance_m, window_s) it was fused with. Returns the new incidents' ids and what
+    ledgers the sides."""
     x, y, r = loc.x, loc.y, loc.weight_r
     now = int(time.time())
     survivors = list(inc.touched)
@@ -248,12 +249,17 @@ def _write(
         "confidence": conf, "sector": _sectors(agreement, lon, lat),
         "ellipse": np.array(ellipses(label, n, n_old, loc), dtype=object),
     }  # fmt: skip
+    say("side of the line")
+    sides = side_texts(control_versions(conn), fused.t, lon, lat, fused.radius_m,
+                       columns["ellipse"])  # fmt: skip
+    columns[SIDE] = sides.to_numpy(zero_copy_only=False)
     fusion = {"distance_m": float(reach[0]), "window_s": int(reach[1])}
     batch = FusedIncidents(
         ukeys, columns, status, *members(label, n, cols["id"]), inc.merged, new["id"], keys_new,
         fusion,
     )  # fmt: skip
-    return store_increment(conn, now, batch)
+    new_ids, ids = store_increment(conn, now, batch)
+    return new_ids, lambda: ledger_sides(conn, batch, ids, now)
 
 
 def members(

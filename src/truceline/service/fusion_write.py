@@ -5,6 +5,9 @@ Runs inside the caller's transaction. Every new incident is ledgered (kind
 membership or fused values changed; every status set, including the first one
 of a new incident and the merge of an absorbed incident ("merged into N"), gets a
 ``status_changes`` row (actor ``fusion``) and a ``status_change`` ledger entry.
+Each incident's side of the line is stored in its row and ledgered
+(``incident_side``) by :func:`ledger_sides`, after its ``incident`` entry, which
+clears it.
 
 The incidents come as columns (one array per field, one value per incident) and are
 written a chunk of ``_CHUNK`` at a time, with one bulk statement per table; their
@@ -28,12 +31,13 @@ from numpy.typing import NDArray
 from truceline.fusion.lifecycle import after_fusion
 from truceline.ledger.canonical import canonical_bytes
 from truceline.ledger.columnar import canonical_rows, entry_rows
+from truceline.service import incidents
 from truceline.store import fusion as fs
 from truceline.store import incidents as store
 from truceline.store import ledger as log
 from truceline.store.db import Connection
 
-__all__ = ["MERGED", "FusedIncidents", "store_increment"]
+__all__ = ["MERGED", "SIDE", "FusedIncidents", "ledger_sides", "store_increment"]
 
 ACTOR = "fusion"
 #: ``to_status`` of the status change that records a merge (the incident keeps its status)
@@ -45,6 +49,7 @@ _TYPES = {"t": pa.int64(), "t_start": pa.int64(), "t_end": pa.int64(), "lon": pa
           "n_groups": pa.int64(), "confidence": pa.float64(), "sector": pa.string(),
           "ellipse": pa.string()}  # fmt: skip
 _CHANGED = "evidence changed"
+SIDE = "side"  # stored in the row and ledgered as its own fact (``incident_side``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +76,14 @@ class FusedIncidents:
 _CHUNK = 32_768  # incidents stored (rows, ledger entries) at a time: memory stays flat
 
 
-def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int]:
-    """Store ``inc``; returns the ids of the new incidents, oldest first. The incidents
-    are stored a chunk at a time, new ones oldest first, then the updated ones: each
-    chunk's rows, its ``incident`` entries, its status changes and their entries."""
+def store_increment(
+    conn: Connection, now: int, inc: FusedIncidents
+) -> tuple[list[int], NDArray[np.int64]]:
+    """Store ``inc``; returns the ids of the new incidents, oldest first, and the id of
+    every incident of ``inc`` (aligned with ``ukeys``). The incidents are stored a chunk
+    at a time, new ones oldest first, then the updated ones: each chunk's rows (with
+    their side), its ``incident`` entries, its status changes and their entries. The
+    sides' entries are :func:`ledger_sides`'."""
     ukeys, merged = inc.ukeys, inc.merged
     keys = ukeys.tolist()
     current = store.statuses(conn, [k for k in keys if k > 0] + sorted(merged))
@@ -106,7 +115,14 @@ def store_increment(conn: Connection, now: int, inc: FusedIncidents) -> list[int
     store.mark_merged(conn, merged, now)
     _store_changes(conn, {k: [c[k] for c in changes] for k in _CHANGE_COLS}, now)
     new_ids: list[int] = ids[fresh].tolist()
-    return new_ids
+    return new_ids, ids
+
+
+def ledger_sides(conn: Connection, inc: FusedIncidents, ids: NDArray[np.int64], now: int) -> None:
+    """The ``incident_side`` entries of the incidents of ``inc`` (``ids``) that have a
+    side; they follow the ``incident`` entries, which clear it."""
+    sides = pa.array(inc.columns[SIDE], pa.string())
+    incidents.ledger_sides(conn, pa.array(ids, pa.int64()), sides, now)
 
 
 def _pick(
@@ -190,7 +206,8 @@ def _ledger_incidents(
 ) -> None:  # fmt: skip
     """One ``incident`` entry per incident ``at``: its fused values (nulls left out), id,
     status, members and the fusion parameters."""
-    cols = {k: pa.array(v[at], _TYPES.get(k), from_pandas=True) for k, v in inc.columns.items()}
+    cols = {k: pa.array(v[at], _TYPES.get(k), from_pandas=True)
+            for k, v in inc.columns.items() if k != SIDE}  # fmt: skip
     n = len(ids)
     cols["id"] = pa.array(ids, pa.int64())
     cols["status"] = pa.array(final, pa.string())

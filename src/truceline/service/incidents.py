@@ -22,6 +22,9 @@ from truceline.store import incidents as store
 from truceline.store.db import Connection, Row, reading, writing
 
 if TYPE_CHECKING:  # numpy, shapely and the side maths load only when sides are computed
+    import numpy as np
+    import pyarrow as pa
+    from numpy.typing import NDArray
     from shapely.geometry.base import BaseGeometry
 
 __all__ = [
@@ -29,13 +32,16 @@ __all__ = [
     "IncidentInfo",
     "StatusChange",
     "change_status",
+    "control_versions",
     "dispute",
     "evidence_snapshots",
+    "ledger_sides",
     "list_incidents",
     "record_transitions",
     "reject",
     "reopen",
     "show_incident",
+    "side_texts",
     "update_sides",
     "verify",
 ]
@@ -270,7 +276,9 @@ def reopen(ws: Workspace, incident_id: int, *, reason: str, actor: str) -> Statu
 Control: TypeAlias = "Sequence[tuple[int, int | None, Mapping[str, BaseGeometry]]]"
 
 
-def _control_from_agreements(conn: Connection) -> Control:
+def control_versions(conn: Connection) -> Control:
+    """Every stored agreement version's ``control`` zones, one geometry per party:
+    ``[(valid_from, valid_to|None, {party: geom})]``."""
     import shapely
 
     from truceline.service.agreements import agreement_versions
@@ -287,86 +295,100 @@ def _control_from_agreements(conn: Connection) -> Control:
     return out
 
 
+def side_texts(
+    control: Control,
+    t: NDArray[np.int64],
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    radius_m: NDArray[np.float64],
+    ellipse: Sequence[str | None] | NDArray[np.object_],
+) -> pa.Array:
+    """The side of each place (at time ``t``, with its 95 % ``radius_m`` or its ``ellipse``
+    JSON) from the control areas in force then (of overlapping versions, the
+    latest-starting): ``{party: p}`` (``p`` rounded to 1e-4) as RFC 8785 text, the text
+    stored in ``incidents.side`` and ledgered; null where no version with control areas is
+    in force."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from truceline.fusion.side import side_probabilities
+    from truceline.ledger.columnar import canonical_rows
+
+    n = len(t)
+    versions = sorted(control, key=lambda v: v[0])
+    chosen = np.full(n, -1)
+    tt = np.asarray(t, np.int64)
+    for k, (vf, vt, _) in enumerate(versions):
+        chosen[(tt >= vf) & (tt < (vt if vt is not None else np.iinfo(np.int64).max))] = k
+    out = pa.nulls(n, pa.string())
+    for k, (_, _, areas) in enumerate(versions):
+        sel = np.flatnonzero(chosen == k)
+        if not sel.size or not areas:
+            continue
+        shaped = [(i, json.loads(e)) for i in sel.tolist() if (e := ellipse[i])]
+        axes = np.full((n, 3), np.nan)
+        for i, e in shaped:
+            axes[i] = [e.get(c, np.nan) for c in ("semi_major_m", "semi_minor_m", "azimuth_deg")]
+        sp = side_probabilities(
+            lon[sel], lat[sel], radius_m[sel], areas,
+            semi_major_m=axes[sel, 0], semi_minor_m=axes[sel, 1], azimuth_deg=axes[sel, 2],
+        )  # fmt: skip
+        p = np.round(sp.p, 4)
+        text = canonical_rows({party: pa.array(p[:, j]) for j, party in enumerate(sp.parties)})
+        mask = np.zeros(n, bool)
+        mask[sel] = True
+        spread = pa.array(np.cumsum(mask) - 1, pa.int64(), mask=~mask)
+        out = pc.coalesce(out, text.cast(pa.string()).take(spread))
+    return out
+
+
+def ledger_sides(conn: Connection, ids: pa.Array, sides: pa.Array, at: int) -> None:
+    """One ``incident_side`` entry ``{"incident_id", "side": {party: p}}`` per incident
+    with a side (``sides``: :func:`side_texts`), canonicalised as columns
+    (``ledger.columnar``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from truceline.ledger.columnar import canonical_rows, entry_rows
+    from truceline.store import ledger as log
+
+    have = pc.is_valid(sides)
+    ref, side = ids.cast(pa.int64()).filter(have), sides.filter(have)
+    if not len(ref):
+        return
+    records = canonical_rows({"incident_id": ref, "side": side}, raw={"side"})
+    refs = ref.cast(pa.string())
+    datas = entry_rows("incident_side", refs, records, at).to_pylist()
+    log.append_data(conn, "incident_side", refs.to_pylist(), datas, at)
+
+
 def update_sides(
     ws: Workspace, control: Control | None = None, ids: Sequence[int] | None = None
 ) -> int:
-    """Fill ``incidents.side`` where missing (or recompute it for ``ids``, e.g. incidents
-    fusion moved), from the control areas in force at each incident's time (of overlapping
-    versions, the latest-starting); ``control``
-    = ``[(valid_from, valid_to|None, {party: geom})]`` (default: every stored agreement
-    version's ``control`` zones). Returns the count. Each side is stored as JSON and
-    ledgered (``incident_side``), both made for the whole batch at once."""
+    """Fill ``incidents.side`` where missing (or recompute it for ``ids``) with
+    :func:`side_texts`; ``control`` = ``[(valid_from, valid_to|None, {party: geom})]``
+    (default: every stored agreement version's ``control`` zones). Returns the count.
+    Each side is ledgered (``incident_side``); fusion sets the sides of what it stores
+    itself, in its own transaction."""
     import numpy as np
-
-    from truceline.fusion.side import side_probabilities
+    import pyarrow as pa
 
     with writing(ws.engine, "computing sides") as conn:
-        versions = _control_from_agreements(conn) if control is None else control
+        versions = control_versions(conn) if control is None else control
         if not versions:  # no control areas: nothing to read
             return 0
         rows = store.side_inputs(conn, ids)
         if not rows:
             return 0
         iid, t, lon, lat, radius, ellipse = (list(c) for c in zip(*rows, strict=True))
-        tt = np.array(t, np.int64)
-        # as agreement_in_force: of the versions in force at t, the latest-starting decides
-        versions = sorted(versions, key=lambda v: v[0])
-        chosen = np.full(len(rows), -1)
-        for k, (vf, vt, _) in enumerate(versions):
-            chosen[(tt >= vf) & (tt < (vt if vt is not None else np.iinfo(np.int64).max))] = k
-        done = 0
-        for k, (_, _, areas) in enumerate(versions):
-            sel = np.flatnonzero(chosen == k).tolist()
-            if not sel or not areas:
-                continue
-            ell = [json.loads(ellipse[i]) if ellipse[i] else {} for i in sel]
-            sp = side_probabilities(
-                [lon[i] for i in sel],
-                [lat[i] for i in sel],
-                [radius[i] for i in sel],
-                areas,
-                semi_major_m=[e.get("semi_major_m", np.nan) for e in ell],
-                semi_minor_m=[e.get("semi_minor_m", np.nan) for e in ell],
-                azimuth_deg=[e.get("azimuth_deg", np.nan) for e in ell],
-            )
-            part = [iid[i] for i in sel]
-            store.set_sides(conn, list(zip(part, _side_texts(sp), strict=True)))
-            _ledger_sides(conn, part, sp)  # side probabilities are disputed facts
-            done += len(part)
-        return done
-
-
-def _side_texts(sp: Any) -> list[str]:
-    """``json.dumps({party: p}, sort_keys=True)`` of each incident (a float's ``repr`` is
-    what ``json`` writes), made from the rounded array without a dict per incident."""
-    import numpy as np
-
-    order = sorted(range(len(sp.parties)), key=lambda k: sp.parties[k])
-    keys = [json.dumps(sp.parties[k]) + ": " for k in order]
-    values = np.round(sp.p, 4)[:, order].tolist()
-    return ["{" + ", ".join(k + repr(v) for k, v in zip(keys, row, strict=True)) + "}"
-            for row in values]  # fmt: skip
-
-
-def _ledger_sides(conn: Connection, ids: list[int], sp: Any) -> None:
-    """One ``incident_side`` entry ``{"incident_id", "side": {party: p}}`` per incident,
-    canonicalised as columns (``ledger.columnar``)."""
-    import numpy as np
-    import pyarrow as pa
-
-    from truceline.ledger.columnar import canonical_rows, entry_rows
-    from truceline.store import ledger as log
-
-    p = np.round(sp.p, 4)
-    side = canonical_rows({party: pa.array(p[:, k]) for k, party in enumerate(sp.parties)})
-    ref = pa.array(ids, pa.int64())
-    records = canonical_rows({"incident_id": ref, "side": side.cast(pa.string())}, raw={"side"})
-    at = int(time.time())
-    refs = ref.cast(pa.string())
-    log.append_data(
-        conn,
-        "incident_side",
-        refs.to_pylist(),
-        entry_rows("incident_side", refs, records, at).to_pylist(),
-        at,
-    )
+        f64 = np.float64
+        sides = side_texts(
+            versions, np.array(t, np.int64), np.array(lon, f64), np.array(lat, f64),
+            np.array(radius, f64), ellipse,
+        )  # fmt: skip
+        have = np.asarray(sides.is_valid())
+        done = [(i, s) for i, s, h in zip(iid, sides.to_pylist(), have.tolist(), strict=True) if h]
+        store.set_sides(conn, done)
+        ledger_sides(conn, pa.array(iid, pa.int64()), sides, int(time.time()))
+        return len(done)

@@ -160,11 +160,8 @@ def _ledger_and_changes(
     sel = np.asarray(moved, np.intp)
     repr_conf = [repr(c) for c in inc.columns["confidence"][at[sel]].tolist()]
     groups = pa.array(inc.columns["n_groups"][at[sel]], pa.int64()).cast(pa.string())
-    evidence = pc.binary_join_element_wise(
-        '{"confidence": ', pa.array(repr_conf, pa.string()), ', "n_groups": ', groups,
-        ', "observations": [', pc.replace_substring(members.take(pa.array(sel)), ",", ", "),
-        "]}", "",
-    )  # fmt: skip
+    listed = pc.replace_substring(members.take(pa.array(sel)), ",", ", ")
+    parts = (pa.array(repr_conf, pa.string()), groups, listed)
     k = len(moved)
     cols: dict[str, list[Any]] = {
         "incident_id": ids[at[sel]].tolist(),
@@ -173,9 +170,21 @@ def _ledger_and_changes(
         "actor": [ACTOR] * k,
         "at": [now] * k,
         "reason": [_NEW if prior[i] is None else _CHANGED for i in moved],
-        "evidence": evidence.to_pylist(),
+        "evidence": _evidence(parts, '"').to_pylist(),
     }
-    _store_changes(conn, cols, now)
+    # as a JSON string in the ledger record: its only characters to escape are the quotes
+    quoted = pc.binary_join_element_wise('"', _evidence(parts, '\\"'), '"', "")
+    _store_changes(conn, cols, now, quoted)
+
+
+def _evidence(parts: tuple[pa.Array, pa.Array, pa.Array], q: str) -> pa.Array:
+    """``json.dumps({"confidence", "n_groups", "observations"}, sort_keys=True)`` of each
+    status change from the texts of its ``parts``, every quote written as ``q``."""
+    conf, groups, listed = parts
+    return pc.binary_join_element_wise(
+        f"{{{q}confidence{q}: ", conf, f", {q}n_groups{q}: ", groups,
+        f", {q}observations{q}: [", listed, "]}", "",
+    )  # fmt: skip
 
 
 def _ramp(counts: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -223,14 +232,20 @@ def _ledger_incidents(
 _CHANGE_COLS = ("incident_id", "from_status", "to_status", "actor", "at", "reason", "evidence")
 
 
-def _store_changes(conn: Connection, cols: dict[str, list[Any]], now: int) -> None:
+def _store_changes(
+    conn: Connection, cols: dict[str, list[Any]], now: int, evidence_json: pa.Array | None = None
+) -> None:
     """The status changes (columns ``_CHANGE_COLS``) and their ``status_change`` entries
-    (nulls left out)."""
+    (nulls left out); ``evidence_json``, when given, is each evidence as a canonical JSON
+    string already."""
     if not cols["incident_id"]:
         return
     arrays = {k: pa.array(v, pa.int64() if k in ("incident_id", "at") else pa.string())
               for k, v in cols.items()}  # fmt: skip
+    raw = set()
+    if evidence_json is not None:
+        arrays["evidence"], raw = evidence_json, {"evidence"}
     refs = arrays["incident_id"].cast(pa.string())
-    datas = entry_rows("status_change", refs, canonical_rows(arrays), now).to_pylist()
+    datas = entry_rows("status_change", refs, canonical_rows(arrays, raw), now).to_pylist()
     idx = log.append_data(conn, "status_change", refs.to_pylist(), datas, now)
     store.insert_status_change_columns(conn, {**cols, "ledger_index": list(idx)})

@@ -48,7 +48,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from truceline.domain.observations import observation_record
 from truceline.ledger.signatures import sign_record
-from truceline.service.fusion import fuse
 from truceline.service.sources import register_source
 from truceline.service.users import add_user
 from truceline.service.workspace import Workspace, create_workspace
@@ -366,7 +365,11 @@ def main() -> int:
                     _stats(f"batches of {a.batch}", n, "observations", len(lat), wall, lat, ph)
                 )
                 _together(results[-1], g0, g1)
-        fused = fuse(ws).new if "page" in only else 0
+        fused = 0
+        if "page" in only:  # only the page needs incidents (and so the fusion's imports)
+            from truceline.service.fusion import fuse
+
+            fused = fuse(ws).new
         if "page" in only:
             reader = _Client(url, analyst)
             with _Phase(proc.pid, ws) as ph:

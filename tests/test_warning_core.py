@@ -159,3 +159,74 @@ def test_seven_day_dispersion_is_fitted_not_collapsed_to_poisson() -> None:
     m = fit_count_model(c, 0, 7, 399)
     assert 0.08 < m.alpha < 0.5
     assert fit_count_model(c, 0, 1, 399).alpha < m.alpha  # days vary less than weeks
+
+
+def test_overnight_counts_the_alerts_active_at_local_midnight(tmp_path: Path) -> None:
+    from truceline.warning.readers import read_air_raid
+
+    # Kyiv is UTC+2 until 03:00 on 31 March 2024: local midnight 30/31 is 22:00 UTC
+    rows = [
+        ("A", "2024-03-30 21:50:00+00:00", "2024-03-30 22:10:00+00:00"),  # over midnight
+        ("A", "2024-03-30 21:00:00+00:00", "2024-03-30 22:00:00+00:00"),  # ends at midnight
+        ("A", "2024-03-29 10:00:00+00:00", "2024-03-31 01:00:00+00:00"),  # two midnights
+        ("B", "2024-03-30 23:30:00+00:00", "2024-03-31 02:00:00+00:00"),  # all on the 31st
+        ("C", "2024-03-29 12:00:00+00:00", ""),  # no end: active to the end of the file
+    ]
+    f = tmp_path / "alerts.csv"
+    f.write_text("region,started_at,finished_at\n" + "".join(f"{u},{a},{b}\n" for u, a, b in rows))
+    s = read_air_raid(f, min_starts=1)
+    assert s.start == date(2024, 3, 29)
+    assert s.counts.tolist() == [[1, 2, 0], [0, 0, 1], [1, 0, 0]]
+    assert s.overnight is not None
+    assert s.overnight.tolist() == [[1, 2, 0], [0, 0, 0], [1, 1, 1]]
+    assert "alerts active at local midnight (1 with no end" in s.notes[-1]
+    # a file without end times has no overnight counts, and says so
+    g = tmp_path / "starts.csv"
+    g.write_text("region,started_at\n" + "".join(f"{u},{a}\n" for u, a, _ in rows))
+    bare = read_air_raid(g, min_starts=1)
+    assert bare.overnight is None and "no overnight counts" in bare.notes[-1]
+
+
+def test_overnight_inputs_use_nothing_after_the_origin_day() -> None:
+    from truceline.warning.features import OVERNIGHT_FEATURES, build_features
+
+    c = _poisson(np.full((3, 200), 4.0), 11)
+    night = _poisson(np.full((3, 200), 1.0), 12)
+    t = 150
+    f = build_features(c, 0, 1, night)
+    assert f.names[-2:] == OVERNIGHT_FEATURES
+    c2, night2 = c.copy(), night.copy()
+    c2[:, t + 1 :] *= 5
+    night2[:, t + 1 :] += 7
+    g = build_features(c2, 0, 1, night2)
+    assert np.array_equal(f.x[:, : t + 1], g.x[:, : t + 1])
+    assert not np.array_equal(f.x[:, t + 1 :], g.x[:, t + 1 :])
+
+
+def test_count_model_with_overnight_inputs_needs_them_and_goes_without() -> None:
+    rng = np.random.default_rng(13)
+    night = rng.poisson(1.0, size=(8, 400))
+    c = rng.poisson(2.0 + 2.0 * np.roll(night, 1, axis=1))  # tomorrow follows tonight
+    m = fit_count_model(c, 0, 1, 399, night)
+    assert m.uses_overnight and m.coefficients["overnight_ratio"] > 0.1
+    assert m.predict(c, 0, night).mu.shape == c.shape
+    with pytest.raises(InputError, match="overnight"):
+        m.predict(c, 0)
+    plain = fit_count_model(c, 0, 1, 399)
+    assert not plain.uses_overnight and "overnight_ratio" not in plain.coefficients
+
+
+def test_backtest_with_overnight_counts_fits_nothing_on_the_evaluation_period() -> None:
+    c = _poisson(np.full((6, 300), 5.0), 4)
+    night = _poisson(np.full((6, 300), 1.0), 5)
+    s = DailySeries(tuple("abcdef"), date(2023, 1, 1), c, "UTC", (), night)
+    cfg = BacktestConfig(date(2023, 9, 1), horizon=1, reps=20)
+    first = run_backtest(s, cfg)
+    assert "overnight_ratio" in first.coefficients
+    cut = s.index_of(date(2023, 9, 2))
+    c2, night2 = c.copy(), night.copy()
+    c2[:, cut:] *= 3
+    night2[:, cut:] += 4
+    second = run_backtest(DailySeries(s.units, s.start, c2, "UTC", (), night2), cfg)
+    assert first.coefficients == second.coefficients
+    assert first.pool_weights == second.pool_weights

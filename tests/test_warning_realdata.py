@@ -24,6 +24,9 @@ def test_official_alerts_leave_out_a_permanent_alert(real_data: Path) -> None:
     assert s.start == date(2022, 3, 15) and s.tz == "Europe/Kyiv"
     # every start of a kept oblast is counted once
     assert int(s.counts[s.units.index("Donetska oblast")].sum()) == 5238
+    # the alerts still active at a local midnight: the overnight counts
+    assert s.overnight is not None and int(s.overnight.sum()) == 2855
+    assert int(s.overnight[s.units.index("Donetska oblast")].sum()) > 0
 
 
 def test_ucdp_donbas_counts(real_data: Path) -> None:

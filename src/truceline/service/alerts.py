@@ -167,7 +167,10 @@ def incident_series(
         pts = store.incident_points(conn, lo, hi, statuses, kinds)
     days = local_days(np.asarray(pts.at, dtype=np.int64), tz)
     names = np.asarray(pts.sector if unit == "sector" else pts.kind, dtype=str)
-    notes = [f"incidents ({', '.join(statuses)}) per {unit} and local day ({tz})"]
+    notes = [
+        f"incidents ({', '.join(statuses)}) per {unit} and local day ({tz})",
+        "incidents have no end times: no overnight counts (the model goes without them)",
+    ]
     if regions is not None and unit.startswith("adm1"):
         region = regions.assign(np.asarray(pts.lon), np.asarray(pts.lat))
         names = region if unit == "adm1" else np.char.add(np.char.add(region, "/"), names)
@@ -202,13 +205,14 @@ def _inputs(series: DailySeries, window: int) -> Inputs:
         wd = series.day(first).weekday()
         train_end = c.shape[1] - 1
         try:
-            model = fit_count_model(c, wd, window, train_end)
+            night = None if series.overnight is None else series.overnight[:, first:]
+            model = fit_count_model(c, wd, window, train_end, night)
         except InputError:
             model = None  # a degenerate history (e.g. constant): the trailing mean serves
         if model is not None:
             names = model.names
             pad = series.n_days - c.shape[1]
-            p, d = model.predict(c, wd), model.contributions(c, wd)
+            p, d = model.predict(c, wd, night), model.contributions(c, wd, night)
             forecast = Pool(
                 tuple(Predictive(_pad(q.mu, pad, 1e-3), _pad(q.alpha, pad, 0.0)) for q in p.parts),
                 p.weights,

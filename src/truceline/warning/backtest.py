@@ -116,16 +116,16 @@ Forecasts = dict[str, Forecast]
 
 
 def _forecasts(
-    c: FloatArray, first_wd: int, h: int, te: int
+    c: FloatArray, first_wd: int, h: int, te: int, night: FloatArray | None
 ) -> tuple[Forecasts, models.CountModel]:
     out: dict[str, Forecast] = {}
     for b in models.BASELINES:
         mu = models.baseline_mean(c, b, h)
         out[f"{b}-poisson"] = Predictive.of(mu)
         out[f"{b}-nb"] = Predictive.of(mu, models.fit_baseline_alpha(c, b, h, te))
-    fitted = models.fit_count_model(c, first_wd, h, te)
-    out[GLM] = fitted.glm(c, first_wd)
-    out[MODEL] = fitted.predict(c, first_wd)
+    fitted = models.fit_count_model(c, first_wd, h, te, night)
+    out[GLM] = fitted.glm(c, first_wd, night)
+    out[MODEL] = fitted.predict(c, first_wd, night)
     return out, fitted
 
 
@@ -133,14 +133,16 @@ def run_backtest(series: DailySeries, cfg: BacktestConfig) -> BacktestResult:
     """Evaluate every model on the origins from ``train_until`` to ``eval_until``."""
     te, e1 = _window(series, cfg)
     c = series.counts.astype(np.float64)
+    night = None if series.overnight is None else series.overnight.astype(np.float64)
     wd = series.start.weekday()
     h, rule = cfg.horizon, cfg.escalation
     origins = np.arange(te, e1 - h + 1, dtype=np.int64)
-    fc, fitted = _forecasts(c, wd, h, te)
+    fc, fitted = _forecasts(c, wd, h, te, night)
     fc = {k: v[:, origins] for k, v in fc.items()}
     y = models.future_totals(c, h)[:, origins]
     crps = {k: v.crps(y) for k, v in fc.items()}
-    probs, outcome, base_rate = _escalation(c, wd, rule, te, e1, fc if h == rule.window else None)
+    same = fc if h == rule.window else None
+    probs, outcome, base_rate = _escalation(c, night, wd, rule, te, e1, same)
     scores = _scores(fc, crps, y, probs, outcome, base_rate, cfg)
     units = [
         UnitScore(
@@ -174,6 +176,7 @@ def run_backtest(series: DailySeries, cfg: BacktestConfig) -> BacktestResult:
 
 def _escalation(
     c: FloatArray,
+    night: FloatArray | None,
     wd: int,
     rule: EscalationRule,
     te: int,
@@ -185,7 +188,7 @@ def _escalation(
     fc = (
         same
         if same is not None
-        else {k: v[:, orig] for k, v in _forecasts(c, wd, w, te)[0].items()}
+        else {k: v[:, orig] for k, v in _forecasts(c, wd, w, te, night)[0].items()}
     )
     if same is not None:
         fc = {k: v[:, : orig.size] for k, v in fc.items()}

@@ -3,8 +3,12 @@
 At origin ``t`` only days ``<= t`` are used. The features are log-ratios of recent
 activity to the trailing 28-day mean (1, 3 and 7 days), of that mean to a longer
 one (91 days), the same ratios for the whole set of units (national activity), the
-level itself, and the day of week of the target day. Cumulative sums make each
-trailing mean one vectorised subtraction.
+level itself, and the day of week of the target day. When the series counts the
+events still active at the end of each local day (``overnight``: alerts running
+past midnight), two more: the origin day's overnight count as a log-ratio to its
+own trailing 28-day mean, for the unit and for the whole set of units; they use
+the state at the origin day's local midnight and nothing after it. Cumulative sums
+make each trailing mean one vectorised subtraction.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from truceline.domain.errors import InputError
+
 __all__ = [
     "FEATURE_NAMES",
+    "OVERNIGHT_FEATURES",
     "Features",
     "feature_names",
     "build_features",
@@ -44,6 +51,8 @@ FEATURE_NAMES = (
     "log_level_28",
     *(f"dow_{i}" for i in range(1, 7)),
 )
+#: inputs of a series that counts the events active at each local midnight
+OVERNIGHT_FEATURES = ("overnight_ratio", "national_overnight_ratio")
 
 
 def trailing_sum(counts: npt.ArrayLike, window: int) -> FloatArray:
@@ -73,12 +82,12 @@ def trailing_mean(counts: npt.ArrayLike, window: int) -> FloatArray:
     return trailing_sum(c, window) / n[None, :]
 
 
-def feature_names(n_units: int, horizon: int) -> tuple[str, ...]:
+def feature_names(n_units: int, horizon: int, overnight: bool = False) -> tuple[str, ...]:
     """The features the model uses: national ones with two units or more, the day of
-    week for one day ahead only."""
+    week for one day ahead only, the overnight ones when the series has them."""
     return tuple(
         n
-        for n in FEATURE_NAMES
+        for n in (*FEATURE_NAMES, *(OVERNIGHT_FEATURES if overnight else ()))
         if (horizon == 1 or not n.startswith("dow"))
         and (n_units > 1 or not n.startswith("national"))  # one unit: the same columns
     )
@@ -93,8 +102,14 @@ class Features:
     base: FloatArray
 
 
-def build_features(counts: npt.ArrayLike, first_weekday: int, horizon: int) -> Features:
-    """Features of every (unit, origin); ``first_weekday`` is Monday=0 of column 0."""
+def build_features(
+    counts: npt.ArrayLike,
+    first_weekday: int,
+    horizon: int,
+    overnight: npt.ArrayLike | None = None,
+) -> Features:
+    """Features of every (unit, origin); ``first_weekday`` is Monday=0 of column 0;
+    ``overnight`` (the shape of ``counts``) the events active at each day's end."""
     c = np.asarray(counts, dtype=np.float64)
     n_units, n_days = c.shape
     m: dict[object, FloatArray] = {w: trailing_mean(c, w) for w in (1, 3, 7, 28, 91)}
@@ -122,6 +137,16 @@ def build_features(counts: npt.ArrayLike, first_weekday: int, horizon: int) -> F
     for d in range(1, 7):
         col = (target_dow == d).astype(np.float64) if on else np.zeros(n_days)
         cols.append(np.broadcast_to(col[None, :], (n_units, n_days)))
-    names = feature_names(n_units, horizon)
-    keep = [FEATURE_NAMES.index(n) for n in names]
+    every = FEATURE_NAMES
+    if overnight is not None:
+        o = np.asarray(overnight, dtype=np.float64)
+        if o.shape != c.shape:
+            raise InputError("the overnight counts do not have the shape of the counts")
+        o28 = trailing_mean(o, 28)
+        cols.append(ratio(o, o28))
+        nat_o = ratio(o.mean(axis=0, keepdims=True), o28.mean(axis=0, keepdims=True))
+        cols.append(np.broadcast_to(nat_o, (n_units, n_days)))
+        every = (*FEATURE_NAMES, *OVERNIGHT_FEATURES)
+    names = feature_names(n_units, horizon, overnight is not None)
+    keep = [every.index(n) for n in names]
     return Features(names, np.stack([cols[i] for i in keep], axis=2), m[28])

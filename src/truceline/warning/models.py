@@ -23,6 +23,7 @@ import numpy.typing as npt
 from truceline.domain.errors import InputError
 from truceline.warning.features import (
     MIN_HISTORY,
+    OVERNIGHT_FEATURES,
     SMOOTH,
     build_features,
     trailing_mean,
@@ -103,8 +104,18 @@ class CountModel:
     def coefficients(self) -> dict[str, float]:
         return {n: float(p) for n, p in zip(self.names, self.params, strict=True)}
 
-    def _x(self, counts: npt.ArrayLike, first_weekday: int) -> tuple[FloatArray, FloatArray]:
-        f = build_features(counts, first_weekday, self.horizon)
+    @property
+    def uses_overnight(self) -> bool:
+        """Whether the model was fitted with the overnight inputs (and needs them)."""
+        return any(n in OVERNIGHT_FEATURES for n in self.names)
+
+    def _x(
+        self, counts: npt.ArrayLike, first_weekday: int, overnight: npt.ArrayLike | None
+    ) -> tuple[FloatArray, FloatArray]:
+        if self.uses_overnight and overnight is None:
+            raise InputError("the model was fitted with overnight counts and needs them")
+        night = overnight if self.uses_overnight else None
+        f = build_features(counts, first_weekday, self.horizon, night)
         if f.names != self.names:
             raise InputError("the series does not have the units the model was fitted on")
         return f.x, f.base
@@ -113,23 +124,27 @@ class CountModel:
     def pool_weights(self) -> dict[str, float]:
         return {n: float(w) for n, w in zip(POOL, self.weights, strict=True)}
 
-    def glm(self, counts: npt.ArrayLike, first_weekday: int) -> Predictive:
+    def glm(
+        self, counts: npt.ArrayLike, first_weekday: int, overnight: npt.ArrayLike | None = None
+    ) -> Predictive:
         """The regression's predictive totals at every (unit, origin) of ``counts``."""
-        x, base = self._x(counts, first_weekday)
+        x, base = self._x(counts, first_weekday, overnight)
         eta = x @ self.params + _offset(base, self.horizon)
         return Predictive.of(np.exp(np.clip(eta, -20, 20)), self.alpha)
 
-    def predict(self, counts: npt.ArrayLike, first_weekday: int) -> Pool:
+    def predict(
+        self, counts: npt.ArrayLike, first_weekday: int, overnight: npt.ArrayLike | None = None
+    ) -> Pool:
         """The count model's predictive totals (the pool) at every (unit, origin)."""
         trail, pers = self.baseline_alpha
-        return Pool.of(
-            _pool_parts(self.glm(counts, first_weekday), counts, self.horizon, trail, pers),
-            self.weights,
-        )
+        glm = self.glm(counts, first_weekday, overnight)
+        return Pool.of(_pool_parts(glm, counts, self.horizon, trail, pers), self.weights)
 
-    def contributions(self, counts: npt.ArrayLike, first_weekday: int) -> FloatArray:
+    def contributions(
+        self, counts: npt.ArrayLike, first_weekday: int, overnight: npt.ArrayLike | None = None
+    ) -> FloatArray:
         """``out[u, t, k]``: each feature's term in the log mean (what moved the forecast)."""
-        x, _ = self._x(counts, first_weekday)
+        x, _ = self._x(counts, first_weekday, overnight)
         return np.asarray(x * self.params, dtype=np.float64)
 
 
@@ -174,9 +189,15 @@ def _poisson_glm(x: FloatArray, y: FloatArray, offset: FloatArray) -> FloatArray
 
 
 def fit_count_model(
-    counts: npt.ArrayLike, first_weekday: int, horizon: int, train_end: int
+    counts: npt.ArrayLike,
+    first_weekday: int,
+    horizon: int,
+    train_end: int,
+    overnight: npt.ArrayLike | None = None,
 ) -> CountModel:
-    """Fit the model on origins whose target window ends by column ``train_end``.
+    """Fit the model on origins whose target window ends by column ``train_end``;
+    with ``overnight`` (the events active at each day's end) the overnight inputs
+    are used too.
 
     The mean is a Poisson regression of the ``horizon``-day total on the features
     (the trailing 28-day mean as offset), pooled over units; its coefficients are
@@ -196,7 +217,7 @@ def fit_count_model(
     n_train = int(ok.sum())
     if n_train < 56:
         raise InputError("too little training data: the model needs 91 days of history and 56 more")
-    f = build_features(c, first_weekday, horizon)
+    f = build_features(c, first_weekday, horizon, overnight)
     y = future_totals(c, horizon)
     off = _offset(f.base, horizon)
 

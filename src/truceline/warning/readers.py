@@ -35,6 +35,7 @@ UNIT_CHOICES = ("adm1", "kind", "adm1-kind")
 #: a region with fewer alert starts than this is left out: a region whose alert
 #: never ends (Luhansk from 2022-04-04, Crimea from 2022-12-10) has almost none
 MIN_ALERT_STARTS = 30
+NO_OVERNIGHT = "no end times: no overnight counts (the model goes without them)"
 
 
 def _read(path: Path, columns: dict[str, pa.DataType] | None = None) -> pa.Table:
@@ -64,25 +65,50 @@ def _epoch(path: Path, table: pa.Table, col: str) -> np.ndarray:
 def read_air_raid(
     path: Path, *, tz: str = DEFAULT_TZ, min_starts: int = MIN_ALERT_STARTS
 ) -> DailySeries:
-    """Alert starts (at any level: oblast, raion or hromada) per oblast and local day.
+    """Alert starts (at any level: oblast, raion or hromada) per oblast and local day,
+    and (with ``finished_at``) the alerts still active at each local midnight.
 
     Reads the official layout (``oblast, level, started_at``) and the volunteer one
     (``region, started_at``). Regions with fewer than ``min_starts`` starts are left
-    out and named in the notes.
+    out and named in the notes. An alert with no ``finished_at`` is taken as active
+    to the end of the file (counted in the notes).
     """
     table = _read(path)
     unit_col = "oblast" if "oblast" in table.column_names else "region"
     _need(path, table, (unit_col, "started_at"), "an air-raid alert file")
     units = np.asarray(table.column(unit_col).fill_null("").to_pylist(), dtype=object)
-    days = local_days(_epoch(path, table, "started_at"), tz)
+    began = _epoch(path, table, "started_at")
+    days = local_days(began, tz)
     names, n = np.unique(units.astype(str), return_counts=True)
     few = [f"{u} ({c} starts)" for u, c in zip(names, n, strict=True) if c < min_starts or not u]
     keep = tuple(str(u) for u, c in zip(names, n, strict=True) if c >= min_starts and u)
-    notes = (
+    notes: tuple[str, ...] = (
         f"alert starts at any level per local day ({tz})",
         f"left out, fewer than {min_starts} starts (an alert that never ends): {', '.join(few)}",
     )
-    return from_events(units, days, tz=tz, unit_order=keep, notes=notes)
+    if "finished_at" not in table.column_names:
+        notes = (*notes, "no finished_at: no overnight counts (the model goes without them)")
+        return from_events(units, days, tz=tz, unit_order=keep, notes=notes)
+    ended = table.column("finished_at")
+    if not pa.types.is_timestamp(ended.type) and ended.null_count < len(ended):
+        raise InputError(f"{path}: column 'finished_at' is not ISO 8601 times with an offset")
+    open_ = ended.is_null().to_numpy(zero_copy_only=False)
+    end_s = np.where(open_, int(began.max()) + 86_400, _epoch_or(ended, 0))
+    last = local_days(np.maximum(end_s, began + 1) - 1, tz)
+    notes = (
+        *notes,
+        f"overnight: alerts active at local midnight ({int(open_.sum())} with no end,"
+        " taken as active to the end of the file)",
+    )
+    return from_events(units, days, tz=tz, unit_order=keep, notes=notes, last_days=last)
+
+
+def _epoch_or(arr: pa.ChunkedArray, fill: int) -> np.ndarray:
+    """UTC epoch seconds of a timestamp column, ``fill`` where empty."""
+    if not pa.types.is_timestamp(arr.type):  # all empty
+        return np.full(len(arr), fill, dtype=np.int64)
+    secs = arr.cast(pa.timestamp("s", tz="UTC")).cast(pa.int64()).fill_null(fill)
+    return np.asarray(secs.to_numpy(), dtype=np.int64)
 
 
 def read_ucdp_events(
@@ -104,6 +130,7 @@ def read_ucdp_events(
     notes = (
         "UCDP events per date_start (local dates as published)",
         f"{multi} event(s) spanning more than one day counted on their first day",
+        NO_OVERNIGHT,
     )
     return from_events(adm1, start.astype(np.int64), tz=tz, unit_order=chosen, notes=notes)
 
@@ -146,7 +173,7 @@ def read_counts_table(path: Path, *, tz: str = DEFAULT_TZ, spread: bool = True) 
         raise InputError(f"{path}: {long_.size} period(s) longer than one day", probs)
     u, d, w = _spread(region.astype(str), first, last, counts.astype(np.int64))
     note = f"{long_.size} multi-day period(s) spread evenly over their local days ({tz})"
-    return from_events(u, d, tz=tz, weights=w, notes=(note,))
+    return from_events(u, d, tz=tz, weights=w, notes=(note, NO_OVERNIGHT))
 
 
 def _spread(
@@ -220,7 +247,7 @@ def read_events(
     order = units if units is not None else tuple(sorted(set(names[inside].tolist())))
     if not order:
         raise InputError(f"{path}: no observation can be counted ({'; '.join(notes[1:])})")
-    return from_events(names, days, tz=tz, unit_order=order, notes=tuple(notes))
+    return from_events(names, days, tz=tz, unit_order=order, notes=(*notes, NO_OVERNIGHT))
 
 
 def read_series(

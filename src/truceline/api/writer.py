@@ -146,10 +146,10 @@ class GroupWriter:
             held.append(job)
             n += len(job.records)
         jobs = [j for j in held if _ready(j)]
-        if not jobs:
+        if not jobs:  # so the oldest is a prepared batch whose checks are under way
             oldest = held[0].records
-            assert isinstance(oldest, Prepared)  # only a prepared job waits on checks
-            oldest.wait()
+            if isinstance(oldest, Prepared):
+                oldest.wait()
             jobs = [j for j in held if _ready(j)]
         group: list[_Job] = []
         n = 0

@@ -91,6 +91,24 @@ def test_a_key_rotated_after_the_early_check_is_the_key_that_decides(
     assert _stored(ws) == {r["client_id"] for r in new}
 
 
+def test_no_early_check_is_spent_on_rows_their_sender_may_not_submit(
+    sqlite_workspace: Workspace,
+) -> None:
+    """A party's liaison sending a monitor's signed records costs no signature check, and
+    the transaction refuses each row for its sender as before."""
+    ws = sqlite_workspace
+    register_source(ws, "mon-07", "monitor", public_key=_pub(KEY), actor="test")
+    liaison = Submitter(frozenset({"party"}), party="A")
+    early = prepare(ws, _batch("x"), liaison)
+    assert early.checks is None
+    (rep,) = ingest_groups(ws, [(early, liaison)])
+    assert (rep.accepted, rep.rejected) == (0, EARLY)
+    assert {(p.field, p.reason) for p in rep.problems} == {
+        ("source_id", "this user may not submit as a source of type monitor")
+    }
+    assert _stored(ws) == set()
+
+
 def test_a_batch_sent_with_explicit_nulls_is_the_batch_without_them(
     api_client: TestClient, api_tokens: dict[str, str], sqlite_workspace: Workspace
 ) -> None:

@@ -186,8 +186,8 @@ def prepare(
 
 
 def _check_early(ws: Workspace, batch: pa.RecordBatch, who: Submitter) -> PendingChecks | None:
-    """Start checking the signed rows of sources that have a key (those of the user's own
-    source only, when it is bound to one: it may submit no others)."""
+    """Start checking the signed rows of sources that have a key and that the user may
+    submit as (no check is spent on rows the transaction will refuse for their sender)."""
     sids, signed = batch.column("source_id"), pc.is_valid(batch.column("signature"))
     if who.source is not None:
         signed = pc.and_(signed, pc.equal(sids, who.source))
@@ -196,6 +196,8 @@ def _check_early(ws: Workspace, batch: pa.RecordBatch, who: Submitter) -> Pendin
         return None
     with reading(ws.engine, "reading the sources' keys") as conn:  # not waiting for writers
         keys = {sid: key for sid, _, key in signature_policies(conn, ids) if key is not None}
+        owners = source_owners(conn, list(keys)) if keys else {}
+    keys = {s: k for s, k in keys.items() if not _not_permitted(s, owners.get(s), None, who)}
     if not keys:
         return None
     rows = batch.filter(pc.and_(signed, pc.is_in(sids, pa.array(list(keys), pa.string()))))

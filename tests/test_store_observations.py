@@ -48,3 +48,34 @@ def test_bulk_insert_round_trips_floats_and_awkward_text(workspace: Workspace) -
     assert all(r.lat is None for r in rows)
     assert [r.description for r in rows] == desc  # empty text stays text, null stays null
     assert found == [True, False, True, False, True]
+
+
+def test_bulk_insert_keeps_nulls_among_numbers_null(workspace: Workspace) -> None:
+    """A number column with some nulls: each null stays NULL (not NaN, not 0) and each
+    integer stays an integer, beyond 2**53 too."""
+    n = 6
+    bearing = [12.5, None, -0.0, None, 1e-300, 359.999]
+    index = [None, 2**62 + 1, 0, None, 7, -3]
+    table = pa.table(
+        {
+            "uid": [f"n{i}" for i in range(n)],
+            "source_id": ["s1"] * n,
+            "t": pa.array(np.arange(n, dtype=np.int64)),
+            "t_unc_s": np.zeros(n),
+            "bearing_deg": pa.array(bearing, pa.float64()),
+            "kind": ["shot"] * n,
+            "count": pa.array(np.ones(n, np.int64)),
+            "credibility": pa.array(np.full(n, 6, np.int64)),
+            "received_at": pa.array(np.zeros(n, np.int64)),
+            "ledger_index": pa.array(index, pa.int64()),
+        }
+    )
+    with workspace.engine.begin() as conn:
+        ensure_sources(conn, {("s1", "camera")})
+        insert_observations(conn, table)
+    o = observations.c
+    with workspace.engine.connect() as conn:
+        rows = conn.execute(select(o.bearing_deg, o.ledger_index).order_by(o.uid)).all()
+    assert [r.bearing_deg for r in rows] == bearing
+    assert [r.ledger_index for r in rows] == index
+    assert all(type(r.ledger_index) is int for r in rows if r.ledger_index is not None)

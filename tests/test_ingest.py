@@ -182,24 +182,38 @@ _AWKWARD = [
 ]
 
 
+def _awkward(copies: int) -> list[dict[str, object]]:
+    """``_AWKWARD`` ``copies`` times over, each copy a distinct record."""
+    out: list[dict[str, object]] = []
+    for i in range(copies):
+        for row in _AWKWARD:
+            cid = row.get("client_id")
+            out.append(
+                row | {"lat": 48.0 + i / 1000} | ({"client_id": f"{cid}.{i}"} if cid else {})
+            )
+    return out
+
+
+@pytest.mark.parametrize("copies", [1, 60])  # fewer than _ROW_BY_ROW rows, and more
 def test_ledger_bytes_are_each_records_rfc8785_envelope(
-    workspace: Workspace, tmp_path: Path
+    workspace: Workspace, tmp_path: Path, copies: int
 ) -> None:
-    """The columnar canonicaliser gives, row by row, the bytes of the per-record path:
-    ``entry_data`` of the stored record (signature included), and the uid of
-    ``observation_uid``."""
+    """The columnar canonicaliser (a batch of 300 rows) and the per-record one (5 rows)
+    give the bytes of ``entry_data`` of the stored record (signature included), and the
+    uid of ``observation_uid``."""
     base = {"source_id": "wire-ü", "source_type": "osint", "t": "2025-03-02T22:00:05Z"}
-    base |= {"lon": 37.5, "lat": 48.0, "radius_m": 250, "kind": "explosion"}
+    base |= {"lon": 37.5, "radius_m": 250, "kind": "explosion"}
+    rows_in = _awkward(copies)
     path = tmp_path / "awkward.jsonl"
     path.write_text(
-        "".join(json.dumps(base | row, ensure_ascii=False) + "\n" for row in _AWKWARD), "utf-8"
+        "".join(json.dumps(base | row, ensure_ascii=False) + "\n" for row in rows_in), "utf-8"
     )
     (f,) = ingest_files(workspace, [path]).files
-    assert (f.accepted, f.rejected) == (len(_AWKWARD), 0), f.problems
+    assert (f.accepted, f.rejected) == (len(rows_in), 0), f.problems
     with workspace.engine.connect() as conn:
         rows = conn.execute(select(observations)).mappings().all()
         datas = dict(conn.execute(select(ledger_entries.c.idx, ledger_entries.c.data)).all())
-    assert len(rows) == len(_AWKWARD)
+    assert len(rows) == len(rows_in)
     for row in rows:
         record = observation_record(row)
         assert row["uid"] == observation_uid(record)

@@ -15,7 +15,9 @@ every digit (those few values go through ``rfc8785``). Keys are sorted by UTF-16
 units. A property test checks it against ``rfc8785`` row by row.
 
 :func:`entry_rows` wraps each record's bytes in the ledger's envelope
-``{"at", "kind", "record", "ref"}`` in one more pass, so a record is canonicalised once.
+``{"at", "kind", "record", "ref"}`` in one more pass, so a record is canonicalised once;
+:func:`entry_tails` makes all of it but ``at`` (before the time of acceptance is known)
+and :func:`entries_at` adds ``at``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import rfc8785
 from truceline.domain.errors import InputError
 from truceline.ledger.canonical import MAX_INT
 
-__all__ = ["canonical_rows", "entry_rows"]
+__all__ = ["canonical_rows", "entries_at", "entry_rows", "entry_tails"]
 
 _NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
 _ESCAPED = np.zeros(256, dtype=bool)  # the bytes a JSON string cannot hold as they are
@@ -79,15 +81,26 @@ def entry_rows(kind: str, refs: pa.Array, records: pa.Array, at: int) -> pa.Arra
     """:func:`truceline.ledger.log.entry_data` of a batch at once (a binary array):
     ``records`` holds each record's canonical bytes (:func:`canonical_rows`), ``refs``
     their references."""
+    return entries_at(at, entry_tails(kind, refs, records))
+
+
+def entry_tails(kind: str, refs: pa.Array, records: pa.Array) -> pa.Array:
+    """Each entry of :func:`entry_rows` but for its first member, the time of acceptance
+    (``at`` sorts first): what can be made before that time is known."""
     refs, records = _whole(refs), _whole(records)
     if len(refs) != len(records):
         raise ValueError(f"{len(refs)} refs for {len(records)} records")
-    if not -MAX_INT <= at <= MAX_INT:
-        raise InputError(f"at {at}: beyond +-(2**53 - 1), it cannot be canonicalised (RFC 8785)")
     if refs.null_count or records.null_count:
         raise InputError("a ledger entry needs a ref and a record: found a null")
-    head = f'{{"at":{int(at)},"kind":{_json_string(kind)},"record":'
+    head = f',"kind":{_json_string(kind)},"record":'
     return _join([head, _raw(records), ',"ref":', *_strings(refs.cast(pa.string())), "}"])
+
+
+def entries_at(at: int, tails: pa.Array) -> pa.Array:
+    """The entries whose :func:`entry_tails` are ``tails``, accepted at ``at``."""
+    if not -MAX_INT <= at <= MAX_INT:
+        raise InputError(f"at {at}: beyond +-(2**53 - 1), it cannot be canonicalised (RFC 8785)")
+    return _join([f'{{"at":{int(at)}', _raw(_whole(tails))])
 
 
 def _whole(col: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -43,7 +43,7 @@ from truceline.domain.observations import RECORD_FIELDS, observation_record
 from truceline.intake import ParsedChunk, read_observations
 from truceline.intake.read import resolve_format
 from truceline.ledger.canonical import canonical_bytes
-from truceline.ledger.columnar import canonical_rows, entry_rows
+from truceline.ledger.columnar import canonical_rows, entries_at, entry_tails
 from truceline.ledger.log import entry_data
 from truceline.ledger.signatures import verify_many
 from truceline.service.sources import REGISTER_ON_SIGHT, ensure_sources
@@ -297,10 +297,35 @@ def _unregistered(
     return refused_np
 
 
-def _store_rows(
-    conn: Connection, path: str, batch: pa.RecordBatch, lines: Lines, tally: _Tally
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A parsed chunk and what its rows need before the write lock is taken: each row's
+    uid and, made ahead for a file's chunk of :data:`_ROW_BY_ROW` rows or more, its
+    ledger entry but for the time of acceptance (``entry_tails``). A file's reader makes
+    these on its thread (:func:`_ahead`): their Arrow work runs beside the transaction
+    storing the chunks before (its SQLite statements release the GIL). Made for every
+    row, duplicates too: a batch stored at once (the API's) has the entries of its new
+    rows alone made in its transaction instead."""
+
+    chunk: ParsedChunk
+    uids: pa.Array
+    tails: pa.Array | None
+
+
+def _ready(chunk: ParsedChunk, entries: bool = False) -> _Ready:
+    """``chunk`` with its uids, and with its entries' tails if ``entries``."""
+    batch = chunk.batch
+    if not batch.num_rows:
+        return _Ready(chunk, pa.array([], pa.string()), None)
     uids = _uids(batch)
+    if not entries or batch.num_rows < _ROW_BY_ROW:
+        return _Ready(chunk, uids, None)
+    records = canonical_rows(_record_columns(batch, _STORED))
+    return _Ready(chunk, uids, entry_tails("observation", uids, records))
+
+
+def _store_rows(conn: Connection, path: str, ready: _Ready, lines: Lines, tally: _Tally) -> None:
+    batch, uids = ready.chunk.batch, ready.uids
     refusals = _signature_checks(conn, path, batch, lines, tally)
     # while the signatures are checked: which of these uids are stored already
     log.lock(conn)  # no other writer may store these uids between the check and the insert
@@ -326,7 +351,10 @@ def _store_rows(
     new_uids = refs.to_pylist()
     ensure_sources(conn, _source_kinds(sub))
     received_at = int(time.time())  # the time of acceptance, inside each leaf too
-    datas = _entry_datas(sub, refs, received_at)
+    if ready.tails is None:
+        datas = _entry_datas(sub, refs, received_at)
+    else:
+        datas = entries_at(received_at, ready.tails.take(new)).to_pylist()
     indices = log.append_data(conn, "observation", new_uids, datas, received_at)
     del datas
     columns = {k: sub.column(k) for k in _STORED}
@@ -365,18 +393,19 @@ def _entry_datas(batch: pa.RecordBatch, refs: pa.Array, at: int) -> list[bytes]:
             for ref, r in zip(refs.to_pylist(), rows, strict=True)
         ]
     records = canonical_rows(_record_columns(batch, _STORED))
-    datas: list[bytes] = entry_rows("observation", refs, records, at).to_pylist()
+    datas: list[bytes] = entries_at(at, entry_tails("observation", refs, records)).to_pylist()
     return datas
 
 
-def _store_chunk(conn: Connection, path: str, chunk: ParsedChunk, tally: _Tally) -> None:
+def _store_chunk(conn: Connection, path: str, ready: _Ready, tally: _Tally) -> None:
     """Store one chunk on ``conn`` (one transaction)."""
+    chunk = ready.chunk
     store.prepare_bulk(conn)
     tally.read += chunk.read
     tally.note(chunk.problems)
     tally.rejected += chunk.read - chunk.batch.num_rows
     if chunk.batch.num_rows:
-        _store_rows(conn, path, chunk.batch, chunk.lines, tally)
+        _store_rows(conn, path, ready, chunk.lines, tally)
 
 
 def _ingest_file(
@@ -394,7 +423,7 @@ def _ingest_file(
         if strict:
             with ws.engine.begin() as conn:
                 for chunk in chunks:
-                    _store_chunk(conn, str(path), chunk, tally)
+                    _store_chunk(conn, str(path), _ready(chunk), tally)
                     _report(progress, path, chunk)
                 if tally.problem_count:
                     raise RejectedBatch(
@@ -407,33 +436,32 @@ def _ingest_file(
                 while group:
                     with ws.engine.begin() as conn:
                         stored = _store_for_a_while(conn, str(path), group, tally)
-                    for chunk in group[:stored]:
-                        _report(progress, path, chunk)
+                    for ready in group[:stored]:
+                        _report(progress, path, ready.chunk)
                     group = group[stored:]
     return tally.report(str(path), name)
 
 
-def _store_for_a_while(
-    conn: Connection, path: str, group: Sequence[ParsedChunk], tally: _Tally
-) -> int:
+def _store_for_a_while(conn: Connection, path: str, group: Sequence[_Ready], tally: _Tally) -> int:
     """Store chunks of ``group`` on ``conn`` until all are or the transaction has held
     the write lock :data:`LOCK_HOLD_S`; returns how many were stored."""
     began = time.monotonic()
-    for n, chunk in enumerate(group, 1):
-        _store_chunk(conn, path, chunk, tally)
+    for n, ready in enumerate(group, 1):
+        _store_chunk(conn, path, ready, tally)
         if time.monotonic() - began >= LOCK_HOLD_S:
             return n
     return len(group)
 
 
-def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[ParsedChunk]:
-    """``chunks``, parsed in a thread up to :data:`AHEAD` chunks ahead of their storing:
-    the parser's Arrow work and SQLite's statements release the GIL, so on a second core
-    the next chunks are read while these are written (memory: ``AHEAD`` chunks more)."""
-    slots: queue.Queue[tuple[ParsedChunk | None, BaseException | None]] = queue.Queue(AHEAD)
+def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[_Ready]:
+    """``chunks``, parsed and made :func:`_ready` in a thread up to :data:`AHEAD` chunks
+    ahead of their storing: the parser's Arrow work and SQLite's statements release the
+    GIL, so on a second core the next chunks are read while these are written (memory:
+    ``AHEAD`` chunks more)."""
+    slots: queue.Queue[tuple[_Ready | None, BaseException | None]] = queue.Queue(AHEAD)
     stop = threading.Event()
 
-    def put(item: tuple[ParsedChunk | None, BaseException | None]) -> bool:
+    def put(item: tuple[_Ready | None, BaseException | None]) -> bool:
         while not stop.is_set():
             try:
                 slots.put(item, timeout=0.1)
@@ -445,7 +473,7 @@ def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[ParsedChunk]:
     def parse() -> None:
         try:
             for chunk in chunks:
-                if not put((chunk, None)):
+                if not put((_ready(chunk, entries=True), None)):
                     return
             put((None, None))
         except BaseException as exc:  # handed to the consumer, raised there
@@ -455,25 +483,25 @@ def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[ParsedChunk]:
     worker.start()
     try:
         while True:
-            chunk, exc = slots.get()
+            ready, exc = slots.get()
             if exc is not None:
                 raise exc
-            if chunk is None:
+            if ready is None:
                 return
-            yield chunk
+            yield ready
     finally:
         stop.set()
         worker.join()
 
 
-def _groups(chunks: Iterable[ParsedChunk], rows: int) -> Iterator[list[ParsedChunk]]:
+def _groups(chunks: Iterable[_Ready], rows: int) -> Iterator[list[_Ready]]:
     """Consecutive chunks of about ``rows`` records read, parsed before their transaction
     begins (the write lock is not held while a file is read)."""
-    group: list[ParsedChunk] = []
+    group: list[_Ready] = []
     n = 0
-    for chunk in chunks:
-        group.append(chunk)
-        n += chunk.read
+    for ready in chunks:
+        group.append(ready)
+        n += ready.chunk.read
         if n >= rows:
             yield group
             group, n = [], 0
@@ -485,7 +513,7 @@ def store_parsed(ws: Workspace, chunk: ParsedChunk, where: str) -> FileReport:
     """Store one parsed chunk in one transaction (what a stream worker does per batch)."""
     tally = _Tally()
     with store_errors(f"storing {where}"), ws.engine.begin() as conn:
-        _store_chunk(conn, where, chunk, tally)
+        _store_chunk(conn, where, _ready(chunk), tally)
     return tally.report(where, "stream")
 
 
@@ -529,5 +557,5 @@ def store_chunk_on(conn: Connection, origin: str, chunk: ParsedChunk) -> StoredC
     """Store a parsed chunk on ``conn`` (the caller's transaction), as a file's chunk is."""
     lines: list[int] = []
     t = _Tally(accepted_lines=lines)
-    _store_chunk(conn, origin, chunk, t)
+    _store_chunk(conn, origin, _ready(chunk), t)
     return StoredChunk(t.read, t.accepted, t.duplicates, t.rejected, t.problems, lines)

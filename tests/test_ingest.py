@@ -7,6 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 
@@ -14,6 +17,7 @@ from truceline.domain.errors import RejectedBatch
 from truceline.domain.observations import observation_record, observation_uid
 from truceline.ledger.log import entry_data
 from truceline.service.ingest import ingest_files
+from truceline.service.ledger import verify_store
 from truceline.service.workspace import Workspace
 from truceline.store.schema import ledger_entries, observations, sources
 
@@ -221,3 +225,43 @@ def test_ledger_bytes_are_each_records_rfc8785_envelope(
             record["signature"] = row["signature"]
         want = entry_data("observation", row["uid"], record, row["received_at"])
         assert bytes(datas[row["ledger_index"]]) == want
+
+
+def test_new_records_after_duplicate_chunks_are_stored_and_ledgered(
+    sqlite_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A file ingested again with new records after 60k stored ones (chunks of duplicates
+    first, whose entries are then no longer made ahead): the new ones are stored once,
+    each with the ledger entry of its stored record, and the store verifies."""
+    n, stored_first = 130_000, 60_000
+    rng = np.random.default_rng(3)
+    table = pa.table(
+        {
+            "id": pa.array(np.arange(1, n + 1)),
+            "t": pa.array((1_740_787_200 + np.arange(n) * 3) * 1000).cast(
+                pa.timestamp("ms", "UTC")
+            ),
+            "lon": rng.uniform(36, 38, n),
+            "lat": rng.uniform(47, 49, n),
+            "radius_m": pa.array(rng.integers(50, 2000, n)),
+            "kind": ["explosion"] * n,
+            "source_id": [f"wire-{i % 7}" for i in range(n)],
+            "source_type": ["osint"] * n,
+        }
+    )
+    first, whole = tmp_path / "first.parquet", tmp_path / "whole.parquet"
+    pq.write_table(table.slice(0, stored_first), first)
+    pq.write_table(table, whole)
+    ingest_files(sqlite_workspace, [first])
+    (f,) = ingest_files(sqlite_workspace, [whole]).files
+    assert (f.accepted, f.duplicates, f.rejected) == (n - stored_first, stored_first, 0), (
+        f.problems[:3]
+    )
+    with sqlite_workspace.engine.connect() as conn:
+        rows = conn.execute(select(observations)).mappings().all()
+        datas = dict(conn.execute(select(ledger_entries.c.idx, ledger_entries.c.data)).all())
+    assert len(rows) == n
+    for row in rows:
+        want = entry_data("observation", row["uid"], observation_record(row), row["received_at"])
+        assert bytes(datas[row["ledger_index"]]) == want
+    assert verify_store(sqlite_workspace).ok

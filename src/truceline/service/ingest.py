@@ -432,32 +432,44 @@ def _ingest_file(
                         tally.problems,
                     )
         else:
-            for group in _groups(_ahead(chunks), TRANSACTION_ROWS):
+            news = threading.Event()  # whether the last chunk stored had new records
+            news.set()
+            for group in _groups(_ahead(chunks, news), TRANSACTION_ROWS):
                 while group:
                     with ws.engine.begin() as conn:
-                        stored = _store_for_a_while(conn, str(path), group, tally)
+                        stored = _store_for_a_while(conn, str(path), group, tally, news)
                     for ready in group[:stored]:
                         _report(progress, path, ready.chunk)
                     group = group[stored:]
     return tally.report(str(path), name)
 
 
-def _store_for_a_while(conn: Connection, path: str, group: Sequence[_Ready], tally: _Tally) -> int:
+def _store_for_a_while(
+    conn: Connection, path: str, group: Sequence[_Ready], tally: _Tally, news: threading.Event
+) -> int:
     """Store chunks of ``group`` on ``conn`` until all are or the transaction has held
-    the write lock :data:`LOCK_HOLD_S`; returns how many were stored."""
+    the write lock :data:`LOCK_HOLD_S`; returns how many were stored. ``news`` is set
+    when the last chunk stored had new records, cleared when it had none."""
     began = time.monotonic()
     for n, ready in enumerate(group, 1):
+        accepted = tally.accepted
         _store_chunk(conn, path, ready, tally)
+        if tally.accepted > accepted:
+            news.set()
+        else:
+            news.clear()
         if time.monotonic() - began >= LOCK_HOLD_S:
             return n
     return len(group)
 
 
-def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[_Ready]:
+def _ahead(chunks: Iterator[ParsedChunk], news: threading.Event) -> Iterator[_Ready]:
     """``chunks``, parsed and made :func:`_ready` in a thread up to :data:`AHEAD` chunks
     ahead of their storing: the parser's Arrow work and SQLite's statements release the
     GIL, so on a second core the next chunks are read while these are written (memory:
-    ``AHEAD`` chunks more)."""
+    ``AHEAD`` chunks more). Their entries are made ahead while ``news`` is set: once a
+    chunk stored had no new record (a file ingested again), the next ones' entries are
+    left to their transactions, which make those of new records alone."""
     slots: queue.Queue[tuple[_Ready | None, BaseException | None]] = queue.Queue(AHEAD)
     stop = threading.Event()
 
@@ -473,7 +485,7 @@ def _ahead(chunks: Iterator[ParsedChunk]) -> Iterator[_Ready]:
     def parse() -> None:
         try:
             for chunk in chunks:
-                if not put((_ready(chunk, entries=True), None)):
+                if not put((_ready(chunk, entries=news.is_set()), None)):
                     return
             put((None, None))
         except BaseException as exc:  # handed to the consumer, raised there

@@ -17,14 +17,11 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
-    func,
-    literal,
     select,
 )
 
-from truceline.domain.errors import StoreError
 from truceline.store.bulk import copy_rows, fetch_array, insert_many
-from truceline.store.column_reads import fetch_records, fetch_text_columns
+from truceline.store.column_reads import read_columns
 from truceline.store.schema import (
     incident_observations,
     incidents,
@@ -81,10 +78,9 @@ _BEARING = ("obs_lon", "obs_lat", "bearing_deg", "bearing_sd_deg", "range_min_m"
 
 
 def unfused(conn: Connection) -> Columns:
-    """Every observation not yet in an incident, by id. Integers and strings are read
-    as text columns and the floats as records (``store.column_reads``); the bearing
-    columns are read for the observations without a point of their own only (NaN
-    elsewhere)."""
+    """Every observation not yet in an incident, by id, read in bulk
+    (``store.column_reads``); the bearing columns are read for the observations without
+    a point of their own only (NaN elsewhere)."""
     io = incident_observations.c
     waiting = ~select(io.observation_id).where(io.observation_id == OBS.id).exists()
     out = _point_columns(conn, waiting)
@@ -104,36 +100,26 @@ def unfused(conn: Connection) -> Columns:
     return {c.name: out[c.name] for c in _OBS_COLS}
 
 
-_TEXT_READ = (("id", pa.int64()), ("t", pa.int64()), ("count", pa.int64()),
-              ("credibility", pa.int64()), ("source_id", pa.string()), ("kind", pa.string()),
-              ("weapon_class", pa.string()))  # fmt: skip
-_FLOAT_READ = ("t_unc_s", "lon", "lat", "radius_m")
-_NO_PLACE = float("inf")  # what a missing place is read as (no NULL in a record)
+_POINT_READ = (("id", pa.int64()), ("t", pa.int64()), ("count", pa.int64()),
+               ("credibility", pa.int64()), ("source_id", pa.string()), ("kind", pa.string()),
+               ("weapon_class", pa.string()), ("t_unc_s", pa.float64()), ("lon", pa.float64()),
+               ("lat", pa.float64()), ("radius_m", pa.float64()))  # fmt: skip
 
 
 def _point_columns(conn: Connection, where: Any) -> Columns:
-    """The columns of the observations ``where`` holds, but for the bearing ones, by id:
-    two reads of the same rows in the same transaction (the writer's lock held), their
-    ids compared."""
-    q = select(*(OBS[c] for c, _ in _TEXT_READ)).where(where).order_by(OBS.id)
-    text = fetch_text_columns(conn, q, [t for _, t in _TEXT_READ])
-    out: Columns = {c: _objects(text[c]) for c, t in _TEXT_READ if pa.types.is_string(t)}
-    out.update({c: text[c].to_numpy() for c, t in _TEXT_READ if pa.types.is_integer(t)})
-    none = literal(_NO_PLACE, Float)
-    floats = [OBS[c] if c == "t_unc_s" else func.coalesce(OBS[c], none) for c in _FLOAT_READ]
-    dtype = np.dtype([("id", np.int64), *((c, np.float64) for c in _FLOAT_READ)])
-    ids = out["id"]
-    if not len(ids):
-        return {**out, **{c: np.empty(0) for c in _FLOAT_READ}}
-    # between the first and last id read: late reports are a short range of a long table
-    span = OBS.id.between(int(ids[0]), int(ids[-1]))
-    rec = fetch_records(conn, select(OBS.id, *floats).where(where, span).order_by(OBS.id), dtype)
-    if not np.array_equal(rec["id"], ids):
-        raise StoreError("observations changed between two reads of one fusion transaction")
-    for c in _FLOAT_READ:
-        v = rec[c].copy()
-        v[v == _NO_PLACE] = np.nan
-        out[c] = v
+    """The columns of the observations ``where`` holds, but for the bearing ones, by id,
+    read in bulk (``store.column_reads``): NaN for a missing float."""
+    q = select(*(OBS[c] for c, _ in _POINT_READ)).where(where).order_by(OBS.id)
+    got = read_columns(conn, q, [t for _, t in _POINT_READ], key="id")
+    out: Columns = {}
+    for c, t in _POINT_READ:
+        col = got[c]
+        if pa.types.is_string(t):
+            out[c] = _objects(col)
+        elif pa.types.is_floating(t):
+            out[c] = col.to_numpy(zero_copy_only=False)
+        else:
+            out[c] = col.to_numpy().astype(np.int64)
     return out
 
 

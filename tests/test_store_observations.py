@@ -53,12 +53,12 @@ def test_bulk_insert_round_trips_floats_and_awkward_text(workspace: Workspace) -
 def test_bulk_insert_keeps_nulls_among_numbers_null(workspace: Workspace) -> None:
     """A number column with some nulls: each null stays NULL (not NaN, not 0) and each
     integer stays an integer, beyond 2**53 too."""
-    n = 6
-    bearing = [12.5, None, -0.0, None, 1e-300, 359.999]
-    index = [None, 2**62 + 1, 0, None, 7, -3]
+    n = 600  # many: few values take another path
+    bearing = [12.5, None, -0.0, None, 1e-300, 359.999] * 100
+    index = [None, 2**62 + 1, 0, None, 7, -3] * 100
     table = pa.table(
         {
-            "uid": [f"n{i}" for i in range(n)],
+            "uid": [f"n{i:03d}" for i in range(n)],
             "source_id": ["s1"] * n,
             "t": pa.array(np.arange(n, dtype=np.int64)),
             "t_unc_s": np.zeros(n),

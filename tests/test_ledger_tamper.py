@@ -291,6 +291,36 @@ def test_rows_changed_through_the_api_are_not_flagged(
     assert any("findings row" in i.detail and "status" in i.detail for i in issues)
 
 
+def test_a_store_whose_every_source_was_updated_matches_its_ledger(workspace: Workspace) -> None:
+    """With one source, its key rotated, no row points to its registration entry any more:
+    the row is still the registration with the update folded over it, and a hand edit
+    after that is still caught."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from truceline.service.sources import register_source, update_source
+
+    def key() -> str:
+        raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+    ws = workspace
+    register_source(ws, "mon-01", "monitor", public_key=key(), actor="ops")
+    update_source(ws, "mon-01", public_key=key(), actor="ops", reason="device replaced")
+    assert svc.verify_store(ws).issues == []
+    update_source(ws, "mon-01", name="Monitor one", actor="ops", reason="renamed")
+    assert svc.verify_store(ws).issues == []
+    assert (
+        svc.issue_tree_head(ws).size == 4
+    )  # registration, grade, two updates: the signer finds every entry backed
+    _sql(ws, "UPDATE sources SET independence_group = 'other' WHERE id = 'mon-01'")
+    issues = svc.verify_store(ws).issues
+    assert any("sources row mon-01" in i.detail and "independence_group" in i.detail
+               for i in issues)  # fmt: skip
+
+
 def test_earlier_heads_narrow_a_rewrite_down(sqlite_workspace: Workspace, tmp_path: Path) -> None:
     ws = sqlite_workspace
     _, head1, key = _world(ws, tmp_path)

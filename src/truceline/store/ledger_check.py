@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from truceline.ledger.backing import SUPERSEDED_BY
 from truceline.ledger.note import Verifier
 from truceline.ledger.storecheck import HeadRow
 from truceline.ledger.storerows import LedgeredRow
@@ -103,7 +104,9 @@ class LedgerView:
         ``source_update`` entries): the data of every entry of those kinds, by ref."""
         t, e = metadata.tables[table], ledger_entries.c
         join = t.join(ledger_entries, e.idx == t.c.ledger_index)
-        kinds = [k for (k,) in self.conn.execute(select(e.kind).distinct().select_from(join))]
+        pointed = {k for (k,) in self.conn.execute(select(e.kind).distinct().select_from(join))}
+        # with every row updated, no row points to the entries the updates fold over
+        kinds = pointed | {k for k, later in SUPERSEDED_BY.items() if later in pointed}
         if len(kinds) < 2:
             return {}
         out: dict[str, list[tuple[int, bytes]]] = {}

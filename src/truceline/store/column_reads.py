@@ -213,10 +213,9 @@ def _joined(
     present_of: list[npt.NDArray[np.bool_] | None] = [None] * len(names)
     for k, (name, items) in enumerate(zip(names, parsed, strict=True)):
         present = None if k not in nullable else (bits >> nullable.index(k)) & 1 == 0
-        if k in only_nulls:
+        if items is None:  # a column of which only the nulls were read
             present_of[k] = present
             continue
-        assert items is not None
         if len(items) != (n if present is None else int(present.sum())):
             return None  # a value held the separator
         if present is None:

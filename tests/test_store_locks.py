@@ -145,3 +145,28 @@ def test_a_read_only_copy_of_a_workspace_can_be_read(
     assert "size 1" in out.stdout
     assert "the store is read-only" in out.stdout
     assert (copy / "truceline.db").read_bytes() == before
+
+
+def test_the_services_readers_do_not_wait_for_a_writer(workspace: Workspace) -> None:
+    """Checking a token, a page of incidents, findings, notifications and alerts are reads:
+    a writer holding the store (the API's group writer, a long ingest) does not hold them up
+    until the lock timeout, and what they see is the store before its commit."""
+    from truceline.service.alerts import list_alerts
+    from truceline.service.deconfliction_replies import list_views
+    from truceline.service.findings import list_findings
+    from truceline.service.publication import IncidentQuery, Tier, incident_page
+    from truceline.service.users import add_user, authenticate
+
+    token = add_user(workspace, "analyst-1", "analyst").token
+    quick = open_workspace(workspace.url, environ={"TRUCELINE_LOCK_TIMEOUT_S": "0.3"})
+    with writing(workspace.engine) as held:
+        log.lock(held)
+        log.append(held, "note", [("1", {"a": 1})])
+        started = time.monotonic()
+        assert authenticate(quick, token).name == "analyst-1"
+        assert incident_page(quick, IncidentQuery(), Tier.RESTRICTED).matched == 0
+        assert list_findings(quick) == []
+        assert list_views(quick, None) == []
+        assert list_alerts(quick) == []
+        assert time.monotonic() - started < 3.0
+    quick.engine.dispose()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from truceline.domain.errors import InputError, NotFound
 from truceline.service.workspace import Workspace
 from truceline.store import alerts as store
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading, store_errors
 
 if TYPE_CHECKING:  # the warning core (numpy, scipy, pyarrow) loads when alerts are computed
     import numpy as np
@@ -114,26 +114,26 @@ def _policy(row: store.SubscriptionRow) -> Policy:
 
 def subscriptions(ws: Workspace) -> list[tuple[int, str, str, Policy]]:
     """Active subscriptions as (id, subscriber, url, policy); secrets are not shown."""
-    with store_errors("listing subscriptions"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing subscriptions") as conn:
         return [(r.id, r.subscriber, r.url, _policy(r)) for r in store.list_subscriptions(conn)]
 
 
 def list_alerts(
     ws: Workspace, since: date | None = None, unit: str | None = None, limit: int = 100
 ) -> list[store.AlertRow]:
-    with store_errors("listing alerts"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing alerts") as conn:
         return store.list_alerts(conn, None if since is None else since.isoformat(), unit, limit)
 
 
 def alerts_after(ws: Workspace, after_id: int, limit: int = 100) -> list[store.AlertRow]:
     """Alerts stored after ``after_id``, oldest first (what a stream sends next)."""
-    with store_errors("reading new alerts"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading new alerts") as conn:
         return store.alerts_after(conn, after_id, limit)
 
 
 def dead_letters(ws: Workspace) -> list[store.DeliveryRow]:
     """Deliveries given up after the last retry."""
-    with store_errors("listing dead letters"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing dead letters") as conn:
         return store.list_deliveries(conn, "dead")
 
 
@@ -163,7 +163,7 @@ def incident_series(
     start = day - timedelta(days=HISTORY_DAYS - 1)
     lo = int(datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC).timestamp())
     hi = int(datetime.combine(day + timedelta(days=2), datetime.min.time(), UTC).timestamp())
-    with store_errors("reading incidents per unit"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading incidents per unit") as conn:
         pts = store.incident_points(conn, lo, hi, statuses, kinds)
     days = local_days(np.asarray(pts.at, dtype=np.int64), tz)
     names = np.asarray(pts.sector if unit == "sector" else pts.kind, dtype=str)
@@ -330,7 +330,7 @@ def _route(conn: Connection, new: list[tuple[int, Alert]], when: datetime) -> in
 
 def _push(ws: Workspace, sink: AlertSink, stamp: int) -> tuple[int, int]:
     """Send every pending delivery; returns (delivered, dead)."""
-    with store_errors("reading pending deliveries"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading pending deliveries") as conn:
         pending = store.list_deliveries(conn, "pending")
         subs = {s.id: s for s in store.list_subscriptions(conn)}
         bodies = store.alert_records(conn, sorted({d.alert_id for d in pending}))

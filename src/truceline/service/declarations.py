@@ -34,7 +34,7 @@ from truceline.ledger.signatures import verify_record
 from truceline.service.agreements import agreement_in_force
 from truceline.service.workspace import Workspace
 from truceline.store import declarations as store
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading, store_errors
 from truceline.store.ledger import append
 
 __all__ = [
@@ -316,5 +316,5 @@ def load_declarations(conn: Connection, ids: Iterable[int] | None = None) -> lis
 
 def list_declarations(ws: Workspace) -> list[Declaration]:
     """Every stored declaration, oldest first."""
-    with store_errors("reading declarations"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading declarations") as conn:
         return load_declarations(conn)

@@ -24,7 +24,7 @@ from truceline.domain.errors import (
 )
 from truceline.service.workspace import Workspace
 from truceline.store import notifications as store
-from truceline.store.db import store_errors
+from truceline.store.db import reading, store_errors
 from truceline.store.ledger import append, lock
 
 __all__ = [
@@ -84,7 +84,7 @@ def _view(conn: Any, n: store.NotificationRow, viewer: str | None) -> Notificati
 
 
 def view(ws: Workspace, nid: int, viewer: str | None) -> NotificationView:
-    with store_errors("reading a notification"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading a notification") as conn:
         n = store.get_notification(conn, nid)
         v = None if n is None else _view(conn, n, viewer)
     if v is None:
@@ -95,7 +95,7 @@ def view(ws: Workspace, nid: int, viewer: str | None) -> NotificationView:
 def list_views(
     ws: Workspace, viewer: str | None, status: str | None = "active"
 ) -> list[NotificationView]:
-    with store_errors("listing notifications"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing notifications") as conn:
         rows = store.list_notifications(conn, status=status)
         views = [_view(conn, n, viewer) for n in rows]
     return [v for v in views if v is not None]
@@ -104,7 +104,7 @@ def list_views(
 def conflicts(ws: Workspace, nid: int, viewer: str | None) -> list[dict[str, Any]]:
     """The conflicts found for a notification (its notifier, the analysts, or a party
     whose notification it met)."""
-    with store_errors("reading conflicts"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading conflicts") as conn:
         n = store.get_notification(conn, nid)
         if n is None:
             raise NotFound(f"no notification {nid}")
@@ -196,5 +196,5 @@ def hotline(
 
 
 def hotline_log(ws: Workspace, nid: int | None = None) -> list[dict[str, Any]]:
-    with store_errors("reading the hotline log"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading the hotline log") as conn:
         return store.calls(conn, nid)

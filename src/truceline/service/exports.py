@@ -12,7 +12,7 @@ from truceline.domain.errors import InputError
 from truceline.report.editions import check_edition, edition_view
 from truceline.service.workspace import Workspace
 from truceline.store import reports as q
-from truceline.store.db import store_errors
+from truceline.store.db import reading
 
 __all__ = ["FORMATS", "export_records"]
 
@@ -56,7 +56,7 @@ def export_records(
     if fmt == "geojson" and what != "incidents":
         raise InputError("GeoJSON exports incidents only")
     check_edition(edition)
-    with store_errors("reading records to export"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading records to export") as conn:
         incidents = q.period_incidents(conn, since, until)
         findings = q.period_findings(conn, since, until)
     incidents, findings, _ = edition_view(incidents, findings, [], edition)

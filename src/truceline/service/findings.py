@@ -14,7 +14,7 @@ from truceline.domain.errors import InputError, NotFound
 from truceline.domain.vocab import FindingStatus
 from truceline.service.workspace import Workspace
 from truceline.store import findings as store
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading, store_errors
 from truceline.store.ledger import append
 
 if TYPE_CHECKING:  # the rules (numpy, pyarrow, pyproj) load when findings are merged or moved
@@ -175,7 +175,7 @@ def list_findings(
     limit: int | None = None,
 ) -> list[FindingRow]:
     """Findings, oldest period first, filtered as asked."""
-    with store_errors("reading findings"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading findings") as conn:
         rows = store.select_findings(
             conn, status=status, rule_id=rule_id, party=party, t_from=t_from, t_to=t_to,
             limit=limit,
@@ -198,7 +198,7 @@ def _get(conn: Connection, finding_id: int) -> FindingRow:
 
 def get_finding(ws: Workspace, finding_id: int) -> FindingRow:
     """One finding with its history of status changes."""
-    with store_errors("reading a finding"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading a finding") as conn:
         return _get(conn, finding_id)
 
 
@@ -263,7 +263,7 @@ def assess(
         raise InputError(f"--to {d2} must be after --from {d1}")
     t0, t1 = to_epoch(d1), to_epoch(d2)
     rows = list_findings(ws, t_from=t0, t_to=t1)
-    with store_errors("reading the assessment's evidence"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading the assessment's evidence") as conn:
         versions = [
             a for a in agreement_versions(conn) if a.valid_from < t1 and (a.valid_to or t1) > t0
         ]

@@ -32,7 +32,7 @@ from truceline.service.findings import FindingRow, get_finding, list_findings
 from truceline.service.ledger import prove
 from truceline.service.users import Role
 from truceline.service.workspace import Workspace
-from truceline.store.db import store_errors
+from truceline.store.db import reading
 from truceline.store.incident_pages import (
     IncidentFilter,
     count_incidents,
@@ -157,7 +157,7 @@ def incident_page(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentPage:
     f = _filter(q, tier)
     if f.statuses is not None and not f.statuses:
         return IncidentPage([], 0, q.limit, q.offset)
-    with store_errors("reading incidents"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading incidents") as conn:
         cols = incident_columns(conn, f, q.limit, q.offset)
         matched = count_incidents(conn, f)
     return IncidentPage(_features(cols, tier), matched, q.limit, q.offset)
@@ -184,7 +184,7 @@ def incident_page_text(ws: Workspace, q: IncidentQuery, tier: Tier) -> IncidentP
     f = _filter(q, tier)
     if f.statuses is not None and not f.statuses:
         return IncidentPageText([], 0, q.limit, q.offset)
-    with store_errors("reading incidents"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading incidents") as conn:
         texts = incident_feature_texts(conn, f, q.limit, q.offset)
         matched = count_incidents(conn, f)
     return IncidentPageText(texts, matched, q.limit, q.offset)
@@ -194,7 +194,7 @@ def published_extent(
     ws: Workspace, tier: Tier
 ) -> tuple[float, float, float, float, int, int] | None:
     """Bounding box and time span of the incidents the tier may see (None: none)."""
-    with store_errors("reading the incidents' extent"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading the incidents' extent") as conn:
         ext = incident_extent(conn, _filter(IncidentQuery(), tier))
     return extent_view(ext, tier.value)
 
@@ -203,7 +203,7 @@ def incident_feature(ws: Workspace, incident_id: int, tier: Tier) -> dict[str, A
     """One incident as the tier may see it; ``NotFound`` when it may not see it at all."""
     f = _filter(IncidentQuery(), tier)
     f = IncidentFilter(f.statuses, ids=[incident_id])
-    with store_errors("reading an incident"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading an incident") as conn:
         cols = incident_columns(conn, f, 1, 0)
     if not cols["id"]:
         raise NotFound(f"no incident {incident_id}")
@@ -245,7 +245,7 @@ def _source_ids(ws: Workspace, rows: Sequence[FindingRow], tier: Tier) -> frozen
     """Every source's id, where a partner is to read reviews' reasons without them."""
     if tier is not Tier.PARTNER or not any(r.changes for r in rows):
         return frozenset()
-    with store_errors("reading source ids"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading source ids") as conn:
         return frozenset(source_ids(conn))
 
 

@@ -19,7 +19,7 @@ from truceline.report.daily import DailyData, TreeHeadView, day_bounds
 from truceline.report.render import ReportPaths, write_daily, write_index
 from truceline.service.workspace import Workspace
 from truceline.store import reports as q
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading
 
 if TYPE_CHECKING:
     from truceline.compliance.agreement import Agreement
@@ -58,7 +58,7 @@ def choose_day(ws: Workspace, day: date | None = None) -> date:
     range; without ``day``, the latest day with data inside the validity."""
     from truceline.service.agreements import agreement_versions
 
-    with store_errors("reading the report days"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading the report days") as conn:
         validity = _validity(agreement_versions(conn))
         days = q.days_with_data(conn)
     inside = [
@@ -156,7 +156,7 @@ def daily_report(
         from truceline.service.ledger import issue_tree_head
 
         issue_tree_head(ws)
-    with store_errors("reading the day's report"), ws.engine.connect() as conn:
+    with reading(ws.engine, "reading the day's report") as conn:
         data = gather_daily(conn, day)
     return write_daily(
         data, out_dir, edition=edition, lang=lang, with_index_link=with_index_link, pdf=pdf
@@ -166,7 +166,7 @@ def daily_report(
 def report_days(ws: Workspace, statuses: Sequence[str] | None = None) -> list[tuple[date, int]]:
     """Every UTC day with incidents and how many (counting only ``statuses``, if given:
     a reader who may see only published incidents is told only of those)."""
-    with store_errors("listing report days"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing report days") as conn:
         return q.days_with_incidents(conn, statuses)
 
 

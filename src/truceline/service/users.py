@@ -18,7 +18,7 @@ from enum import StrEnum
 from truceline.domain.errors import Conflict, Forbidden, InputError, NotFound
 from truceline.service.workspace import Workspace
 from truceline.store import users as store
-from truceline.store.db import Connection, store_errors
+from truceline.store.db import Connection, reading, store_errors
 from truceline.store.source_owners import source_owners
 
 __all__ = [
@@ -124,7 +124,7 @@ def authenticate(ws: Workspace, token: str) -> User:
     """The user a bearer token belongs to; ``Forbidden`` for an unknown or revoked one."""
     if not token or len(token) > _MAX_TOKEN:
         raise Forbidden("unknown API token")
-    with store_errors("checking an API token"), ws.engine.connect() as conn:
+    with reading(ws.engine, "checking an API token") as conn:
         row = store.find_by_token_hash(conn, hash_token(token))
     if row is None or row.revoked_at is not None:
         raise Forbidden("unknown or revoked API token")
@@ -132,7 +132,7 @@ def authenticate(ws: Workspace, token: str) -> User:
 
 
 def list_users(ws: Workspace) -> list[store.UserRow]:
-    with store_errors("listing users"), ws.engine.connect() as conn:
+    with reading(ws.engine, "listing users") as conn:
         return store.list_users(conn)
 
 

@@ -291,7 +291,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--single", type=int, default=250, help="single submissions per client")
     ap.add_argument(
-        "--batches", type=int, default=12, help="batches in all (48: 3 from each of 16 clients)"
+        "--batches", type=int, default=96, help="batches in all (96: 6 from each of 16 clients)"
     )
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--page", type=int, default=10_000)

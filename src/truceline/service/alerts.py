@@ -154,6 +154,7 @@ def incident_series(
     """
     import numpy as np
 
+    from truceline.warning.readers import NO_OVERNIGHT
     from truceline.warning.series import from_events, local_days
 
     if unit not in INCIDENT_UNITS:
@@ -169,7 +170,7 @@ def incident_series(
     names = np.asarray(pts.sector if unit == "sector" else pts.kind, dtype=str)
     notes = [
         f"incidents ({', '.join(statuses)}) per {unit} and local day ({tz})",
-        "incidents have no end times: no overnight counts (the model goes without them)",
+        f"incidents have {NO_OVERNIGHT}",
     ]
     if regions is not None and unit.startswith("adm1"):
         region = regions.assign(np.asarray(pts.lon), np.asarray(pts.lat))
